@@ -1,0 +1,24 @@
+"""Root typer app: registers every command module."""
+
+from __future__ import annotations
+
+import typer
+
+from neurosafe.cli import data_commands, demo
+
+app = typer.Typer(
+    name="neurosafe",
+    help="NeuroAI for AI safety: record, align, twin, attack and probe models and brains.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("record")(data_commands.record)
+app.command("import")(data_commands.import_dataset)
+app.command("info")(data_commands.info)
+app.command("reliability")(data_commands.reliability)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()

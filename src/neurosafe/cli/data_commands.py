@@ -1,0 +1,145 @@
+"""``neurosafe record | import | info | reliability``: recordings in, reliability out."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+
+
+class StimulusKind(str, Enum):
+    natural = "natural"
+    gratings = "gratings"
+    white_noise = "white_noise"
+    pink_noise = "pink_noise"
+
+
+class Dataset(str, Enum):
+    cowley2023 = "cowley2023"
+    kriegeskorte92 = "kriegeskorte92"
+    ecker2010 = "ecker2010"
+
+
+@handle_errors
+def record(
+    out: Path = typer.Option(Path("recording.nc"), "--out", "-o", help="netCDF file to write."),
+    neurons: int = typer.Option(100, help="Number of simulated neurons."),
+    area: str = typer.Option("V1", help="Simulated area: V1 or V4."),
+    stimuli: StimulusKind = typer.Option(StimulusKind.natural, help="Stimulus family."),
+    n_stimuli: int = typer.Option(500, "--n-stimuli", help="Number of stimuli (gratings: ignored, full set)."),
+    size: int = typer.Option(32, help="Image size in pixels."),
+    repeats: int = typer.Option(10, help="Repeats per stimulus."),
+    seed: int = typer.Option(0, help="Seed of the brain, the stimuli and the noise."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Record the synthetic ground-truth brain's responses to stimuli and save them (with the stimuli)."""
+    from neurosafe.data import SyntheticBrain
+    from neurosafe.data.io import Recording, save_netcdf
+    from neurosafe.data.stimuli import make_stimuli
+
+    stim = make_stimuli(stimuli.value, n_stimuli, size, seed=seed + 1)
+    brain = SyntheticBrain(n_neurons=neurons, area=area, seed=seed, image_size=size)
+    with console.status(f"recording {len(stim)} stimuli x {neurons} neurons x {repeats} repeats"):
+        responses = brain.record(stim, repeats=repeats, seed=seed + 2)
+        save_netcdf(Recording(responses, stim), out)
+    summary = {"file": str(out), "stimuli": len(stim), "neurons": neurons, "repeats": repeats, "area": area,
+               "seed": seed, "mean_count": float(responses.mean())}
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(f"wrote [bold]{out}[/]: {len(stim)} stimuli x {neurons} neurons x {repeats} repeats ({area})")
+
+
+@handle_errors
+def import_dataset(
+    dataset: Dataset = typer.Argument(..., help="Which public dataset layout to read."),
+    path: Path = typer.Argument(..., help="The dataset's folder (ecker2010: its .mat file)."),
+    out: Path = typer.Option(..., "--out", "-o", help="netCDF file to write."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Convert a downloaded public dataset into a neurosafe netCDF recording."""
+    from neurosafe.data import datasets
+    from neurosafe.data.io import save_netcdf
+
+    loader = {"cowley2023": datasets.load_cowley2023, "kriegeskorte92": datasets.load_kriegeskorte92,
+              "ecker2010": datasets.load_ecker2010}[dataset.value]
+    rec = loader(path)
+    save_netcdf(rec, out)
+    summary = {"file": str(out), "dataset": dataset.value, **_describe(rec)}
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(f"wrote [bold]{out}[/] from {dataset.value}")
+
+
+def _describe(rec) -> dict:
+    out: dict = {}
+    if rec.responses is not None:
+        r = rec.responses
+        out["responses"] = {"dims": dict(r.sizes), "attrs": dict(r.attrs),
+                            "missing_fraction": float(np.isnan(r.values).mean())}
+    if rec.stimuli is not None:
+        out["stimuli"] = {"n": len(rec.stimuli), "shape": list(rec.stimuli.shape[1:]),
+                          "metadata": list(rec.stimuli.metadata.columns)}
+    out["extras"] = {k: dict(v.sizes) for k, v in rec.extras.items()}
+    return out
+
+
+@handle_errors
+def info(
+    file: Path = typer.Argument(..., help="A neurosafe netCDF (.nc) or NWB (.nwb) file."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Describe a recording file: dims, attributes, missing data, stimuli and extra arrays."""
+    from neurosafe.data.io import load_recording
+
+    desc = _describe(load_recording(file))
+    if json_out:
+        print_json({"file": str(file), **desc})
+        return
+    table = Table(title=str(file))
+    table.add_column("part")
+    table.add_column("description")
+    for part, value in desc.items():
+        table.add_row(part, str(value))
+    console.print(table)
+
+
+@handle_errors
+def reliability(
+    file: Path = typer.Argument(..., help="A recording with repeats (.nc or .nwb)."),
+    n_splits: int = typer.Option(100, help="Random split-halves averaged per neuron."),
+    seed: int = typer.Option(0, help="Seed of the splits and the bootstrap."),
+    figure: Path | None = typer.Option(None, help="Histogram PNG (default: <file>_reliability.png)."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Split-half reliability (Spearman-Brown corrected), oracle correlation and FEV per neuron."""
+    from neurosafe.data.io import load_recording
+    from neurosafe.metrics import reliability_summary
+    from neurosafe.report.figures import reliability_histogram
+
+    rec = load_recording(file)
+    if rec.responses is None:
+        from neurosafe.errors import DataValidationError
+
+        raise DataValidationError(f"{file} holds no responses (only stimuli/extras)")
+    summary = reliability_summary(rec.responses, n_splits=n_splits, seed=seed)
+    fig_path = figure or file.with_name(f"{file.stem}_reliability.png")
+    reliability_histogram(summary, fig_path)
+    summary["figure"] = str(fig_path)
+    if json_out:
+        print_json(summary)
+        return
+    table = Table(title=f"reliability of {file.name} ({summary['n_neurons']} neurons)")
+    for col in ("measure", "median", "95% CI"):
+        table.add_column(col)
+    for key in ("split_half", "oracle", "fev"):
+        s = summary[key]
+        table.add_row(key, f"{s['value']:.3f}", f"[{s['ci'][0]:.3f}, {s['ci'][1]:.3f}]")
+    console.print(table)
+    console.print(f"histogram: {fig_path}")

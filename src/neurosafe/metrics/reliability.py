@@ -1,0 +1,256 @@
+"""Reliability and noise ceilings of repeated recordings, NaN-aware (uneven repeats), per neuron.
+
+- split-half reliability with Spearman-Brown correction (e.g. Schoppe et al. 2016; Kar et al. 2019);
+- leave-one-out oracle correlation (Lurz et al. 2021, neuralpredictors ``compute_oracle_corr``);
+- FEV, fraction of explainable variance, and FEVE, fraction of explainable variance explained by a
+  prediction (Cadena et al. 2019, PLoS Comput Biol).
+
+Every function returns a :class:`Score` whose value is the median over neurons and whose CI is a
+percentile bootstrap over stimuli (resampling stimuli with replacement, implemented as multinomial
+weights so that all bootstrap samples are computed with a few matrix products).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from neurosafe.data.recording import check_repeats, validate_responses
+from neurosafe.errors import DataValidationError
+from neurosafe.metrics.score import Score, provenance
+
+__all__ = ["fev", "feve", "oracle_correlation", "reliability_summary", "spearman_brown", "split_half_reliability"]
+
+
+def spearman_brown(r: np.ndarray | float, factor: float = 2.0) -> np.ndarray | float:
+    """Reliability of a measurement ``factor`` times longer: k r / (1 + (k - 1) r)."""
+    r = np.asarray(r, dtype=float)
+    return factor * r / (1 + (factor - 1) * r)
+
+
+def _prepare(responses: xr.DataArray, min_repeats: int = 2) -> np.ndarray:
+    responses = validate_responses(responses)
+    check_repeats(responses, min_repeats)
+    return responses.transpose("stimulus", "neuron", "repeat").values.astype(np.float64)
+
+
+def _boot_weights(n_stimuli: int, n_boot: int, seed: int) -> np.ndarray:
+    """Row 0: all ones (the point estimate); rows 1..n_boot: multinomial resampling counts."""
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(n_stimuli, np.full(n_stimuli, 1.0 / n_stimuli), size=n_boot).astype(np.float64)
+    return np.vstack([np.ones((1, n_stimuli)), w])
+
+
+def _weighted_pearson(w: np.ndarray, a: np.ndarray, b: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
+    """Pearson r per column of per-stimulus sums, for each row of stimulus weights ``w`` (B, S).
+
+    ``a``/``b`` are (S, N) with NaN where missing. With ``count`` (S, N), ``a`` and ``b`` must instead be
+    dicts of per-stimulus sums (x, y, xx, yy, xy) over ``count`` observations.
+    """
+    if count is None:
+        ok = np.isfinite(a) & np.isfinite(b)
+        a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
+        sums = {"n": ok.astype(float), "x": a0, "y": b0, "xx": a0 * a0, "yy": b0 * b0, "xy": a0 * b0}
+    else:
+        sums = {"n": count, **a}
+    s = {k: w @ v for k, v in sums.items()}
+    n = s["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = s["xy"] - s["x"] * s["y"] / n
+        vx = s["xx"] - s["x"] ** 2 / n
+        vy = s["yy"] - s["y"] ** 2 / n
+        r = cov / np.sqrt(vx * vy)
+    r[(n < 3) | (vx <= 1e-12 * np.maximum(s["xx"], 1)) | (vy <= 1e-12 * np.maximum(s["yy"], 1))] = np.nan
+    return r
+
+
+def _summarise(name: str, per_boot: np.ndarray, responses: xr.DataArray, params: dict, seed: int,
+               ci_level: float, **extra) -> Score:
+    """Build a Score from a (1 + n_boot, N) array whose row 0 is the point estimate."""
+    point = per_boot[0]
+    n_bad = int(np.isnan(point).sum())
+    if n_bad == len(point):
+        raise DataValidationError(f"{name}: undefined for every neuron (constant responses or too few stimuli)")
+    if n_bad:
+        warnings.warn(
+            f"{name}: undefined (NaN) for {n_bad} of {len(point)} neurons with constant responses; "
+            "they are excluded from the median", RuntimeWarning, stacklevel=3,
+        )
+    value = float(np.nanmedian(point))
+    ci = None
+    if per_boot.shape[0] > 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meds = np.nanmedian(per_boot[1:], axis=1)
+        alpha = (1 - ci_level) / 2
+        ci = (float(np.nanquantile(meds, alpha)), float(np.nanquantile(meds, 1 - alpha)))
+    per_unit = xr.DataArray(point, dims=("neuron",), coords={"neuron_id": ("neuron", responses.neuron_id.values)},
+                            name=name)
+    prov = provenance(name, params, data=responses, seed=seed, n_undefined=n_bad, **extra)
+    return Score(value=value, per_unit=per_unit, ci=ci, provenance=prov)
+
+
+def split_half_reliability(
+    responses: xr.DataArray, n_splits: int = 100, seed: int = 0, correct: bool = True,
+    n_boot: int = 200, ci_level: float = 0.95,
+) -> Score:
+    """Split-half reliability per neuron, averaged over random splits of the repeats.
+
+    For each split, each stimulus's valid repeats are shuffled and halved; r is the Pearson correlation,
+    across stimuli, of the two half means. r is averaged over splits and, with ``correct``, stepped up to
+    the full number of repeats with the Spearman-Brown formula 2r / (1 + r).
+    """
+    x = _prepare(responses)
+    if n_splits < 1:
+        raise DataValidationError(f"n_splits must be >= 1; got {n_splits}")
+    rng = np.random.default_rng(seed)
+    s, _, r = x.shape
+    valid = np.isfinite(x)
+    w = _boot_weights(s, n_boot, seed + 1)
+    total = np.zeros((w.shape[0], x.shape[1]))
+    counts = np.zeros_like(total)
+    for _ in range(n_splits):
+        order = np.argsort(rng.random((s, r)), axis=1)[:, None, :]
+        xp = np.take_along_axis(x, order, axis=2)
+        vp = np.take_along_axis(valid, order, axis=2)
+        rank = np.cumsum(vp, axis=2) - 1
+        half = vp.sum(axis=2, keepdims=True) // 2
+        in_a = vp & (rank < half)
+        in_b = vp & (rank >= half)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(in_a, xp, 0).sum(2) / in_a.sum(2)
+            b = np.where(in_b, xp, 0).sum(2) / in_b.sum(2)
+        rk = _weighted_pearson(w, a, b)
+        ok = np.isfinite(rk)
+        total += np.where(ok, rk, 0)
+        counts += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_r = total / counts
+    per_boot = spearman_brown(mean_r) if correct else mean_r
+    return _summarise(
+        "split_half_reliability", per_boot, responses,
+        {"n_splits": n_splits, "spearman_brown": correct, "n_boot": n_boot}, seed, ci_level,
+        median_uncorrected=float(np.nanmedian(mean_r[0])),
+    )
+
+
+def _trial_sums(x: np.ndarray, prediction: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-stimulus sufficient statistics over valid repeats."""
+    valid = np.isfinite(x)
+    x0 = np.where(valid, x, 0.0)
+    n = valid.sum(2).astype(float)
+    sx = x0.sum(2)
+    sxx = (x0 * x0).sum(2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (sxx - sx**2 / n) / (n - 1)
+    has2 = (n >= 2).astype(float)
+    out = {"n": n, "x": sx, "xx": sxx, "var": np.where(n >= 2, var, 0.0), "has2": has2}
+    if prediction is not None:
+        out["sq_err"] = (np.where(valid, x - prediction[..., None], 0.0) ** 2).sum(2)
+    return out
+
+
+def _variances(w: np.ndarray, t: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(total variance of single trials, mean noise variance, total count) for each weight row."""
+    n, sx, sxx = w @ t["n"], w @ t["x"], w @ t["xx"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = (sxx - sx**2 / n) / (n - 1)
+        noise = (w @ t["var"]) / (w @ t["has2"])
+    return total, noise, n
+
+
+def fev(responses: xr.DataArray, seed: int = 0, n_boot: int = 200, ci_level: float = 0.95) -> Score:
+    """Fraction of explainable variance per neuron: 1 - noise variance / total single-trial variance.
+
+    Noise variance is the across-repeat variance (ddof=1) averaged over stimuli; total variance is the
+    variance (ddof=1) of all single trials (Cadena et al. 2019).
+    """
+    x = _prepare(responses)
+    w = _boot_weights(x.shape[0], n_boot, seed)
+    total, noise, _ = _variances(w, _trial_sums(x))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_boot = 1 - noise / total
+    per_boot[~(total > 0)] = np.nan
+    return _summarise("fev", per_boot, responses, {"n_boot": n_boot}, seed, ci_level)
+
+
+def _prediction_array(prediction, responses: xr.DataArray) -> np.ndarray:
+    if isinstance(prediction, xr.DataArray):
+        prediction = validate_responses(prediction)
+        if "repeat" in prediction.dims:
+            raise DataValidationError("the prediction must not have a 'repeat' dim (predict the mean response)")
+        for dim, coord in (("stimulus", "stimulus_id"), ("neuron", "neuron_id")):
+            a, b = prediction[coord].values.astype(str), responses[coord].values.astype(str)
+            if a.shape != b.shape or (a != b).any():
+                raise DataValidationError(
+                    f"prediction and responses have different {coord}s (first differences: "
+                    f"{[(p, q) for p, q in zip(a, b, strict=False) if p != q][:3] or (a.shape, b.shape)})"
+                )
+        prediction = prediction.values
+    prediction = np.asarray(prediction, dtype=np.float64)
+    want = (responses.sizes["stimulus"], responses.sizes["neuron"])
+    if prediction.shape != want:
+        raise DataValidationError(f"prediction has shape {prediction.shape}; expected (stimulus, neuron) {want}")
+    if not np.isfinite(prediction).all():
+        raise DataValidationError("prediction contains NaN or inf")
+    return prediction
+
+
+def feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
+         ci_level: float = 0.95) -> Score:
+    """Fraction of explainable variance explained by ``prediction`` (stimulus, neuron), per neuron.
+
+    FEVE = 1 - (MSE - noise variance) / (total variance - noise variance), with MSE over single trials
+    (Cadena et al. 2019). 1 is a perfect model of the mean response; it can be negative.
+    """
+    x = _prepare(responses)
+    responses = validate_responses(responses)
+    pred = _prediction_array(prediction, responses)
+    w = _boot_weights(x.shape[0], n_boot, seed)
+    t = _trial_sums(x, pred)
+    total, noise, n = _variances(w, t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mse = (w @ t["sq_err"]) / n
+        per_boot = 1 - (mse - noise) / (total - noise)
+    per_boot[~(total - noise > 0)] = np.nan
+    return _summarise("feve", per_boot, responses, {"n_boot": n_boot}, seed, ci_level)
+
+
+def oracle_correlation(responses: xr.DataArray, seed: int = 0, n_boot: int = 200,
+                       ci_level: float = 0.95) -> Score:
+    """Leave-one-out oracle: correlation of each single trial with the mean of the other repeats.
+
+    Pooled over all (stimulus, repeat) pairs of stimuli with >= 2 valid repeats (Lurz et al. 2021).
+    """
+    x = _prepare(responses)
+    valid = np.isfinite(x)
+    n = valid.sum(2, keepdims=True)
+    use = valid & (n >= 2)
+    x0 = np.where(use, x, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loo = np.where(use, (x0.sum(2, keepdims=True) - x0) / (n - 1), 0.0)
+    sums = {"x": x0.sum(2), "y": loo.sum(2), "xx": (x0**2).sum(2), "yy": (loo**2).sum(2), "xy": (x0 * loo).sum(2)}
+    w = _boot_weights(x.shape[0], n_boot, seed)
+    per_boot = _weighted_pearson(w, sums, None, count=use.sum(2).astype(float))
+    return _summarise("oracle_correlation", per_boot, responses, {"n_boot": n_boot}, seed, ci_level)
+
+
+def reliability_summary(responses: xr.DataArray, n_splits: int = 100, seed: int = 0) -> dict:
+    """Split-half (corrected), oracle correlation and FEV: medians with CIs and per-neuron values (JSON-ready)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        scores = {"split_half": split_half_reliability(responses, n_splits=n_splits, seed=seed),
+                  "oracle": oracle_correlation(responses, seed=seed), "fev": fev(responses, seed=seed)}
+    ids = [str(i) for i in responses.neuron_id.values]
+    per = {k: s.per_unit.values for k, s in scores.items()}
+    return {
+        "n_neurons": len(ids), "n_stimuli": int(responses.sizes["stimulus"]),
+        "median_split_half": scores["split_half"].value,
+        "median_split_half_uncorrected": scores["split_half"].provenance["median_uncorrected"],
+        **{k: s.to_dict(per_unit=False) for k, s in scores.items()},
+        "per_neuron": {n: {k: (None if np.isnan(v[i]) else float(v[i])) for k, v in per.items()}
+                       for i, n in enumerate(ids)},
+        "warnings": sorted({str(w.message) for w in caught}),
+    }

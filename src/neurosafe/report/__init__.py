@@ -1,0 +1,1 @@
+"""Reports: matplotlib figures and static HTML pages (jinja2)."""

@@ -1,0 +1,1 @@
+"""Studies: configs that chain the paths and write a report."""
