@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from neurosafe.errors import NeurosafeError
 
@@ -48,7 +49,7 @@ def handle_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except NeurosafeError as err:
-            console.print(f"[bold red]error:[/] {err}")
+            console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True, highlight=False)
             raise SystemExit(2) from err
 
     return wrapper

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +12,14 @@ from rich.table import Table
 from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
 
 
-class StimulusKind(str, Enum):
+class StimulusKind(StrEnum):
     natural = "natural"
     gratings = "gratings"
     white_noise = "white_noise"
     pink_noise = "pink_noise"
 
 
-class Dataset(str, Enum):
+class Dataset(StrEnum):
     cowley2023 = "cowley2023"
     kriegeskorte92 = "kriegeskorte92"
     ecker2010 = "ecker2010"

@@ -31,10 +31,11 @@ def _need(path: Path) -> Path:
 
 def _loadmat(path: Path) -> dict:
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     try:
         return loadmat(_need(path))
-    except (ValueError, OSError, TypeError, NotImplementedError) as err:
+    except (MatReadError, ValueError, OSError, TypeError, NotImplementedError) as err:
         raise DataFileError(f"{path} is not a readable MATLAB v5 file: {err}") from err
 
 
@@ -44,9 +45,10 @@ def load_cowley2023(directory: str | Path, session: str = "210325") -> Recording
     from PIL import Image
 
     directory = Path(directory)
+    npy = _need(directory / f"responses_{session}.npy")
     try:
-        raw = np.load(_need(directory / f"responses_{session}.npy"), allow_pickle=False)
-    except ValueError as err:
+        raw = np.load(npy, allow_pickle=False)
+    except (ValueError, OSError) as err:
         raise DataFileError(f"responses_{session}.npy is corrupt or holds objects: {err}") from err
     if raw.ndim != 3:
         raise DataFileError(f"responses_{session}.npy must be (neurons, images, repeats); got shape {raw.shape}")
@@ -192,6 +194,7 @@ def load_ecker2010(file: str | Path, window: tuple[float, float] | None = (0.0, 
     if not sel.any():
         raise DataFileError(f"window {window} ms contains no bin (bins run {times[0]}..{times[-1]} ms)")
     counts = data[..., sel].sum(-1)  # NaN stays NaN for missing trials/conditions
-    resp = make_responses(counts, stim_ids, ids, attrs=attrs | {"units": f"spike count ({window[0]:g}-{window[1]:g} ms)"},
-                          stimulus_coords=stim_coords, neuron_coords=neuron_coords)
+    units = f"spike count ({window[0]:g}-{window[1]:g} ms)"
+    resp = make_responses(counts, stim_ids, ids, attrs=attrs | {"units": units}, stimulus_coords=stim_coords,
+                          neuron_coords=neuron_coords)
     return Recording(resp)

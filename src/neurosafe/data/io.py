@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,8 @@ def load_netcdf(path: str | os.PathLike) -> Recording:
     except Exception as err:  # h5py/xarray raise many types for a corrupt file
         raise DataFileError(f"{path} is not a readable netCDF-4 file: {err}") from err
     if ds.attrs.get("format") != _FORMAT:
-        raise DataFileError(f"{path} is netCDF but not a neurosafe recording (attribute format={ds.attrs.get('format')!r})")
+        found = ds.attrs.get("format")
+        raise DataFileError(f"{path} is netCDF but not a neurosafe recording (attribute format={found!r})")
     responses = _restore(ds["responses"]).rename("responses") if "responses" in ds else None
     stimuli = None
     if "stimulus_images" in ds:
@@ -161,7 +163,7 @@ def export_nwb(rec: Recording, path: str | os.PathLike, session_description: str
     whose data keep the array's dims (listed, with attrs, in its JSON ``comments``), and DynamicTables
     "neurons" and "stimuli" with every coordinate.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
     from uuid import uuid4
 
     from hdmf.common import DynamicTable, VectorData
@@ -172,7 +174,7 @@ def export_nwb(rec: Recording, path: str | os.PathLike, session_description: str
         raise DataValidationError("NWB export needs responses")
     resp = rec.responses
     nwb = NWBFile(session_description=session_description, identifier=identifier or str(uuid4()),
-                  session_start_time=datetime(2000, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2000, 1, 1, tzinfo=UTC))
 
     def table(name: str, dim: str, da: xr.DataArray | pd.DataFrame) -> DynamicTable:
         if isinstance(da, pd.DataFrame):

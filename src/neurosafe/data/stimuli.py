@@ -21,8 +21,8 @@ from neurosafe.errors import DataValidationError
 __all__ = [
     "StimulusSet",
     "grating_carrier",
-    "make_stimuli",
     "gratings",
+    "make_stimuli",
     "natural_patches",
     "pink_noise",
     "white_noise",
@@ -279,7 +279,7 @@ def natural_patches(
         src = sources[rng.integers(len(sources))]
         img = _source_image(src)
         scale = float(np.exp(rng.uniform(np.log(scales[0]), np.log(scales[1]))))
-        ch, cw = min(int(round(h * scale)), img.shape[0]), min(int(round(w * scale)), img.shape[1])
+        ch, cw = min(round(h * scale), img.shape[0]), min(round(w * scale), img.shape[1])
         y0 = int(rng.integers(0, img.shape[0] - ch + 1))
         x0 = int(rng.integers(0, img.shape[1] - cw + 1))
         crop = img[y0:y0 + ch, x0:x0 + cw]

@@ -181,7 +181,7 @@ def _prediction_array(prediction, responses: xr.DataArray) -> np.ndarray:
         prediction = validate_responses(prediction)
         if "repeat" in prediction.dims:
             raise DataValidationError("the prediction must not have a 'repeat' dim (predict the mean response)")
-        for dim, coord in (("stimulus", "stimulus_id"), ("neuron", "neuron_id")):
+        for coord in ("stimulus_id", "neuron_id"):
             a, b = prediction[coord].values.astype(str), responses[coord].values.astype(str)
             if a.shape != b.shape or (a != b).any():
                 raise DataValidationError(

@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from neurosafe.data.io import atomic_path  # noqa: E402
+from neurosafe.data.io import atomic_path
 
 
 def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:

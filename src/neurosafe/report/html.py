@@ -51,7 +51,7 @@ def write_report(path: str | Path, title: str, sections: list[Section], provenan
     prov = {"neurosafe": neurosafe.__version__, "python": platform.python_version(), **provenance}
     html = _TEMPLATE.render(
         title=title, sections=sections, version=neurosafe.__version__,
-        created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        created=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         provenance=json.dumps(prov, indent=2, default=str),
     )
     path = Path(path)

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from neurosafe.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.parametrize("command", ["record", "import", "info", "reliability", "demo"])
+def test_every_command_has_help(command):
+    out = _run(command, "--help").output
+    assert "--json" in out and "Usage" in out
+
+
+def test_record_info_reliability_json(tmp_path):
+    nc = tmp_path / "rec.nc"
+    rec = json.loads(_run("record", "--out", str(nc), "--neurons", "12", "--n-stimuli", "60", "--repeats", "4",
+                          "--json").stdout)
+    assert rec["neurons"] == 12 and nc.exists()
+    info = json.loads(_run("info", str(nc), "--json").stdout)
+    assert info["responses"]["dims"] == {"stimulus": 60, "neuron": 12, "repeat": 4}
+    assert info["stimuli"]["n"] == 60
+    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10").stdout)
+    assert set(rel["per_neuron"]) == {f"v1_{i:04d}" for i in range(12)}
+    assert -1 <= rel["median_split_half"] <= 1 and rel["split_half"]["ci"] is not None
+    assert (tmp_path / "rec_reliability.png").exists()
+
+
+def test_record_gratings_and_tables(tmp_path):
+    nc = tmp_path / "g.nc"
+    _run("record", "--out", str(nc), "--neurons", "5", "--stimuli", "gratings", "--repeats", "3")
+    assert "responses" in _run("info", str(nc)).output
+    assert "split_half" in _run("reliability", str(nc), "--n-splits", "5").output
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("junk")
+    result = runner.invoke(app, ["info", str(bad)])
+    assert result.exit_code == 2 and "not a readable netCDF" in result.output
+    result = runner.invoke(app, ["record", "--out", str(tmp_path / "x.nc"), "--area", "IT"])
+    assert result.exit_code == 2 and "area must be" in result.output
+    result = runner.invoke(app, ["import", "cowley2023", str(tmp_path), "--out", str(tmp_path / "y.nc")])
+    assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_reliability_without_repeats_is_a_clear_error(tmp_path):
+    nc = tmp_path / "one.nc"
+    _run("record", "--out", str(nc), "--neurons", "4", "--n-stimuli", "20", "--repeats", "1")
+    result = runner.invoke(app, ["reliability", str(nc)])
+    assert result.exit_code == 2 and "at least 2 valid repeats" in result.output
+
+
+def test_demo_writes_report(tmp_path):
+    out = tmp_path / "demo"
+    res = json.loads(_run("demo", "--out", str(out), "--neurons", "20", "--n-stimuli", "120", "--json").stdout)
+    for name in ("report.html", "results.json", "recording.nc", "reliability.png", "fev_ground_truth.png"):
+        assert (out / name).exists()
+    assert res["fev_ground_truth_mae"] < 0.08
+    html = (out / "report.html").read_text()
+    assert "reliability.png" in html and "Provenance" in html
