@@ -13,7 +13,7 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 if [ "${1:-}" = "dev" ]; then
   "${PIP[@]}" -e ".[dev]"
   # peers whose declared dependencies are broken or heavy: installed without them (see README)
-  [ -f scripts/nodeps.txt ] && "${PIP[@]}" --no-deps -r scripts/nodeps.txt
+  if [ -s scripts/nodeps.txt ]; then "${PIP[@]}" --no-deps -r scripts/nodeps.txt; fi
 else
   "${PIP[@]}" -e .
 fi
