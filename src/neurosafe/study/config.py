@@ -1,0 +1,144 @@
+"""Study configuration: a YAML file validated by pydantic (unknown keys and wrong types are errors).
+
+The default study (``neurosafe run`` with no file) asks the question of paper section 6: does training a
+network with brain data make it safer? The synthetic brain is recorded, a digital twin is fitted to the
+recording and used as a denoiser that supplies targets for new stimuli (Li et al. 2019), task networks are
+trained as baseline, brain-regularized and controls (Federer et al. 2020), and every network is evaluated
+for robustness and brain alignment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from neurosafe.errors import NeurosafeError
+
+__all__ = ["StudyConfig", "StudyConfigError", "load_study"]
+
+
+class StudyConfigError(NeurosafeError):
+    """A study file that is not valid YAML or breaks the schema; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrainConfig(_Strict):
+    area: Literal["V1", "V4"] = "V1"
+    n_neurons: int = Field(100, ge=4)
+    image_size: int = Field(32, ge=16)
+    seed: int = 0
+
+
+class RecordingConfig(_Strict):
+    n_train: int = Field(1500, ge=50, description="stimuli recorded to fit the twin")
+    repeats_train: int = Field(2, ge=1)
+    n_test: int = Field(300, ge=20, description="held-out stimuli for alignment scores")
+    repeats_test: int = Field(10, ge=2)
+
+
+class TwinStageConfig(_Strict):
+    enabled: bool = True
+    max_epochs: int = Field(40, ge=1)
+    n_target_stimuli: int = Field(1000, ge=20, description="new stimuli the twin labels as regularizer targets")
+
+
+class TaskConfig(_Strict):
+    dataset: Literal["digits"] = "digits"
+    model: str = "cnn_small"
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    n_test: int = Field(500, ge=50)
+
+
+class RegularizerConfig(_Strict):
+    kind: Literal["rsa", "cka", "prediction"] = "rsa"
+    site: str | None = Field(None, description="layer to regularize (default: the model's last conv block)")
+    weight: float = Field(1.0, ge=0)
+    batch_size: int = Field(32, ge=4)
+    warmup_epochs: int = Field(0, ge=0)
+
+
+class EvaluationConfig(_Strict):
+    pgd_eps: list[float] = Field(default_factory=lambda: [0.0, 1 / 255, 2 / 255, 4 / 255, 8 / 255])
+    pgd_steps: int = Field(10, ge=1)
+    corruptions: list[str] = Field(default_factory=lambda: ["gaussian_noise", "gaussian_blur", "contrast"])
+    severity: int = Field(3, ge=1, le=5)
+    n_eval: int = Field(300, ge=20)
+    n_boot: int = Field(500, ge=0)
+
+    @field_validator("pgd_eps")
+    @classmethod
+    def _eps(cls, v: list[float]) -> list[float]:
+        if not v or any(e < 0 for e in v):
+            raise ValueError("pgd_eps must be a non-empty list of non-negative numbers")
+        return sorted(v)
+
+
+class StudyConfig(_Strict):
+    """The whole study. ``data`` replaces the synthetic brain by a real recording (.nc with stimuli)."""
+
+    name: str = "default"
+    seed: int = 0
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    data: Path | None = None
+    brain: BrainConfig = BrainConfig()
+    recording: RecordingConfig = RecordingConfig()
+    twin: TwinStageConfig = TwinStageConfig()
+    task: TaskConfig = TaskConfig()
+    regularizer: RegularizerConfig = RegularizerConfig()
+    controls: list[Literal["shuffled", "matched"]] = Field(default_factory=lambda: ["shuffled", "matched"])
+    evaluation: EvaluationConfig = EvaluationConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or "/" in v or v.startswith("."):
+            raise ValueError("name must be a plain folder name")
+        return v
+
+    @field_validator("data")
+    @classmethod
+    def _data_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.exists():
+            raise ValueError(f"data file not found: {v}")
+        return v
+
+
+def _explain(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"{key}: {msg}")
+    return "; ".join(lines)
+
+
+def load_study(path: str | Path | None = None, **overrides) -> StudyConfig:
+    """Read and validate a study YAML file (``None``: the default study); ``overrides`` set top-level keys."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise StudyConfigError(f"study file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise StudyConfigError(f"{path} is not valid YAML: {err}") from err
+        if not isinstance(raw, dict):
+            raise StudyConfigError(f"{path} must hold a mapping of study keys; got {type(raw).__name__}")
+        if raw.get("data") is not None:
+            data = Path(raw["data"])
+            raw["data"] = str(data if data.is_absolute() else (path.parent / data))
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return StudyConfig.model_validate(raw)
+    except ValidationError as err:
+        where = f"{path}: " if path else ""
+        raise StudyConfigError(f"{where}invalid study: {_explain(err)}") from err
