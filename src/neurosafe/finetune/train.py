@@ -112,10 +112,10 @@ def train_classifier(
         for i in range(0, len(x), config.batch_size):
             idx = perm[i:i + config.batch_size]
             loss = loss_fn(model(x[idx]), y[idx])
-            totals["task_loss"] += float(loss)
+            totals["task_loss"] += loss.item()
             for r in regularizers:
                 pen = r.penalty(model, gen)
-                totals[f"{r.name}_penalty"] += float(pen)
+                totals[f"{r.name}_penalty"] += pen.item()
                 loss = loss + r.weight_at(epoch) * pen
             opt.zero_grad()
             loss.backward()

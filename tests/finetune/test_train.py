@@ -1,0 +1,46 @@
+import pytest
+import torch
+from torch import nn
+
+from neurosafe.data.tasks import digits_dataset
+from neurosafe.errors import DataValidationError
+from neurosafe.finetune.train import TrainConfig, evaluate_accuracy, train_classifier
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(8 * 8 * 8, 10))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return digits_dataset(size=16, n_test=400, seed=0)
+
+
+def test_trains_digits_to_high_accuracy(digits):
+    x, y, xt, yt = digits
+    res = train_classifier(_net(), x, y, config=TrainConfig(epochs=8), seed=0, progress=False)
+    assert evaluate_accuracy(res.model, xt, yt) > 0.9
+    assert len(res.history) == 8 and res.history[-1]["task_loss"] < res.history[0]["task_loss"]
+
+
+def test_resume_gives_identical_weights(digits, tmp_path):
+    x, y, _, _ = digits
+    full = train_classifier(_net(), x, y, config=TrainConfig(epochs=3), seed=5, progress=False).model
+    ckpt = tmp_path / "ckpt.pt"
+    train_classifier(_net(), x, y, config=TrainConfig(epochs=1), seed=5, checkpoint=ckpt, progress=False)
+    resumed = train_classifier(_net(seed=99), x, y, config=TrainConfig(epochs=3), seed=5, checkpoint=ckpt,
+                               progress=False)
+    for a, b in zip(full.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert len(resumed.history) == 3
+
+
+def test_bad_task_data():
+    with pytest.raises(DataValidationError, match="same|labels"):
+        train_classifier(_net(), torch.zeros(4, 1, 16, 16), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(DataValidationError, match="\\[0, 1\\]"):
+        train_classifier(_net(), torch.full((4, 1, 16, 16), 2.0), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(DataValidationError, match="epochs"):
+        TrainConfig(epochs=0)
