@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -13,7 +13,7 @@ from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print
 app = typer.Typer(help="Loss-function inference: inverse RL on gridworld demonstrations.", no_args_is_help=True)
 
 
-class FeatureChoice(str, Enum):
+class FeatureChoice(StrEnum):
     navigation = "navigation"
     indicators = "indicators"
 

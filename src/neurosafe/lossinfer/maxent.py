@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import logsumexp
 
 from neurosafe.lossinfer.errors import PlanningError
 from neurosafe.lossinfer.features import FeatureMap, feature_matrix, state_indicators
@@ -29,7 +30,7 @@ from neurosafe.lossinfer.mdp import stack_mdps
 from neurosafe.lossinfer.planning import expected_feature_counts, soft_value_iteration
 from neurosafe.lossinfer.trajectories import Trajectories, pair_with_worlds, step_table
 
-__all__ = ["MaxEntResult", "maxent_irl"]
+__all__ = ["CausalLikelihood", "MaxEntResult", "maxent_irl"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +74,44 @@ class MaxEntResult:
         return soft_value_iteration(world, self.reward(world)).policy
 
 
+class CausalLikelihood:
+    """log P(demonstrated actions | w) = sum_t log pi_w(a_t|s_t) under the soft-optimal policy of r = Phi w,
+    and its exact gradient; several mazes are stacked into one MDP and solved in one sweep.
+
+    ``world``: one maze, or maze name -> maze for episodes that name their maze. ``features``: a feature map
+    (world -> (S, k)) or a fixed (S, k) array for one maze.
+    """
+
+    def __init__(self, world: GridWorld | Mapping[str, GridWorld], trajectories: Trajectories,
+                 features: FeatureMap | np.ndarray) -> None:
+        self.pairs = pair_with_worlds(world, trajectories)
+        if not callable(features) and len(self.pairs) > 1:
+            raise PlanningError("a fixed feature array fits one maze; pass a feature map for several mazes")
+        self.phis = [feature_matrix(features, w) for _, w, _ in self.pairs]
+        self.n_features = self.phis[0].shape[1]
+        if any(p.shape[1] != self.n_features for p in self.phis):
+            raise PlanningError("the feature map gives different numbers of features on different mazes")
+        self.mdp, offsets = stack_mdps([w.mdp for _, w, _ in self.pairs])
+        self.phi = np.concatenate(self.phis)
+        steps = step_table(self.pairs)
+        self.states, self.actions = steps.state + offsets[steps.world], steps.action
+        self.n_steps = len(steps)
+        self._v: np.ndarray | None = None  # warm start for the next call
+
+    def __call__(self, weights: np.ndarray) -> tuple[float, np.ndarray]:
+        """(log-likelihood, gradient) at ``weights``; raises PlanningError if soft values are unbounded."""
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (self.n_features,):
+            raise PlanningError(f"expected {self.n_features} weights, got shape {w.shape}")
+        s, a = self.states, self.actions
+        plan = soft_value_iteration(self.mdp, self.phi @ w, v0=self._v)
+        self._v = plan.v
+        psi = expected_feature_counts(self.mdp, plan.policy, self.phi)  # dV/dw
+        dq = self.phi[s] + self.mdp.discount * self.mdp.expect(psi)[s, a]  # dQ(s_t, a_t)/dw
+        log_pi = plan.q[s, a] - logsumexp(plan.q[s], axis=1)  # exact even where pi underflows
+        return float(log_pi.sum()), (dq - psi[s]).sum(0)
+
+
 def maxent_irl(world: GridWorld | Mapping[str, GridWorld], trajectories: Trajectories,
                features: FeatureMap | np.ndarray | None = None, *, feature_names: Sequence[str] | None = None,
                l2: float = 1e-3, init: np.ndarray | None = None, max_iter: int = 500,
@@ -83,41 +122,25 @@ def maxent_irl(world: GridWorld | Mapping[str, GridWorld], trajectories: Traject
     (world -> (S, k)) or a fixed (S, k) array for one maze; default one indicator per state (tabular
     reward). ``l2``: penalty ``l2/2 |w|^2`` on the per-step mean log-likelihood. ``init``: starting weights
     (default zeros; undiscounted mazes need a start whose soft values are finite, e.g. a step cost).
-    ``converged`` is L-BFGS's own success flag (projected gradient below ``tol``).
+    ``converged`` is L-BFGS's own success flag (projected gradient of the penalized per-step objective
+    below ``tol``); ``grad_norm`` is that gradient's largest entry at the returned weights.
     """
-    pairs = pair_with_worlds(world, trajectories)
-    features = state_indicators if features is None else features
-    if not callable(features) and len(pairs) > 1:
-        raise PlanningError("a fixed feature array fits one maze; pass a feature map for several mazes")
     if l2 < 0:
         raise PlanningError(f"l2 must be >= 0, got {l2}")
-    phis = [feature_matrix(features, w) for _, w, _ in pairs]
-    k = phis[0].shape[1]
-    if any(p.shape[1] != k for p in phis):
-        raise PlanningError("the feature map gives different numbers of features on different mazes")
+    features = state_indicators if features is None else features
+    likelihood = CausalLikelihood(world, trajectories, features)
+    k, n = likelihood.n_features, likelihood.n_steps
     names = tuple(feature_names) if feature_names is not None else tuple(f"f{i}" for i in range(k))
     if len(names) != k:
         raise PlanningError(f"{len(names)} feature names for {k} features")
-    mdp, offsets = stack_mdps([w.mdp for _, w, _ in pairs])
-    phi = np.concatenate(phis)
-    steps = step_table(pairs)
-    s = steps.state + offsets[steps.world]
-    a = steps.action
-    n = len(steps)
-    warm: dict[str, np.ndarray] = {}
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        plan = soft_value_iteration(mdp, phi @ w, v0=warm.get("v"))
-        warm["v"] = plan.v
-        psi = expected_feature_counts(mdp, plan.policy, phi)
-        dq = phi[s] + mdp.discount * mdp.expect(psi)[s, a]
-        ll = float((plan.q[s, a] - plan.v[s]).sum())
-        grad_ll = (dq - psi[s]).sum(0)
-        return -ll / n + 0.5 * l2 * w @ w, -grad_ll / n + l2 * w
-
     w0 = np.zeros(k) if init is None else np.asarray(init, dtype=float)
     if w0.shape != (k,):
         raise PlanningError(f"init must have {k} weights, got shape {w0.shape}")
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = likelihood(w)
+        return -ll / n + 0.5 * l2 * w @ w, -grad / n + l2 * w
+
     try:
         loss(w0)
     except PlanningError as err:
@@ -127,16 +150,15 @@ def maxent_irl(world: GridWorld | Mapping[str, GridWorld], trajectories: Traject
     def safe_loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         try:
             return loss(w)
-        except PlanningError:  # unbounded soft values: an infinitely bad point, line search steps back
-            warm.pop("v", None)
+        except PlanningError:  # unbounded soft values: an infinitely bad point, the line search steps back
+            likelihood._v = None
             return np.inf, np.zeros(k)
 
     res = minimize(safe_loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": tol})
     weights = res.x
-    final, grad = loss(weights)
-    ll = -(final - 0.5 * l2 * weights @ weights) * n
-    rewards = {name: p @ weights for (name, _, _), p in zip(pairs, phis, strict=True)}
-    return MaxEntResult(weights=weights, feature_names=names, state_rewards=rewards, log_likelihood=float(ll),
+    ll, grad = likelihood(weights)
+    rewards = {name: p @ weights for (name, _, _), p in zip(likelihood.pairs, likelihood.phis, strict=True)}
+    return MaxEntResult(weights=weights, feature_names=names, state_rewards=rewards, log_likelihood=ll,
                         n_steps=n, converged=bool(res.success), n_iter=int(res.nit),
-                        grad_norm=float(np.abs(grad).max()), message=str(res.message), l2=l2,
-                        features=features)
+                        grad_norm=float(np.abs(-grad / n + l2 * weights).max()), message=str(res.message),
+                        l2=l2, features=features)

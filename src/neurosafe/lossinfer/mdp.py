@@ -40,6 +40,9 @@ class TabularMDP:
             raise MazeError("next_probs must be non-negative and sum to 1 over outcomes")
         if not 0.0 < self.discount <= 1.0:
             raise MazeError(f"discount must lie in (0, 1], got {self.discount}")
+        # action-major copies (K, A, S): reductions over actions then run along contiguous rows
+        object.__setattr__(self, "_next_am", np.ascontiguousarray(ns.transpose(2, 1, 0)))
+        object.__setattr__(self, "_probs_am", np.ascontiguousarray(p.transpose(2, 1, 0)))
 
     @property
     def n_states(self) -> int:
@@ -54,6 +57,12 @@ class TabularMDP:
         gathered = values[self.next_states]  # (S, A, K, ...)
         weights = self.next_probs.reshape(self.next_probs.shape + (1,) * (values.ndim - 1))
         return (gathered * weights).sum(axis=2)
+
+    def expect_action_major(self, values: np.ndarray) -> np.ndarray:
+        """E[values(s') | s, a] as an action-major (A, S) array, for per-state ``values`` (S,)."""
+        if self._next_am.shape[0] == 1:
+            return np.take(values, self._next_am[0])
+        return (np.take(values, self._next_am) * self._probs_am).sum(axis=0)
 
     def policy_matrix(self, policy: np.ndarray) -> sp.csr_matrix:
         """Sparse (S, S) state-to-state transition matrix under ``policy`` (S, A); terminal rows are zero."""

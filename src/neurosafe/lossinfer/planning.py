@@ -26,9 +26,9 @@ __all__ = [
     "Plan",
     "boltzmann_policy",
     "expected_feature_counts",
-    "optimal_backup",
+    "optimal_sweep",
     "shortest_path_q",
-    "soft_backup",
+    "soft_sweep",
     "soft_value_iteration",
     "value_iteration",
 ]
@@ -55,40 +55,48 @@ def _reward(mdp: TabularMDP, reward) -> np.ndarray:
     return r
 
 
-def _q(mdp: TabularMDP, r: np.ndarray, v: np.ndarray) -> np.ndarray:
-    q = r[:, None] + mdp.discount * mdp.expect(v)
-    q[mdp.terminal] = r[mdp.terminal, None]
+def _q_action_major(mdp: TabularMDP, r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Q as (A, S): r(s) + discount * E[V(s')], and r(s) on terminal states."""
+    q = mdp.expect_action_major(v)
+    q *= mdp.discount
+    q += r
+    q[:, mdp.terminal] = r[mdp.terminal]
     return q
 
 
-def _logsumexp(q: np.ndarray) -> np.ndarray:
-    m = q.max(axis=1)
-    return m + np.log(np.exp(q - m[:, None]).sum(axis=1))
+def _logsumexp_actions(q: np.ndarray) -> np.ndarray:
+    """log sum_a exp q over the first axis of an (A, S) array (overwrites q)."""
+    m = q.max(axis=0)
+    q -= m
+    np.exp(q, out=q)
+    return m + np.log(q.sum(axis=0))
 
 
-def soft_backup(mdp: TabularMDP, reward: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One soft Bellman sweep: (Q, V) from the previous V (terminal states keep V = r)."""
-    q = _q(mdp, reward, v)
-    return q, _logsumexp(q)
+def soft_sweep(mdp: TabularMDP, reward: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """One soft Bellman sweep: V(s) = log sum_a exp(r(s) + discount * E[V(s')]); terminal states keep r."""
+    v_new = _logsumexp_actions(_q_action_major(mdp, reward, v))
+    v_new[mdp.terminal] = reward[mdp.terminal]
+    return v_new
 
 
-def optimal_backup(mdp: TabularMDP, reward: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One Bellman optimality sweep: (Q, V = max_a Q)."""
-    q = _q(mdp, reward, v)
-    return q, q.max(axis=1)
+def optimal_sweep(mdp: TabularMDP, reward: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """One Bellman optimality sweep: V(s) = max_a r(s) + discount * E[V(s')]; terminal states keep r."""
+    return _q_action_major(mdp, reward, v).max(axis=0)
 
 
-def _iterate(backup, mdp: TabularMDP, r: np.ndarray, v0, tol: float, max_iter: int, name: str):
+def _iterate(sweep, mdp: TabularMDP, r: np.ndarray, v0, tol: float, max_iter: int,
+             name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sweep to convergence; returns (Q (S, A) from the final V, V, sweeps)."""
     v = np.zeros(mdp.n_states) if v0 is None else np.asarray(v0, dtype=float).copy()
     for it in range(1, max_iter + 1):
-        q, v_new = backup(mdp, r, v)
+        v_new = sweep(mdp, r, v)
         if not np.isfinite(v_new).all():
             raise PlanningError(f"{name} overflowed after {it} sweeps: rewards too large for discount "
                                 f"{mdp.discount} (without discount, rewards off the goals must be negative)")
         delta = np.abs(v_new - v).max()
         v = v_new
         if delta <= tol * max(1.0, np.abs(v).max()):
-            return q, v, it
+            return _q_action_major(mdp, r, v).T.copy(), v, it
     raise PlanningError(f"{name} did not converge in {max_iter} sweeps (last change {delta:.3g}); with "
                         f"discount {mdp.discount}, rewards may grow without bound or need more sweeps")
 
@@ -101,15 +109,15 @@ def soft_value_iteration(model: TabularMDP | GridWorld, reward, *, tol: float = 
     :class:`PlanningError` when it does not converge (e.g. undiscounted rewards with unbounded soft values).
     """
     mdp = _mdp(model)
-    q, v, n = _iterate(soft_backup, mdp, _reward(mdp, reward), v0, tol, max_iter, "soft value iteration")
-    return Plan(q, v, np.exp(q - v[:, None]), n)
+    q, v, n = _iterate(soft_sweep, mdp, _reward(mdp, reward), v0, tol, max_iter, "soft value iteration")
+    return Plan(q, v, boltzmann_policy(q, 1.0), n)
 
 
 def value_iteration(model: TabularMDP | GridWorld, reward, *, tol: float = 1e-10, max_iter: int = 100_000,
                     v0: np.ndarray | None = None) -> Plan:
     """Optimal value iteration (Bellman 1957); ``policy`` spreads evenly over the optimal actions."""
     mdp = _mdp(model)
-    q, v, n = _iterate(optimal_backup, mdp, _reward(mdp, reward), v0, tol, max_iter, "value iteration")
+    q, v, n = _iterate(optimal_sweep, mdp, _reward(mdp, reward), v0, tol, max_iter, "value iteration")
     best = np.isclose(q, v[:, None], rtol=0, atol=1e-9 * max(1.0, np.abs(v).max()))
     return Plan(q, v, best / best.sum(1, keepdims=True), n)
 
