@@ -38,8 +38,7 @@ def reward_map_figure(world: GridWorld, rewards: Mapping[str, np.ndarray], path:
     axes = np.atleast_1d(axes)
     _draw_maze(axes[0], world, episodes)
     for ax, (name, reward) in zip(axes[1:], rewards.items(), strict=True):
-        cmap = plt.get_cmap("viridis").copy()
-        cmap.set_bad("0.3")
+        cmap = plt.get_cmap("viridis").with_extremes(bad="0.3")
         im = ax.imshow(np.ma.masked_invalid(world.to_map(reward)), cmap=cmap, interpolation="nearest")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         ax.set_title(name)

@@ -30,6 +30,11 @@ _PASSABLE = frozenset(".SG")
 _SYMBOLS = _PASSABLE | frozenset("#0123456789")
 
 
+def cell_str(cell) -> str:
+    """A cell as '(row, col)' for messages."""
+    return f"({int(cell[0])}, {int(cell[1])})"
+
+
 @dataclass(frozen=True)
 class EncodedSteps:
     """Steps of one episode as state and action indices of a world."""
@@ -53,7 +58,7 @@ class GridWorld:
         bad = np.argwhere(~np.isin(tiles, list(_SYMBOLS)))
         if bad.size:
             r, c = bad[0]
-            raise MazeError(f"unknown maze symbol {tiles[r, c]!r} at row {r}, col {c}; allowed: S G # . 0-9")
+            raise MazeError(f"unknown maze symbol {str(tiles[r, c])!r} at row {r}, col {c}; allowed: S G # . 0-9")
         starts = np.argwhere(tiles == "S")
         if len(starts) != 1:
             where = [tuple(map(int, s)) for s in starts]
@@ -118,7 +123,7 @@ class GridWorld:
         if not (0 <= row < h and 0 <= col < w):
             raise MazeError(f"cell ({row}, {col}) is outside the {h}x{w} grid")
         if self.index[row, col] < 0:
-            raise MazeError(f"cell ({row}, {col}) is a wall/obstacle {self.tiles[row, col]!r}, not a state")
+            raise MazeError(f"cell ({row}, {col}) is a wall/obstacle {str(self.tiles[row, col])!r}, not a state")
         return int(self.index[row, col])
 
     def to_map(self, values: np.ndarray) -> np.ndarray:
@@ -153,13 +158,13 @@ class GridWorld:
             outside = ~((cells >= 0).all(1) & (cells[:, 0] < h) & (cells[:, 1] < w))
             if outside.any():
                 t = int(np.argmax(outside))
-                raise TrajectoryError(f"{name} step {t}: {label} {tuple(cells[t])} leaves the {h}x{w} grid")
+                raise TrajectoryError(f"{name} step {t}: {label} {cell_str(cells[t])} leaves the {h}x{w} grid")
             blocked = self.index[cells[:, 0], cells[:, 1]] < 0
             if blocked.any():
                 t = int(np.argmax(blocked))
                 r, c = cells[t]
                 raise TrajectoryError(f"{name} step {t}: {label} ({r}, {c}) walks through a wall/obstacle "
-                                      f"{self.tiles[r, c]!r}")
+                                      f"{str(self.tiles[r, c])!r}")
         states = self.index[episode.states[:, 0], episode.states[:, 1]]
         nexts = self.index[episode.next_states[:, 0], episode.next_states[:, 1]]
         actions = np.array([ACTIONS.index(a) for a in episode.actions], dtype=np.int64)
@@ -167,14 +172,14 @@ class GridWorld:
         if after_goal.any():
             t = int(np.argmax(after_goal))
             raise TrajectoryError(f"{name} step {t}: the episode goes on after reaching the goal at "
-                                  f"{tuple(episode.states[t])}")
+                                  f"{cell_str(episode.states[t])}")
         possible = ((self.mdp.next_states[states, actions] == nexts[:, None])
                     & (self.mdp.next_probs[states, actions] > 0)).any(1)
         if not possible.all():
             t = int(np.argmin(possible))
             raise TrajectoryError(f"{name} step {t}: action {episode.actions[t]!r} from "
-                                  f"{tuple(episode.states[t])} cannot lead to "
-                                  f"{tuple(episode.next_states[t])} (a jump or a move through a wall)")
+                                  f"{cell_str(episode.states[t])} cannot lead to "
+                                  f"{cell_str(episode.next_states[t])} (a jump or a move through a wall)")
         return EncodedSteps(states, actions, nexts)
 
 

@@ -88,6 +88,10 @@ def _iterate(sweep, mdp: TabularMDP, r: np.ndarray, v0, tol: float, max_iter: in
              name: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Sweep to convergence; returns (Q (S, A) from the final V, V, sweeps)."""
     v = np.zeros(mdp.n_states) if v0 is None else np.asarray(v0, dtype=float).copy()
+    # every `every` sweeps the change per sweep must have shrunk: a contraction's steps shrink, unbounded
+    # values keep a steady step. Longer than any shortest path, so values still flowing in from a far goal
+    # (a steady step of one reward per sweep) are not taken for divergence.
+    every, checkpoint = max(1000, 2 * mdp.n_states), np.inf
     for it in range(1, max_iter + 1):
         v_new = sweep(mdp, r, v)
         if not np.isfinite(v_new).all():
@@ -97,6 +101,11 @@ def _iterate(sweep, mdp: TabularMDP, r: np.ndarray, v0, tol: float, max_iter: in
         v = v_new
         if delta <= tol * max(1.0, np.abs(v).max()):
             return _q_action_major(mdp, r, v).T.copy(), v, it
+        if it % every == 0:
+            if delta >= checkpoint:
+                raise PlanningError(f"{name} diverges: values still change by {delta:.3g} per sweep after {it} "
+                                    f"sweeps (discount {mdp.discount}); rewards off the goals are too high")
+            checkpoint = delta
     raise PlanningError(f"{name} did not converge in {max_iter} sweeps (last change {delta:.3g}); with "
                         f"discount {mdp.discount}, rewards may grow without bound or need more sweeps")
 

@@ -62,7 +62,7 @@ def sample_episodes(world: GridWorld, policy: np.ndarray, n_episodes: int, *, se
             path.append(int(mdp.next_states[path[-1], a, k]))
         if actions:
             episodes.append(Episode.from_path(world.cells[path], actions, maze=maze, participant=participant,
-                                              episode_id=f"{participant}{i}"))
+                                              episode_id=f"{maze}/{participant}/{i}"))
     return Trajectories(tuple(episodes), {maze: world.rows} if maze else {})
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from neurosafe.data.io import atomic_path
 from neurosafe.errors import DataFileError
 from neurosafe.lossinfer.errors import TrajectoryError
-from neurosafe.lossinfer.gridworld import ACTIONS, GridWorld
+from neurosafe.lossinfer.gridworld import ACTIONS, GridWorld, cell_str
 
 __all__ = [
     "Episode", "StepTable", "Trajectories", "load_trajectories", "pair_with_worlds", "save_trajectories",
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 _FORMAT = "neurosafe-trajectories-1"
-_COLUMNS = ("episode", "participant", "maze", "row", "col", "action", "next_row", "next_col")
+_COLUMNS = ("episode", "episode_id", "participant", "maze", "row", "col", "action", "next_row", "next_col")
 
 
 def _cells(values, name: str, episode_id: str) -> np.ndarray:
@@ -69,8 +69,8 @@ class Episode:
         broken = (self.next_states[:-1] != self.states[1:]).any(1)
         if broken.any():
             t = int(np.argmax(broken))
-            raise TrajectoryError(f"episode {eid!r} step {t + 1}: starts at {tuple(self.states[t + 1])} but "
-                                  f"the previous step ended at {tuple(self.next_states[t])}")
+            raise TrajectoryError(f"episode {eid!r} step {t + 1}: starts at {cell_str(self.states[t + 1])} but "
+                                  f"the previous step ended at {cell_str(self.next_states[t])}")
 
     @classmethod
     def from_path(cls, cells, actions: Sequence[str], **kwargs) -> Episode:
@@ -142,7 +142,8 @@ def save_trajectories(trajectories: Trajectories, path: str | Path) -> Path:
     cols: dict[str, list] = {c: [] for c in _COLUMNS}
     for i, e in enumerate(trajectories):
         n = len(e)
-        cols["episode"] += [e.episode_id or str(i)] * n
+        cols["episode"] += [i] * n
+        cols["episode_id"] += [e.episode_id] * n
         cols["participant"] += [e.participant] * n
         cols["maze"] += [e.maze] * n
         cols["row"] += e.states[:, 0].tolist()
@@ -172,7 +173,7 @@ def load_trajectories(path: str | Path) -> Trajectories:
     missing = [c for c in _COLUMNS if c not in steps]
     if missing or len({len(steps[c]) for c in _COLUMNS}) != 1:
         raise DataFileError(f"{path}: step columns missing {missing} or of unequal length")
-    ids = np.asarray(steps["episode"], dtype=str)
+    ids = np.asarray(steps["episode"])
     if not len(ids):
         raise DataFileError(f"{path}: no steps")
     bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
@@ -182,8 +183,8 @@ def load_trajectories(path: str | Path) -> Trajectories:
         episodes.append(Episode(np.c_[col["row"], col["col"]], col["action"],
                                 np.c_[col["next_row"], col["next_col"]], maze=str(col["maze"][0]),
                                 participant=str(col["participant"][0]),
-                                episode_id=str(ids[lo])))
-    if len({e.episode_id for e in episodes}) != len(episodes):
+                                episode_id=str(col["episode_id"][0])))
+    if len(set(ids[bounds[:-1]].tolist())) != len(episodes):
         raise DataFileError(f"{path}: the steps of an episode are not contiguous")
     return Trajectories(tuple(episodes), payload.get("mazes", {}))
 
