@@ -105,7 +105,11 @@ def action_scores(policy: PolicyMap | np.ndarray, world: GridWorld | Mapping[str
     Accuracy credits a step 1/m when the taken action is one of m equally most probable actions. CIs are
     95% percentile bootstraps over participants; ``per_unit`` holds each participant's mean.
     """
-    people, who, logp, acc = _step_scores(policy, world, trajectories)
+    return _scores(*_step_scores(policy, world, trajectories), n_boot=n_boot, seed=seed, name=name)
+
+
+def _scores(people: np.ndarray, who: np.ndarray, logp: np.ndarray, acc: np.ndarray, *, n_boot: int, seed: int,
+            name: str) -> dict[str, Score]:
     counts = np.bincount(who, minlength=len(people))
     out = {}
     for metric, values in (("log_likelihood", logp), ("accuracy", acc)):
@@ -162,13 +166,11 @@ def heldout_comparison(worlds: Mapping[str, GridWorld], trajectories: Trajectori
     sp_fit = fit_rationality(worlds, train)
     policies = {"maxent": fit.policy, "shortest_path": shortest_path_policy(sp_fit.beta),
                 "uniform": uniform_policy}
-    scores = {m: action_scores(p, worlds, test, n_boot=n_boot, seed=seed, name=m)
-              for m, p in policies.items()}
-    people, who, logp_maxent, _ = _step_scores(fit.policy, worlds, test)
-    difference_ci = {}
-    for base in ("shortest_path", "uniform"):
-        _, _, logp_base, _ = _step_scores(policies[base], worlds, test)
-        difference_ci[base] = _ratio_ci(logp_maxent - logp_base, who, len(people), n_boot, seed)
+    steps = {m: _step_scores(p, worlds, test) for m, p in policies.items()}
+    scores = {m: _scores(*st, n_boot=n_boot, seed=seed, name=m) for m, st in steps.items()}
+    people, who, logp_maxent, _ = steps["maxent"]
+    difference_ci = {base: _ratio_ci(logp_maxent - steps[base][2], who, len(people), n_boot, seed)
+                     for base in ("shortest_path", "uniform")}
     split = {"train_participants": len(train.participants), "test_participants": len(test.participants),
              "train_episodes": len(train), "test_episodes": len(test), "train_steps": train.n_steps,
              "test_steps": test.n_steps}
