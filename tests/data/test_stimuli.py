@@ -103,3 +103,13 @@ def test_make_stimuli_dispatch_and_error():
     assert len(make_stimuli("natural", 5, 16)) == 5
     with pytest.raises(DataValidationError, match="unknown stimulus kind"):
         make_stimuli("faces", 5)
+
+
+def test_resized_grey_keeps_ids_and_range():
+    st = natural_patches(6, 64, seed=0, color=True)
+    small = st.resized(16, grey=True)
+    assert small.shape == (6, 1, 16, 16) and list(small.ids) == list(st.ids)
+    # block average of the grey image is close to the anti-aliased resize
+    block = st.grey().reshape(6, 16, 4, 16, 4).mean(axis=(2, 4))
+    assert np.abs(small.images[:, 0] - block).mean() < 0.03
+    assert st.resized(64).images.shape == (6, 3, 64, 64)

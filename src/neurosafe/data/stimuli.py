@@ -117,6 +117,18 @@ class StimulusSet:
         """Reorder to match a recording's ``stimulus_id`` coordinate; raise if any id is missing."""
         return self.select([str(s) for s in responses["stimulus_id"].values])
 
+    def resized(self, size: int | tuple[int, int], grey: bool = False) -> StimulusSet:
+        """The same stimuli resized (bilinear, anti-aliased when shrinking), optionally converted to grey."""
+        import torch
+        import torch.nn.functional as F
+
+        h, w = (size, size) if isinstance(size, int) else size
+        images = self.grey()[:, None] if grey else self.images
+        if (h, w) != self.size:
+            images = F.interpolate(torch.from_numpy(np.ascontiguousarray(images)), size=(h, w), mode="bilinear",
+                                   align_corners=False, antialias=(h < self.size[0] or w < self.size[1])).numpy()
+        return StimulusSet(np.clip(images, 0, 1), self.ids, self.metadata)
+
     def grey(self) -> np.ndarray:
         """Luminance images ``(n, height, width)`` (ITU-R 601 weights for RGB)."""
         if self.images.shape[1] == 1:
