@@ -1,4 +1,4 @@
-"""Connectome-constrained models (paper section 4): real connectomes, and rate and spiking networks built on them.
+"""Connectome-constrained models (paper section 4): real connectomes, rate and spiking networks built on them.
 
 - :func:`load_connectome` reads published connectomes from data packages (C. elegans from ``cect``, the fly
   optic lobe from ``flyvis``) into a typed sparse :class:`Connectome`.

@@ -1,9 +1,9 @@
-"""The connectome as a typed sparse graph: neuron names, cell types, chemical and electrical synapse counts, signs.
+"""The connectome as a typed sparse graph: neuron names, cell types, chemical and electrical synapses, signs.
 
 Matrices follow the adjacency convention of the source data (cect, networkx): entry ``[pre, post]`` counts the
-synapses from neuron ``pre`` onto neuron ``post``. ``sign`` has the sparsity pattern of ``chemical`` and holds
-+1 (excitatory) or -1 (inhibitory) per connection, so a presynaptic cell may make synapses of both signs (as in
-the fly optic-lobe model of Lappalainen et al. 2024); ``electrical`` (gap junctions) is symmetric.
+synapses from neuron ``pre`` onto neuron ``post``. ``sign`` has the sparsity pattern of ``chemical`` and
+holds +1 (excitatory) or -1 (inhibitory) per connection, so a presynaptic cell may make synapses of both signs
+(as in the fly optic-lobe model of Lappalainen et al. 2024); ``electrical`` (gap junctions) is symmetric.
 """
 
 from __future__ import annotations
@@ -67,14 +67,24 @@ class Connectome:
                     f"connectome {self.name!r}: {what} synapse counts must be >= 0 (signs go in `sign`)"
                 )
         if abs(electrical - electrical.T).max() > 0:
-            raise DataValidationError(f"connectome {self.name!r}: the electrical (gap junction) matrix is not symmetric")
-        same_pattern = np.array_equal(sign.indptr, chemical.indptr) and np.array_equal(sign.indices, chemical.indices)
+            raise DataValidationError(
+                f"connectome {self.name!r}: the electrical (gap junction) matrix is not symmetric"
+            )
+        same_pattern = np.array_equal(sign.indptr, chemical.indptr) and np.array_equal(
+            sign.indices, chemical.indices
+        )
         if not same_pattern or not np.isin(sign.data, (-1, 1)).all():
             raise DataValidationError(
                 f"connectome {self.name!r}: `sign` must hold +1 or -1 exactly where `chemical` has synapses"
             )
-        for attr, value in (("neurons", neurons), ("types", types), ("chemical", chemical),
-                            ("electrical", electrical), ("sign", sign), ("metadata", dict(self.metadata))):
+        for attr, value in (
+            ("neurons", neurons),
+            ("types", types),
+            ("chemical", chemical),
+            ("electrical", electrical),
+            ("sign", sign),
+            ("metadata", dict(self.metadata)),
+        ):
             object.__setattr__(self, attr, value)
 
     # -- basic views ---------------------------------------------------------------------------------------
@@ -93,7 +103,7 @@ class Connectome:
         return self.chemical.multiply(self.sign).tocsr()
 
     def indices(self, names: Iterable[str]) -> np.ndarray:
-        """Indices of neurons given by name, or by cell type (all neurons of that type); unknown names raise."""
+        """Indices of neurons given by name or by cell type (all of its neurons); unknown names raise."""
         names = [str(x) for x in names]
         lookup = {name: i for i, name in enumerate(self.neurons)}
         out: list[int] = []
@@ -148,8 +158,9 @@ class Connectome:
         return [(types[a], types[b]) for a, b in pairs]
 
     def summary(self) -> dict:
-        """Counts, synapse totals, sign balance, reciprocity and degree statistics (``n_type_edges``: type pairs
-        joined in this network; a lattice connectome also reports its file's ``n_cell_types``, ``n_typed_edges``)."""
+        """Counts, synapse totals, sign balance, reciprocity and degree statistics. ``n_type_edges``: type
+        pairs joined in this network; a lattice connectome also reports its file's ``n_cell_types`` and
+        ``n_typed_edges``."""
 
         def stats(d: np.ndarray) -> dict:
             return {"mean": float(d.mean()), "median": float(np.median(d)), "max": int(d.max())}
@@ -178,8 +189,12 @@ class Connectome:
         idx = self.indices(names)
         take = np.ix_(idx, idx)
         return Connectome(
-            name=self.name, neurons=self.neurons[idx], types=self.types[idx],
-            chemical=self.chemical[take], sign=self.sign[take], electrical=self.electrical[take],
+            name=self.name,
+            neurons=self.neurons[idx],
+            types=self.types[idx],
+            chemical=self.chemical[take],
+            sign=self.sign[take],
+            electrical=self.electrical[take],
             metadata={**self.metadata, "subnetwork_of": self.name},
         )
 
@@ -193,11 +208,12 @@ def random_connectome(
     seed: int = 0,
 ) -> Connectome:
     """A random directed network (Erdos-Renyi, no self-connections) obeying Dale's law: each neuron is
-    excitatory or inhibitory, each connection has 1..``max_synapses`` synapses; optional symmetric gap junctions."""
+    excitatory or inhibitory, each connection has 1..``max_synapses`` synapses; optional symmetric gap
+    junctions."""
     if n_neurons < 2 or not 0 < connection_prob <= 1 or not 0 <= inhibitory_fraction <= 1 or max_synapses < 1:
         raise DataValidationError(
-            "random_connectome needs n_neurons >= 2, 0 < connection_prob <= 1, 0 <= inhibitory_fraction <= 1 and "
-            f"max_synapses >= 1; got {n_neurons}, {connection_prob}, {inhibitory_fraction}, {max_synapses}"
+            "random_connectome needs n_neurons >= 2, 0 < connection_prob <= 1, 0 <= inhibitory_fraction <= 1,"
+            f" max_synapses >= 1; got {n_neurons}, {connection_prob}, {inhibitory_fraction}, {max_synapses}"
         )
     rng = np.random.default_rng(seed)
     inhibitory = rng.random(n_neurons) < inhibitory_fraction
@@ -215,6 +231,8 @@ def random_connectome(
         name=f"random{n_neurons}",
         neurons=np.array([f"n{i:05d}" for i in range(n_neurons)]),
         types=np.where(inhibitory, "inhibitory", "excitatory"),
-        chemical=chemical, sign=sign, electrical=electrical,
+        chemical=chemical,
+        sign=sign,
+        electrical=electrical,
         metadata={"source": f"random_connectome(n={n_neurons}, p={connection_prob}, seed={seed})"},
     )

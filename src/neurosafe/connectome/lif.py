@@ -8,19 +8,20 @@ Nature 634:210-219), in mV and ms::
     v > v_threshold  ->  spike; v = v_reset, g = 0; refractory for ``refractory`` ms
     presynaptic spike -> g_post += w_pre,post after ``delay`` ms, w = weight_per_synapse * count * sign
 
-With ``synapse="delta"`` there is no ``g``: a presynaptic spike adds ``w`` to ``v`` directly. Gap junctions add
-``I_gap,i = gap_weight * sum_j E_ij (v_j - v_i)`` (E: electrical synapse counts), computed from ``v`` at the
-start of each step and held for the step. External input is a constant current ``I`` (mV) and/or input spike
-trains (pre-drawn, or Poisson at a rate) that add ``input_weight`` mV to ``v``, as Shiu et al.'s PoissonInput;
-as in their code, neurons receiving input spikes have a refractory period of ``input_refractory``.
+With ``synapse="delta"`` there is no ``g``: a presynaptic spike adds ``w`` to ``v`` directly. Gap junctions
+add ``I_gap,i = gap_weight * sum_j E_ij (v_j - v_i)`` (E: electrical synapse counts), computed from ``v`` at
+the start of each step and held for the step. External input is a constant current ``I`` (mV) and/or input
+spike trains (pre-drawn, or Poisson at a rate) that add ``input_weight`` mV to ``v``, as Shiu et al.'s
+PoissonInput; as in their code, neurons receiving input spikes have a refractory period of
+``input_refractory``.
 
-Integration and event order follow Brian2's defaults (Stimberg et al. 2019, eLife 8:e47314) exactly, so spike
-times agree with Brian2 step for step: each step (i) integrates non-refractory neurons exactly over ``dt`` (the
-linear ODE's closed form, Brian2's ``method="linear"``), (ii) applies the threshold to non-refractory
-neurons, (iii) delivers synaptic and input events to neurons that are not refractory (an ``unless refractory``
-variable ignores them, as in Brian2), (iv) resets the neurons that spiked. Refractory periods and delays are
-rounded to steps as Brian2 does. Synaptic events of ``delay_steps`` consecutive steps are delivered with one
-sparse matrix product, which is what makes the simulator fast.
+Integration and event order follow Brian2's defaults (Stimberg et al. 2019, eLife 8:e47314) exactly, so
+spike times agree with Brian2 step for step: each step (i) integrates non-refractory neurons exactly over
+``dt`` (the linear ODE's closed form, Brian2's ``method="linear"``), (ii) applies the threshold to
+non-refractory neurons, (iii) delivers synaptic and input events to neurons that are not refractory (an
+``unless refractory`` variable ignores them, as in Brian2), (iv) resets the neurons that spiked. Refractory
+periods and delays are rounded to steps as Brian2 does. Synaptic events of ``delay_steps`` consecutive steps
+are delivered with one sparse matrix product, which is what makes the simulator fast.
 """
 
 from __future__ import annotations
@@ -61,8 +62,16 @@ class LIFParams:
     def __post_init__(self) -> None:
         if self.synapse not in ("exponential", "delta"):
             raise DataValidationError(f"synapse must be 'exponential' or 'delta'; got {self.synapse!r}")
-        if self.tau_m <= 0 or self.tau_syn <= 0 or self.refractory < 0 or self.delay < 0 or self.gap_weight < 0:
-            raise DataValidationError("need tau_m > 0, tau_syn > 0, refractory >= 0, delay >= 0, gap_weight >= 0")
+        if (
+            self.tau_m <= 0
+            or self.tau_syn <= 0
+            or self.refractory < 0
+            or self.delay < 0
+            or self.gap_weight < 0
+        ):
+            raise DataValidationError(
+                "need tau_m > 0, tau_syn > 0, refractory >= 0, delay >= 0, gap_weight >= 0"
+            )
         if self.input_refractory is not None and self.input_refractory < 0:
             raise DataValidationError("input_refractory must be >= 0 or None")
 
@@ -95,7 +104,7 @@ class SpikeResult:
         return self.counts.double().cpu().numpy() / (self.duration / 1000.0)
 
     def spike_trains(self, batch: int = 0) -> dict[int, np.ndarray]:
-        """Spike times (ms) of each neuron that fired, as ``{neuron index: times}`` (needs recorded spikes)."""
+        """Spike times (ms) of each neuron that fired, ``{neuron index: times}`` (needs recorded spikes)."""
         if self.spikes is None:
             raise DataValidationError("spikes were not recorded: simulate with record_spikes=True")
         steps, neurons = torch.nonzero(self.spikes[:, batch], as_tuple=True)
@@ -103,15 +112,23 @@ class SpikeResult:
         order = np.lexsort((steps, neurons))
         steps, neurons = steps[order], neurons[order]
         cuts = np.flatnonzero(np.diff(neurons)) + 1
-        return {int(group[0]): s * self.dt for group, s in zip(np.split(neurons, cuts), np.split(steps, cuts),
-                                                                   strict=True) if len(group)}
+        return {
+            int(group[0]): s * self.dt
+            for group, s in zip(np.split(neurons, cuts), np.split(steps, cuts), strict=True)
+            if len(group)
+        }
 
 
 def _torch_csr(m: sp.csr_array, device, dtype) -> torch.Tensor:
     m = sp.csr_array(m)
     m.sort_indices()
-    return torch.sparse_csr_tensor(torch.as_tensor(m.indptr, dtype=torch.int64), torch.as_tensor(m.indices, dtype=torch.int64),
-                                   torch.as_tensor(m.data, dtype=dtype), size=m.shape, device=device)
+    return torch.sparse_csr_tensor(
+        torch.as_tensor(m.indptr, dtype=torch.int64),
+        torch.as_tensor(m.indices, dtype=torch.int64),
+        torch.as_tensor(m.data, dtype=dtype),
+        size=m.shape,
+        device=device,
+    )
 
 
 class LIFNetwork(ConnectomeSubject):
@@ -145,17 +162,26 @@ class LIFNetwork(ConnectomeSubject):
         elec.eliminate_zeros()
         self.use_gaps = params.gap_weight > 0 and elec.nnz > 0
         self.gaps = _torch_csr(elec * params.gap_weight, self.device, dtype)
-        self.gap_degree = torch.as_tensor(np.asarray(elec.sum(axis=1)).ravel() * params.gap_weight,
-                                          dtype=dtype, device=self.device)[:, None]
+        self.gap_degree = torch.as_tensor(
+            np.asarray(elec.sum(axis=1)).ravel() * params.gap_weight, dtype=dtype, device=self.device
+        )[:, None]
         self.delay_steps = round(params.delay / dt)  # Brian2 rounds synaptic delays to the nearest step
 
     def with_params(self, **changes) -> LIFNetwork:
         """A copy of this network with some parameters replaced (e.g. ``gap_weight=0.1``)."""
-        return LIFNetwork(self.connectome, replace(self.params, **changes), self.dt, self.duration,
-                          self.input_neurons, self.input_scale, self.device, self.dtype)
+        return LIFNetwork(
+            self.connectome,
+            replace(self.params, **changes),
+            self.dt,
+            self.duration,
+            self.input_neurons,
+            self.input_scale,
+            self.device,
+            self.dtype,
+        )
 
     def _neuron_batch(self, x, batch: int, what: str) -> torch.Tensor:
-        """A per-neuron quantity as a (neurons, batch) tensor from a scalar, (neurons,) or (batch, neurons)."""
+        """A per-neuron quantity as (neurons, batch) from a scalar, (neurons,) or (batch, neurons)."""
         n = self.connectome.n_neurons
         t = torch.as_tensor(0.0 if x is None else x, dtype=self.dtype, device=self.device)
         if t.ndim == 0 or t.shape == (n,):
@@ -178,15 +204,17 @@ class LIFNetwork(ConnectomeSubject):
 
         ``current``: constant drive (mV), scalar, ``(neurons,)`` or ``(batch, neurons)``.
         ``input_spikes``: bool ``(steps, neurons)`` or ``(steps, batch, neurons)``; each adds ``input_weight``
-        to ``v`` at that step. ``poisson_rate``: Hz per neuron (scalar, ``(neurons,)`` or ``(batch, neurons)``),
-        drawn each step with a generator seeded by ``seed``.
+        to ``v`` at that step. ``poisson_rate``: Hz per neuron (scalar, ``(neurons,)`` or
+        ``(batch, neurons)``), drawn each step with a generator seeded by ``seed``.
         """
         p, n, dt = self.params, self.connectome.n_neurons, self.dt
         duration = self.duration if duration is None else float(duration)
         steps = round(duration / dt)
         if steps < 1:
             raise DataValidationError(f"duration {duration} ms is shorter than one step of {dt} ms")
-        shapes = [torch.as_tensor(x).shape for x in (current, poisson_rate) if x is not None and np.ndim(x) == 2]
+        shapes = [
+            torch.as_tensor(x).shape for x in (current, poisson_rate) if x is not None and np.ndim(x) == 2
+        ]
         if input_spikes is not None and np.ndim(input_spikes) == 3:
             shapes.append(torch.as_tensor(input_spikes).shape[1:])
         batch = batch or (shapes[0][0] if shapes else 1)
@@ -197,41 +225,56 @@ class LIFNetwork(ConnectomeSubject):
             if inputs.ndim == 2:
                 inputs = inputs[:, None, :].expand(-1, batch, -1)
             if inputs.shape != (steps, batch, n):
-                raise DataValidationError(f"input_spikes must be ({steps}, {n}) or ({steps}, {batch}, {n}) for "
-                                          f"{duration} ms at dt={dt}; got {tuple(inputs.shape)}")
+                raise DataValidationError(
+                    f"input_spikes must be ({steps}, {n}) or ({steps}, {batch}, {n}) for "
+                    f"{duration} ms at dt={dt}; got {tuple(inputs.shape)}"
+                )
             inputs = inputs.permute(0, 2, 1)  # (steps, neurons, batch)
         poisson = None
         if poisson_rate is not None:
             poisson = self._neuron_batch(poisson_rate, batch, "poisson_rate") * (dt / 1000.0)
             if (poisson < 0).any() or (poisson > 1).any():
-                raise DataValidationError("poisson_rate must be >= 0 and at most 1 spike per step (1000 / dt Hz)")
+                raise DataValidationError(
+                    "poisson_rate must be >= 0 and at most 1 spike per step (1000 / dt Hz)"
+                )
         refractory = torch.full((n, batch), _steps(p.refractory, dt), dtype=torch.int64, device=self.device)
         if p.input_refractory is not None:
-            for driven in (inputs.any(0) if inputs is not None else None, poisson > 0 if poisson is not None else None):
+            for driven in (
+                inputs.any(0) if inputs is not None else None,
+                poisson > 0 if poisson is not None else None,
+            ):
                 if driven is not None:
                     refractory[driven] = _steps(p.input_refractory, dt)
         generator = torch.Generator(device=self.device).manual_seed(seed)
 
         # exact one-step propagators of the linear ODE (Brian2 "linear")
         decay_m, decay_s = math.exp(-dt / p.tau_m), math.exp(-dt / p.tau_syn)
-        g_to_v = (p.tau_syn * (decay_s - decay_m) / (p.tau_syn - p.tau_m) if p.tau_syn != p.tau_m
-                  else dt / p.tau_m * decay_m)
+        g_to_v = (
+            p.tau_syn * (decay_s - decay_m) / (p.tau_syn - p.tau_m)
+            if p.tau_syn != p.tau_m
+            else dt / p.tau_m * decay_m
+        )
         exponential = p.synapse == "exponential"
         rest = p.v_rest + drive
         rest_part = rest * (1 - decay_m)  # v(t + dt) = rest_part + decay_m * v(t) + g_to_v * g(t)
         v = torch.full((n, batch), p.v_rest, dtype=self.dtype, device=self.device)
         g = torch.zeros_like(v)
-        ready = torch.full((n, batch), -(10**9), dtype=torch.int64, device=self.device)  # step a neuron may fire
+        ready = torch.full(
+            (n, batch), -(10**9), dtype=torch.int64, device=self.device
+        )  # step a neuron may fire
         delay = self.delay_steps
         chunk = max(delay, 1)
         # spikes of the last `delay` steps are read from the record (or, when not recording, from a ring)
-        record = torch.zeros((steps if record_spikes else chunk, n, batch), dtype=torch.bool, device=self.device)
+        record = torch.zeros(
+            (steps if record_spikes else chunk, n, batch), dtype=torch.bool, device=self.device
+        )
         counts = torch.zeros((n, batch), dtype=torch.int64, device=self.device)
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
             if delay > 0 and start > 0:
-                events = self._propagate(record[start - delay: stop - delay] if record_spikes
-                                         else record[: stop - start])
+                events = self._propagate(
+                    record[start - delay : stop - delay] if record_spikes else record[: stop - start]
+                )
             else:
                 events = None
             for step in range(start, stop):
@@ -258,8 +301,11 @@ class LIFNetwork(ConnectomeSubject):
                 if inputs is not None:
                     v_new.add_(inputs[step], alpha=p.input_weight)
                 if poisson is not None:
-                    v_new.add_(torch.rand(v.shape, generator=generator, device=self.device, dtype=self.dtype) < poisson,
-                               alpha=p.input_weight)
+                    v_new.add_(
+                        torch.rand(v.shape, generator=generator, device=self.device, dtype=self.dtype)
+                        < poisson,
+                        alpha=p.input_weight,
+                    )
                 v = torch.where(free, v_new, p.v_reset)
                 g = g * free
                 record[step if record_spikes else step - start] = fired
@@ -269,12 +315,15 @@ class LIFNetwork(ConnectomeSubject):
             counts = record.sum(0)
         spikes = record.permute(0, 2, 1) if record_spikes else None
         return SpikeResult(
-            spikes=spikes, counts=counts.T,
-            dt=dt, duration=steps * dt, neurons=self.connectome.neurons,
+            spikes=spikes,
+            counts=counts.T,
+            dt=dt,
+            duration=steps * dt,
+            neurons=self.connectome.neurons,
         )
 
     def _propagate(self, fired: torch.Tensor) -> torch.Tensor | None:
-        """Synaptic input ``(k, neurons, batch)`` caused by spikes ``(k, neurons, batch)``; None if none fired."""
+        """Synaptic input ``(k, neurons, batch)`` from spikes ``(k, neurons, batch)``; None if none fired."""
         if not bool(fired.any()):
             return None
         k, n, batch = fired.shape

@@ -1,12 +1,12 @@
-"""The Drosophila optic-lobe connectome of Lappalainen et al. 2024 (Nature 634:1132-1140), from the JSON bundled
-in the ``flyvis`` wheel (``flyvis/connectome/fib25-fib19_v2.2.json``, built from the FIB-25 and FIB-19 EM
-reconstructions). The file is read as a file; flyvis is never imported.
+"""The Drosophila optic-lobe connectome of Lappalainen et al. 2024 (Nature 634:1132-1140), from the JSON
+bundled in the ``flyvis`` wheel (``flyvis/connectome/fib25-fib19_v2.2.json``, built from the FIB-25 and
+FIB-19 EM reconstructions). The file is read as a file; flyvis is never imported.
 
 The file lists 65 cell types and 605 typed edges (source type, target type, sign, and synapse counts per
-column offset ``(du, dv)`` on a hexagonal lattice). As in flyvis, each cell type tiles the hexagonal
-lattice of radius ``extent`` columns (``|u|, |v|, |u + v| <= extent``, strided types every ``stride``
-columns) and every typed edge is replicated convolutionally: the cell at ``(u, v)`` connects to the target-type
-cell at ``(u + du, v + dv)`` with the offset's synapse count. Lattice points inside the convex hull of an edge's
+column offset ``(du, dv)`` on a hexagonal lattice). As in flyvis, each cell type tiles the hexagonal lattice
+of radius ``extent`` columns (``|u|, |v|, |u + v| <= extent``, strided types every ``stride`` columns) and
+every typed edge is replicated convolutionally: the cell at ``(u, v)`` connects to the target-type cell at
+``(u + du, v + dv)`` with the offset's synapse count. Lattice points inside the convex hull of an edge's
 measured offsets (when it has >= 3) but not measured themselves get ``fill_gaps`` synapses, as flyvis's
 ``n_syn_fill``. With the defaults (extent 15, fill 1) this gives 721 columns, 45,669 cells and 1,513,231
 connections, the network of the paper.
@@ -21,8 +21,8 @@ import scipy.sparse as sp
 from matplotlib.path import Path as Polygon
 from scipy.spatial import ConvexHull, QhullError
 
-from neurosafe.connectome.graph import Connectome
 from neurosafe.connectome.files import package_file, read_json
+from neurosafe.connectome.graph import Connectome
 from neurosafe.errors import DataFileError, DataValidationError
 
 __all__ = ["FLYVIS_FILE", "hex_lattice", "load_optic_lobe"]
@@ -35,15 +35,26 @@ def hex_lattice(extent: int, stride: tuple[int, int] = (1, 1)) -> np.ndarray:
     """Axial coordinates ``(u, v)`` of the hexagonal lattice of radius ``extent`` (every ``stride`` columns),
     ordered by u then v."""
     su, sv = stride
-    return np.array([(u, v) for u in range(-extent, extent + 1)
-                     for v in range(max(-extent, -extent - u), min(extent, extent - u) + 1)
-                     if u % su == 0 and v % sv == 0], dtype=np.int64).reshape(-1, 2)
+    return np.array(
+        [
+            (u, v)
+            for u in range(-extent, extent + 1)
+            for v in range(max(-extent, -extent - u), min(extent, extent - u) + 1)
+            if u % su == 0 and v % sv == 0
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 2)
 
 
 def _stride(pattern, name: str, path: Path) -> tuple[int, int] | None:
     """The lattice stride of a node pattern (``None``: a single cell at the centre column)."""
-    if isinstance(pattern, list) and len(pattern) == 2 and pattern[0] == "stride" \
-            and isinstance(pattern[1], list) and len(pattern[1]) == 2:
+    if (
+        isinstance(pattern, list)
+        and len(pattern) == 2
+        and pattern[0] == "stride"
+        and isinstance(pattern[1], list)
+        and len(pattern[1]) == 2
+    ):
         return int(pattern[1][0]), int(pattern[1][1])
     if isinstance(pattern, list) and len(pattern) == 2 and pattern[0] == "tile":
         return int(pattern[1]), int(pattern[1])
@@ -61,7 +72,9 @@ def _filled_offsets(offsets: np.ndarray, counts: np.ndarray, fill: float) -> tup
     except QhullError:
         return offsets, counts
     (u0, v0), (u1, v1) = offsets.min(axis=0), offsets.max(axis=0)
-    grid = np.stack(np.meshgrid(np.arange(u0, u1 + 1), np.arange(v0, v1 + 1), indexing="ij"), -1).reshape(-1, 2)
+    grid = np.stack(np.meshgrid(np.arange(u0, u1 + 1), np.arange(v0, v1 + 1), indexing="ij"), -1).reshape(
+        -1, 2
+    )
     inside = grid[Polygon(offsets[hull.vertices]).contains_points(grid)]
     known = {tuple(p) for p in offsets.tolist()}
     new = np.array([p for p in inside.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
@@ -75,13 +88,17 @@ def _parse_edge(e, types: set[str], path: Path) -> tuple[str, str, float, np.nda
     if src not in types or tar not in types:
         raise DataFileError(f"{path}: edge {src!r} -> {tar!r} names a cell type that is not in 'nodes'")
     if e["alpha"] not in (-1, 1) or e.get("edge_type", "chem") != "chem":
-        raise DataFileError(f"{path}: edge {src} -> {tar} needs sign alpha = +1 or -1 and edge_type 'chem'; "
-                            f"got alpha={e['alpha']!r}, edge_type={e.get('edge_type')!r}")
+        raise DataFileError(
+            f"{path}: edge {src} -> {tar} needs sign alpha = +1 or -1 and edge_type 'chem'; "
+            f"got alpha={e['alpha']!r}, edge_type={e.get('edge_type')!r}"
+        )
     try:
         offsets = np.array([o[0] for o in e["offsets"]], dtype=np.int64).reshape(-1, 2)
         counts = np.array([o[1] for o in e["offsets"]], dtype=np.float64)
     except (TypeError, ValueError, IndexError) as err:
-        raise DataFileError(f"{path}: edge {src} -> {tar} has malformed offsets [[du, dv], n_syn] ({err})") from err
+        raise DataFileError(
+            f"{path}: edge {src} -> {tar} has malformed offsets [[du, dv], n_syn] ({err})"
+        ) from err
     if len(offsets) == 0 or not (np.isfinite(counts) & (counts > 0)).all():
         raise DataFileError(f"{path}: edge {src} -> {tar} needs offsets with synapse counts > 0")
     return src, tar, float(e["alpha"]), offsets, counts
@@ -95,7 +112,9 @@ def load_optic_lobe(path: str | Path | None = None, extent: int = 15, fill_gaps:
     ``n_cell_types`` and ``n_typed_edges`` read from it.
     """
     if int(extent) != extent or extent < 0 or fill_gaps < 0:
-        raise DataValidationError(f"extent must be an integer >= 0 and fill_gaps >= 0; got {extent}, {fill_gaps}")
+        raise DataValidationError(
+            f"extent must be an integer >= 0 and fill_gaps >= 0; got {extent}, {fill_gaps}"
+        )
     path = Path(path) if path is not None else package_file("flyvis", FLYVIS_FILE)
     data = read_json(path)
     nodes, edges = data.get("nodes"), data.get("edges")
@@ -146,12 +165,23 @@ def load_optic_lobe(path: str | Path | None = None, extent: int = 15, fill_gaps:
     chemical = sp.csr_array((np.concatenate(count), (pre_a, post_a)), shape=(n, n))
     signs = sp.csr_array((np.concatenate(sign), (pre_a, post_a)), shape=(n, n))
     return Connectome(
-        name="flyvis_optic_lobe", neurons=np.array(names), types=np.array(types),
-        chemical=chemical, sign=signs, electrical=sp.csr_array((n, n)),
+        name="flyvis_optic_lobe",
+        neurons=np.array(names),
+        types=np.array(types),
+        chemical=chemical,
+        sign=signs,
+        electrical=sp.csr_array((n, n)),
         metadata={
-            "source": f"flyvis {path.name} (extent {extent}, fill {fill_gaps})", "citation": CITATION,
-            "file": str(path), "species": "D. melanogaster", "extent": int(extent),
-            "u": uv_all[:, 0], "v": uv_all[:, 1], "n_cell_types": len(strides), "n_typed_edges": len(edges),
-            "input_types": list(data.get("input_units", [])), "output_types": list(data.get("output_units", [])),
+            "source": f"flyvis {path.name} (extent {extent}, fill {fill_gaps})",
+            "citation": CITATION,
+            "file": str(path),
+            "species": "D. melanogaster",
+            "extent": int(extent),
+            "u": uv_all[:, 0],
+            "v": uv_all[:, 1],
+            "n_cell_types": len(strides),
+            "n_typed_edges": len(edges),
+            "input_types": list(data.get("input_units", [])),
+            "output_types": list(data.get("output_units", [])),
         },
     )

@@ -14,8 +14,8 @@ __all__ = ["raster_figure", "rate_figure"]
 def raster_figure(
     spikes: np.ndarray, dt: float, names: np.ndarray, title: str, path: str | Path, max_neurons: int = 2000
 ) -> Path:
-    """Spike raster of ``spikes`` ``(steps, neurons)`` (bool); only neurons that fired, at most ``max_neurons``
-    (the most active), keep their original order on the y axis (labelled by name when there are few)."""
+    """Spike raster of ``spikes`` ``(steps, neurons)`` (bool); only neurons that fired, at most
+    ``max_neurons`` (the most active), keep their original order on the y axis (named when there are few)."""
     fired = np.flatnonzero(spikes.any(0))
     if len(fired) > max_neurons:
         fired = np.sort(fired[np.argsort(-spikes[:, fired].sum(0), kind="stable")[:max_neurons]])
@@ -31,7 +31,9 @@ def raster_figure(
     return save_figure(fig, path)
 
 
-def rate_figure(rates: np.ndarray, dt: float, names: np.ndarray, title: str, path: str | Path, top: int = 12) -> Path:
+def rate_figure(
+    rates: np.ndarray, dt: float, names: np.ndarray, title: str, path: str | Path, top: int = 12
+) -> Path:
     """Rate traces ``(steps, neurons)`` of the ``top`` neurons with the highest final rate."""
     order = np.argsort(-rates[-1], kind="stable")[:top]
     t = np.arange(1, rates.shape[0] + 1) * dt

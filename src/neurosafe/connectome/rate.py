@@ -29,7 +29,10 @@ from neurosafe.errors import DataValidationError
 __all__ = ["ACTIVATIONS", "RateModel"]
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": torch.relu, "softplus": F.softplus, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "softplus": F.softplus,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
 }
 
 
@@ -50,8 +53,8 @@ def _buffer(x: np.ndarray, dtype=None) -> torch.Tensor:
 class RateModel(ConnectomeSubject, nn.Module):
     """Rate network on a connectome (see module docstring). Times in ms.
 
-    ``forward(currents)`` takes currents ``(batch, n_neurons)`` (constant) or ``(batch, steps, n_neurons)`` and
-    returns rates ``(batch, steps, n_neurons)``. ``strength=None`` picks ``0.5 / mean input synapses per
+    ``forward(currents)`` takes currents ``(batch, n_neurons)`` (constant) or ``(batch, steps, n_neurons)``
+    and returns rates ``(batch, steps, n_neurons)``. ``strength=None`` picks ``0.5 / mean input synapses per
     neuron`` for every type pair.
     """
 
@@ -83,14 +86,21 @@ class RateModel(ConnectomeSubject, nn.Module):
         taus = per_type(tau, connectome.cell_types, "tau")
         if (taus <= 0).any():
             raise DataValidationError("time constants tau must be > 0")
-        self.connectome, self.activation, self.dt, self.duration = connectome, activation, float(dt), float(duration)
+        self.connectome, self.activation, self.dt, self.duration = (
+            connectome,
+            activation,
+            float(dt),
+            float(duration),
+        )
         self.input_neurons, self.input_scale = input_neurons, float(input_scale)
         if input_neurons is not None:
             connectome.indices(input_neurons)  # unknown names fail here, not at the first respond
 
         codes = connectome.type_codes()
         # edges sorted by (post, pre), so the [post, pre] weight matrix can be built already coalesced
-        chem = connectome.chemical.T.tocsr()  # [post, pre]; sign has exactly chemical's pattern (see Connectome)
+        chem = (
+            connectome.chemical.T.tocsr()
+        )  # [post, pre]; sign has exactly chemical's pattern (see Connectome)
         chem.sort_indices()
         post, pre = np.repeat(np.arange(connectome.n_neurons), np.diff(chem.indptr)), chem.indices
         signs = connectome.sign.T.tocsr()
@@ -107,15 +117,19 @@ class RateModel(ConnectomeSubject, nn.Module):
 
         elec = connectome.electrical.tocoo()
         off_diagonal = elec.row != elec.col
-        self.register_buffer("gap_index", _buffer(np.stack([elec.row, elec.col])[:, off_diagonal].astype(np.int64)))
+        self.register_buffer(
+            "gap_index", _buffer(np.stack([elec.row, elec.col])[:, off_diagonal].astype(np.int64))
+        )
         self.register_buffer("gap_count", _buffer(elec.data[off_diagonal], dtype))
         self.use_gaps = gap_strength > 0 and bool(off_diagonal.any())
 
         self.log_tau = nn.Parameter(_buffer(np.log(taus), dtype))
         self.bias = nn.Parameter(_buffer(per_type(bias, connectome.cell_types, "bias"), dtype))
         self.log_strength = nn.Parameter(torch.full((len(pairs),), float(np.log(strength)), dtype=dtype))
-        self.log_gap = nn.Parameter(torch.tensor(float(np.log(gap_strength)) if self.use_gaps else 0.0, dtype=dtype),
-                                    requires_grad=self.use_gaps)
+        self.log_gap = nn.Parameter(
+            torch.tensor(float(np.log(gap_strength)) if self.use_gaps else 0.0, dtype=dtype),
+            requires_grad=self.use_gaps,
+        )
         self.to(device)
 
     # -- parameters -----------------------------------------------------------------------------------
@@ -140,7 +154,9 @@ class RateModel(ConnectomeSubject, nn.Module):
         return torch.sparse_coo_tensor(index, values, (n, n), is_coalesced=True)
 
     # -- dynamics -----------------------------------------------------------------------------------------
-    def forward(self, currents: torch.Tensor, steps: int | None = None, r0: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, currents: torch.Tensor, steps: int | None = None, r0: torch.Tensor | None = None
+    ) -> torch.Tensor:
         n = self.connectome.n_neurons
         currents = torch.as_tensor(currents, dtype=self.signed_count.dtype, device=self.signed_count.device)
         if currents.ndim not in (2, 3) or currents.shape[-1] != n:
@@ -171,4 +187,4 @@ class RateModel(ConnectomeSubject, nn.Module):
     def steady_response(self, currents: np.ndarray) -> np.ndarray:
         """Mean rate over the last quarter of ``duration`` with constant currents."""
         rates = self(torch.as_tensor(currents))
-        return rates[:, -max(1, rates.shape[1] // 4):].mean(1).double().cpu().numpy()
+        return rates[:, -max(1, rates.shape[1] // 4) :].mean(1).double().cpu().numpy()

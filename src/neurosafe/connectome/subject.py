@@ -1,8 +1,8 @@
 """Connectome models as :class:`~neurosafe.subjects.Subject` s: a stimulus is an input-current pattern.
 
 A stimulus image's values (flattened, channel-major, in [0, 1]) are the input currents of the model's
-``input_neurons`` (all neurons when None), times ``input_scale``; ``respond`` simulates each stimulus with that
-constant input and returns the steady response of every neuron. Sites are ``"all"`` and each cell type.
+``input_neurons`` (all neurons when None), times ``input_scale``; ``respond`` simulates each stimulus with
+that constant input and returns the steady response of every neuron. Sites are ``"all"`` and each cell type.
 """
 
 from __future__ import annotations
@@ -63,14 +63,23 @@ class ConnectomeSubject(ABC):
     def respond(self, stimuli: StimulusSet, site: str | None = None) -> xr.DataArray:
         site = site or "all"
         if site not in self.sites:
-            raise DataValidationError(f"unknown site {site!r}; sites are 'all' and the cell types of "
-                                      f"{self.connectome.name!r} (e.g. {self.sites[1:4]})")
+            raise DataValidationError(
+                f"unknown site {site!r}; sites are 'all' and the cell types of "
+                f"{self.connectome.name!r} (e.g. {self.sites[1:4]})"
+            )
         c = self.connectome
         values = self.steady_response(self.input_currents(stimuli))
         keep = np.ones(c.n_neurons, bool) if site == "all" else c.types == site
         return make_responses(
-            values[:, keep], stimulus_ids=stimuli.ids, neuron_ids=c.neurons[keep], dims=("stimulus", "neuron"),
-            attrs={"area": site, "species": c.metadata.get("species", ""), "units": self.response_units,
-                   "connectome": c.name},
+            values[:, keep],
+            stimulus_ids=stimuli.ids,
+            neuron_ids=c.neurons[keep],
+            dims=("stimulus", "neuron"),
+            attrs={
+                "area": site,
+                "species": c.metadata.get("species", ""),
+                "units": self.response_units,
+                "connectome": c.name,
+            },
             neuron_coords={"cell_type": c.types[keep]},
         )

@@ -35,7 +35,10 @@ class TrainingResult:
 
 
 def group_readout(
-    model: RateModel, currents: torch.Tensor, output_groups: Sequence[Sequence[str]], readout_fraction: float = 0.25
+    model: RateModel,
+    currents: torch.Tensor,
+    output_groups: Sequence[Sequence[str]],
+    readout_fraction: float = 0.25,
 ) -> torch.Tensor:
     """Mean rate ``(n_samples, n_groups)`` of each group of output neurons (names or cell types) over the
     last ``readout_fraction`` of the simulation."""
@@ -61,11 +64,13 @@ def _check_task(model: RateModel, currents, labels, output_groups) -> tuple[torc
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64, device=ref.device)
     if currents.ndim not in (2, 3) or currents.shape[0] != labels.shape[0] or labels.ndim != 1:
         raise DataValidationError(
-            f"need currents (n_samples, [steps,] n_neurons) and labels (n_samples,); got {tuple(currents.shape)} "
-            f"and {tuple(labels.shape)}"
+            "need currents (n_samples, [steps,] n_neurons) and labels (n_samples,); "
+            f"got {tuple(currents.shape)} and {tuple(labels.shape)}"
         )
     if len(output_groups) < 2 or labels.min() < 0 or labels.max() >= len(output_groups):
-        raise DataValidationError(f"labels must index the {len(output_groups)} output groups (need >= 2 groups)")
+        raise DataValidationError(
+            f"labels must index the {len(output_groups)} output groups (need >= 2 groups)"
+        )
     for group in output_groups:
         model.connectome.indices(group)
     return currents, labels
@@ -86,8 +91,8 @@ def train_rate_model(
     checkpoint_every: int = 10,
 ) -> TrainingResult:
     """Fit the free parameters of ``model`` so that input ``currents[i]`` drives output group ``labels[i]``
-    hardest (see module docstring). With ``checkpoint``, state is saved every ``checkpoint_every`` epochs and an
-    existing checkpoint is resumed."""
+    hardest (see module docstring). With ``checkpoint``, state is saved every ``checkpoint_every`` epochs
+    and an existing checkpoint is resumed."""
     if epochs < 0 or lr <= 0 or temperature <= 0 or checkpoint_every < 1:
         raise DataValidationError("need epochs >= 0, lr > 0, temperature > 0 and checkpoint_every >= 1")
     currents, labels = _check_task(model, currents, labels, output_groups)
@@ -103,8 +108,11 @@ def train_rate_model(
     n = len(labels)
     for epoch in range(start, epochs):
         # one seeded permutation per epoch, so a resumed run visits the same batches as an uninterrupted one
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)) \
-            if batch_size else torch.arange(n)
+        order = (
+            torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+            if batch_size
+            else torch.arange(n)
+        )
         total = 0.0
         for batch in order.split(batch_size or n):
             batch = batch.to(currents.device)
@@ -117,7 +125,14 @@ def train_rate_model(
         losses.append(total / n)
         if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
             with atomic_path(checkpoint) as tmp:
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "epoch": epoch + 1, "losses": losses}, tmp)
+                torch.save(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "epoch": epoch + 1,
+                        "losses": losses,
+                    },
+                    tmp,
+                )
     accuracy = classification_accuracy(model, currents, labels, output_groups, readout_fraction)
     return TrainingResult(losses=losses, train_accuracy=accuracy, epochs=epochs)
