@@ -13,8 +13,14 @@ def _tiny(**changes):
     chemical = sp.csr_array(np.array([[0, 2, 0], [1, 0, 3], [0, 0, 0]], float))
     sign = sp.csr_array(np.array([[0, 1, 0], [-1, 0, 1], [0, 0, 0]], float))
     electrical = sp.csr_array(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], float))
-    kwargs = dict(name="tiny", neurons=["a", "b", "c"], types=["x", "x", "y"], chemical=chemical, sign=sign,
-                  electrical=electrical)
+    kwargs = dict(
+        name="tiny",
+        neurons=["a", "b", "c"],
+        types=["x", "x", "y"],
+        chemical=chemical,
+        sign=sign,
+        electrical=electrical,
+    )
     return Connectome(**{**kwargs, **changes})
 
 

@@ -42,7 +42,9 @@ def test_random_network_equals_brian2(random1000):
     n_spikes = _assert_same_spikes(ours, reference, DT)
     assert n_spikes > 2000 and len(reference) > 500
     # the recurrent synapses matter: without them most spike trains change
-    isolated = net.with_params(weight_per_synapse=0.0).simulate(duration, current=current, input_spikes=spikes)
+    isolated = net.with_params(weight_per_synapse=0.0).simulate(
+        duration, current=current, input_spikes=spikes
+    )
     changed = [k for k in reference if not np.array_equal(isolated.spike_trains().get(k, []), reference[k])]
     assert len(changed) > 300
 
@@ -105,7 +107,9 @@ def test_poisson_input_rate_and_seed():
     expected = 150.0 * (1 - 150.0 * DT / 1000)
     assert a.rates().mean() == pytest.approx(expected, rel=0.04)
     assert torch.equal(a.counts, net.simulate(500.0, poisson_rate=150.0, seed=7, record_spikes=False).counts)
-    assert not torch.equal(a.counts, net.simulate(500.0, poisson_rate=150.0, seed=8, record_spikes=False).counts)
+    assert not torch.equal(
+        a.counts, net.simulate(500.0, poisson_rate=150.0, seed=8, record_spikes=False).counts
+    )
 
 
 def test_batch_equals_separate_runs(varshney):
@@ -120,8 +124,9 @@ def test_batch_equals_separate_runs(varshney):
 
 def test_respond_is_a_subject_with_closed_form_rates():
     connectome, params = _isolated(3)
-    net = LIFNetwork(connectome, params, dt=DT, duration=100.0, input_neurons=["n00000", "n00001"],
-                     input_scale=20.0)
+    net = LIFNetwork(
+        connectome, params, dt=DT, duration=100.0, input_neurons=["n00000", "n00001"], input_scale=20.0
+    )
     assert isinstance(net, Subject)
     stimuli = currents_to_stimuli(np.array([[0.5, 1.0], [0.0, 0.45]]))
     rates = net.respond(stimuli)

@@ -17,9 +17,13 @@ from neurosafe.connectome.loaders import neuron_classes
 from neurosafe.connectome.optic_lobe import hex_lattice, load_optic_lobe
 from neurosafe.errors import DataFileError, DataValidationError
 
-CECT_FILES = {"varshney2011": "VarshneyDataReader", "white1986": "White_whole",
-              "cook2019_herm": "Cook2019HermReader", "cook2019_male": "Cook2019MaleReader",
-              **{f"witvliet2021_{i}": f"WitvlietDataReader{i}" for i in range(1, 9)}}
+CECT_FILES = {
+    "varshney2011": "VarshneyDataReader",
+    "white1986": "White_whole",
+    "cook2019_herm": "Cook2019HermReader",
+    "cook2019_male": "Cook2019MaleReader",
+    **{f"witvliet2021_{i}": f"WitvlietDataReader{i}" for i in range(1, 9)},
+}
 
 
 def _installed(dist: str, relative: str) -> Path:
@@ -37,7 +41,9 @@ def test_cect_counts_and_sums_equal_the_files(name):
         dense = np.array(data["connections"][key])
         assert matrix.sum() == dense.sum() and matrix.nnz == np.count_nonzero(dense)
         # cect's own summary line, written when it built the cache
-        line = re.search(rf"{key}: \((\d+), \d+\), (\d+) non-zero entries, sum of entries = (\d+)", data["summary"])
+        line = re.search(
+            rf"{key}: \((\d+), \d+\), (\d+) non-zero entries, sum of entries = (\d+)", data["summary"]
+        )
         assert (c.n_neurons, matrix.nnz, matrix.sum()) == (int(line[1]), int(line[2]), int(line[3]))
         np.testing.assert_array_equal(matrix.toarray(), dense)
 
@@ -49,8 +55,11 @@ def test_published_sizes(varshney, cook_herm):
 
 def test_signs_follow_the_gabaergic_neurons_of_the_wormatlas_table(cook_herm):
     with open(_installed("cect", "cect/data/Modified celegans db dump.csv"), newline="") as f:
-        gaba = {r["Entity1"] for r in csv.DictReader(f) if r["Relationship"] == "Neurotransmitter"
-                and r["Entity2"] == "GABA"}
+        gaba = {
+            r["Entity1"]
+            for r in csv.DictReader(f)
+            if r["Relationship"] == "Neurotransmitter" and r["Entity2"] == "GABA"
+        }
     assert {"DD1", "VD5", "RIS", "AVL", "RMED"} <= gaba
     pre, post = cook_herm.chemical.nonzero()
     signs = np.asarray(cook_herm.sign[pre, post]).ravel()
@@ -60,13 +69,67 @@ def test_signs_follow_the_gabaergic_neurons_of_the_wormatlas_table(cook_herm):
 
 
 def test_neuron_classes_follow_white1986_nomenclature(cook_herm):
-    names = ["AVAL", "AVAR", "RMDDL", "RMDL", "RMDVR", "RMED", "RMEL", "VA12", "VA1", "RID", "RIVL", "RIVR",
-             "SAADL", "SAAVR", "SABD", "SABVL", "IL1L", "IL1DR", "MDL05", "MDL06", "I3", "M1", "M4", "AVM",
-             "ALML", "PLMR", "DD3", "AS11"]
+    names = [
+        "AVAL",
+        "AVAR",
+        "RMDDL",
+        "RMDL",
+        "RMDVR",
+        "RMED",
+        "RMEL",
+        "VA12",
+        "VA1",
+        "RID",
+        "RIVL",
+        "RIVR",
+        "SAADL",
+        "SAAVR",
+        "SABD",
+        "SABVL",
+        "IL1L",
+        "IL1DR",
+        "MDL05",
+        "MDL06",
+        "I3",
+        "M1",
+        "M4",
+        "AVM",
+        "ALML",
+        "PLMR",
+        "DD3",
+        "AS11",
+    ]
     classes = dict(zip(cook_herm.neurons, cook_herm.types, strict=True))
-    assert [classes[x] for x in names] == ["AVA", "AVA", "RMD", "RMD", "RMD", "RME", "RME", "VA", "VA", "RID", "RIV",
-                                     "RIV", "SAA", "SAA", "SAB", "SAB", "IL1", "IL1", "MDL", "MDL", "I3", "M1",
-                                     "M4", "AVM", "ALM", "PLM", "DD", "AS"]
+    assert [classes[x] for x in names] == [
+        "AVA",
+        "AVA",
+        "RMD",
+        "RMD",
+        "RMD",
+        "RME",
+        "RME",
+        "VA",
+        "VA",
+        "RID",
+        "RIV",
+        "RIV",
+        "SAA",
+        "SAA",
+        "SAB",
+        "SAB",
+        "IL1",
+        "IL1",
+        "MDL",
+        "MDL",
+        "I3",
+        "M1",
+        "M4",
+        "AVM",
+        "ALM",
+        "PLM",
+        "DD",
+        "AS",
+    ]
     # without the contralateral cells in view, a name keeps its side letter
     assert neuron_classes(["RMDDL", "AVAL", "AVAR"]) == ["RMDDL", "AVA", "AVA"]
 
@@ -122,9 +185,18 @@ def test_hull_filling_adds_the_interior_lattice_points(tmp_path):
     # inside (hex distance <= 1) get fill_gaps synapses; nothing outside the hull is added (points on its
     # edges follow matplotlib's point-in-polygon test, as in flyvis)
     corners = [(2, 0), (0, 2), (-2, 2), (-2, 0), (0, -2), (2, -2)]
-    spec = {"nodes": [{"name": "A", "pattern": ["stride", [1, 1]]}, {"name": "B", "pattern": ["stride", [1, 1]]}],
-            "edges": [{"src": "A", "tar": "B", "alpha": -1, "edge_type": "chem",
-                       "offsets": [[list(p), 5] for p in corners]}]}
+    spec = {
+        "nodes": [{"name": "A", "pattern": ["stride", [1, 1]]}, {"name": "B", "pattern": ["stride", [1, 1]]}],
+        "edges": [
+            {
+                "src": "A",
+                "tar": "B",
+                "alpha": -1,
+                "edge_type": "chem",
+                "offsets": [[list(p), 5] for p in corners],
+            }
+        ],
+    }
     path = tmp_path / "hexagon.json"
     path.write_text(json.dumps(spec))
     c = load_optic_lobe(path, extent=6, fill_gaps=0.5)
@@ -133,15 +205,19 @@ def test_hull_filling_adds_the_interior_lattice_points(tmp_path):
     inside = {(u, v) for u in range(-1, 2) for v in range(-1, 2) if abs(u + v) <= 1}
     assert all(targets[f"B[{u},{v}]"] == 0.5 for u, v in inside)
     assert all(targets[f"B[{u},{v}]"] == 5 for u, v in corners)
-    assert all(max(abs(u), abs(v), abs(u + v)) <= 2 for u, v in (map(int, re.findall(r"-?\d+", t)) for t in targets))
+    assert all(
+        max(abs(u), abs(v), abs(u + v)) <= 2 for u, v in (map(int, re.findall(r"-?\d+", t)) for t in targets)
+    )
     assert (c.sign.data == -1).all()
     assert load_optic_lobe(path, extent=6, fill_gaps=0).chemical[[0], :].nnz <= len(corners)
 
 
 def test_flyvis_and_cect_are_never_imported():
-    code = ("import sys; from neurosafe.connectome import load_connectome; load_connectome('witvliet2021_1'); "
-            "load_connectome('flyvis_optic_lobe', extent=1); "
-            "print(any(m.split('.')[0] in ('flyvis', 'cect') for m in sys.modules))")
+    code = (
+        "import sys; from neurosafe.connectome import load_connectome; load_connectome('witvliet2021_1'); "
+        "load_connectome('flyvis_optic_lobe', extent=1); "
+        "print(any(m.split('.')[0] in ('flyvis', 'cect') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -149,25 +225,25 @@ def test_flyvis_and_cect_are_never_imported():
 def test_missing_package_and_file_give_clear_errors():
     with pytest.raises(MissingDataPackageError, match=r"pip install --no-deps no-such-connectome-pkg"):
         package_file("no-such-connectome-pkg", "x.json")
-    with pytest.raises(MissingDataPackageError, match="has no file 'cect/cache/Nope.json'"):
+    with pytest.raises(MissingDataPackageError, match=r"has no file 'cect/cache/Nope\.json'"):
         package_file("cect", "cect/cache/Nope.json")
+
+
+def _cect(nodes=("A", "B"), cs=((0, 1), (0, 0)), gj=((0, 0), (0, 0))) -> str:
+    return json.dumps({"nodes": list(nodes), "connections": {"Generic_CS": cs, "Generic_GJ": gj}})
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"nodes": ["A", "B"], "connections": {"Generic_CS": [[0, 1], [0, 0]]', "cannot read connectome file"),
+        (_cect()[:-2], "cannot read connectome file"),
         ('["not", "an", "object"]', "must hold a JSON object"),
         ('{"nodes": [], "connections": {}}', "non-empty list of neuron names"),
         ('{"nodes": ["A", "B"], "connections": {"Generic_CS": [[0, 1], [0, 0]]}}', "no 'Generic_GJ' matrix"),
-        ('{"nodes": ["A", "B"], "connections": {"Generic_CS": [[0, 1]], "Generic_GJ": [[0, 0], [0, 0]]}}',
-         r"shape \(1, 2\); expected \(2, 2\)"),
-        ('{"nodes": ["A", "B"], "connections": {"Generic_CS": [[0, -1], [0, 0]], "Generic_GJ": [[0, 0], [0, 0]]}}',
-         "finite synapse counts >= 0"),
-        ('{"nodes": ["A", "A"], "connections": {"Generic_CS": [[0, 1], [0, 0]], "Generic_GJ": [[0, 0], [0, 0]]}}',
-         "duplicate neuron names"),
-        ('{"nodes": ["A", "B"], "connections": {"Generic_CS": [[0, 1], [0, 0]], "Generic_GJ": [[0, 1], [0, 0]]}}',
-         "not symmetric"),
+        (_cect(cs=((0, 1),)), r"shape \(1, 2\); expected \(2, 2\)"),
+        (_cect(cs=((0, -1), (0, 0))), "finite synapse counts >= 0"),
+        (_cect(nodes=("A", "A")), "duplicate neuron names"),
+        (_cect(gj=((0, 1), (0, 0))), "not symmetric"),
     ],
 )
 def test_malformed_cect_files_raise(tmp_path, content, message):
