@@ -27,6 +27,7 @@ are delivered with one sparse matrix product, which is what makes the simulator 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -120,15 +121,19 @@ class SpikeResult:
 
 
 def _torch_csr(m: sp.csr_array, device, dtype) -> torch.Tensor:
+    """A torch CSR copy of a canonical scipy matrix (valid by construction, so invariant checks are off)."""
     m = sp.csr_array(m)
     m.sort_indices()
-    return torch.sparse_csr_tensor(
-        torch.as_tensor(m.indptr, dtype=torch.int64),
-        torch.as_tensor(m.indices, dtype=torch.int64),
-        torch.as_tensor(m.data, dtype=dtype),
-        size=m.shape,
-        device=device,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(m.indptr, dtype=torch.int64),
+            torch.as_tensor(m.indices, dtype=torch.int64),
+            torch.as_tensor(m.data, dtype=dtype),
+            size=m.shape,
+            device=device,
+            check_invariants=False,
+        )
 
 
 class LIFNetwork(ConnectomeSubject):

@@ -151,7 +151,7 @@ class RateModel(ConnectomeSubject, nn.Module):
 
     def _sparse(self, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         n = self.connectome.n_neurons
-        return torch.sparse_coo_tensor(index, values, (n, n), is_coalesced=True)
+        return torch.sparse_coo_tensor(index, values, (n, n), is_coalesced=True, check_invariants=False)
 
     # -- dynamics -----------------------------------------------------------------------------------------
     def forward(

@@ -121,7 +121,7 @@ def train_rate_model(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         losses.append(total / n)
         if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
             with atomic_path(checkpoint) as tmp:
