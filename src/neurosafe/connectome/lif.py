@@ -20,8 +20,9 @@ spike times agree with Brian2 step for step: each step (i) integrates non-refrac
 ``dt`` (the linear ODE's closed form, Brian2's ``method="linear"``), (ii) applies the threshold to
 non-refractory neurons, (iii) delivers synaptic and input events to neurons that are not refractory (an
 ``unless refractory`` variable ignores them, as in Brian2), (iv) resets the neurons that spiked. Refractory
-periods and delays are rounded to steps as Brian2 does. Synaptic events of ``delay_steps`` consecutive steps
-are delivered with one sparse matrix product, which is what makes the simulator fast.
+periods and delays are rounded to steps as Brian2 does. The synaptic events of ``delay_steps`` consecutive
+steps are gathered at once, event-driven (only the synapses of neurons that fired are touched), which is what
+makes the simulator fast.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ class LIFParams:
     weight_per_synapse: float = 0.275
     synapse: str = "exponential"
     gap_weight: float = 0.0
-    poisson_rate: float = 150.0
     input_weight: float = 68.75
     input_refractory: float | None = 0.0
 
@@ -79,8 +79,8 @@ class LIFParams:
 
 #: Shiu et al. 2024 (Nature 634:210-219; code: github.com/philshiu/Drosophila_brain_model, model.py):
 #: v_rest = v_reset = -52 mV, threshold -45 mV, tau_m 20 ms, synaptic tau 5 ms, refractory 2.2 ms, delay
-#: 1.8 ms, 0.275 mV per synapse, Poisson input at 150 Hz with weight 250 x 0.275 mV onto v, no refractory
-#: period for Poisson-driven neurons.
+#: 1.8 ms, 0.275 mV per synapse, Poisson input (150 Hz in their runs) with weight 250 x 0.275 mV onto v,
+#: no refractory period for Poisson-driven neurons.
 SHIU2024 = LIFParams()
 
 
@@ -160,8 +160,11 @@ class LIFNetwork(ConnectomeSubject):
         if input_neurons is not None:
             connectome.indices(input_neurons)
         self.device, self.dtype = torch.device(device), dtype
-        w = connectome.signed_chemical.T.tocsr() * params.weight_per_synapse  # [post, pre], mV per spike
-        self.weights = _torch_csr(w, self.device, dtype)
+        w = connectome.signed_chemical.tocsr() * params.weight_per_synapse  # [pre, post], mV per spike
+        w.sort_indices()
+        self.out_ptr = torch.as_tensor(w.indptr, dtype=torch.int64, device=self.device)
+        self.out_post = torch.as_tensor(w.indices, dtype=torch.int64, device=self.device)
+        self.out_weight = torch.as_tensor(w.data, dtype=dtype, device=self.device)
         elec = connectome.electrical.copy()
         elec.setdiag(0)
         elec.eliminate_zeros()
@@ -217,12 +220,10 @@ class LIFNetwork(ConnectomeSubject):
         steps = round(duration / dt)
         if steps < 1:
             raise DataValidationError(f"duration {duration} ms is shorter than one step of {dt} ms")
-        shapes = [
-            torch.as_tensor(x).shape for x in (current, poisson_rate) if x is not None and np.ndim(x) == 2
-        ]
-        if input_spikes is not None and np.ndim(input_spikes) == 3:
+        shapes = [torch.as_tensor(x).shape for x in (current, poisson_rate) if x is not None]
+        if input_spikes is not None:
             shapes.append(torch.as_tensor(input_spikes).shape[1:])
-        batch = batch or (shapes[0][0] if shapes else 1)
+        batch = batch or next((s[0] for s in shapes if len(s) == 2), 1)
         drive = self._neuron_batch(current, batch, "current")
         inputs = None
         if input_spikes is not None:
@@ -328,12 +329,23 @@ class LIFNetwork(ConnectomeSubject):
         )
 
     def _propagate(self, fired: torch.Tensor) -> torch.Tensor | None:
-        """Synaptic input ``(k, neurons, batch)`` from spikes ``(k, neurons, batch)``; None if none fired."""
-        if not bool(fired.any()):
+        """Synaptic input ``(k, neurons, batch)`` from spikes ``(k, neurons, batch)``; None if none fired.
+
+        Event-driven: only the outgoing synapses of the neurons that fired are read (rows of the
+        ``[pre, post]`` CSR matrix) and summed into their targets, so the cost grows with the synaptic events.
+        """
+        step, pre, trial = torch.nonzero(fired, as_tuple=True)
+        if len(pre) == 0:
             return None
         k, n, batch = fired.shape
-        pre = fired.permute(1, 0, 2).reshape(n, k * batch).to(self.dtype)
-        return torch.sparse.mm(self.weights, pre).reshape(n, k, batch).permute(1, 0, 2)
+        starts, fanout = self.out_ptr[pre], self.out_ptr[pre + 1] - self.out_ptr[pre]
+        spike = torch.repeat_interleave(torch.arange(len(pre), device=self.device), fanout)
+        first = torch.cumsum(fanout, 0) - fanout
+        synapse = starts[spike] + torch.arange(len(spike), device=self.device) - first[spike]
+        target = (step[spike] * n + self.out_post[synapse]) * batch + trial[spike]
+        events = torch.zeros(k * n * batch, dtype=self.dtype, device=self.device)
+        events.index_add_(0, target, self.out_weight[synapse])
+        return events.view(k, n, batch)
 
     def steady_response(self, currents: np.ndarray) -> np.ndarray:
         """Firing rates (Hz) over ``duration`` under constant currents (no Poisson input: deterministic)."""
