@@ -89,6 +89,17 @@ def test_unknown_names_and_degree_kind_raise():
         c.degrees("sideways")
 
 
+def test_subnetwork_keeps_per_neuron_metadata(cook_herm):
+    sub = cook_herm.subnetwork(["AVA", "ALML"])
+    assert set(sub.neurons) == {"AVAL", "AVAR", "ALML"} and sub.types.tolist().count("AVA") == 2
+    full = dict(zip(cook_herm.neurons, cook_herm.metadata["category"], strict=True))
+    assert sub.metadata["category"].tolist() == [full[x] for x in sub.neurons]
+    assert (
+        sub.chemical.sum()
+        == cook_herm.chemical[np.ix_(sub_idx := cook_herm.indices(sub.neurons), sub_idx)].sum()
+    )
+
+
 def test_random_connectome_obeys_dale_and_seed():
     c = random_connectome(300, 0.2, inhibitory_fraction=0.3, gap_prob=0.05, seed=4)
     signed = c.signed_chemical

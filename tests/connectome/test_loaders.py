@@ -3,6 +3,7 @@
 import csv
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import neurosafe
 from neurosafe.connectome import CONNECTOMES, MissingDataPackageError, load_connectome
 from neurosafe.connectome.files import package_file
 from neurosafe.connectome.loaders import neuron_classes
@@ -218,7 +220,9 @@ def test_flyvis_and_cect_are_never_imported():
         "load_connectome('flyvis_optic_lobe', extent=1); "
         "print(any(m.split('.')[0] in ('flyvis', 'cect') for m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    src = str(Path(neurosafe.__file__).parents[1])  # this checkout's package, whatever is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "False"
 
 

@@ -185,7 +185,8 @@ class Connectome:
         }
 
     def subnetwork(self, names: Sequence[str]) -> Connectome:
-        """The connectome restricted to the given neurons (or cell types), in their order."""
+        """The connectome restricted to the given neurons (or cell types), in their order (per-neuron
+        arrays in ``metadata`` are restricted too)."""
         idx = self.indices(names)
         take = np.ix_(idx, idx)
         return Connectome(
@@ -195,7 +196,13 @@ class Connectome:
             chemical=self.chemical[take],
             sign=self.sign[take],
             electrical=self.electrical[take],
-            metadata={**self.metadata, "subnetwork_of": self.name},
+            metadata={
+                **{
+                    k: v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (self.n_neurons,) else v
+                    for k, v in self.metadata.items()
+                },
+                "subnetwork_of": self.name,
+            },
         )
 
 
