@@ -291,7 +291,7 @@ class LIFNetwork(ConnectomeSubject):
                     v_new = torch.add(rest_part, v, alpha=decay_m)
                 if exponential:
                     v_new.add_(g, alpha=g_to_v)
-                    g = g * decay_s
+                    g.mul_(decay_s)
                 active = ready <= step
                 fired = (v_new > p.v_threshold) & active
                 ready = torch.where(fired, refractory + step, ready)
@@ -301,7 +301,7 @@ class LIFNetwork(ConnectomeSubject):
                 if events is not None:
                     syn = events[step - start]
                     if exponential:
-                        g = g + syn
+                        g.add_(syn)
                     else:
                         v_new.add_(syn)
                 if inputs is not None:
@@ -313,7 +313,7 @@ class LIFNetwork(ConnectomeSubject):
                         alpha=p.input_weight,
                     )
                 v = torch.where(free, v_new, p.v_reset)
-                g = g * free
+                g.mul_(free)
                 record[step if record_spikes else step - start] = fired
                 if not record_spikes:
                     counts += fired
