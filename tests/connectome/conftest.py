@@ -1,8 +1,19 @@
 """Shared fixtures: connectomes are loaded once per session (the optic lobe takes ~2 s to build)."""
 
 import pytest
+import torch
 
 from neurosafe.connectome import load_connectome, random_connectome
+
+
+@pytest.fixture(scope="package", autouse=True)
+def one_torch_thread():
+    """The simulators step through thousands of small tensor operations, for which a second intra-op thread
+    only adds synchronisation (and stalls badly on a shared 2-core machine); restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
