@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import data_commands, demo, irl
+from neurosafe.cli import connectome, data_commands, demo, irl
 
 app = typer.Typer(
     name="neurosafe",
@@ -19,6 +19,7 @@ app.command("info")(data_commands.info)
 app.command("reliability")(data_commands.reliability)
 app.command("demo")(demo.demo)
 app.add_typer(irl.app, name="irl")
+app.add_typer(connectome.app, name="connectome")
 
 
 def main() -> None:

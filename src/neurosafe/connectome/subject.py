@@ -1,0 +1,85 @@
+"""Connectome models as :class:`~neurosafe.subjects.Subject` s: a stimulus is an input-current pattern.
+
+A stimulus image's values (flattened, channel-major, in [0, 1]) are the input currents of the model's
+``input_neurons`` (all neurons when None), times ``input_scale``; ``respond`` simulates each stimulus with
+that constant input and returns the steady response of every neuron. Sites are ``"all"`` and each cell type.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from neurosafe.connectome.graph import Connectome
+from neurosafe.data.recording import make_responses
+from neurosafe.data.stimuli import StimulusSet
+from neurosafe.errors import DataValidationError
+
+__all__ = ["ConnectomeSubject", "currents_to_stimuli"]
+
+
+def currents_to_stimuli(values: np.ndarray, ids: Sequence[str] | None = None) -> StimulusSet:
+    """Pack input-current patterns ``(n_stimuli, n_inputs)`` with values in [0, 1] into a StimulusSet
+    (images of shape ``(1, 1, n_inputs)``), the form ``respond`` takes."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2:
+        raise DataValidationError(f"current patterns must be (n_stimuli, n_inputs); got shape {values.shape}")
+    return StimulusSet(values[:, None, None, :], ids=ids)
+
+
+class ConnectomeSubject(ABC):
+    """Mixin: ``sites`` and ``respond`` for a connectome model that implements ``steady_response``."""
+
+    connectome: Connectome
+    input_neurons: Sequence[str] | None
+    input_scale: float
+    response_units: str = ""
+
+    @property
+    def sites(self) -> list[str]:
+        return ["all", *self.connectome.cell_types]
+
+    def input_currents(self, stimuli: StimulusSet) -> np.ndarray:
+        """Per-neuron constant currents ``(n_stimuli, n_neurons)`` for the stimuli (see module docstring)."""
+        c = self.connectome
+        targets = np.arange(c.n_neurons) if self.input_neurons is None else c.indices(self.input_neurons)
+        pixels = stimuli.images.reshape(len(stimuli), -1).astype(np.float64)
+        if pixels.shape[1] != len(targets):
+            raise DataValidationError(
+                f"each stimulus has {pixels.shape[1]} values but the model has {len(targets)} input neurons; "
+                "build stimuli with currents_to_stimuli or set input_neurons"
+            )
+        currents = np.zeros((len(stimuli), c.n_neurons))
+        currents[:, targets] = pixels * self.input_scale
+        return currents
+
+    @abstractmethod
+    def steady_response(self, currents: np.ndarray) -> np.ndarray:
+        """Response ``(n_stimuli, n_neurons)`` to constant per-neuron currents."""
+
+    def respond(self, stimuli: StimulusSet, site: str | None = None) -> xr.DataArray:
+        site = site or "all"
+        if site not in self.sites:
+            raise DataValidationError(
+                f"unknown site {site!r}; sites are 'all' and the cell types of "
+                f"{self.connectome.name!r} (e.g. {self.sites[1:4]})"
+            )
+        c = self.connectome
+        values = self.steady_response(self.input_currents(stimuli))
+        keep = np.ones(c.n_neurons, bool) if site == "all" else c.types == site
+        return make_responses(
+            values[:, keep],
+            stimulus_ids=stimuli.ids,
+            neuron_ids=c.neurons[keep],
+            dims=("stimulus", "neuron"),
+            attrs={
+                "area": site,
+                "species": c.metadata.get("species", ""),
+                "units": self.response_units,
+                "connectome": c.name,
+            },
+            neuron_coords={"cell_type": c.types[keep]},
+        )
