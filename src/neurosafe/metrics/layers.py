@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from neurosafe.metrics.rsa import rsa_score
 from neurosafe.metrics.score import Score
 from neurosafe.metrics.shape import shape_distance
 
-__all__ = ["METRICS", "LayerScores", "score_layers"]
+__all__ = ["METRICS", "LayerScores", "plot_layer_profile", "score_layers"]
 
 METRICS: dict[str, Callable[..., Score]] = {
     "ridge": ridge_predictivity,
@@ -131,3 +132,27 @@ def score_layers(subject, stimuli: StimulusSet, reference: xr.DataArray, metric:
         "n_selection": int(n_sel), "n_test": int(len(ids) - n_sel), "layer_seed": seed,
     }
     return LayerScores(table=table, scores=results["test"], committed=replace(chosen, provenance=prov))
+
+
+def plot_layer_profile(scores: LayerScores, path: str | Path, title: str = "") -> Path:
+    """PNG of each site's test score with its CI and ceiling; the committed site is marked."""
+    import matplotlib.pyplot as plt
+
+    from neurosafe.report.figures import save_figure
+
+    t = scores.table
+    x = np.arange(len(t))
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(t) + 1.5), 3.4))
+    err = np.vstack([t["value"] - t["ci_low"], t["ci_high"] - t["value"]])
+    ax.errorbar(x, t["value"], yerr=None if np.isnan(err).all() else np.abs(err), fmt="o-", color="#4C72B0",
+                capsize=3, label="test score (95% CI)")
+    if t["ceiling"].notna().any():
+        ax.plot(x, t["ceiling"], "k--", lw=1, label="noise ceiling")
+    best = int(np.flatnonzero(t["committed"])[0])
+    ax.plot([x[best]], [t["value"].iloc[best]], "*", ms=14, color="#DD8452", label="committed (held-out choice)")
+    ax.set_xticks(x, t["site"], rotation=45, ha="right")
+    metric = scores.committed.provenance.get("metric", "score")
+    ax.set_ylabel(metric + ("" if scores.committed.higher_is_better else " (lower is better)"))
+    ax.set_title(title or f"layer profile: {metric}")
+    ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)

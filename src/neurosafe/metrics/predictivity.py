@@ -9,12 +9,14 @@ Ridge (``RidgeCVMapping``): per-neuron regularization picked from an alpha grid,
 Brain-Score) is the alternative mapping.
 
 ``ridge_predictivity`` runs K-fold CV over stimuli (optionally grouped or stratified by a stimulus
-coordinate), pools the held-out predictions of all folds and correlates them with the repeat-averaged
-responses per neuron. The ceiling of a neuron is sqrt(split-half reliability, Spearman-Brown corrected):
-the expected correlation of the noise-free response with the repeat average (Hsu et al. 2004; Schoppe et
-al. 2016). Brain-Score divides by the reliability itself; the square root is the ceiling of a correlation
-with the noisy average, so a perfect model scores ~1. The CI is a percentile bootstrap over stimuli of the
-median r on the pooled held-out predictions (mappings are not refitted per bootstrap sample).
+coordinate) and correlates each fold's held-out predictions with the repeat-averaged responses, averaging
+Pearson r over folds (as Brain-Score; correlating predictions pooled over folds would be biased negative,
+because each fold's training mean moves against its held-out responses). The ceiling of a neuron is
+sqrt(split-half reliability, Spearman-Brown corrected): the expected correlation of the noise-free
+response with the repeat average (Hsu et al. 2004; Schoppe et al. 2016). Brain-Score divides by the
+reliability itself; the square root is the ceiling of a correlation with the noisy average, so a perfect
+model scores ~1. The CI is a percentile bootstrap over stimuli of the median r (stimuli resampled within
+the held-out folds; the mappings are not refitted per bootstrap sample).
 """
 
 from __future__ import annotations
@@ -326,17 +328,20 @@ def ridge_predictivity(
     ``features``: DataArray (stimulus, ...) with ``stimulus_id`` (e.g. ``TorchSubject.respond``) or an
     array in the responses' stimulus order. ``responses``: (stimulus, neuron[, repeat]); the ceiling needs
     repeats. ``groups`` / ``stratify``: a stimulus coordinate of ``responses`` defining the outer folds.
-    Returns a Score: value = median r over neurons; per_unit = r with coords ``ceiling`` and (ridge)
-    ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling; ceiled_value = value / ceiling.
+    Returns a Score: value = median over neurons of r (mean over folds); per_unit = r with coords
+    ``ceiling`` and (ridge) ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling;
+    ceiled_value = value / ceiling.
     """
     responses = validate_responses(responses)
-    y = _targets(responses)
-    x = align_features(features, responses)
-    folds = stimulus_folds(len(y), n_folds, seed, _stimulus_labels(responses, groups),
+    folds = stimulus_folds(responses.sizes["stimulus"], n_folds, seed, _stimulus_labels(responses, groups),
                            _stimulus_labels(responses, stratify))
+    x = align_features(features, responses)
+    y = _targets(responses)
     pred, chosen = cross_validated_predictions(x, y, folds, _mapping(mapping, alphas, inner_cv, n_components, seed))
     weights = _boot_weights(len(y), n_boot, seed + 1)
-    per_boot = _weighted_pearson(weights, pred, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_boot = np.nanmean([_weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
     r = per_boot[0]
     ceiling = _ceiling(responses, seed)
     coords = {"neuron_id": ("neuron", responses["neuron_id"].values)}

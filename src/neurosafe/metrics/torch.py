@@ -9,8 +9,8 @@ gradients with respect to its inputs (checked with ``torch.autograd.gradcheck``)
   (A pairwise-sigmoid relaxation, as in Qin et al. 2010; Blondel et al. 2020 give an O(m log m) one.)
 - ``cka`` (linear or rbf kernel, biased or debiased HSIC; Kornblith et al. 2019).
 - ``ridge_predictivity``: closed-form ridge with one fixed alpha, fitted per fold on the training stimuli
-  and scored by Pearson r per neuron on the pooled held-out predictions (the same folds as the numpy
-  ``ridge_predictivity`` for the same ``n_folds`` and ``seed``).
+  and scored by Pearson r per neuron on the held-out stimuli, averaged over folds (the same folds as the
+  numpy ``ridge_predictivity`` for the same ``n_folds`` and ``seed``).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _gram(x: Tensor, kernel: str, sigma: float | None) -> Tensor:
     d2 = (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min(0)
     if sigma is None:
         i, j = torch.triu_indices(len(x), len(x), offset=1, device=x.device)
-        sigma = torch.sqrt(d2[i, j]).median()  # the median pairwise distance (a subgradient flows through it)
+        sigma = torch.quantile(torch.sqrt(d2[i, j]), 0.5)  # median pairwise distance, as numpy (differentiable)
     return torch.exp(-d2 / (2 * sigma**2))
 
 
@@ -137,7 +137,7 @@ def _ridge_fit_predict(x_train: Tensor, y_train: Tensor, x_test: Tensor, alpha: 
 
 def ridge_predictivity(features: Tensor, targets: Tensor, alpha: float = 1.0,
                        folds: int | Sequence[np.ndarray] = 5, seed: int = 0) -> Tensor:
-    """Per-neuron Pearson r (N,) of cross-validated closed-form ridge predictions of ``targets`` (n, N).
+    """Per-neuron Pearson r (N,) of closed-form ridge predictions of ``targets`` (n, N), mean over folds.
 
     ``folds``: a number of folds (the numpy version's ``stimulus_folds(n, folds, seed)``) or a list of
     test-index arrays. Differentiable with respect to ``features`` and ``targets``; use e.g. ``.mean()``.
@@ -149,10 +149,10 @@ def ridge_predictivity(features: Tensor, targets: Tensor, alpha: float = 1.0,
     if alpha <= 0:
         raise NeurosafeError(f"alpha must be positive; got {alpha}")
     tests = stimulus_folds(len(x), folds, seed) if isinstance(folds, int) else [np.asarray(f) for f in folds]
-    pred = torch.zeros_like(y)
     everything = np.arange(len(x))
+    per_fold = []
     for test in tests:
         train = torch.as_tensor(np.setdiff1d(everything, test), device=x.device)
         test_t = torch.as_tensor(test, device=x.device)
-        pred = pred.index_put((test_t,), _ridge_fit_predict(x[train], y[train], x[test_t], alpha))
-    return pearson(pred, y, dim=0)
+        per_fold.append(pearson(_ridge_fit_predict(x[train], y[train], x[test_t], alpha), y[test_t], dim=0))
+    return torch.stack(per_fold).mean(dim=0)

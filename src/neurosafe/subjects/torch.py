@@ -134,6 +134,11 @@ class TorchSubject:
         return tuple(name for name in self._modules if name)
 
     @property
+    def top_level_sites(self) -> tuple[str, ...]:
+        """The model's direct children (a short default list of sites: its blocks or layers)."""
+        return tuple(name for name, _ in self.model.named_children())
+
+    @property
     def default_site(self) -> str:
         """The last registered module (usually the output layer)."""
         if not self.sites:

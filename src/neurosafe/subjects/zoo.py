@@ -17,8 +17,12 @@ torch RNG is left untouched); every factory takes ``in_channels`` (1 or 3) and `
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.util
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,7 +31,7 @@ from torch import Tensor, nn
 from neurosafe.data.synthetic import gabor
 from neurosafe.errors import NeurosafeError
 
-__all__ = ["ConvNet", "V1Frontend", "get_model", "list_models", "register"]
+__all__ = ["V1Frontend", "conv_net", "get_model", "list_models", "load_model", "register"]
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 _LUMA = (0.299, 0.587, 0.114)
@@ -59,6 +63,51 @@ def get_model(name: str, seed: int = 0, **kwargs) -> nn.Module:
         return _REGISTRY[name](**kwargs)
 
 
+def _factory_from_file(spec: str) -> Callable[..., nn.Module]:
+    path, _, name = spec.rpartition(":")
+    file = Path(path)
+    if not file.is_file():
+        raise NeurosafeError(f"model file not found: {file}")
+    module_name = "neurosafe_user_model_" + hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
+    loader = importlib.util.spec_from_file_location(module_name, file)
+    if loader is None or loader.loader is None:
+        raise NeurosafeError(f"cannot import {file} as a Python module")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise NeurosafeError(f"{file} has no callable {name!r}")
+    return factory
+
+
+def load_model(spec: str, seed: int = 0, weights: str | Path | None = None, **kwargs) -> nn.Module:
+    """A model from a zoo name or ``path/to/file.py:factory`` (the file is executed: trusted code only).
+
+    ``kwargs`` (e.g. ``in_channels``, ``n_classes``) go to the factory when it accepts them; ``weights``
+    is a state-dict file read with ``torch.load(..., weights_only=True)``.
+    """
+    if spec.endswith(".py"):
+        raise NeurosafeError(f"a model file needs a factory name: {spec}:factory")
+    if ".py:" not in spec:
+        model = get_model(spec, seed=seed, **kwargs)
+    else:
+        factory = _factory_from_file(spec)
+        accepted = inspect.signature(factory).parameters
+        takes_all = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = factory(**{k: v for k, v in kwargs.items() if takes_all or k in accepted})
+    if not isinstance(model, nn.Module):
+        raise NeurosafeError(f"{spec} did not build a torch.nn.Module (got {type(model).__name__})")
+    if weights is not None:
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except (OSError, RuntimeError, KeyError, TypeError) as err:
+            raise NeurosafeError(f"cannot load weights {weights} into {spec}: {err}") from err
+    return model
+
+
 def _check_channels(in_channels: int, n_classes: int) -> None:
     if in_channels not in (1, 3):
         raise NeurosafeError(f"in_channels must be 1 (grey) or 3 (RGB); got {in_channels}")
@@ -66,37 +115,36 @@ def _check_channels(in_channels: int, n_classes: int) -> None:
         raise NeurosafeError(f"n_classes must be >= 1; got {n_classes}")
 
 
-class ConvNet(nn.Sequential):
+def conv_net(widths: Sequence[int], in_channels: int = 3, n_classes: int = 10) -> nn.Sequential:
     """conv3x3-ReLU-maxpool blocks, adaptive 2x2 average pooling and a linear classifier.
 
     Sites are ``conv{i}``, ``relu{i}``, ``pool{i}`` (i = 1..len(widths)), ``avgpool``, ``flatten``, ``fc``.
+    A plain ``nn.Sequential``, so slicing (``net[:6]``) gives the network up to a site.
     """
-
-    def __init__(self, widths: Sequence[int], in_channels: int = 3, n_classes: int = 10):
-        _check_channels(in_channels, n_classes)
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        channels = in_channels
-        for i, width in enumerate(widths, start=1):
-            layers[f"conv{i}"] = nn.Conv2d(channels, width, kernel_size=3, padding=1)
-            layers[f"relu{i}"] = nn.ReLU()
-            layers[f"pool{i}"] = nn.MaxPool2d(2)
-            channels = width
-        layers["avgpool"] = nn.AdaptiveAvgPool2d(2)
-        layers["flatten"] = nn.Flatten()
-        layers["fc"] = nn.Linear(4 * channels, n_classes)
-        super().__init__(layers)
+    _check_channels(in_channels, n_classes)
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    channels = in_channels
+    for i, width in enumerate(widths, start=1):
+        layers[f"conv{i}"] = nn.Conv2d(channels, width, kernel_size=3, padding=1)
+        layers[f"relu{i}"] = nn.ReLU()
+        layers[f"pool{i}"] = nn.MaxPool2d(2)
+        channels = width
+    layers["avgpool"] = nn.AdaptiveAvgPool2d(2)
+    layers["flatten"] = nn.Flatten()
+    layers["fc"] = nn.Linear(4 * channels, n_classes)
+    return nn.Sequential(layers)
 
 
 @register("cnn_small")
-def cnn_small(in_channels: int = 3, n_classes: int = 10) -> ConvNet:
+def cnn_small(in_channels: int = 3, n_classes: int = 10) -> nn.Sequential:
     """3 blocks of 16, 32, 64 channels (~25k parameters)."""
-    return ConvNet((16, 32, 64), in_channels, n_classes)
+    return conv_net((16, 32, 64), in_channels, n_classes)
 
 
 @register("cnn_medium")
-def cnn_medium(in_channels: int = 3, n_classes: int = 10) -> ConvNet:
+def cnn_medium(in_channels: int = 3, n_classes: int = 10) -> nn.Sequential:
     """4 blocks of 32, 64, 128, 256 channels (~390k parameters)."""
-    return ConvNet((32, 64, 128, 256), in_channels, n_classes)
+    return conv_net((32, 64, 128, 256), in_channels, n_classes)
 
 
 # ------------------------------------------------------------------------------------- V1 front end
