@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl
+from neurosafe.cli import connectome, data_commands, demo, irl, score
 
 app = typer.Typer(
     name="neurosafe",
@@ -20,6 +20,7 @@ app.command("reliability")(data_commands.reliability)
 app.command("demo")(demo.demo)
 app.add_typer(irl.app, name="irl")
 app.add_typer(connectome.app, name="connectome")
+app.command("score")(score.score)
 
 
 def main() -> None:

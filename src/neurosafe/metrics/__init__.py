@@ -1,5 +1,19 @@
-"""Metrics: reliability and noise ceilings (this issue), alignment metrics later; every one returns a Score."""
+"""Metrics: reliability and noise ceilings, predictivity, RSA, CKA and shape metrics; every one returns a Score.
 
+Differentiable torch versions live in :mod:`neurosafe.metrics.torch`.
+"""
+
+from neurosafe.metrics.cka import cka, hsic, paired_representations
+from neurosafe.metrics.layers import LayerScores, score_layers
+from neurosafe.metrics.predictivity import (
+    DEFAULT_ALPHAS,
+    PLSMapping,
+    RidgeCVMapping,
+    align_features,
+    cross_validated_predictions,
+    ridge_predictivity,
+    stimulus_folds,
+)
 from neurosafe.metrics.reliability import (
     fev,
     feve,
@@ -8,16 +22,45 @@ from neurosafe.metrics.reliability import (
     spearman_brown,
     split_half_reliability,
 )
+from neurosafe.metrics.rsa import compare_rdms, rdm, rsa_noise_ceiling, rsa_score
 from neurosafe.metrics.score import Score, data_hash, provenance
+from neurosafe.metrics.shape import (
+    canonical_correlations,
+    cca_similarity,
+    permutation_distance,
+    shape_distance,
+    whiten,
+)
 
 __all__ = [
+    "DEFAULT_ALPHAS",
+    "LayerScores",
+    "PLSMapping",
+    "RidgeCVMapping",
     "Score",
+    "align_features",
+    "canonical_correlations",
+    "cca_similarity",
+    "cka",
+    "compare_rdms",
+    "cross_validated_predictions",
     "data_hash",
     "fev",
     "feve",
+    "hsic",
     "oracle_correlation",
+    "paired_representations",
+    "permutation_distance",
     "provenance",
+    "rdm",
     "reliability_summary",
+    "ridge_predictivity",
+    "rsa_noise_ceiling",
+    "rsa_score",
+    "score_layers",
+    "shape_distance",
     "spearman_brown",
     "split_half_reliability",
+    "stimulus_folds",
+    "whiten",
 ]

@@ -1,0 +1,374 @@
+"""Neural predictivity: cross-validated linear maps from model features to each neuron (Yamins et al. 2014;
+Schrimpf et al. 2018 Brain-Score), scored by Pearson r on held-out stimuli and ceiled by the data's reliability.
+
+Ridge (``RidgeCVMapping``): per-neuron regularization picked from an alpha grid, by exact leave-one-out
+(Allen 1974; the ``RidgeCV`` criterion of scikit-learn) or by inner K-fold CV (mean fold MSE, as
+``GridSearchCV``), with every alpha and every neuron solved from one eigendecomposition of the centred Gram
+(n <= p) or covariance (p < n) matrix per training set (the trick behind himalaya, Dupré la Tour et al.
+2022). The intercept is unpenalized. PLS regression (``PLSMapping``, 25 components, unscaled, as
+Brain-Score) is the alternative mapping.
+
+``ridge_predictivity`` runs K-fold CV over stimuli (optionally grouped or stratified by a stimulus
+coordinate) and correlates each fold's held-out predictions with the repeat-averaged responses, averaging
+Pearson r over folds (as Brain-Score; correlating predictions pooled over folds would be biased negative,
+because each fold's training mean moves against its held-out responses). The ceiling of a neuron is
+sqrt(split-half reliability, Spearman-Brown corrected): the expected correlation of the noise-free
+response with the repeat average (Hsu et al. 2004; Schoppe et al. 2016). Brain-Score divides by the
+reliability itself; the square root is the ceiling of a correlation with the noisy average, so a perfect
+model scores ~1. The CI is a percentile bootstrap over stimuli of the median r (stimuli resampled within
+the held-out folds; the mappings are not refitted per bootstrap sample).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+
+from neurosafe.data.recording import validate_responses
+from neurosafe.data.stimuli import _format_ids
+from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.metrics.reliability import _boot_weights, _weighted_pearson, split_half_reliability
+from neurosafe.metrics.score import Score, provenance
+
+__all__ = [
+    "DEFAULT_ALPHAS", "PLSMapping", "RidgeCVMapping", "align_features", "cross_validated_predictions",
+    "ridge_predictivity", "stimulus_folds",
+]
+
+DEFAULT_ALPHAS = tuple(np.logspace(-3, 7, 11))
+
+
+def stimulus_folds(n_stimuli: int, n_folds: int = 5, seed: int = 0, groups: np.ndarray | None = None,
+                   stratify: np.ndarray | None = None) -> list[np.ndarray]:
+    """Test-index arrays of K folds over stimuli: shuffled KFold, GroupKFold (``groups``: stimuli sharing a
+    label stay together; group order shuffled by ``seed``) or StratifiedKFold (``stratify`` labels)."""
+    if n_folds < 2:
+        raise NeurosafeError(f"n_folds must be >= 2; got {n_folds}")
+    if n_stimuli < n_folds:
+        raise DataValidationError(f"fewer stimuli ({n_stimuli}) than cross-validation folds ({n_folds})")
+    if groups is not None and stratify is not None:
+        raise NeurosafeError("give either groups or stratify, not both")
+    dummy = np.zeros((n_stimuli, 1))
+    if groups is not None:
+        labels, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+        if len(labels) < n_folds:
+            raise DataValidationError(f"{len(labels)} stimulus groups cannot fill {n_folds} folds")
+        shuffled = np.random.default_rng(seed).permutation(len(labels))[codes]
+        splits = GroupKFold(n_folds).split(dummy, groups=shuffled)
+    elif stratify is not None:
+        splits = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(dummy, np.asarray(stratify))
+    else:
+        splits = KFold(n_folds, shuffle=True, random_state=seed).split(dummy)
+    return [np.sort(test) for _, test in splits]
+
+
+class _LinearKernel:
+    """Centred linear-kernel algebra on subsets of a fixed set of stimuli.
+
+    With at most as many stimuli as features the raw Gram matrix is computed once and every training set's
+    centred Gram (and every test set's cross-Gram) is a double-centred block of it, so outer and inner
+    folds share one O(n^2 p) product; with more stimuli than features each training set's covariance is used.
+    """
+
+    def __init__(self, x: np.ndarray):
+        self.x = x - x.mean(axis=0)  # any constant shift cancels below; this one avoids cancellation
+        self.gram = self.x @ self.x.T if x.shape[0] <= x.shape[1] else None
+
+    def decompose(self, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(U, s): eigenvectors and positive eigenvalues of the training set's centred Gram matrix."""
+        if self.gram is not None:
+            g = self.gram[np.ix_(train, train)]
+            row = g.mean(axis=1)
+            s, u = np.linalg.eigh(g - row[:, None] - row[None, :] + row.mean())
+        else:
+            xc = self.x[train] - self.x[train].mean(axis=0)
+            s, v = np.linalg.eigh(xc.T @ xc)
+            u = xc @ v
+        keep = s > 1e-12 * max(s.max(), 1e-300)
+        s, u = s[keep], u[:, keep]
+        if self.gram is None:
+            u = u / np.sqrt(s)
+        return u, s
+
+    def project(self, test: np.ndarray, train: np.ndarray, u: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Test stimuli in the training components: (X_test - mean) V, with Xc = U diag(sqrt(s)) V'."""
+        if self.gram is not None:
+            row = self.gram[np.ix_(train, train)].mean(axis=1)
+            cross = self.gram[np.ix_(test, train)]
+            return (cross - cross.mean(axis=1, keepdims=True) - row[None, :] + row.mean()) @ (u / np.sqrt(s))
+        mean = self.x[train].mean(axis=0)
+        return (self.x[test] - mean) @ self.loadings(train, u, s, np.eye(len(s)))
+
+    def loadings(self, train: np.ndarray, u: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """V @ w (p, N) for component weights w (k, N), with V = Xc' U diag(1/sqrt(s))."""
+        xc = self.x[train] - self.x[train].mean(axis=0)
+        return xc.T @ (u @ (w / np.sqrt(s)[:, None]))
+
+
+def _loo_mse(u: np.ndarray, s: np.ndarray, yc: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Exact leave-one-out MSE (n_alphas, N): residual_i / (1 - H_ii), H = 11'/n + U diag(s/(s+a)) U'."""
+    z = u.T @ yc
+    u2 = u**2
+    out = np.empty((len(alphas), yc.shape[1]))
+    for i, alpha in enumerate(alphas):
+        h = s / (s + alpha)
+        residual = yc - u @ (h[:, None] * z)
+        leverage = 1.0 - 1.0 / len(yc) - u2 @ h
+        out[i] = np.mean((residual / leverage[:, None]) ** 2, axis=0)
+    return out
+
+
+def _kfold_mse(kernel: _LinearKernel, train: np.ndarray, y: np.ndarray, alphas: np.ndarray, splitter) -> np.ndarray:
+    """Mean over inner folds of the held-out MSE (n_alphas, N), each fold solved for all alphas at once."""
+    folds = list(splitter.split(np.zeros((len(train), 1))))
+    total = np.zeros((len(alphas), y.shape[1]))
+    for inner_train, inner_test in folds:
+        if len(inner_train) < 3:
+            raise DataValidationError(f"an inner CV fold has only {len(inner_train)} training stimuli")
+        tr, te = train[inner_train], train[inner_test]
+        u, s = kernel.decompose(tr)
+        y_mean = y[tr].mean(axis=0)
+        z = u.T @ (y[tr] - y_mean)
+        q = kernel.project(te, tr, u, s)
+        for i, alpha in enumerate(alphas):
+            pred = y_mean + q @ ((np.sqrt(s) / (s + alpha))[:, None] * z)
+            total[i] += np.mean((y[te] - pred) ** 2, axis=0)
+    return total / len(folds)
+
+
+class RidgeCVMapping:
+    """Ridge regression from features to many neurons with a per-neuron alpha chosen by CV.
+
+    ``cv``: ``"loo"`` (exact leave-one-out, fast), an int K (shuffled K-fold with ``seed``) or any splitter
+    with a scikit-learn ``split(X)`` method. After ``fit``: ``alpha_`` (N,), ``coef_`` (p, N),
+    ``intercept_`` (N,), ``cv_mse_`` (n_alphas, N).
+    """
+
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: str | int | object = "loo", seed: int = 0):
+        self.alphas = np.asarray(alphas, dtype=np.float64).ravel()
+        if self.alphas.size == 0 or not (np.isfinite(self.alphas).all() and (self.alphas > 0).all()):
+            raise NeurosafeError(f"alphas must be a non-empty grid of positive numbers; got {alphas}")
+        if not (cv == "loo" or (isinstance(cv, int) and cv >= 2) or hasattr(cv, "split")):
+            raise NeurosafeError(f"cv must be 'loo', an int >= 2 or a splitter; got {cv!r}")
+        self.cv, self.seed = cv, seed
+
+    @staticmethod
+    def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y[:, None]
+        if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
+            raise DataValidationError(f"need features (n, p) and targets (n, N); got {x.shape} and {y.shape}")
+        if len(x) < 3:
+            raise DataValidationError(f"ridge needs at least 3 training stimuli; got {len(x)}")
+        return x, y
+
+    def solve(self, kernel: _LinearKernel, train: np.ndarray, y: np.ndarray) -> dict:
+        """Pick each neuron's alpha on ``train`` and return the solution's pieces (used by fit and CV)."""
+        u, s = kernel.decompose(train)
+        y_mean = y[train].mean(axis=0)
+        yc = y[train] - y_mean
+        if len(self.alphas) == 1:
+            mse = np.zeros((1, y.shape[1]))
+        elif self.cv == "loo":
+            mse = _loo_mse(u, s, yc, self.alphas)
+        else:
+            splitter = KFold(self.cv, shuffle=True, random_state=self.seed) if isinstance(self.cv, int) else self.cv
+            mse = _kfold_mse(kernel, train, y, self.alphas, splitter)
+        alpha = self.alphas[np.argmin(mse, axis=0)]
+        weights = (np.sqrt(s)[:, None] / (s[:, None] + alpha[None, :])) * (u.T @ yc)
+        return {"u": u, "s": s, "y_mean": y_mean, "alpha": alpha, "mse": mse, "weights": weights}
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeCVMapping:
+        x, y = self._check(x, y)
+        kernel = _LinearKernel(x)
+        train = np.arange(len(x))
+        sol = self.solve(kernel, train, y)
+        self.alpha_, self.cv_mse_ = sol["alpha"], sol["mse"]
+        self.coef_ = kernel.loadings(train, sol["u"], sol["s"], sol["weights"])
+        self.intercept_ = sol["y_mean"] - x.mean(axis=0) @ self.coef_
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64) @ self.coef_ + self.intercept_
+
+
+class PLSMapping:
+    """Partial least squares regression (scikit-learn's ``PLSRegression``, unscaled), as in Brain-Score.
+
+    ``n_components`` is capped at the number of features and training stimuli - 1.
+    """
+
+    def __init__(self, n_components: int = 25):
+        if n_components < 1:
+            raise NeurosafeError(f"n_components must be >= 1; got {n_components}")
+        self.n_components = n_components
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> PLSMapping:
+        x, y = RidgeCVMapping._check(x, y)
+        k = min(self.n_components, x.shape[1], len(x) - 1)
+        self.model_ = PLSRegression(n_components=k, scale=False).fit(x, y)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.model_.predict(np.asarray(x, dtype=np.float64)).reshape(len(x), -1)
+
+
+# ---------------------------------------------------------------------------------------- inputs
+def _ids(da: xr.DataArray) -> np.ndarray:
+    return da["stimulus_id"].values.astype(str)
+
+
+def align_features(features, responses: xr.DataArray) -> np.ndarray:
+    """Features as a float64 (stimulus, feature) array in the responses' stimulus order.
+
+    A DataArray must have a ``stimulus`` dim and ``stimulus_id`` coord holding the same ids as the
+    responses (any order); other dims are flattened. A plain array is taken to be in the responses' order.
+    """
+    n = responses.sizes["stimulus"]
+    if isinstance(features, xr.DataArray):
+        if "stimulus" not in features.dims or "stimulus_id" not in features.coords:
+            raise DataValidationError(f"features need a 'stimulus' dim with a 'stimulus_id' coord; got {features.dims}")
+        fid, rid = _ids(features), _ids(responses)
+        if len(set(fid)) != len(fid):
+            raise DataValidationError("features have duplicate stimulus ids")
+        only_f, only_r = sorted(set(fid) - set(rid)), sorted(set(rid) - set(fid))
+        if only_f or only_r:
+            raise DataValidationError(
+                "features and responses have different stimulus ids: only in features "
+                f"{_format_ids(only_f) or 'none'}; only in responses {_format_ids(only_r) or 'none'}"
+            )
+        pos = {s: i for i, s in enumerate(fid)}
+        order = np.array([pos[s] for s in rid])
+        features = features.transpose("stimulus", ...).values[order]
+    x = np.asarray(features, dtype=np.float64)
+    x = x.reshape(len(x), -1) if x.ndim > 2 else x
+    if x.ndim != 2 or len(x) != n:
+        raise DataValidationError(f"features have shape {x.shape}; expected ({n} stimuli, features)")
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise DataValidationError(f"features contain NaN or inf for stimuli {_format_ids(_ids(responses)[bad])}")
+    return x
+
+
+def _targets(responses: xr.DataArray) -> np.ndarray:
+    """Repeat-averaged responses (stimulus, neuron); errors for missing values and constant neurons."""
+    r = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
+    if "time" in r.dims:
+        raise DataValidationError("reduce the 'time' dim first (e.g. sum spike counts over a window)")
+    y = r.transpose("stimulus", "neuron").values.astype(np.float64)
+    ids = responses["neuron_id"].values
+    missing = np.isnan(y).any(axis=0)
+    if missing.any():
+        raise DataValidationError(f"neurons with no valid repeat on some stimulus: {_format_ids(ids[missing])}")
+    constant = np.ptp(y, axis=0) <= 1e-12 * np.maximum(np.abs(y).max(axis=0), 1.0)
+    if constant.any():
+        raise DataValidationError(
+            f"neurons with constant responses (correlation undefined): {_format_ids(ids[constant])}")
+    return y
+
+
+def _stimulus_labels(responses: xr.DataArray, coord: str | None) -> np.ndarray | None:
+    if coord is None:
+        return None
+    if coord not in responses.coords or responses[coord].dims != ("stimulus",):
+        have = [c for c in responses.coords if responses[c].dims == ("stimulus",)]
+        raise DataValidationError(f"no stimulus coordinate {coord!r} to group/stratify by; have {have}")
+    return responses[coord].values
+
+
+def _mapping(mapping: str, alphas, inner_cv, n_components: int, seed: int):
+    if mapping == "ridge":
+        return RidgeCVMapping(alphas, cv=inner_cv, seed=seed)
+    if mapping == "pls":
+        return PLSMapping(n_components)
+    raise NeurosafeError(f"mapping must be 'ridge' or 'pls'; got {mapping!r}")
+
+
+def cross_validated_predictions(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray],
+                                mapping: RidgeCVMapping | PLSMapping) -> tuple[np.ndarray, np.ndarray | None]:
+    """Held-out predictions (n, N) pooled over ``folds`` (test-index arrays), and for ridge the chosen
+    alphas (n_folds, N). Ridge folds share one Gram matrix (see ``_LinearKernel``)."""
+    pred = np.full(y.shape, np.nan)
+    alphas = []
+    kernel = _LinearKernel(x) if isinstance(mapping, RidgeCVMapping) else None
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        if kernel is None:
+            pred[test] = PLSMapping(mapping.n_components).fit(x[train], y[train]).predict(x[test])
+            continue
+        sol = mapping.solve(kernel, train, y)
+        pred[test] = sol["y_mean"] + kernel.project(test, train, sol["u"], sol["s"]) @ sol["weights"]
+        alphas.append(sol["alpha"])
+    return pred, (np.array(alphas) if alphas else None)
+
+
+def _ceiling(responses: xr.DataArray, seed: int) -> np.ndarray | None:
+    """sqrt(split-half reliability) per neuron (NaN where unreliable), or None without repeats."""
+    if "repeat" not in responses.dims:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rel = split_half_reliability(responses, seed=seed, n_boot=0).per_unit.values
+    return np.sqrt(np.where(rel > 0, rel, np.nan))
+
+
+def ridge_predictivity(
+    features, responses: xr.DataArray, alphas: Sequence[float] = DEFAULT_ALPHAS, n_folds: int = 5,
+    inner_cv: str | int = "loo", groups: str | None = None, stratify: str | None = None,
+    mapping: str = "ridge", n_components: int = 25, seed: int = 0, n_boot: int = 200, ci_level: float = 0.95,
+) -> Score:
+    """Cross-validated predictivity of ``responses`` from ``features`` (see the module docstring).
+
+    ``features``: DataArray (stimulus, ...) with ``stimulus_id`` (e.g. ``TorchSubject.respond``) or an
+    array in the responses' stimulus order. ``responses``: (stimulus, neuron[, repeat]); the ceiling needs
+    repeats. ``groups`` / ``stratify``: a stimulus coordinate of ``responses`` defining the outer folds.
+    Returns a Score: value = median over neurons of r (mean over folds); per_unit = r with coords
+    ``ceiling`` and (ridge) ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling;
+    ceiled_value = value / ceiling.
+    """
+    responses = validate_responses(responses)
+    folds = stimulus_folds(responses.sizes["stimulus"], n_folds, seed, _stimulus_labels(responses, groups),
+                           _stimulus_labels(responses, stratify))
+    x = align_features(features, responses)
+    y = _targets(responses)
+    pred, chosen = cross_validated_predictions(x, y, folds, _mapping(mapping, alphas, inner_cv, n_components, seed))
+    weights = _boot_weights(len(y), n_boot, seed + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_boot = np.nanmean([_weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
+    r = per_boot[0]
+    ceiling = _ceiling(responses, seed)
+    coords = {"neuron_id": ("neuron", responses["neuron_id"].values)}
+    extra: dict = {"n_features": x.shape[1], "n_stimuli": len(y)}
+    if ceiling is not None:
+        coords["ceiling"] = ("neuron", ceiling)
+    if chosen is not None:
+        coords["alpha"] = ("neuron", np.exp(np.log(chosen).mean(axis=0)))
+        grid = np.asarray(alphas, dtype=float)
+        at_edge = np.isin(chosen, [grid.min(), grid.max()]).mean()
+        extra["alpha_at_grid_edge_fraction"] = float(at_edge) if len(grid) > 1 else None
+    if np.isnan(r).all():
+        raise DataValidationError("predictivity is undefined for every neuron (constant predictions)")
+    value = float(np.nanmedian(r))
+    ci = None
+    if n_boot > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meds = np.nanmedian(per_boot[1:], axis=1)
+        lo = (1 - ci_level) / 2
+        ci = (float(np.nanquantile(meds, lo)), float(np.nanquantile(meds, 1 - lo)))
+    ceil_value = None if ceiling is None or np.isnan(ceiling).all() else float(np.nanmedian(ceiling))
+    params = {"mapping": mapping, "n_folds": n_folds, "groups": groups, "stratify": stratify, "n_boot": n_boot}
+    params.update({"alphas": [float(a) for a in alphas], "inner_cv": str(inner_cv)} if mapping == "ridge"
+                  else {"n_components": n_components})
+    return Score(
+        value=value, per_unit=xr.DataArray(r, dims=("neuron",), coords=coords, name="pearson_r"),
+        ceiling=ceil_value, ceiled_value=None if ceil_value is None else value / ceil_value, ci=ci,
+        provenance=provenance(f"{mapping}_predictivity", params, data=responses, seed=seed, **extra),
+    )

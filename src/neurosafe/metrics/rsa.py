@@ -1,0 +1,355 @@
+"""Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008).
+
+- ``rdm``: representational dissimilarity matrices with correlation distance, (squared) Euclidean distance
+  per neuron (rsatoolbox's convention, so distances do not grow with the population size), cosine distance,
+  and crossnobis: the cross-validated (leave-one-repeat-out) squared Mahalanobis distance, an unbiased
+  estimate of the squared distance between the noise-free patterns (Walther et al. 2016; Nili et al. 2014).
+- ``compare_rdms``: Spearman, Pearson, Kendall's tau-a, cosine, and whitened Pearson (the correlation of
+  the double-centred second-moment matrices implied by the RDMs, i.e. the whitened-unbiased RDM correlation
+  with the distances' covariance taken as that of i.i.d. patterns; Diedrichsen et al. 2021).
+- ``rsa_noise_ceiling``: the upper and lower bound over subjects of Nili et al. (2014): each subject's RDM
+  compared with the pooled RDM of all subjects (upper) or of the others (lower), pooled as rsatoolbox's noise
+  ceiling does: mean ranks for rank correlations, mean z-scores for (whitened) Pearson, mean RMS-scaled RDMs
+  for cosine.
+- ``rsa_score``: a model RDM against one or several reference RDMs, as a ``Score`` with the ceiling and a
+  percentile bootstrap CI over stimuli (pairs of a stimulus with its own copy are dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+from scipy.stats import kendalltau, rankdata
+
+from neurosafe.data.recording import make_responses, validate_responses
+from neurosafe.data.stimuli import _format_ids
+from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.metrics.score import Score, provenance
+
+__all__ = ["COMPARISONS", "DISTANCES", "compare_rdms", "rdm", "rsa_noise_ceiling", "rsa_score"]
+
+DISTANCES = ("correlation", "euclidean", "cosine", "crossnobis")
+COMPARISONS = ("spearman", "pearson", "kendall_tau_a", "cosine", "whitened_pearson")
+
+
+# --------------------------------------------------------------------------------------------- RDMs
+def _patterns(responses) -> xr.DataArray:
+    if isinstance(responses, np.ndarray):
+        return make_responses(np.asarray(responses, dtype=np.float64), dims=("stimulus", "neuron"))
+    return validate_responses(responses)
+
+
+def _wrap(d: np.ndarray, ids: np.ndarray, distance: str) -> xr.DataArray:
+    d = (d + d.T) / 2
+    np.fill_diagonal(d, 0.0)
+    ids = ids.astype(str)
+    return xr.DataArray(d, dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": ids, "stimulus_b": ids},
+                        attrs={"distance": distance}, name="rdm")
+
+
+def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=1)
+    bad = norm <= 1e-12 * max(norm.max(), 1e-300)
+    if bad.any():
+        kind = "constant" if what == "correlation" else "zero"
+        raise DataValidationError(f"{what} distance is undefined for stimuli with a {kind} response pattern: "
+                                  f"{_format_ids(ids[bad])}")
+    return x / norm[:, None]
+
+
+def _precision(noise, trials: np.ndarray) -> np.ndarray:
+    """Noise precision over neurons: identity, a given matrix, or 'diagonal' from the residuals."""
+    n_neurons = trials.shape[1]
+    if noise is None:
+        return np.eye(n_neurons)
+    if isinstance(noise, str):
+        if noise != "diagonal":
+            raise NeurosafeError(f"noise must be None, 'diagonal' or a precision matrix; got {noise!r}")
+        residuals = trials - trials.mean(axis=2, keepdims=True)
+        dof = trials.shape[0] * (trials.shape[2] - 1)
+        var = (residuals**2).sum(axis=(0, 2)) / dof
+        if (var <= 0).any():
+            raise DataValidationError("'diagonal' noise normalization needs trial-to-trial variance in every neuron")
+        return np.diag(1.0 / var)
+    noise = np.asarray(noise, dtype=np.float64)
+    if noise.shape != (n_neurons, n_neurons):
+        raise DataValidationError(f"noise precision must be ({n_neurons}, {n_neurons}); got {noise.shape}")
+    return noise
+
+
+def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
+    """RDM (stimulus_a, stimulus_b) of ``responses`` (stimulus, neuron[, repeat]).
+
+    Repeats are averaged except for ``crossnobis``, which needs >= 2 complete repeats and uses them as
+    cross-validation folds; its ``noise`` is None (identity: cross-validated Euclidean), ``"diagonal"``
+    (univariate noise normalization from the residuals) or a precision matrix (neuron, neuron).
+    """
+    if distance not in DISTANCES:
+        raise NeurosafeError(f"distance must be one of {DISTANCES}; got {distance!r}")
+    responses = _patterns(responses)
+    ids = responses["stimulus_id"].values
+    if "time" in responses.dims:
+        raise DataValidationError("reduce the 'time' dim first (e.g. sum spike counts over a window)")
+    if distance == "crossnobis":
+        return _wrap(_crossnobis(responses, noise), ids, distance)
+    mean = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
+    x = mean.transpose("stimulus", "neuron").values.astype(np.float64)
+    if np.isnan(x).any():
+        raise DataValidationError("responses have a neuron with no valid repeat on some stimulus")
+    if distance == "euclidean":
+        sq = (x**2).sum(axis=1)
+        d = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0) / x.shape[1]
+    else:
+        x = x - x.mean(axis=1, keepdims=True) if distance == "correlation" else x
+        u = _unit_rows(x, ids, distance)
+        d = 1.0 - u @ u.T
+    return _wrap(d, ids, distance)
+
+
+def _crossnobis(responses: xr.DataArray, noise) -> np.ndarray:
+    if "repeat" not in responses.dims or responses.sizes["repeat"] < 2:
+        raise DataValidationError("crossnobis needs responses with a 'repeat' dim of at least 2 repeats")
+    trials = responses.transpose("stimulus", "neuron", "repeat").values.astype(np.float64)
+    missing = np.isnan(trials).any(axis=(1, 2))
+    if missing.any():
+        ids = responses["stimulus_id"].values[missing]
+        raise DataValidationError("crossnobis needs every repeat of every stimulus (repeats are the CV folds); "
+                                  f"stimuli with missing repeats: {_format_ids(ids)}")
+    precision = _precision(noise, trials)
+    n_rep = trials.shape[2]
+    total = trials.sum(axis=2)
+    d = np.zeros((trials.shape[0], trials.shape[0]))
+    for r in range(n_rep):
+        test = trials[:, :, r]
+        train = (total - test) / (n_rep - 1)
+        k = train @ precision @ test.T
+        diag = np.diag(k)
+        d += diag[:, None] + diag[None, :] - k - k.T
+    return d / (n_rep * trials.shape[1])
+
+
+# ------------------------------------------------------------------------------------- comparisons
+def _stack(rdms, name: str) -> tuple[np.ndarray, np.ndarray | None, xr.DataArray | None]:
+    """(k, n, n) float array, stimulus ids (or None), and the DataArray (or None) of one or several RDMs."""
+    da = rdms if isinstance(rdms, xr.DataArray) else None
+    if da is not None:
+        if set(da.dims) - {"rdm", "stimulus_a", "stimulus_b"} or not {"stimulus_a", "stimulus_b"} <= set(da.dims):
+            raise DataValidationError(f"{name}: an RDM needs dims (stimulus_a, stimulus_b) and optionally 'rdm'; "
+                                      f"got {da.dims}")
+        da = da.transpose(*[d for d in ("rdm", "stimulus_a", "stimulus_b") if d in da.dims])
+        ids = da["stimulus_a"].values.astype(str) if "stimulus_a" in da.coords else None
+        arr = da.values
+    else:
+        arr, ids = np.asarray(rdms), None
+    arr = arr.astype(np.float64)
+    arr = arr[None] if arr.ndim == 2 else arr
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[1] < 3:
+        raise DataValidationError(f"{name}: RDMs must be square (n, n) or (k, n, n) with n >= 3; got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise DataValidationError(f"{name}: RDMs contain NaN or inf")
+    return arr, ids, da
+
+
+def _align(a: np.ndarray, ids_a, b: np.ndarray, ids_b) -> np.ndarray:
+    """``b`` reordered to ``a``'s stimulus order (by id when both have ids)."""
+    if a.shape[1] != b.shape[1]:
+        raise DataValidationError(f"RDMs over different numbers of stimuli: {a.shape[1]} and {b.shape[1]}")
+    if ids_a is None or ids_b is None:
+        return b
+    if set(ids_a) != set(ids_b):
+        raise DataValidationError(
+            "RDMs over different stimulus ids: only in the first "
+            f"{_format_ids(sorted(set(ids_a) - set(ids_b))) or 'none'}; only in the second "
+            f"{_format_ids(sorted(set(ids_b) - set(ids_a))) or 'none'}"
+        )
+    pos = {s: i for i, s in enumerate(ids_b)}
+    order = np.array([pos[s] for s in ids_a])
+    return b[:, order][:, :, order]
+
+
+def _upper(arr: np.ndarray) -> np.ndarray:
+    i, j = np.triu_indices(arr.shape[1], k=1)
+    return arr[:, i, j]
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    if (na == 0).any() or (nb == 0).any():
+        raise DataValidationError("comparison undefined for a constant RDM (zero vector after centring)")
+    return (a @ b.T) / na[:, None] / nb[None, :]
+
+
+def _centre(v: np.ndarray) -> np.ndarray:
+    return v - v.mean(axis=1, keepdims=True)
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    return rankdata(v, axis=1)
+
+
+def _second_moments(v: np.ndarray) -> np.ndarray:
+    """Double-centred -D/2 (k, n*n) of centred RDM vectors v (k, n(n-1)/2): the whitened RDM vectors."""
+    m = round((1 + np.sqrt(1 + 8 * v.shape[1])) / 2)
+    i, j = np.triu_indices(m, k=1)
+    d = np.zeros((len(v), m, m))
+    d[:, i, j] = v
+    d[:, j, i] = v
+    g = -0.5 * d
+    g = g - g.mean(axis=1, keepdims=True) - g.mean(axis=2, keepdims=True) + g.mean(axis=(1, 2), keepdims=True)
+    return g.reshape(len(v), -1)
+
+
+def _tau_a(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's tau-a: (concordant - discordant pairs) / all pairs, from scipy's tau-b and the tie counts."""
+    tot = len(x) * (len(x) - 1) / 2
+
+    def ties(v: np.ndarray) -> float:
+        c = np.unique(v, return_counts=True)[1].astype(float)
+        return float((c * (c - 1) / 2).sum())
+
+    tx, ty = ties(x), ties(y)
+    if tx == tot or ty == tot:
+        raise DataValidationError("Kendall's tau-a is undefined for a constant RDM")
+    return float(kendalltau(x, y).statistic * np.sqrt((tot - tx) * (tot - ty)) / tot)
+
+
+def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
+    """Similarities (k_a, k_b) between RDM vectors."""
+    if method == "cosine":
+        return _cosine(a, b)
+    if method == "pearson":
+        return _cosine(_centre(a), _centre(b))
+    if method == "spearman":
+        return _cosine(_centre(_ranks(a)), _centre(_ranks(b)))
+    if method == "whitened_pearson":
+        return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
+    if method == "kendall_tau_a":
+        return np.array([[_tau_a(x, y) for y in b] for x in a])
+    raise NeurosafeError(f"method must be one of {COMPARISONS}; got {method!r}")
+
+
+def compare_rdms(a, b, method: str = "spearman") -> float | np.ndarray:
+    """Similarity of RDM(s) ``a`` with RDM(s) ``b``: a float for two single RDMs, else an array (k_a, k_b).
+
+    RDMs are DataArrays (dims ``stimulus_a``, ``stimulus_b``, optional ``rdm``; reordered by stimulus id)
+    or arrays (n, n) / (k, n, n); only the upper triangles are compared.
+    """
+    if method not in COMPARISONS:
+        raise NeurosafeError(f"method must be one of {COMPARISONS}; got {method!r}")
+    arr_a, ids_a, da_a = _stack(a, "first RDM")
+    arr_b, ids_b, da_b = _stack(b, "second RDM")
+    arr_b = _align(arr_a, ids_a, arr_b, ids_b)
+    sim = _compare_vectors(_upper(arr_a), _upper(arr_b), method)
+    single = (arr_a.shape[0] == 1 and (da_a is None or "rdm" not in da_a.dims)) and (
+        arr_b.shape[0] == 1 and (da_b is None or "rdm" not in da_b.dims))
+    return float(sim[0, 0]) if single else sim
+
+
+# ------------------------------------------------------------------------------------ noise ceiling
+def _pool(v: np.ndarray, method: str) -> np.ndarray:
+    """The RDM vector (1, m) that best represents ``v`` (k, m) under ``method`` (Nili et al. 2014)."""
+    if method in ("spearman", "kendall_tau_a"):
+        v = _ranks(v)
+    elif method in ("pearson", "whitened_pearson"):
+        v = _centre(v) / v.std(axis=1, keepdims=True)
+    elif method == "cosine":
+        v = v / np.sqrt((v**2).mean(axis=1, keepdims=True))
+    return v.mean(axis=0, keepdims=True)
+
+
+def _group_labels(da: xr.DataArray | None, k: int, groups: str | None) -> np.ndarray:
+    if groups is None:
+        return np.arange(k)
+    if da is None or groups not in da.coords or da[groups].dims != ("rdm",):
+        raise DataValidationError(f"no coordinate {groups!r} along the 'rdm' dim to group RDMs by")
+    return da[groups].values
+
+
+def _ceiling_from_vectors(v: np.ndarray, labels: np.ndarray, method: str) -> tuple[float, float]:
+    levels = np.unique(labels)
+    if len(levels) < 2:
+        raise DataValidationError(f"a noise ceiling needs RDMs of at least 2 subjects; got {len(levels)}")
+    everyone = _pool(v, method)
+    lower, upper = [], []
+    for level in levels:
+        held = labels == level
+        lower.append(np.mean(_compare_vectors(_pool(v[~held], method), v[held], method)))
+        upper.append(np.mean(_compare_vectors(everyone, v[held], method)))
+    return float(np.mean(lower)), float(np.mean(upper))
+
+
+def rsa_noise_ceiling(rdms, method: str = "spearman", groups: str | None = None) -> tuple[float, float]:
+    """(lower, upper) bound of the RSA noise ceiling over subjects' RDMs (k, n, n) (Nili et al. 2014).
+
+    ``groups``: a coordinate along ``rdm`` (e.g. ``"subject"``) whose levels are left out together (their
+    RDMs' similarities averaged); default: every RDM is its own subject.
+    """
+    if method not in COMPARISONS:
+        raise NeurosafeError(f"method must be one of {COMPARISONS}; got {method!r}")
+    arr, _, da = _stack(rdms, "reference RDMs")
+    return _ceiling_from_vectors(_upper(arr), _group_labels(da, len(arr), groups), method)
+
+
+# ------------------------------------------------------------------------------------------- score
+def _as_rdms(x, distance: str, name: str) -> xr.DataArray | np.ndarray:
+    """RDM(s) as given, or the RDM of responses (DataArray with dims stimulus, neuron)."""
+    if isinstance(x, xr.DataArray) and "stimulus" in x.dims:
+        return rdm(x, distance)
+    if isinstance(x, xr.DataArray | np.ndarray):
+        return x
+    raise DataValidationError(f"{name} must be responses or RDM(s); got {type(x).__name__}")
+
+
+def _bootstrap(stat: Callable[[np.ndarray], float], n: int, n_boot: int, seed: int,
+               ci_level: float) -> tuple[float, float] | None:
+    """Percentile CI of ``stat(indices)`` over stimuli resampled with replacement."""
+    if n_boot <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    values = np.array([stat(rng.integers(0, n, n)) for _ in range(n_boot)])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    lo = (1 - ci_level) / 2
+    return float(np.quantile(values, lo)), float(np.quantile(values, 1 - lo))
+
+
+def rsa_score(model, reference, method: str = "spearman", distance: str = "correlation", groups: str | None = None,
+              n_boot: int = 200, seed: int = 0, ci_level: float = 0.95) -> Score:
+    """RSA of a model against reference RDMs: the mean similarity over references, ceiled by the noise ceiling.
+
+    ``model``/``reference``: responses (stimulus, neuron[, repeat]) - turned into RDMs with ``distance`` -
+    or RDMs. With >= 2 reference RDMs (subjects), ``ceiling`` is the upper bound of the noise ceiling, the
+    lower bound is in the provenance, and ``ceiled_value`` = value / upper bound. ``per_unit``: the
+    similarity with each reference RDM. CI: bootstrap over stimuli.
+    """
+    if method not in COMPARISONS:
+        raise NeurosafeError(f"method must be one of {COMPARISONS}; got {method!r}")
+    model_arr, model_ids, _ = _stack(_as_rdms(model, distance, "model"), "model RDM")
+    ref_arr, ref_ids, ref_da = _stack(_as_rdms(reference, distance, "reference"), "reference RDMs")
+    if len(model_arr) != 1:
+        raise DataValidationError(f"the model must be one RDM; got {len(model_arr)}")
+    model_arr = _align(ref_arr, ref_ids, model_arr, model_ids)
+    per_ref = _compare_vectors(_upper(model_arr), _upper(ref_arr), method)[0]
+    value = float(per_ref.mean())
+    names = (ref_da["rdm"].values.astype(str) if ref_da is not None and "rdm" in ref_da.coords
+             else np.array([f"rdm_{i}" for i in range(len(ref_arr))]))
+    per_unit = xr.DataArray(per_ref, dims=("rdm",), coords={"rdm": names}, name=f"rsa_{method}")
+    ceiling = lower = None
+    if len(ref_arr) >= 2:
+        lower, ceiling = _ceiling_from_vectors(_upper(ref_arr), _group_labels(ref_da, len(ref_arr), groups), method)
+
+    def boot(idx: np.ndarray) -> float:
+        i, j = np.triu_indices(len(idx), k=1)
+        keep = idx[i] != idx[j]
+        a, b = idx[i][keep], idx[j][keep]
+        return float(_compare_vectors(model_arr[:, a, b], ref_arr[:, a, b], method).mean())
+
+    ci = _bootstrap(boot, ref_arr.shape[1], n_boot, seed, ci_level)
+    params = {"method": method, "distance": distance, "groups": groups, "n_boot": n_boot}
+    return Score(value=value, per_unit=per_unit, ceiling=ceiling,
+                 ceiled_value=None if ceiling is None else value / ceiling, ci=ci,
+                 provenance=provenance("rsa", params, data=ref_arr, seed=seed, noise_ceiling_lower=lower,
+                                       n_stimuli=int(ref_arr.shape[1])))

@@ -1,0 +1,360 @@
+"""``TorchSubject``: any ``torch.nn.Module`` as a subject whose sites are its named modules.
+
+Activations are read with forward hooks (removed in a ``finally``, so also when the forward pass raises).
+``respond``/``extract`` run batched, without gradients, in eval mode, with a progress bar; wide layers can
+be reduced by spatial pooling or a seeded Gaussian random projection (Johnson & Lindenstrauss 1984). Before
+extracting, the size of the result is estimated and extraction is refused, with the numbers, when it would
+exceed ``max_memory_gb`` unless a ``cache_dir`` is given, in which case activations stream to ``.npy`` files
+there and come back memory-mapped. Cached activations are keyed by a hash of the weights, the stimuli, the
+site, the transform, the reduction and the package version. ``activations`` is the differentiable path used
+for training: it returns the raw activations with their original shapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from numpy.lib.format import open_memmap
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+import neurosafe
+from neurosafe.data.io import atomic_path
+from neurosafe.data.recording import make_responses
+from neurosafe.data.stimuli import StimulusSet
+from neurosafe.errors import NeurosafeError
+from neurosafe.metrics.score import data_hash
+
+__all__ = ["ActivationMemoryError", "SiteError", "TorchSubject", "resolve_device"]
+
+
+class SiteError(NeurosafeError):
+    """A site (module name) that the model does not have, or that did not run in the forward pass."""
+
+
+class ActivationMemoryError(NeurosafeError):
+    """Extraction refused because the activations would not fit in the memory budget."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: the first CUDA GPU when present, else the CPU; anything else is passed to ``torch.device``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _first_tensor(output) -> Tensor:
+    """The hooked output: a tensor, or the first tensor of a tuple/list (e.g. recurrent layers)."""
+    if isinstance(output, Tensor):
+        return output
+    if isinstance(output, list | tuple):
+        for item in output:
+            if isinstance(item, Tensor):
+                return item
+    raise SiteError(f"a hooked module returned {type(output).__name__}, not a tensor")
+
+
+def _stable_seed(*parts) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") & (2**63 - 1)
+
+
+def _model_hash(model: nn.Module) -> str:
+    h = hashlib.sha256(f"{type(model).__module__}.{type(model).__qualname__}".encode())
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _transform_key(transform: Callable | None) -> str | None:
+    """A stable identity of a transform, or None when none can be derived (then nothing is cached)."""
+    if transform is None:
+        return "none"
+    if isinstance(transform, nn.Module):
+        return f"{type(transform).__qualname__}:{_model_hash(transform)}"
+    code = getattr(transform, "__code__", None)
+    if code is not None and not getattr(transform, "__closure__", None):
+        body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:12]
+        return f"{transform.__module__}.{transform.__qualname__}:{body}"
+    text = repr(transform)
+    return None if " at 0x" in text else f"{type(transform).__qualname__}:{text}"
+
+
+class TorchSubject:
+    """A PyTorch network as a ``Subject``: sites are module names from ``named_modules()``.
+
+    Parameters: ``model``; ``transform`` maps a batch of images (B, C, H, W) in [0, 1] to the model's input
+    (applied inside ``activations``, so it is part of the differentiable path); ``device`` ("auto": CUDA when
+    present); ``batch_size``; ``pool`` None (flatten everything), ``"avg"`` / ``"max"`` (global over spatial
+    dims) or an int k (adaptive average pooling to k x k); ``projection`` an int D: flattened sites wider than
+    D are projected to D dims with a seeded Gaussian matrix (entries N(0, 1/D)); ``seed`` of the projection;
+    ``cache_dir`` where activations are cached and streamed; ``max_memory_gb`` the in-memory budget;
+    ``progress`` shows a progress bar (None: only on a terminal); ``transform_key`` names the transform in cache
+    keys when it cannot be derived (closures, lambdas with captured state).
+
+    The model is moved to ``device``. ``respond`` runs in eval mode and restores the model's mode afterwards.
+    A module called several times in one forward pass reports its last call.
+    """
+
+    def __init__(self, model: nn.Module, transform: Callable[[Tensor], Tensor] | None = None,
+                 device: str | torch.device = "auto", batch_size: int = 64, pool: str | int | None = None,
+                 projection: int | None = None, seed: int = 0, cache_dir: str | Path | None = None,
+                 max_memory_gb: float = 4.0, progress: bool | None = None, transform_key: str | None = None):
+        if not isinstance(model, nn.Module):
+            raise NeurosafeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+        if batch_size < 1:
+            raise NeurosafeError(f"batch_size must be >= 1; got {batch_size}")
+        if not (pool is None or pool in ("avg", "max") or (isinstance(pool, int) and pool >= 1)):
+            raise NeurosafeError(f"pool must be None, 'avg', 'max' or a positive int; got {pool!r}")
+        if projection is not None and projection < 1:
+            raise NeurosafeError(f"projection must be a positive number of dimensions; got {projection}")
+        if max_memory_gb <= 0:
+            raise NeurosafeError(f"max_memory_gb must be positive; got {max_memory_gb}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.transform = transform
+        self.batch_size, self.pool, self.projection, self.seed = batch_size, pool, projection, seed
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self.max_memory_gb, self.progress = max_memory_gb, progress
+        self.transform_key = transform_key or _transform_key(transform)
+        self._modules = dict(model.named_modules())
+        self._projections: dict[tuple[str, int], Tensor] = {}
+
+    # ------------------------------------------------------------------------------------------- sites
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Every named module except the root, in registration order."""
+        return tuple(name for name in self._modules if name)
+
+    @property
+    def top_level_sites(self) -> tuple[str, ...]:
+        """The model's direct children (a short default list of sites: its blocks or layers)."""
+        return tuple(name for name, _ in self.model.named_children())
+
+    @property
+    def default_site(self) -> str:
+        """The last registered module (usually the output layer)."""
+        if not self.sites:
+            raise SiteError(f"{type(self.model).__name__} has no submodules to read activations from")
+        return self.sites[-1]
+
+    def check_sites(self, sites: str | Sequence[str]) -> list[str]:
+        """Return ``sites`` as a list, or raise a :class:`SiteError` listing close valid names."""
+        sites = [sites] if isinstance(sites, str) else list(sites)
+        if not sites:
+            raise SiteError("no sites given")
+        for site in sites:
+            if site not in self._modules or not site:
+                close = difflib.get_close_matches(str(site), self.sites, n=5, cutoff=0.4)
+                hint = f"close matches: {close}" if close else f"valid sites include {list(self.sites[:12])}"
+                raise SiteError(f"unknown site {site!r} in {type(self.model).__name__}; {hint}")
+        return sites
+
+    # ------------------------------------------------------------------------------ differentiable path
+    def activations(self, x: Tensor, sites: Sequence[str]) -> dict[str, Tensor]:
+        """Differentiable activations of a batch already on the device, with their original shapes.
+
+        The transform is applied first; hooks are removed even when the forward pass raises.
+        """
+        sites = self.check_sites(sites)
+        out: dict[str, Tensor] = {}
+
+        def hook(name: str):
+            def store(_module, _inputs, output):
+                out[name] = _first_tensor(output)
+            return store
+
+        handles = [self._modules[s].register_forward_hook(hook(s)) for s in sites]
+        try:
+            self.model(x if self.transform is None else self.transform(x))
+        finally:
+            for handle in handles:
+                handle.remove()
+        missing = [s for s in sites if s not in out]
+        if missing:
+            raise SiteError(f"sites {missing} did not run in the forward pass of {type(self.model).__name__}")
+        return {s: out[s] for s in sites}
+
+    # ------------------------------------------------------------------------------------ reductions
+    def _pooled(self, act: Tensor) -> Tensor:
+        """Spatially pooled and flattened activations (B, F)."""
+        if act.ndim >= 3 and self.pool is not None:
+            if self.pool == "avg":
+                act = act.flatten(2).mean(-1)
+            elif self.pool == "max":
+                act = act.flatten(2).amax(-1)
+            elif act.ndim == 4:
+                act = nn.functional.adaptive_avg_pool2d(act, self.pool)
+            elif act.ndim == 3:
+                act = nn.functional.adaptive_avg_pool1d(act, self.pool)
+        return act.flatten(1)
+
+    def _projects(self, width: int) -> bool:
+        return self.projection is not None and width > self.projection
+
+    def _reduce(self, site: str, act: Tensor) -> Tensor:
+        """Pool, flatten and (for sites wider than ``projection``) project: (B, F)."""
+        act = self._pooled(act)
+        if self._projects(act.shape[1]):
+            act = act @ self._projection(site, act.shape[1]).to(act.dtype)
+        return act
+
+    def _projection(self, site: str, width: int) -> Tensor:
+        key = (site, width)
+        if key not in self._projections:
+            gen = torch.Generator().manual_seed(_stable_seed(self.seed, site, width))
+            matrix = torch.randn(width, self.projection, generator=gen) / np.sqrt(self.projection)
+            self._projections[key] = matrix.to(self.device)
+        return self._projections[key]
+
+    # -------------------------------------------------------------------------------------- caching
+    def cache_key(self, stimuli: StimulusSet, site: str) -> str | None:
+        """Hash of weights + stimuli + site + transform + reduction + version (None: transform not hashable)."""
+        if self.transform_key is None:
+            return None
+        parts = (_model_hash(self.model), data_hash(stimuli.images, stimuli.ids), site, self.transform_key,
+                 self.pool, self.projection, self.seed if self.projection else None, neurosafe.__version__)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+    def _cache_file(self, stimuli: StimulusSet, site: str) -> Path | None:
+        key = None if self.cache_dir is None else self.cache_key(stimuli, site)
+        return None if key is None else self.cache_dir / f"{key}.npy"
+
+    # ------------------------------------------------------------------------------------ extraction
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train(was_training)
+
+    def _batches(self, stimuli: StimulusSet) -> Iterator[tuple[int, Tensor]]:
+        for start in range(0, len(stimuli), self.batch_size):
+            yield start, torch.from_numpy(stimuli.images[start:start + self.batch_size]).to(self.device)
+
+    def _widths(self, stimuli: StimulusSet, sites: list[str]) -> dict[str, int]:
+        """Width of each site after pooling (before projection), from a forward pass on the first stimulus."""
+        acts = self.activations(torch.from_numpy(stimuli.images[:1]).to(self.device), sites)
+        return {s: int(self._pooled(a).shape[1]) for s, a in acts.items()}
+
+    def _final(self, width: int) -> int:
+        return self.projection if self._projects(width) else width
+
+    def estimate_bytes(self, stimuli: StimulusSet, sites: Sequence[str]) -> int:
+        """Bytes the float32 activations of ``sites`` for ``stimuli`` take, plus any projection matrices."""
+        sites = self.check_sites(sites)
+        with torch.no_grad(), self._eval_mode():
+            widths = self._widths(stimuli, sites)
+        result = len(stimuli) * sum(self._final(w) for w in widths.values())
+        matrices = sum(w * self.projection for w in widths.values() if self._projects(w))
+        return 4 * (result + matrices)
+
+    def extract(self, stimuli: StimulusSet, sites: Sequence[str] | None = None,
+                use_cache: bool = True) -> dict[str, xr.DataArray]:
+        """Activations of several sites in one pass over the stimuli: {site: DataArray (stimulus, neuron)}.
+
+        ``use_cache=False`` ignores cached files (they are recomputed and overwritten).
+        """
+        if not isinstance(stimuli, StimulusSet):
+            raise NeurosafeError(f"stimuli must be a StimulusSet; got {type(stimuli).__name__}")
+        sites = self.check_sites(self.default_site if sites is None else sites)
+        files = {s: self._cache_file(stimuli, s) for s in sites}
+        arrays: dict[str, np.ndarray] = {}
+        for s in sites:
+            if use_cache and files[s] is not None and files[s].exists():
+                arrays[s] = np.load(files[s], mmap_mode="r", allow_pickle=False)
+        todo = [s for s in sites if s not in arrays]
+        if todo:
+            arrays.update(self._run(stimuli, todo, {s: files[s] for s in todo}))
+        return {s: self._to_responses(stimuli, s, arrays[s]) for s in sites}
+
+    def _run(self, stimuli: StimulusSet, sites: list[str], files: dict[str, Path | None]) -> dict[str, np.ndarray]:
+        n_bytes = self.estimate_bytes(stimuli, sites)
+        stream = n_bytes > self.max_memory_gb * 2**30
+        if stream and any(f is None for f in files.values()):
+            raise ActivationMemoryError(
+                f"activations of {sites} for {len(stimuli)} stimuli need {n_bytes / 2**30:.2f} GiB, over the "
+                f"budget of {self.max_memory_gb:g} GiB: give cache_dir to stream them to disk, pool "
+                "(pool='avg' or an int) or project (projection=D), or raise max_memory_gb"
+            )
+        with torch.no_grad(), self._eval_mode():
+            widths = {s: self._final(w) for s, w in self._widths(stimuli, sites).items()}
+            with _Outputs(len(stimuli), widths, files, stream) as outputs:
+                total = -(-len(stimuli) // self.batch_size)
+                for start, x in tqdm(self._batches(stimuli), total=total, disable=self._no_progress(),
+                                     desc=f"activations ({len(sites)} sites)", leave=False):
+                    for s, act in self.activations(x, sites).items():
+                        outputs[s][start:start + len(x)] = self._reduce(s, act).float().cpu().numpy()
+                arrays = outputs.finish()
+        return arrays
+
+    def _no_progress(self) -> bool | None:
+        return None if self.progress is None else not self.progress
+
+    def _to_responses(self, stimuli: StimulusSet, site: str, values: np.ndarray) -> xr.DataArray:
+        ids = [f"{site}:{i}" for i in range(values.shape[1])]
+        attrs = {"site": site, "model": type(self.model).__name__, "units": "activation",
+                 "pool": str(self.pool), "projection": self.projection or 0}
+        return make_responses(values, stimuli.ids, ids, dims=("stimulus", "neuron"), attrs=attrs)
+
+    def respond(self, stimuli: StimulusSet, site: str | None = None) -> xr.DataArray:
+        """Flattened (pooled / projected) activations of one site, dims (stimulus, neuron)."""
+        site = self.default_site if site is None else site
+        return self.extract(stimuli, [site])[site]
+
+    def __repr__(self) -> str:
+        return (f"TorchSubject({type(self.model).__name__}, {len(self.sites)} sites, device={self.device}, "
+                f"pool={self.pool!r}, projection={self.projection})")
+
+
+class _Outputs:
+    """Per-site output arrays: in memory, or ``.npy`` memmaps written atomically to their cache files."""
+
+    def __init__(self, n: int, widths: dict[str, int], files: dict[str, Path | None], stream: bool):
+        self.n, self.widths, self.files, self.stream = n, widths, files, stream
+        self._contexts: list = []
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def __enter__(self) -> dict[str, np.ndarray]:
+        for site, width in self.widths.items():
+            file = self.files[site]
+            if file is None:
+                self.arrays[site] = np.empty((self.n, width), np.float32)
+                continue
+            ctx = atomic_path(file)
+            tmp = ctx.__enter__()
+            self._contexts.append((site, ctx))
+            self.arrays[site] = open_memmap(tmp, mode="w+", dtype=np.float32, shape=(self.n, width))
+        return self
+
+    def __getitem__(self, site: str) -> np.ndarray:
+        return self.arrays[site]
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """Flush memmaps, move them into place and return the arrays (memory-mapped when streaming)."""
+        out = {}
+        for site, ctx in self._contexts:
+            array = self.arrays[site]
+            array.flush()
+            in_memory = None if self.stream else np.array(array)
+            del array, self.arrays[site]
+            ctx.__exit__(None, None, None)
+            out[site] = in_memory if in_memory is not None else np.load(self.files[site], mmap_mode="r")
+        self._contexts = []
+        out.update(self.arrays)
+        return out
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for _, ctx in self._contexts:
+            ctx.__exit__(exc_type, exc, tb)
+        self._contexts = []
+
