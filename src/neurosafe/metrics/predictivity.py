@@ -32,7 +32,8 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import _format_ids
 from neurosafe.errors import DataValidationError, NeurosafeError
-from neurosafe.metrics.reliability import _boot_weights, _weighted_pearson, split_half_reliability
+from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
+from neurosafe.metrics.reliability import split_half_reliability
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = [
@@ -338,10 +339,10 @@ def ridge_predictivity(
     x = align_features(features, responses)
     y = _targets(responses)
     pred, chosen = cross_validated_predictions(x, y, folds, _mapping(mapping, alphas, inner_cv, n_components, seed))
-    weights = _boot_weights(len(y), n_boot, seed + 1)
+    weights = bootstrap_weights(len(y), n_boot, seed + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        per_boot = np.nanmean([_weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
+        per_boot = np.nanmean([weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
     r = per_boot[0]
     ceiling = _ceiling(responses, seed)
     coords = {"neuron_id": ("neuron", responses["neuron_id"].values)}

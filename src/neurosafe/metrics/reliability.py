@@ -19,6 +19,7 @@ import xarray as xr
 
 from neurosafe.data.recording import check_repeats, validate_responses
 from neurosafe.errors import DataValidationError
+from neurosafe.metrics.bootstrap import bootstrap_weights, percentile_ci, weighted_pearson
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["fev", "feve", "oracle_correlation", "reliability_summary", "spearman_brown", "split_half_reliability"]
@@ -36,36 +37,6 @@ def _prepare(responses: xr.DataArray, min_repeats: int = 2) -> np.ndarray:
     return responses.transpose("stimulus", "neuron", "repeat").values.astype(np.float64)
 
 
-def _boot_weights(n_stimuli: int, n_boot: int, seed: int) -> np.ndarray:
-    """Row 0: all ones (the point estimate); rows 1..n_boot: multinomial resampling counts."""
-    rng = np.random.default_rng(seed)
-    w = rng.multinomial(n_stimuli, np.full(n_stimuli, 1.0 / n_stimuli), size=n_boot).astype(np.float64)
-    return np.vstack([np.ones((1, n_stimuli)), w])
-
-
-def _weighted_pearson(w: np.ndarray, a: np.ndarray, b: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
-    """Pearson r per column of per-stimulus sums, for each row of stimulus weights ``w`` (B, S).
-
-    ``a``/``b`` are (S, N) with NaN where missing. With ``count`` (S, N), ``a`` and ``b`` must instead be
-    dicts of per-stimulus sums (x, y, xx, yy, xy) over ``count`` observations.
-    """
-    if count is None:
-        ok = np.isfinite(a) & np.isfinite(b)
-        a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
-        sums = {"n": ok.astype(float), "x": a0, "y": b0, "xx": a0 * a0, "yy": b0 * b0, "xy": a0 * b0}
-    else:
-        sums = {"n": count, **a}
-    s = {k: w @ v for k, v in sums.items()}
-    n = s["n"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = s["xy"] - s["x"] * s["y"] / n
-        vx = s["xx"] - s["x"] ** 2 / n
-        vy = s["yy"] - s["y"] ** 2 / n
-        r = cov / np.sqrt(vx * vy)
-    r[(n < 3) | (vx <= 1e-12 * np.maximum(s["xx"], 1)) | (vy <= 1e-12 * np.maximum(s["yy"], 1))] = np.nan
-    return r
-
-
 def _summarise(name: str, per_boot: np.ndarray, responses: xr.DataArray, params: dict, seed: int,
                ci_level: float, **extra) -> Score:
     """Build a Score from a (1 + n_boot, N) array whose row 0 is the point estimate."""
@@ -79,13 +50,9 @@ def _summarise(name: str, per_boot: np.ndarray, responses: xr.DataArray, params:
             "they are excluded from the median", RuntimeWarning, stacklevel=3,
         )
     value = float(np.nanmedian(point))
-    ci = None
-    if per_boot.shape[0] > 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            meds = np.nanmedian(per_boot[1:], axis=1)
-        alpha = (1 - ci_level) / 2
-        ci = (float(np.nanquantile(meds, alpha)), float(np.nanquantile(meds, 1 - alpha)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = percentile_ci(np.nanmedian(per_boot[1:], axis=1), ci_level) if per_boot.shape[0] > 1 else None
     per_unit = xr.DataArray(point, dims=("neuron",), coords={"neuron_id": ("neuron", responses.neuron_id.values)},
                             name=name)
     prov = provenance(name, params, data=responses, seed=seed, n_undefined=n_bad, **extra)
@@ -108,7 +75,7 @@ def split_half_reliability(
     rng = np.random.default_rng(seed)
     s, _, r = x.shape
     valid = np.isfinite(x)
-    w = _boot_weights(s, n_boot, seed + 1)
+    w = bootstrap_weights(s, n_boot, seed + 1)
     total = np.zeros((w.shape[0], x.shape[1]))
     counts = np.zeros_like(total)
     for _ in range(n_splits):
@@ -122,7 +89,7 @@ def split_half_reliability(
         with np.errstate(invalid="ignore", divide="ignore"):
             a = np.where(in_a, xp, 0).sum(2) / in_a.sum(2)
             b = np.where(in_b, xp, 0).sum(2) / in_b.sum(2)
-        rk = _weighted_pearson(w, a, b)
+        rk = weighted_pearson(w, a, b)
         ok = np.isfinite(rk)
         total += np.where(ok, rk, 0)
         counts += ok
@@ -168,7 +135,7 @@ def fev(responses: xr.DataArray, seed: int = 0, n_boot: int = 200, ci_level: flo
     variance (ddof=1) of all single trials (Cadena et al. 2019).
     """
     x = _prepare(responses)
-    w = _boot_weights(x.shape[0], n_boot, seed)
+    w = bootstrap_weights(x.shape[0], n_boot, seed)
     total, noise, _ = _variances(w, _trial_sums(x))
     with np.errstate(invalid="ignore", divide="ignore"):
         per_boot = 1 - noise / total
@@ -208,7 +175,7 @@ def feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
     x = _prepare(responses)
     responses = validate_responses(responses)
     pred = _prediction_array(prediction, responses)
-    w = _boot_weights(x.shape[0], n_boot, seed)
+    w = bootstrap_weights(x.shape[0], n_boot, seed)
     t = _trial_sums(x, pred)
     total, noise, n = _variances(w, t)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -232,8 +199,8 @@ def oracle_correlation(responses: xr.DataArray, seed: int = 0, n_boot: int = 200
     with np.errstate(invalid="ignore", divide="ignore"):
         loo = np.where(use, (x0.sum(2, keepdims=True) - x0) / (n - 1), 0.0)
     sums = {"x": x0.sum(2), "y": loo.sum(2), "xx": (x0**2).sum(2), "yy": (loo**2).sum(2), "xy": (x0 * loo).sum(2)}
-    w = _boot_weights(x.shape[0], n_boot, seed)
-    per_boot = _weighted_pearson(w, sums, None, count=use.sum(2).astype(float))
+    w = bootstrap_weights(x.shape[0], n_boot, seed)
+    per_boot = weighted_pearson(w, sums, None, count=use.sum(2).astype(float))
     return _summarise("oracle_correlation", per_boot, responses, {"n_boot": n_boot}, seed, ci_level)
 
 
