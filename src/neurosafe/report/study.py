@@ -1,0 +1,148 @@
+"""The study report: figures and an HTML page stating the result in safety terms, whatever its sign."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from neurosafe.report.figures import save_figure
+from neurosafe.report.html import Section, write_report
+
+COLORS = {"baseline": "#7f7f7f", "brain": "#d62728", "shuffled": "#1f77b4", "matched": "#2ca02c"}
+HEADLINE = ("clean_accuracy", "pgd_accuracy_mean", "corruption_accuracy", "ece")
+
+
+def _ci(v: dict) -> str:
+    ci = v.get("ci")
+    return f"{v['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _robustness_figure(results: dict, path: Path) -> Path:
+    eps = results["config"]["evaluation"]["pgd_eps"]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for c in results["conditions"]:
+        vals = [results["metrics"][f"pgd_accuracy@{e:.4f}"][c] for e in eps]
+        y = [v["value"] for v in vals]
+        lo = [v["ci"][0] if v["ci"] else v["value"] for v in vals]
+        hi = [v["ci"][1] if v["ci"] else v["value"] for v in vals]
+        x = np.array(eps) * 255
+        ax.plot(x, y, "o-", color=COLORS.get(c), label=c)
+        ax.fill_between(x, lo, hi, color=COLORS.get(c), alpha=0.15)
+    ax.set_xlabel("PGD L-inf epsilon (x/255)")
+    ax.set_ylabel("accuracy")
+    ax.set_title("adversarial robustness (95% CI over test images)")
+    ax.legend(frameon=False)
+    return save_figure(fig, path)
+
+
+def _alignment_figure(results: dict, path: Path) -> Path:
+    sites = results["sites"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric, label in zip(axes, ("rsa", "ridge"), ("RSA (Spearman of RDMs)", "ridge r / ceiling"),
+                                 strict=True):
+        for k, c in enumerate(results["conditions"]):
+            y = [results["metrics"][f"{metric}/{s}"][c]["value"] for s in sites]
+            ax.plot(np.arange(len(sites)) + 0.05 * k, y, "o-", color=COLORS.get(c), label=c)
+        ax.set_xticks(range(len(sites)), sites)
+        ax.set_ylabel(label)
+        ax.axvline(sites.index(results["regularized_site"]), color="k", ls=":", lw=1)
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("brain alignment per layer on held-out stimuli (dotted: regularized layer)")
+    return save_figure(fig, path)
+
+
+def _effects_figure(results: dict, path: Path, metrics: list[str]) -> Path:
+    others = [c for c in results["conditions"] if c != "brain"]
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(metrics) * len(others) + 1))
+    y = 0
+    labels = []
+    for m in metrics:
+        for c in others:
+            e = results["effects"][m][c]
+            lo, hi = e["ci"] if e["ci"] else (e["difference"], e["difference"])
+            ax.errorbar(e["difference"], y, xerr=[[e["difference"] - lo], [hi - e["difference"]]], fmt="o",
+                        color=COLORS.get(c))
+            labels.append(f"{m} vs {c}")
+            y += 1
+    ax.axvline(0, color="k", lw=1)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("brain-regularized minus comparison (95% CI)")
+    return save_figure(fig, path)
+
+
+def _verdict(results: dict, metric: str) -> tuple[int, list[str]]:
+    """(+1 all CIs above 0, -1 all below, 0 otherwise), and the phrases per comparison."""
+    signs, phrases = [], []
+    for c, e in results["effects"][metric].items():
+        ci = e["ci"]
+        sign = 0 if ci is None or ci[0] <= 0 <= ci[1] else (1 if ci[0] > 0 else -1)
+        signs.append(sign)
+        phrases.append(f"{e['difference']:+.3f} vs {c}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
+    verdict = 1 if all(s == 1 for s in signs) else (-1 if all(s == -1 for s in signs) else 0)
+    return verdict, phrases
+
+
+def _safety_paragraphs(results: dict) -> list[str]:
+    site = results["regularized_site"]
+    words = {1: "higher than", -1: "lower than", 0: "not distinguishable from"}
+    rsa, rsa_p = _verdict(results, f"rsa/{site}")
+    ridge, ridge_p = _verdict(results, f"ridge/{site}")
+    pgd, pgd_p = _verdict(results, "pgd_accuracy_mean")
+    cor, cor_p = _verdict(results, "corruption_accuracy")
+    ece, ece_p = _verdict(results, "ece")
+    return [
+        f"Assurance (is the brain data doing anything?): at the regularized layer {site}, brain alignment of the "
+        f"brain-regularized networks is {words[rsa]} every comparison by RSA ({'; '.join(rsa_p)}) and "
+        f"{words[ridge]} every comparison by ridge predictivity ({'; '.join(ridge_p)}).",
+        f"Robustness: mean accuracy under PGD is {words[pgd]} every comparison ({'; '.join(pgd_p)}); corruption "
+        f"accuracy is {words[cor]} every comparison ({'; '.join(cor_p)}). Only a difference that beats the shuffled "
+        "and statistics-matched controls can be credited to brain data (Federer et al. 2020).",
+        f"Knowing what it doesn't know (calibration): ECE is {words[ece]} every comparison ({'; '.join(ece_p)}); "
+        "lower ECE is better.",
+        "Specification: this study does not test whether the networks want what we intend; clean task accuracy "
+        "is reported so that any robustness gain is not bought with task performance.",
+    ]
+
+
+def write_study_report(folder: Path, results: dict, dists: dict, wall_time: float, cache_hits: int) -> Path:
+    """Figures + ``report.html`` in ``folder``."""
+    site = results["regularized_site"]
+    _robustness_figure(results, folder / "robustness.png")
+    _alignment_figure(results, folder / "alignment.png")
+    key_metrics = [f"rsa/{site}", f"ridge/{site}", *HEADLINE]
+    _effects_figure(results, folder / "effects.png", key_metrics)
+    conds = results["conditions"]
+    metric_rows = [["metric", *conds]] + [[m, *[_ci(results["metrics"][m][c]) for c in conds]]
+                                          for m in key_metrics]
+    effect_rows = [["metric", *[f"brain - {c}" for c in conds if c != "brain"]]]
+    for m in key_metrics:
+        row = [m]
+        for c in conds:
+            if c == "brain":
+                continue
+            e = results["effects"][m][c]
+            row.append(f"{e['difference']:+.3f}" + (f" [{e['ci'][0]:+.3f}, {e['ci'][1]:+.3f}]" if e["ci"] else ""))
+        effect_rows.append(row)
+    cfg = results["config"]
+    sections = [
+        Section("Question", [
+            "Does training a network with brain data make it safer? Task networks (handwritten digits) are trained "
+            f"without a neural regularizer (baseline), with a {cfg['regularizer']['kind'].upper()} regularizer "
+            f"pulling layer {site} towards brain responses to natural images (brain), and with the same regularizer "
+            "towards control targets: stimulus identities shuffled, and random targets with the brain data's "
+            f"eigenspectrum (matched); {len(results['seeds'])} seeds each. Targets come from "
+            f"{results['targets'].get('source')} ({'a digital twin of the recording queried on new images' if results['targets'].get('source') == 'twin' else 'the recording'})."]),
+        Section("Result in safety terms", _safety_paragraphs(results), figures=["effects.png"]),
+        Section("Effects (brain-regularized minus comparison, 95% paired bootstrap CI over test units)",
+                table=effect_rows),
+        Section("Every condition (mean over seeds, 95% CI)", table=metric_rows,
+                figures=["robustness.png", "alignment.png"]),
+        Section("Spread over training seeds", [json.dumps(results["per_seed"])]),
+        Section("Study configuration", [json.dumps(cfg)]),
+    ]
+    prov = {**results["provenance"], "wall_time_s": round(wall_time, 1), "cache_hits": cache_hits}
+    return write_report(folder / "report.html", f"neurosafe study: {results['name']}", sections, prov)
