@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import data_commands, demo, irl
+from neurosafe.cli import data_commands, demo, irl, robust
 
 app = typer.Typer(
     name="neurosafe",
@@ -19,6 +19,8 @@ app.command("info")(data_commands.info)
 app.command("reliability")(data_commands.reliability)
 app.command("demo")(demo.demo)
 app.add_typer(irl.app, name="irl")
+app.command("attack")(robust.attack)
+app.command("corrupt")(robust.corrupt)
 
 
 def main() -> None:
