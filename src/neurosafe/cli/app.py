@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, score
+from neurosafe.cli import connectome, data_commands, demo, irl, robust, score
 
 app = typer.Typer(
     name="neurosafe",
@@ -21,6 +21,8 @@ app.command("demo")(demo.demo)
 app.add_typer(irl.app, name="irl")
 app.add_typer(connectome.app, name="connectome")
 app.command("score")(score.score)
+app.command("attack")(robust.attack)
+app.command("corrupt")(robust.corrupt)
 
 
 def main() -> None:

@@ -1,0 +1,142 @@
+"""``neurosafe attack | corrupt``: adversarial robustness curves and common corruptions of a model."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+
+MODEL_HELP = "digits-cnn, synthetic-v1, synthetic-v4, or package.module:factory (an nn.Module factory)."
+DATA_HELP = "digits (held-out, labelled), natural (patches, unlabelled), or a .npz (images, labels) / .nc."
+
+
+class Norm(StrEnum):
+    linf = "linf"
+    l2 = "l2"
+
+
+class Method(StrEnum):
+    pgd = "pgd"
+    apgd = "apgd"
+    fgsm = "fgsm"
+
+
+def parse_eps(text: str) -> list[float]:
+    """'1/255,2/255,0.1' -> [0.0039..., 0.0078..., 0.1]."""
+    from neurosafe.robust import AttackError
+
+    try:
+        return [float(Fraction(part.strip())) for part in text.split(",") if part.strip()]
+    except (ValueError, ZeroDivisionError) as err:
+        raise AttackError(f"--eps must be comma-separated numbers or fractions like 2/255; got {text!r}") \
+            from err
+
+
+@handle_errors
+def attack(
+    model: str = typer.Option("digits-cnn", help=MODEL_HELP),
+    weights: Path | None = typer.Option(None, help="State dict for a package.module:factory model."),
+    data: str = typer.Option("digits", help=DATA_HELP),
+    n: int = typer.Option(1000, "--n", help="Number of inputs to attack."),
+    eps: str = typer.Option("1/255,2/255,4/255,8/255", help="Comma-separated budgets (fractions allowed)."),
+    norm: Norm = typer.Option(Norm.linf, help="Threat model."),
+    method: Method = typer.Option(Method.pgd, "--attack", help="Attack."),
+    steps: int = typer.Option(20, help="Attack iterations (PGD, APGD)."),
+    restarts: int = typer.Option(1, help="Random restarts (PGD, APGD)."),
+    checks: bool = typer.Option(True, "--checks/--no-checks", help="Run the gradient-masking sanity checks."),
+    figure: Path | None = typer.Option(None, help="Write the robustness curve (PNG)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    seed: int = typer.Option(0, help="Seed of the model, the data split and the random starts."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Attack a model at each epsilon: accuracy (or, for a regression model such as the synthetic brain,
+    the change of its predicted responses) under the attack and under random noise of the same size."""
+    from neurosafe.robust import robustness_report
+    from neurosafe.robust.sources import load_data, load_model
+
+    budgets = parse_eps(eps)
+    net = load_model(model, weights, seed=seed)
+    x, y = load_data(data, n, seed=seed)
+    with console.status(f"{method.value} on {len(x)} inputs at {len(budgets)} budgets"):
+        scores = robustness_report(net, x, y, eps=budgets, norm=norm.value, attack=method.value, steps=steps,
+                                   restarts=restarts, parts=("adversarial",), checks=checks, seed=seed,
+                                   device=device, n_boot=200)
+    measure = "accuracy" if y is not None else "output_change"
+    rows = [(e, scores[f"{measure}_{method.value}_{norm.value}_eps{e:.4g}"],
+             scores[f"{measure}_noise_{norm.value}_eps{e:.4g}"]) for e in sorted(budgets)]
+    found = rows[0][1].provenance.get("gradient_masking_checks", {})
+    if figure is not None:
+        _curve_figure(rows, measure, figure, f"{model} on {data}, {norm.value}")
+    if json_out:
+        print_json({"model": model, "data": data, "n": len(x), "norm": norm.value, "attack": method.value,
+                    "measure": measure, "scores": {k: s.to_dict() for k, s in scores.items()},
+                    "checks": found, "figure": None if figure is None else str(figure)})
+        return
+    table = Table(title=f"{method.value} ({norm.value}) on {model}, {len(x)} inputs from {data}")
+    for col in ("epsilon", f"{measure} (attack)", f"{measure} (noise)"):
+        table.add_column(col)
+    if "accuracy_clean" in scores:
+        table.add_row("0 (clean)", f"{scores['accuracy_clean'].value:.3f}", "")
+    for e, att, noise in rows:
+        table.add_row(f"{e:.4g}", f"{att.value:.3f} [{att.ci[0]:.3f}, {att.ci[1]:.3f}]", f"{noise.value:.3f}")
+    console.print(table)
+    for name, check in found.items():
+        colour = "green" if check["passed"] else "bold red"
+        console.print(f"[{colour}]{'pass' if check['passed'] else 'FAIL'}[/] {name}: {check['message']}")
+
+
+def _curve_figure(rows: list, measure: str, path: Path, title: str) -> None:
+    import xarray as xr
+
+    from neurosafe.robust.figures import robustness_curve_figure
+
+    eps = [r[0] for r in rows]
+    curves = {label: xr.DataArray([r[i].value for r in rows], dims=("epsilon",), coords={"epsilon": eps},
+                                  name=measure) for i, label in ((1, "attack"), (2, "random noise"))}
+    robustness_curve_figure(curves, path, title)
+
+
+@handle_errors
+def corrupt(
+    data: str = typer.Option("natural", help=DATA_HELP),
+    out: Path = typer.Option(Path("corruptions.png"), "--out", "-o", help="Figure of the corruptions (PNG)."),
+    index: int = typer.Option(0, help="Which image to show in the figure."),
+    kinds: str = typer.Option("all", help="Comma-separated corruption names, or 'all'."),
+    model: str | None = typer.Option(None, help=f"Also evaluate this model: {MODEL_HELP}"),
+    weights: Path | None = typer.Option(None, help="State dict for a package.module:factory model."),
+    n: int = typer.Option(500, "--n", help="Number of inputs to evaluate the model on."),
+    seed: int = typer.Option(0, help="Seed of the corruptions, the data and the model."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Draw every corruption (Hendrycks & Dietterich 2019) at every severity on one image; with --model,
+    measure accuracy (or output change) under each corruption."""
+    from neurosafe.robust import CORRUPTIONS, AttackError, robustness_report
+    from neurosafe.robust.figures import corruption_grid
+    from neurosafe.robust.sources import load_data, load_model
+
+    names = list(CORRUPTIONS) if kinds == "all" else [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = sorted(set(names) - set(CORRUPTIONS))
+    if unknown or not names:
+        raise AttackError(f"unknown corruptions {unknown}; choose from {', '.join(CORRUPTIONS)}")
+    x, y = load_data(data, n, seed=seed)
+    corruption_grid(x, out, index=index, kinds=names, seed=seed)
+    result: dict = {"figure": str(out), "data": data, "corruptions": names, "seed": seed}
+    if model is not None:
+        net = load_model(model, weights, seed=seed)
+        with console.status(f"{len(names)} corruptions x 5 severities on {len(x)} inputs"):
+            scores = robustness_report(net, x, y, parts=("corruption",), corruptions=names, seed=seed,
+                                       n_boot=200)
+        result |= {"model": model, "n": len(x), "scores": {k: s.to_dict() for k, s in scores.items()}}
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"figure: [bold]{out}[/]")
+    for name, score in result.get("scores", {}).items():
+        console.print(f"{name}: {score['value']:.3f}")
+        for kind, value in (score.get("per_unit") or {}).items():
+            console.print(f"  {kind}: {value:.3f}")

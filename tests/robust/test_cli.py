@@ -1,0 +1,61 @@
+"""``neurosafe attack`` and ``neurosafe corrupt`` in-process."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from neurosafe.cli import app
+
+runner = CliRunner()
+
+
+def _json(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_help():
+    for command in ("attack", "corrupt"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "--json" in result.output
+
+
+def test_attack_digits_json(tmp_path):
+    out = _json(runner.invoke(app, ["attack", "--n", "60", "--eps", "8/255,32/255", "--steps", "5",
+                                    "--figure", str(tmp_path / "curve.png"), "--json"]))
+    scores = out["scores"]
+    assert scores["accuracy_pgd_linf_eps0.1255"]["value"] < scores["accuracy_pgd_linf_eps0.03137"]["value"]
+    assert set(out["checks"]) == {"monotone", "beats_noise", "large_eps"}
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
+def test_attack_synthetic_brain_and_npz(tmp_path):
+    out = _json(runner.invoke(app, ["attack", "--model", "synthetic-v1", "--data", "natural", "--n", "12",
+                                    "--eps", "2/255", "--steps", "3", "--no-checks", "--json"]))
+    assert out["measure"] == "output_change"
+    s = out["scores"]
+    assert s["output_change_pgd_linf_eps0.007843"]["value"] > s["output_change_noise_linf_eps0.007843"]["value"]
+    path = tmp_path / "d.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, images=rng.uniform(0, 1, (6, 1, 16, 16)).astype(np.float32), labels=np.arange(6))
+    out = _json(runner.invoke(app, ["attack", "--data", str(path), "--attack", "fgsm", "--norm", "l2",
+                                    "--eps", "0.5", "--no-checks", "--json"]))
+    assert out["n"] == 6 and "accuracy_fgsm_l2_eps0.5" in out["scores"]
+
+
+def test_corrupt_figure_and_model(tmp_path):
+    out = _json(runner.invoke(app, ["corrupt", "--out", str(tmp_path / "c.png"), "--kinds", "fog,contrast",
+                                    "--model", "synthetic-v1", "--n", "8", "--json"]))
+    assert (tmp_path / "c.png").stat().st_size > 0
+    assert set(out["scores"]["corruption_output_change"]["per_unit"]) == {"fog", "contrast"}
+
+
+def test_errors_exit_2(tmp_path):
+    for args, message in ((["attack", "--eps", "1/0"], "--eps"), (["attack", "--data", "missing.npz"], "not found"),
+                          (["attack", "--model", "resnet"], "unknown model"),
+                          (["corrupt", "--kinds", "snow", "--out", str(tmp_path / "x.png")], "unknown corruptions")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and message in result.output, result.output
