@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, robust, score
+from neurosafe.cli import connectome, data_commands, demo, irl, robust, run, score
 
 app = typer.Typer(
     name="neurosafe",
@@ -18,6 +18,7 @@ app.command("import")(data_commands.import_dataset)
 app.command("info")(data_commands.info)
 app.command("reliability")(data_commands.reliability)
 app.command("demo")(demo.demo)
+app.command("run")(run.run)
 app.add_typer(irl.app, name="irl")
 app.add_typer(connectome.app, name="connectome")
 app.command("score")(score.score)

@@ -23,6 +23,8 @@ from neurosafe.subjects import TorchSubject
 
 __all__ = ["CKARegularizer", "PredictionRegularizer", "RSARegularizer", "make_regularizer"]
 
+_EPS = 1e-8  # keeps correlation distances finite when a pattern in the batch is constant
+
 
 class _SiteRegularizer:
     """Common part: a site, targets, a weight with optional linear warm-up, a batch size."""
@@ -58,7 +60,8 @@ class RSARegularizer(_SiteRegularizer):
 
     def penalty(self, model: nn.Module, generator: torch.Generator) -> torch.Tensor:
         act, target = self._batch(generator)
-        return 1 - tm.compare_rdms(tm.rdm(act, "correlation"), tm.rdm(target, "correlation"), method="pearson")
+        rdms = [tm.rdm(v, "correlation", eps=_EPS) for v in (act, target)]
+        return 1 - tm.compare_rdms(*rdms, method="pearson")
 
 
 class CKARegularizer(_SiteRegularizer):

@@ -36,12 +36,16 @@ def _matrix(x: Tensor, name: str) -> Tensor:
     return x
 
 
-def rdm(x: Tensor, distance: str = "correlation") -> Tensor:
-    """RDM (n, n) of patterns x (n, features): 1 - Pearson r, or squared Euclidean distance / n_features."""
+def rdm(x: Tensor, distance: str = "correlation", eps: float = 0.0) -> Tensor:
+    """RDM (n, n) of patterns x (n, features): 1 - Pearson r, or squared Euclidean distance / n_features.
+
+    ``eps`` > 0 is added to pattern norms so that a constant pattern (e.g. a silent layer during training)
+    gives distance 1 instead of NaN; the default 0 is the exact metric.
+    """
     x = _matrix(x, "patterns")
     if distance == "correlation":
         xc = x - x.mean(dim=1, keepdim=True)
-        u = xc / xc.norm(dim=1, keepdim=True)
+        u = xc / (xc.norm(dim=1, keepdim=True) + eps)
         d = 1 - u @ u.T
     elif distance == "euclidean":
         sq = (x**2).sum(dim=1)

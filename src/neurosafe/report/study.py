@@ -108,6 +108,12 @@ def _safety_paragraphs(results: dict) -> list[str]:
     ]
 
 
+def _source_phrase(source: str | None) -> str:
+    if source == "twin":
+        return "a digital twin fitted to the recording and queried on new images (the twin as denoiser, Li 2019)"
+    return "the recording itself (trial averages)"
+
+
 def write_study_report(folder: Path, results: dict, dists: dict, wall_time: float, cache_hits: int) -> Path:
     """Figures + ``report.html`` in ``folder``."""
     site = results["regularized_site"]
@@ -135,7 +141,7 @@ def write_study_report(folder: Path, results: dict, dists: dict, wall_time: floa
             f"pulling layer {site} towards brain responses to natural images (brain), and with the same regularizer "
             "towards control targets: stimulus identities shuffled, and random targets with the brain data's "
             f"eigenspectrum (matched); {len(results['seeds'])} seeds each. Targets come from "
-            f"{results['targets'].get('source')} ({'a digital twin of the recording queried on new images' if results['targets'].get('source') == 'twin' else 'the recording'})."]),
+            f"{_source_phrase(results['targets'].get('source'))}."]),
         Section("Result in safety terms", _safety_paragraphs(results), figures=["effects.png"]),
         Section("Effects (brain-regularized minus comparison, 95% paired bootstrap CI over test units)",
                 table=effect_rows),

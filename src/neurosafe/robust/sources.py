@@ -28,7 +28,8 @@ MODELS = ("digits-cnn", "synthetic-v1", "synthetic-v4")
 def load_model(spec: str, weights: str | Path | None = None, seed: int = 0) -> nn.Module:
     """The model named by ``spec`` (see the module docstring), in evaluation mode."""
     if spec == "digits-cnn":
-        from neurosafe.robust.digits import digits_dataset, train_digits_cnn
+        from neurosafe.data.tasks import digits_dataset
+        from neurosafe.robust.digits import train_digits_cnn
 
         x, y, _, _ = digits_dataset(seed=seed)
         return train_digits_cnn(x, y, seed=seed)
@@ -61,7 +62,7 @@ def load_data(
     if n is not None and n < 1:
         raise AttackError(f"n must be >= 1; got {n}")
     if spec == "digits":
-        from neurosafe.robust.digits import digits_dataset
+        from neurosafe.data.tasks import digits_dataset
 
         _, _, x, y = digits_dataset(seed=seed)
     elif spec == "natural":

@@ -35,7 +35,7 @@ class EvaluationData:
     pgd_steps: int
     corruptions: tuple[str, ...]
     severity: int
-    pool: int = 4
+    pool: int | None = None
 
     @property
     def brain_mean(self) -> np.ndarray:

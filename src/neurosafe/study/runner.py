@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 import neurosafe
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, atomic_path, load_netcdf, load_recording, save_netcdf
-from neurosafe.data.stimuli import StimulusSet
 from neurosafe.data.tasks import digits_dataset
 from neurosafe.errors import DataValidationError
 from neurosafe.finetune.regularizers import make_regularizer
@@ -104,7 +103,7 @@ def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, upstream: st
     try:
         score = evaluate_twin(twin, train.stimuli, train.responses)
         info["train_feve"] = float(score["feve"].value) if isinstance(score, dict) and "feve" in score else None
-    except Exception:  # noqa: BLE001 - the twin's own evaluation is informative only
+    except Exception:
         info["train_feve"] = None
     cache.save_json(info_path, info)
     return NeuralTargets.from_responses(new, predicted, "twin"), info
@@ -114,7 +113,7 @@ def _site(cfg: StudyConfig, model: torch.nn.Module) -> str:
     if cfg.regularizer.site:
         return cfg.regularizer.site
     names = [n for n, _ in model.named_modules() if n.startswith("relu")]
-    return names[0] if names else [n for n, _ in model.named_modules() if n][0]
+    return names[0] if names else next(n for n, _ in model.named_modules() if n)
 
 
 def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targets: NeuralTargets,
@@ -167,7 +166,6 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     t0 = time.perf_counter()
     folder = Path(out_root) / cfg.name
     cache = StageCache(folder / "cache", enabled=use_cache)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     train, test = _record(cfg, cache)
     up_record = data_hash(train.responses, test.responses)
     targets, twin_info = _targets(cfg, cache, train, up_record)
@@ -192,7 +190,7 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
             "upstream": up_targets, "condition": condition, "seed": seed, "weights": data_hash(
                 *[p.detach().numpy() for p in model.parameters()])}))
     ceiling = float(split_half_reliability(test.responses, n_boot=0, seed=cfg.seed).value)
-    brain_rdm = rdm(test.responses, distance="correlation").values
+    brain_rdm = rdm(test.responses, distance="crossnobis").values  # unbiased under trial noise (Walther 2016)
     dists = metric_distributions(evals, data.brain_mean, brain_rdm, ceiling, sites, site, tuple(ev.pgd_eps),
                                  n_boot=ev.n_boot, seed=cfg.seed)
     results = {

@@ -1,0 +1,38 @@
+"""``neurosafe run [STUDY.yaml]``: run a study (default: the built-in study on the synthetic brain)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+
+
+@handle_errors
+def run(
+    study: Path | None = typer.Argument(None, help="Study YAML file (default: the built-in default study)."),
+    data: Path | None = typer.Option(None, help="Run on a real recording (.nc with stimuli) instead of the "
+                                                "synthetic brain, e.g. one made by `neurosafe import cowley2023`."),
+    name: str | None = typer.Option(None, help="Run name (folder under --out); default from the study."),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="Parent folder of run folders."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage, ignoring cached results."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Does brain data make a network safer? Record -> twin -> train baseline, brain-regularized and
+    control networks over seeds -> robustness and alignment -> runs/<name>/report.html and results.json."""
+    from neurosafe.study.config import load_study
+    from neurosafe.study.runner import run_study
+
+    cfg = load_study(study, data=data, name=name)
+    result = run_study(cfg, out_root=out, use_cache=not no_cache, progress=None if not json_out else False)
+    if json_out:
+        print_json(result.results)
+        return
+    site = result.results["regularized_site"]
+    for metric in (f"rsa/{site}", f"ridge/{site}", "pgd_accuracy_mean", "corruption_accuracy"):
+        for cond, e in result.results["effects"][metric].items():
+            ci = e["ci"]
+            console.print(f"{metric:>22} brain - {cond:<9} {e['difference']:+.3f}"
+                          + (f"  [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
+    console.print(f"report: [bold]{result.folder / 'report.html'}[/]")
