@@ -293,8 +293,9 @@ def _mapping(mapping: str, alphas, inner_cv, n_components: int, seed: int):
 
 def cross_validated_predictions(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray],
                                 mapping: RidgeCVMapping | PLSMapping) -> tuple[np.ndarray, np.ndarray | None]:
-    """Held-out predictions (n, N) pooled over ``folds`` (test-index arrays), and for ridge the chosen
-    alphas (n_folds, N). Ridge folds share one Gram matrix (see ``_LinearKernel``)."""
+    """Held-out predictions (n, N), each stimulus predicted by the mapping fitted without its fold
+    (``folds``: test-index arrays), and for ridge the chosen alphas (n_folds, N). Ridge folds share one
+    Gram matrix (see ``_LinearKernel``)."""
     pred = np.full(y.shape, np.nan)
     alphas = []
     kernel = _LinearKernel(x) if isinstance(mapping, RidgeCVMapping) else None
