@@ -5,8 +5,9 @@ Ridge (``RidgeCVMapping``): per-neuron regularization picked from an alpha grid,
 (Allen 1974; the ``RidgeCV`` criterion of scikit-learn) or by inner K-fold CV (mean fold MSE, as
 ``GridSearchCV``), with every alpha and every neuron solved from one eigendecomposition of the centred Gram
 (n <= p) or covariance (p < n) matrix per training set (the trick behind himalaya, Dupré la Tour et al.
-2022). The intercept is unpenalized. PLS regression (``PLSMapping``, 25 components, unscaled, as
-Brain-Score) is the alternative mapping.
+2022); with n <= p all outer and inner folds take their centred Gram blocks from one Gram matrix of all
+stimuli, so the O(n^2 p) product is paid once. The intercept is unpenalized. PLS regression
+(``PLSMapping``, 25 components, unscaled, as Brain-Score) is the alternative mapping.
 
 ``ridge_predictivity`` runs K-fold CV over stimuli (optionally grouped or stratified by a stimulus
 coordinate) and correlates each fold's held-out predictions with the repeat-averaged responses, averaging
@@ -293,8 +294,9 @@ def _mapping(mapping: str, alphas, inner_cv, n_components: int, seed: int):
 
 def cross_validated_predictions(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray],
                                 mapping: RidgeCVMapping | PLSMapping) -> tuple[np.ndarray, np.ndarray | None]:
-    """Held-out predictions (n, N) pooled over ``folds`` (test-index arrays), and for ridge the chosen
-    alphas (n_folds, N). Ridge folds share one Gram matrix (see ``_LinearKernel``)."""
+    """Held-out predictions (n, N), each stimulus predicted by the mapping fitted without its fold
+    (``folds``: test-index arrays), and for ridge the chosen alphas (n_folds, N). Ridge folds share one
+    Gram matrix (see ``_LinearKernel``)."""
     pred = np.full(y.shape, np.nan)
     alphas = []
     kernel = _LinearKernel(x) if isinstance(mapping, RidgeCVMapping) else None
@@ -321,7 +323,7 @@ def _ceiling(responses: xr.DataArray, seed: int) -> np.ndarray | None:
 
 def ridge_predictivity(
     features, responses: xr.DataArray, alphas: Sequence[float] = DEFAULT_ALPHAS, n_folds: int = 5,
-    inner_cv: str | int = "loo", groups: str | None = None, stratify: str | None = None,
+    inner_cv: str | int | object = "loo", groups: str | None = None, stratify: str | None = None,
     mapping: str = "ridge", n_components: int = 25, seed: int = 0, n_boot: int = 200, ci_level: float = 0.95,
 ) -> Score:
     """Cross-validated predictivity of ``responses`` from ``features`` (see the module docstring).

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
-from scipy.stats import kendalltau, rankdata
+from scipy.stats import kendalltau
 
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import _format_ids
@@ -186,7 +186,17 @@ def _centre(v: np.ndarray) -> np.ndarray:
 
 
 def _ranks(v: np.ndarray) -> np.ndarray:
-    return rankdata(v, axis=1)
+    """Average ranks (1-based, ties share their mean rank) of each row; as scipy's rankdata, faster
+    because it only needs numpy's (unstable, vectorized) quicksort."""
+    out = np.empty(v.shape)
+    for row, values in zip(out, v, strict=True):
+        order = np.argsort(values)
+        ordered = values[order]
+        new = np.r_[True, ordered[1:] != ordered[:-1]]
+        starts = np.flatnonzero(new)
+        mean_rank = (starts + np.r_[starts[1:], len(values)] + 1) / 2
+        row[order] = mean_rank[np.cumsum(new) - 1]
+    return out
 
 
 def _second_moments(v: np.ndarray) -> np.ndarray:
