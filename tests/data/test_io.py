@@ -120,3 +120,14 @@ def test_atomic_path_leaves_no_partial_file(tmp_path):
         raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_extras_sharing_dim_names_stay_separate(tmp_path):
+    def rdms(k, label):
+        return xr.DataArray(np.random.default_rng(k).random((k, 3, 3)), dims=("rdm", "a", "b"),
+                            coords={"rdm": [f"{label}{i}" for i in range(k)], "subject": ("rdm", ["s"] * k)})
+
+    rec = Recording(None, None, {"one": rdms(1, "m"), "eight": rdms(8, "h")})
+    back = load_netcdf(save_netcdf(rec, tmp_path / "e.nc"))
+    for name in ("one", "eight"):
+        xr.testing.assert_identical(back.extras[name], rec.extras[name])

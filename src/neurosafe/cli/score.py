@@ -77,8 +77,6 @@ def score(
         if reference not in rec.extras:
             raise DataValidationError(f"{data} has no extra array {reference!r}; it has {sorted(rec.extras)}")
         ref = rec.extras[reference]
-        if "rdm" in ref.dims:  # extras sharing an 'rdm' dim come back from netCDF padded with all-NaN RDMs
-            ref = ref.dropna("rdm", how="all")
     elif rec.responses is None:
         raise DataValidationError(f"{data} holds no responses; pick one of its extras with --reference "
                                   f"({sorted(rec.extras)})")

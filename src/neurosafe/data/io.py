@@ -101,7 +101,9 @@ def _to_dataset(rec: Recording) -> xr.Dataset:
             coords[f"image_meta__{col}"] = ("image", _strings(values) if values.dtype.kind in "OU" else values)
         variables["stimulus_images"] = xr.DataArray(st.images, dims=("image", "channel", "y", "x"), coords=coords)
     for name, da in rec.extras.items():
-        variables[f"extra__{name}"] = _clean(da).rename(None)
+        # each extra gets its own dims and coords, so extras with the same dim names are never joined
+        names = {k: f"{name}__{k}" for k in (*da.dims, *da.coords)}
+        variables[f"extra__{name}"] = _clean(da).rename(None).rename(names)
     ds = xr.Dataset(variables)
     ds.attrs = {"format": _FORMAT, **_encode_attrs(rec.attrs)}
     return ds
@@ -148,7 +150,12 @@ def load_netcdf(path: str | os.PathLike) -> Recording:
         meta = pd.DataFrame({c.removeprefix("image_meta__"): im[c].values for c in im.coords
                              if c.startswith("image_meta__")})
         stimuli = StimulusSet(im.values.astype(np.float32), im["image_id"].values, meta)
-    extras = {k.removeprefix("extra__"): _restore(ds[k]).rename(None) for k in ds.data_vars if k.startswith("extra__")}
+    extras = {}
+    for key in ds.data_vars:
+        if key.startswith("extra__"):
+            name = key.removeprefix("extra__")
+            da = _restore(ds[key]).rename(None)
+            extras[name] = da.rename({k: k.removeprefix(f"{name}__") for k in (*da.dims, *da.coords)})
     return Recording(responses, stimuli, extras, _decode_attrs(ds.attrs))
 
 
