@@ -14,6 +14,11 @@ if [ "${1:-}" = "dev" ]; then
   "${PIP[@]}" -e ".[dev]"
   # peers whose declared dependencies are broken or heavy: installed without them (see README)
   if [ -s scripts/nodeps.txt ]; then "${PIP[@]}" --no-deps -r scripts/nodeps.txt; fi
+  # the report test renders HTML in a real headless browser: Debian's chromium (needs root or sudo)
+  if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
 else
   "${PIP[@]}" -e .
 fi

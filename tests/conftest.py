@@ -38,3 +38,25 @@ def ecker_file() -> Path:
 @pytest.fixture(scope="session")
 def ho2022_dir() -> Path:
     return _real_data("gridworld-ho2022")
+
+
+TINY_STUDY = {
+    "name": "tiny",
+    "seeds": [0],
+    "brain": {"n_neurons": 24},
+    "recording": {"n_train": 160, "repeats_train": 2, "n_test": 40, "repeats_test": 4},
+    "twin": {"max_epochs": 2, "n_target_stimuli": 80},
+    "task": {"epochs": 1, "n_test": 100},
+    "evaluation": {"pgd_eps": [0.0, 0.0157], "pgd_steps": 2, "n_eval": 40, "n_boot": 20,
+                   "corruptions": ["gaussian_noise"]},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """One tiny run of the full study pipeline (twin included), shared by the study and report tests."""
+    from neurosafe.study.config import StudyConfig
+    from neurosafe.study.runner import run_study
+
+    root = tmp_path_factory.mktemp("runs")
+    return run_study(StudyConfig.model_validate(TINY_STUDY), out_root=root, progress=False)
