@@ -9,6 +9,7 @@ import torchattacks
 
 from neurosafe.data import StimulusSet
 from neurosafe.robust import apgd, fgsm, pgd
+from neurosafe.robust.apgd import apgd_checkpoints
 from tests.robust.conftest import accuracy
 
 STEPS = 20
@@ -152,3 +153,9 @@ def test_attacks_run_in_eval_mode_and_restore_it(net, digits):
     torch.testing.assert_close(a, pgd(net, x[:20], y[:20], eps=0.05, steps=3, seed=0))
     assert noisy.training
     net.eval()  # the shared fixture stays in evaluation mode
+
+
+def test_apgd_checkpoints_follow_the_paper():
+    # p = 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99 (Croce & Hein 2020, section 3.2)
+    assert apgd_checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
+    assert apgd_checkpoints(20) == [5, 9, 12, 14, 16, 18, 19, 20]

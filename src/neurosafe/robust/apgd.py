@@ -31,12 +31,13 @@ RHO = 0.75
 
 
 def apgd_checkpoints(steps: int) -> list[int]:
-    """The iterations w_1 < w_2 < ... <= steps at which APGD checks its progress."""
+    """The iterations w_1 < w_2 < ... <= steps at which APGD checks its progress (p_j rounded to 1e-9 before
+    the ceiling, so that e.g. 0.57 * 100 gives 57, not 58 from floating-point error)."""
     p = [0.0, 0.22]
     while p[-1] < 1:
         p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
-    points = sorted({math.ceil(q * steps) for q in p[1:] if math.ceil(q * steps) <= steps})
-    return [w for w in points if w > 0]
+    points = {math.ceil(round(q * steps, 9)) for q in p[1:]}
+    return sorted(w for w in points if 0 < w <= steps)
 
 
 def apgd(
