@@ -17,8 +17,9 @@ import time
 import torch
 import torchattacks
 
+from neurosafe.data.tasks import digits_dataset
 from neurosafe.robust import pgd
-from neurosafe.robust.digits import digits_dataset, train_digits_cnn
+from neurosafe.robust.digits import train_digits_cnn
 
 STEPS = 20
 BUDGETS = {"linf": 8 / 255, "l2": 0.5}

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from neurosafe.robust.digits import digits_dataset, train_digits_cnn
+from neurosafe.data.tasks import digits_dataset
+from neurosafe.robust.digits import train_digits_cnn
 
 
 class Quantize(nn.Module):
