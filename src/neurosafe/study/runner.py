@@ -80,8 +80,10 @@ def _record(cfg: StudyConfig, cache: StageCache) -> tuple[Recording, Recording]:
     return train, test
 
 
-def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, upstream: str) -> tuple[NeuralTargets, dict]:
-    """Regularizer targets: a fitted twin's predictions on new stimuli, or the training recording itself."""
+def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Recording, upstream: str
+             ) -> tuple[NeuralTargets, dict]:
+    """Regularizer targets: a fitted twin's predictions on new stimuli (the twin as a denoiser that supplies
+    unlimited targets, Li et al. 2019), or the training recording's trial averages."""
     if not cfg.twin.enabled:
         return NeuralTargets.from_responses(train.stimuli, train.responses), {"source": "recording"}
     from neurosafe.twin import TwinConfig, evaluate_twin, fit_twin
@@ -99,12 +101,9 @@ def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, upstream: st
     new = natural_patches(cfg.twin.n_target_stimuli, cfg.brain.image_size, seed=cfg.seed + 303)
     predicted = twin.respond(new)
     save_netcdf(Recording(predicted, new), path)
-    info = {"source": "twin", "n_target_stimuli": len(new), "epochs": len(getattr(twin, "history", []) or [])}
-    try:
-        score = evaluate_twin(twin, train.stimuli, train.responses)
-        info["train_feve"] = float(score["feve"].value) if isinstance(score, dict) and "feve" in score else None
-    except Exception:
-        info["train_feve"] = None
+    quality = evaluate_twin(twin, test.stimuli, test.responses, seed=cfg.seed, n_boot=0)
+    info = {"source": "twin", "n_target_stimuli": len(new), "epochs": len(twin.history),
+            "test_feve": quality.feve.value, "test_fraction_of_ceiling": quality.fraction_of_ceiling.value}
     cache.save_json(info_path, info)
     return NeuralTargets.from_responses(new, predicted, "twin"), info
 
@@ -168,7 +167,7 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     cache = StageCache(folder / "cache", enabled=use_cache)
     train, test = _record(cfg, cache)
     up_record = data_hash(train.responses, test.responses)
-    targets, twin_info = _targets(cfg, cache, train, up_record)
+    targets, twin_info = _targets(cfg, cache, train, test, up_record)
     up_targets = data_hash(targets.responses.numpy(), targets.stimuli.numpy())
     t = cfg.task
     x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=t.n_test, seed=cfg.seed)
