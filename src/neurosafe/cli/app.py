@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, robust, run, score
+from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score
 
 app = typer.Typer(
     name="neurosafe",
@@ -24,6 +24,7 @@ app.add_typer(connectome.app, name="connectome")
 app.command("score")(score.score)
 app.command("attack")(robust.attack)
 app.command("corrupt")(robust.corrupt)
+app.add_typer(probe.app, name="probe")
 
 
 def main() -> None:

@@ -1,0 +1,101 @@
+"""Figures of the in-silico experiments (matplotlib, written atomically with ``save_figure``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from neurosafe.report.figures import save_figure
+
+__all__ = ["plot_dose_response", "plot_images", "plot_rfs", "plot_spectrum", "plot_tuning_summary"]
+
+
+def _grid(n: int, cols: int = 8):
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.5 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes.flat
+
+
+def plot_tuning_summary(ds: xr.Dataset, path: str | Path, n_examples: int = 6) -> Path:
+    """OSI histogram, preferred-orientation histogram and the tuning curves of the most selective neurons."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    osi = ds["osi"].values
+    axes[0].hist(osi[np.isfinite(osi)], bins=20, range=(0, 1), color="#4C72B0")
+    axes[0].set_xlabel("OSI")
+    axes[0].set_ylabel("neurons")
+    axes[1].hist(ds["preferred_orientation"].values, bins=12, range=(0, 180), color="#55A868")
+    axes[1].set_xlabel("preferred orientation (deg)")
+    curves = ds["tuning"]
+    order = np.argsort(-np.nan_to_num(osi, nan=-1))[:n_examples]
+    for i in order:
+        axes[2].plot(curves[curves.dims[1]].values, curves.values[i], marker="o", ms=3,
+                     label=f"{ds['neuron_id'].values[i]} (OSI {osi[i]:.2f})")
+    axes[2].set_xlabel(curves.dims[1])
+    axes[2].set_ylabel("response")
+    axes[2].legend(fontsize=6, frameon=False)
+    return save_figure(fig, path)
+
+
+def plot_rfs(ds: xr.Dataset, path: str | Path, max_units: int = 32) -> Path:
+    """RF maps (diverging colours, symmetric limits) with the fitted centre and 1-s.d. size circle."""
+    n = min(max_units, ds.sizes["neuron"])
+    fig, axes = _grid(n)
+    for i, ax in zip(range(n), axes, strict=False):
+        rf = ds["rf"].values[i]
+        lim = np.abs(rf).max() or 1.0
+        ax.imshow(rf, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        x, y, s = (float(ds[k].values[i]) for k in ("rf_x", "rf_y", "rf_size"))
+        if np.isfinite([x, y, s]).all():
+            ax.add_patch(plt.Circle((x, y), s, fill=False, color="k", lw=0.8))
+        ax.set_title(str(ds["neuron_id"].values[i]), fontsize=6)
+        ax.axis("off")
+    return save_figure(fig, path)
+
+
+def plot_images(images: np.ndarray, titles: list[str], path: str | Path) -> Path:
+    """A grid of images (n, C, H, W) in [0, 1] (grey or RGB) with titles."""
+    fig, axes = _grid(len(images))
+    for img, title, ax in zip(images, titles, axes, strict=False):
+        ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=6)
+        ax.axis("off")
+    return save_figure(fig, path)
+
+
+def plot_dose_response(ds: xr.Dataset, path: str | Path, ylabel: str = "score") -> Path:
+    """Score vs fraction of units ablated, with its confidence band and the intact score."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    f = ds["fraction"].values
+    ax.fill_between(f, ds["ci_low"].values, ds["ci_high"].values, alpha=0.25, color="#C44E52")
+    ax.plot(f, ds["score"].values, marker="o", color="#C44E52", label=f"{ds.attrs.get('method')} ablation")
+    ax.axhline(ds.attrs.get("intact", np.nan), color="k", ls="--", lw=0.8, label="intact")
+    ax.set_xlabel(f"fraction of {ds.attrs.get('site')} units ablated")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_spectrum(spectrum: np.ndarray, alpha: float, fit_range: tuple[int, int], path: str | Path) -> Path:
+    """Eigenspectrum on log-log axes with the fitted power law over its range."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    rank = np.arange(1, len(spectrum) + 1)
+    pos = spectrum > 0
+    ax.loglog(rank[pos], spectrum[pos], ".", ms=3, color="#4C72B0", label="variance")
+    lo, hi = fit_range
+    sel = (rank >= lo) & (rank <= hi) & pos
+    if sel.any():
+        anchor = np.exp(np.mean(np.log(spectrum[sel]) + alpha * np.log(rank[sel])))
+        ax.loglog(rank[sel], anchor * rank[sel] ** -alpha, "r-", label=f"alpha = {alpha:.2f}")
+    ax.set_xlabel("PC rank")
+    ax.set_ylabel("variance")
+    ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)
