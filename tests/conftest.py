@@ -11,6 +11,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """One torch thread per test process: on a shared 2-core machine the thread pool otherwise oversubscribes
+    the cores and runs 10x slower; on an idle machine it costs little."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _real_data(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.exists():
