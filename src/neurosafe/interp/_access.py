@@ -19,8 +19,7 @@ flattened.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +31,7 @@ from neurosafe.data.io import Recording
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.errors import NeurosafeError
+from neurosafe.subjects.torch import eval_mode
 
 __all__ = [
     "InterpError",
@@ -73,17 +73,6 @@ def check_site(subject, site: str | None) -> None:
 
 
 # --------------------------------------------------------------------------------------- hooks on modules
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Evaluation mode inside the block; the model's previous mode is restored afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
 def named_module(model: nn.Module, site: str | None) -> nn.Module:
     """The submodule called ``site`` (None or "": the model itself), or an error listing close names."""
     if not site:

@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from neurosafe.errors import DataValidationError
 from neurosafe.robust._inputs import AttackError, as_images, differentiable, resolve_device, restore_type
 from neurosafe.robust.objectives import resolve_objective
+from neurosafe.subjects.torch import eval_mode
 
 __all__ = ["Engine", "call_model", "check_budget", "eval_mode", "predict", "project", "random_start", "step_direction"]
 
@@ -95,20 +94,6 @@ def predict(model: Any, x: Any, batch_size: int = 256, device: str | torch.devic
                 for i in range(0, len(images), batch_size)
             ]
         )
-
-
-@contextmanager
-def eval_mode(model: Any) -> Iterator[None]:
-    """Evaluate (dropout off, batch-norm statistics frozen) during the attack; restore the mode after."""
-    if not isinstance(model, nn.Module):
-        yield
-        return
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 class Engine:

@@ -72,6 +72,8 @@ class EvaluationConfig(_Strict):
     severity: int = Field(3, ge=1, le=5)
     n_eval: int = Field(300, ge=20)
     n_boot: int = Field(500, ge=0)
+    pool: int | None = Field(None, ge=1, description="adaptive average pooling of conv sites to k x k for "
+                                                      "alignment (None: every unit)")
 
     @field_validator("pgd_eps")
     @classmethod

@@ -178,7 +178,8 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
-                          test.responses, sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions), ev.severity)
+                          test.responses, sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions), ev.severity,
+                          pool=ev.pool)
     evals: dict[str, list[dict]] = {c: [] for c in conditions}
     accuracy: dict[str, list[float]] = {c: [] for c in conditions}
     jobs = [(c, s) for c in conditions for s in cfg.seeds]

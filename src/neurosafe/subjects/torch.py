@@ -88,6 +88,21 @@ def _transform_key(transform: Callable | None) -> str | None:
     return None if " at 0x" in text else f"{type(transform).__qualname__}:{text}"
 
 
+@contextmanager
+def eval_mode(model) -> Iterator[None]:
+    """Evaluation mode (dropout off, batch-norm statistics frozen) inside the block; the previous mode is
+    restored afterwards, also on error. Anything that is not an ``nn.Module`` passes through unchanged."""
+    if not isinstance(model, nn.Module):
+        yield
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
 class TorchSubject:
     """A PyTorch network as a ``Subject``: sites are module names from ``named_modules()``.
 
@@ -229,15 +244,6 @@ class TorchSubject:
         return None if key is None else self.cache_dir / f"{key}.npy"
 
     # ------------------------------------------------------------------------------------ extraction
-    @contextmanager
-    def _eval_mode(self) -> Iterator[None]:
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            yield
-        finally:
-            self.model.train(was_training)
-
     def _batches(self, stimuli: StimulusSet) -> Iterator[tuple[int, Tensor]]:
         for start in range(0, len(stimuli), self.batch_size):
             yield start, torch.from_numpy(stimuli.images[start:start + self.batch_size]).to(self.device)
@@ -253,7 +259,7 @@ class TorchSubject:
     def estimate_bytes(self, stimuli: StimulusSet, sites: Sequence[str]) -> int:
         """Bytes the float32 activations of ``sites`` for ``stimuli`` take, plus any projection matrices."""
         sites = self.check_sites(sites)
-        with torch.no_grad(), self._eval_mode():
+        with torch.no_grad(), eval_mode(self.model):
             widths = self._widths(stimuli, sites)
         result = len(stimuli) * sum(self._final(w) for w in widths.values())
         matrices = sum(w * self.projection for w in widths.values() if self._projects(w))
@@ -287,7 +293,7 @@ class TorchSubject:
                 f"budget of {self.max_memory_gb:g} GiB: give cache_dir to stream them to disk, pool "
                 "(pool='avg' or an int) or project (projection=D), or raise max_memory_gb"
             )
-        with torch.no_grad(), self._eval_mode():
+        with torch.no_grad(), eval_mode(self.model):
             widths = {s: self._final(w) for s, w in self._widths(stimuli, sites).items()}
             with _Outputs(len(stimuli), widths, files, stream) as outputs:
                 total = -(-len(stimuli) // self.batch_size)
