@@ -60,7 +60,7 @@ class TaskConfig(_Strict):
 class RegularizerConfig(_Strict):
     kind: Literal["rsa", "cka", "prediction"] = "rsa"
     site: str | None = Field(None, description="layer to regularize (default: the model's last conv block)")
-    weight: float = Field(1.0, ge=0)
+    weight: float = Field(10.0, ge=0)
     batch_size: int = Field(32, ge=4)
     warmup_epochs: int = Field(0, ge=0)
 
@@ -72,7 +72,7 @@ class EvaluationConfig(_Strict):
     severity: int = Field(3, ge=1, le=5)
     n_eval: int = Field(300, ge=20)
     n_boot: int = Field(500, ge=0)
-    pool: int | None = Field(None, ge=1, description="adaptive average pooling of conv sites to k x k for "
+    pool: int | None = Field(4, ge=1, description="adaptive average pooling of conv sites to k x k for "
                                                       "alignment (None: every unit)")
 
     @field_validator("pgd_eps")
