@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import data_commands, demo
+from neurosafe.cli import data_commands, demo, twin
 
 app = typer.Typer(
     name="neurosafe",
@@ -18,6 +18,7 @@ app.command("import")(data_commands.import_dataset)
 app.command("info")(data_commands.info)
 app.command("reliability")(data_commands.reliability)
 app.command("demo")(demo.demo)
+app.add_typer(twin.app, name="twin")
 
 
 def main() -> None:
