@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score
+from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score, twin
 
 app = typer.Typer(
     name="neurosafe",
@@ -25,6 +25,7 @@ app.command("score")(score.score)
 app.command("attack")(robust.attack)
 app.command("corrupt")(robust.corrupt)
 app.add_typer(probe.app, name="probe")
+app.add_typer(twin.app, name="twin")
 
 
 def main() -> None:

@@ -1,0 +1,191 @@
+"""``neurosafe twin fit | eval | scaling``: sensory digital twins from recordings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+
+app = typer.Typer(
+    help="Sensory digital twins: fit core + readout models to recordings, evaluate, scaling laws.",
+    no_args_is_help=True,
+)
+
+
+class Readout(StrEnum):
+    gaussian = "gaussian"
+    factorized = "factorized"
+
+
+class Backend(StrEnum):
+    inprocess = "inprocess"
+    ray = "ray"
+
+
+def _config(
+    config: Path | None,
+    epochs: int | None,
+    readout: Readout | None,
+    channels: int | None,
+    image_size: int | None,
+):
+    """A TwinConfig from an optional JSON/YAML file, then the command-line overrides."""
+    import yaml
+
+    from neurosafe.twin import TwinConfig
+    from neurosafe.twin.errors import TwinConfigError
+
+    data: dict = {}
+    if config is not None:
+        if not config.exists():
+            raise TwinConfigError(f"no such config file: {config}")
+        data = yaml.safe_load(config.read_text()) or {}  # YAML is a superset of JSON
+        if not isinstance(data, dict):
+            raise TwinConfigError(f"{config} must hold a mapping of options")
+    if epochs is not None:
+        data.setdefault("train", {})["max_epochs"] = epochs
+    if readout is not None:
+        data.setdefault("readout", {})["kind"] = readout.value
+    if channels is not None:
+        data.setdefault("core", {})["channels"] = channels
+    if image_size is not None:
+        data["image_size"] = image_size
+    return TwinConfig.from_dict(data)
+
+
+def _ints(text: str | None) -> list[int] | None:
+    from neurosafe.twin.errors import TwinError
+
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise TwinError(f"expected comma-separated integers; got {text!r}") from err
+
+
+CONFIG_HELP = "JSON or YAML file of TwinConfig options (core, readout, train, output, image_size, ...)."
+
+
+@app.command("fit")
+@handle_errors
+def fit(
+    data: Path = typer.Argument(..., help="Recording with stimuli (.nc or .nwb)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the twin, its test split and checkpoints."),
+    config: Path | None = typer.Option(None, help=CONFIG_HELP),
+    epochs: int | None = typer.Option(None, help="Maximum number of epochs."),
+    readout: Readout | None = typer.Option(None, help="Readout kind."),
+    channels: int | None = typer.Option(None, help="Channels per core layer."),
+    image_size: int | None = typer.Option(None, "--image-size", help="Resize stimuli to this many pixels."),
+    test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for `twin eval`."),
+    seed: int = typer.Option(0, help="Seed of the split, the initialisation and the training order."),
+    resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Fit a digital twin (core + readout) to a recording and save it."""
+    from neurosafe.data.io import load_recording
+    from neurosafe.twin.runs import fit_recording
+
+    cfg = _config(config, epochs, readout, channels, image_size)
+    summary = fit_recording(
+        load_recording(data), out, cfg, test_fraction=test_fraction, seed=seed, resume=resume
+    )
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(
+            f"twin saved to [bold]{out}[/]: {summary['n_neurons']} neurons, {summary['epochs']} epochs, "
+            f"best validation r {summary['best_val_correlation']:.3f} (epoch {summary['best_epoch']})"
+        )
+
+
+@app.command("eval")
+@handle_errors
+def evaluate(
+    run: Path = typer.Argument(..., help="Folder written by `neurosafe twin fit`."),
+    data: Path = typer.Argument(..., help="Recording with repeats (.nc or .nwb)."),
+    all_stimuli: bool = typer.Option(
+        False, "--all-stimuli", help="Score every stimulus, ignoring the test split."
+    ),
+    seed: int = typer.Option(0, help="Seed of the bootstrap and the split-halves."),
+    n_boot: int = typer.Option(200, help="Bootstrap resamples for the CIs."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Score a twin: correlation to the average, single-trial correlation, FEVE, fraction of ceiling."""
+    from neurosafe.data.io import load_recording
+    from neurosafe.twin.runs import evaluate_run
+
+    result = evaluate_run(run, load_recording(data), all_stimuli=all_stimuli, seed=seed, n_boot=n_boot)
+    if json_out:
+        print_json(result)
+        return
+    table = Table(title=f"twin {run} on {data.name} ({result['stimuli']}, {result['n_stimuli']} stimuli)")
+    for col in ("measure", "median over neurons", "95% CI"):
+        table.add_column(col)
+    for key, score in result["scores"].items():
+        ci = score["ci"]
+        table.add_row(key, f"{score['value']:.3f}", "" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]")
+    console.print(table)
+
+
+@app.command("scaling")
+@handle_errors
+def scaling(
+    data: Path = typer.Argument(..., help="Recording with stimuli and repeats (.nc or .nwb)."),
+    out: Path = typer.Option(
+        Path("runs/twin-scaling"), "--out", "-o", help="Folder for results.json and the figure."
+    ),
+    stimuli: str | None = typer.Option(
+        None, help="Comma-separated numbers of training stimuli (default: 5 budgets)."
+    ),
+    repeats: str | None = typer.Option(None, help="Comma-separated numbers of repeats (default: all)."),
+    neurons: str | None = typer.Option(None, help="Comma-separated numbers of neurons (default: all)."),
+    seeds: str = typer.Option("0", help="Comma-separated seeds (one twin per seed and cell)."),
+    trial_duration: float = typer.Option(
+        1.0, help="Seconds per trial (recording time = stimuli x repeats x this)."
+    ),
+    fraction: float = typer.Option(
+        0.9, help="Report the recording time to reach this fraction of the asymptote."
+    ),
+    n_boot: int = typer.Option(200, help="Bootstrap resamples of the cells for the fits' CIs."),
+    config: Path | None = typer.Option(None, help=CONFIG_HELP),
+    epochs: int | None = typer.Option(None, help="Maximum number of epochs per twin."),
+    test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for scoring."),
+    backend: Backend = typer.Option(Backend.inprocess, help="Where the sweep's cells run."),
+    seed: int = typer.Option(0, help="Seed of the test split and the bootstrap."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Twin accuracy vs recording time (and neurons): sigmoid and power-law fits, CIs, a figure."""
+    from neurosafe.data.io import load_recording
+    from neurosafe.study.executor import get_executor
+    from neurosafe.twin.runs import scaling_recording
+
+    cfg = _config(config, epochs, None, None, None)
+    result = scaling_recording(
+        load_recording(data),
+        out,
+        n_stimuli=_ints(stimuli),
+        repeats=_ints(repeats),
+        n_neurons=_ints(neurons),
+        seeds=_ints(seeds) or [0],
+        config=cfg,
+        test_fraction=test_fraction,
+        trial_duration=trial_duration,
+        fraction=fraction,
+        n_boot=n_boot,
+        executor=get_executor(backend.value),
+        seed=seed,
+    )
+    if json_out:
+        print_json(result)
+        return
+    for name, fit in result["fits"].items():
+        console.print(
+            f"{name}: asymptote {fit['params']['asymptote']:.3f}, {fit['fraction']:.0%} of it after "
+            f"{fit['time_to_fraction']:.0f} s (rmse {fit['rmse']:.3f})"
+        )
+    console.print(f"figure: {result['figure']}")

@@ -1,0 +1,225 @@
+"""Typed configuration of a digital twin: core, readout, inputs and training, each a frozen dataclass.
+
+A ``TwinConfig`` round-trips through JSON (``to_dict`` / ``from_dict``) so that a saved twin can be rebuilt
+without pickling, and so that YAML/JSON files can configure ``neurosafe twin fit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from neurosafe.twin.errors import TwinConfigError
+
+__all__ = [
+    "FeatureCoreConfig",
+    "ReadoutConfig",
+    "StackedCoreConfig",
+    "TrainConfig",
+    "TwinConfig",
+]
+
+
+def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise TwinConfigError(f"{name} must be one of {options}; got {value!r}")
+
+
+def _positive(name: str, value: float, strict: bool = True) -> None:
+    if value < 0 or (strict and value == 0):
+        raise TwinConfigError(f"{name} must be {'> 0' if strict else '>= 0'}; got {value}")
+
+
+@dataclass(frozen=True)
+class StackedCoreConfig:
+    """Stacked 2D convolutional core (conv -> batch norm -> ELU per layer; Lurz et al. 2021).
+
+    ``kernel_sizes`` gives one (odd) kernel size per layer, so ``len(kernel_sizes)`` is the depth;
+    ``laplace`` weights the Laplacian smoothness penalty on the first layer's filters;
+    ``final_nonlinearity`` applies the ELU after the last layer too.
+    """
+
+    channels: int = 16
+    kernel_sizes: tuple[int, ...] = (13, 5, 5)
+    laplace: float = 1e-4
+    final_nonlinearity: bool = True
+    kind: str = "stacked"
+
+    def __post_init__(self) -> None:
+        _choice("core.kind", self.kind, ("stacked",))
+        object.__setattr__(self, "kernel_sizes", tuple(int(k) for k in self.kernel_sizes))
+        _positive("core.channels", self.channels)
+        if not self.kernel_sizes or any(k < 1 or k % 2 == 0 for k in self.kernel_sizes):
+            raise TwinConfigError(
+                f"core.kernel_sizes must be a non-empty list of odd sizes; got {self.kernel_sizes}"
+            )
+        _positive("core.laplace", self.laplace, strict=False)
+
+
+@dataclass(frozen=True)
+class FeatureCoreConfig:
+    """A frozen feature core: the activations of one site of a task-trained network (Cadena et al. 2019).
+
+    The network itself is supplied at fit / load time as a subject with ``activations(x, [site])``;
+    ``pool`` average-pools the frozen features by that factor; a batch norm over their channels is
+    trained, then optional trainable conv -> batch norm -> ELU layers (``kernel_sizes``, ``channels``
+    each, Laplacian penalty ``laplace`` on the first) before the readout. Images reach the subject in
+    [0, 1] (no standardisation).
+    """
+
+    site: str = ""
+    pool: int = 1
+    kernel_sizes: tuple[int, ...] = ()
+    channels: int = 32
+    laplace: float = 0.0
+    kind: str = "feature"
+
+    def __post_init__(self) -> None:
+        _choice("core.kind", self.kind, ("feature",))
+        if not self.site:
+            raise TwinConfigError("a feature core needs the name of a site (layer) of the subject")
+        object.__setattr__(self, "kernel_sizes", tuple(int(k) for k in self.kernel_sizes))
+        _positive("core.pool", self.pool)
+        if self.kernel_sizes:
+            self.trainable_layers()
+
+    def trainable_layers(self) -> StackedCoreConfig | None:
+        """The trainable layers on top of the frozen features, as a stacked-core config (None: none)."""
+        if not self.kernel_sizes:
+            return None
+        return StackedCoreConfig(channels=self.channels, kernel_sizes=self.kernel_sizes, laplace=self.laplace)
+
+
+@dataclass(frozen=True)
+class ReadoutConfig:
+    """Per-session readout from the core's feature map.
+
+    ``kind="gaussian"``: a learned receptive-field position and isotropic extent sampled with
+    ``grid_sample`` plus feature weights (Lurz et al. 2021); ``init_sigma`` is the initial extent in
+    grid units ([-1, 1] spans the map). ``kind="factorized"``: a spatial mask times feature weights
+    (Klindt et al. 2017). ``l1`` weights the L1 penalty on the feature weights (and, factorized, the mask).
+    """
+
+    kind: str = "gaussian"
+    l1: float = 1e-5
+    init_sigma: float = 0.3
+    init_mu_range: float = 0.5
+
+    def __post_init__(self) -> None:
+        _choice("readout.kind", self.kind, ("gaussian", "factorized"))
+        _positive("readout.l1", self.l1, strict=False)
+        _positive("readout.init_sigma", self.init_sigma)
+        if not 0 <= self.init_mu_range <= 1:
+            raise TwinConfigError(f"readout.init_mu_range must lie in [0, 1]; got {self.init_mu_range}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training: loss, Adam, early stopping on validation correlation and learning-rate decay on plateau.
+
+    Training stops after ``patience`` epochs without a better validation correlation, after
+    ``max_lr_decays`` decays of the learning rate (by ``lr_decay`` after ``lr_patience`` flat epochs), or
+    at ``max_epochs``; the best state is restored. ``val_fraction`` of the stimuli (seeded) is held out
+    for validation.
+    """
+
+    loss: str = "poisson"
+    lr: float = 5e-3
+    batch_size: int = 64
+    max_epochs: int = 60
+    patience: int = 6
+    lr_decay: float = 0.3
+    lr_patience: int = 2
+    max_lr_decays: int = 3
+    val_fraction: float = 0.1
+    device: str = "auto"
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        _choice("train.loss", self.loss, ("poisson", "gaussian"))
+        for name in ("lr", "batch_size", "max_epochs", "patience", "max_lr_decays"):
+            _positive(f"train.{name}", getattr(self, name))
+        _positive("train.lr_patience", self.lr_patience, strict=False)
+        if not 0 < self.lr_decay < 1:
+            raise TwinConfigError(f"train.lr_decay must lie in (0, 1); got {self.lr_decay}")
+        if not 0 < self.val_fraction < 1:
+            raise TwinConfigError(f"train.val_fraction must lie in (0, 1); got {self.val_fraction}")
+        _choice("train.device", self.device.split(":")[0], ("auto", "cpu", "cuda", "mps"))
+
+
+_CORES = {"stacked": StackedCoreConfig, "feature": FeatureCoreConfig}
+
+
+@dataclass(frozen=True)
+class TwinConfig:
+    """A whole twin: core, readout, output nonlinearity, optional shifter / modulator, inputs, training.
+
+    ``output``: "elu1" (ELU + 1) or "softplus". ``shifter``: names of two per-trial coordinates of the
+    responses (dims stimulus, repeat) holding eye position, mapped by a small MLP to a shift of every
+    receptive field (Sinz et al. 2018). ``modulator``: names of per-trial behaviour coordinates, mapped to
+    a multiplicative gain per neuron. ``grey`` converts RGB to luminance; ``image_size`` resizes (area
+    averaging) before the core.
+    """
+
+    core: StackedCoreConfig | FeatureCoreConfig = field(default_factory=StackedCoreConfig)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: str = "elu1"
+    shifter: tuple[str, ...] = ()
+    modulator: tuple[str, ...] = ()
+    hidden: int = 8
+    grey: bool = True
+    image_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _choice("output", self.output, ("elu1", "softplus"))
+        object.__setattr__(self, "shifter", tuple(self.shifter))
+        object.__setattr__(self, "modulator", tuple(self.modulator))
+        if self.shifter and len(self.shifter) != 2:
+            raise TwinConfigError(
+                f"shifter needs exactly two eye-position coordinates (x, y); got {self.shifter}"
+            )
+        if self.shifter and self.readout.kind != "gaussian":
+            raise TwinConfigError("a shifter moves receptive-field positions: it needs the gaussian readout")
+        _positive("hidden", self.hidden)
+        if self.image_size is not None and self.image_size < 8:
+            raise TwinConfigError(f"image_size must be >= 8 pixels; got {self.image_size}")
+
+    @property
+    def behaviour_inputs(self) -> tuple[str, ...]:
+        """Per-trial coordinates the twin reads (eye position, then behaviour)."""
+        return (*self.shifter, *self.modulator)
+
+    def replace(self, **changes: Any) -> TwinConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; ``from_dict`` inverts it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TwinConfig:
+        """Build from a (possibly partial) dict, e.g. parsed JSON/YAML; unknown keys raise."""
+        if not isinstance(data, dict):
+            raise TwinConfigError(f"a twin config must be a mapping; got {type(data).__name__}")
+        data = dict(data)
+        parts: dict[str, Any] = {}
+        core = dict(data.pop("core", {}) or {})
+        core_cls = _CORES.get(core.get("kind", "stacked"))
+        if core_cls is None:
+            raise TwinConfigError(f"core.kind must be one of {tuple(_CORES)}; got {core.get('kind')!r}")
+        parts["core"] = _build(core_cls, core, "core")
+        for key, sub in (("readout", ReadoutConfig), ("train", TrainConfig)):
+            parts[key] = _build(sub, dict(data.pop(key, {}) or {}), key)
+        return _build(cls, {**data, **parts}, "twin")
+
+
+def _build(cls: type, values: dict, where: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TwinConfigError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise TwinConfigError(f"bad {where} option: {err}") from err

@@ -1,0 +1,356 @@
+"""The digital twin: preprocessing -> shared core -> one readout per session -> output nonlinearity,
+with optional shifter (eye position) and modulator (behaviour gain), wrapped as a ``Subject``.
+
+The architecture follows the Sinz-lab sensory twins (Sinz et al. 2018, NeurIPS; Lurz et al. 2021, ICLR):
+the shifter maps eye position to a shift of every receptive field of a session, the modulator maps
+behaviour to a positive per-neuron gain ``exp(MLP(behaviour))`` that multiplies the predicted rate.
+Saved as a JSON description plus a ``torch.save`` state dict, loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle  # only for its exception type: nothing is unpickled
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+from torch.nn import functional as F
+
+import neurosafe
+from neurosafe.data.io import atomic_path
+from neurosafe.data.recording import make_responses
+from neurosafe.data.stimuli import StimulusSet
+from neurosafe.twin.config import TwinConfig
+from neurosafe.twin.cores import FeatureSubject, build_core
+from neurosafe.twin.errors import TwinError
+from neurosafe.twin.readouts import build_readout
+
+__all__ = ["DigitalTwin", "TwinNetwork"]
+
+_LUMA = (0.299, 0.587, 0.114)
+_FORMAT = "neurosafe-twin-1"
+
+
+def inverse_output(y: torch.Tensor, output: str) -> torch.Tensor:
+    """Drive that gives rate ``y`` through the output nonlinearity (used to initialise readout biases)."""
+    y = y.clamp_min(1e-3)
+    if output == "elu1":
+        return torch.where(y > 1, y - 1, torch.log(y))
+    return torch.log(torch.expm1(y))
+
+
+class Preprocess(nn.Module):
+    """Images in [0, 1] -> optional luminance -> optional area resize -> standardised by training statistics
+    (``standardize``; off for a feature core, whose network expects images in [0, 1])."""
+
+    def __init__(self, grey: bool, size: int | None, standardize: bool = True):
+        super().__init__()
+        self.grey, self.size, self.standardize = grey, size, standardize
+        self.register_buffer("mean", torch.zeros(()))
+        self.register_buffer("std", torch.ones(()))
+        self.register_buffer("luma", torch.tensor(_LUMA), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.grey and x.shape[1] == 3:
+            x = torch.einsum("bchw,c->bhw", x, self.luma)[:, None]
+        if self.size is not None and tuple(x.shape[-2:]) != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="area")
+        return (x - self.mean) / self.std
+
+
+class _InputMLP(nn.Module):
+    """Standardised per-trial inputs -> hidden -> outputs; the last layer starts at zero (no effect)."""
+
+    def __init__(
+        self, n_in: int, hidden: int, n_out: int, activation: nn.Module, final: nn.Module | None = None
+    ):
+        super().__init__()
+        self.register_buffer("center", torch.zeros(n_in))
+        self.register_buffer("scale", torch.ones(n_in))
+        self.net = nn.Sequential(
+            nn.Linear(n_in, hidden), activation, nn.Linear(hidden, n_out), final or nn.Identity()
+        )
+        nn.init.zeros_(self.net[2].weight)
+        nn.init.zeros_(self.net[2].bias)
+
+    def forward(self, inputs: torch.Tensor | None, batch: int) -> torch.Tensor:
+        z = self.center.expand(batch, -1) if inputs is None else inputs
+        return self.net((z - self.center) / self.scale)
+
+
+class TwinNetwork(nn.Module):
+    """Core + per-session readouts (``ModuleDict``) + optional per-session shifters and modulators."""
+
+    def __init__(
+        self,
+        config: TwinConfig,
+        in_channels: int,
+        image_size: tuple[int, int],
+        sessions: Mapping[str, int],
+        subject: FeatureSubject | None = None,
+    ):
+        super().__init__()
+        self.config = config
+        self.preprocess = Preprocess(
+            config.grey, config.image_size, standardize=config.core.kind == "stacked"
+        )
+        channels = 1 if config.grey else in_channels
+        size = (config.image_size,) * 2 if config.image_size else tuple(image_size)
+        self.core = build_core(config.core, channels, size, subject)
+        with torch.no_grad():
+            self.map_size = tuple(self.core.eval()(torch.zeros(2, channels, *size)).shape[-2:])
+        h, w = self.map_size
+        self.readouts = nn.ModuleDict(
+            {s: build_readout(config.readout, n, self.core.out_channels, h, w) for s, n in sessions.items()}
+        )
+        self.shifters = nn.ModuleDict(
+            {s: _InputMLP(2, config.hidden, 2, nn.Tanh(), final=nn.Tanh()) for s in sessions}
+            if config.shifter
+            else {}
+        )
+        self.modulators = nn.ModuleDict(
+            {s: _InputMLP(len(config.modulator), config.hidden, n, nn.ELU()) for s, n in sessions.items()}
+            if config.modulator
+            else {}
+        )
+
+    def forward(self, z: torch.Tensor, session: str, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Rates (B, N) of ``session`` for preprocessed images ``z``; ``inputs`` (B, eye + behaviour) or
+        None for the training means."""
+        return self.from_encoded(self.core.encode(z), session, inputs)
+
+    def from_encoded(
+        self, encoded: torch.Tensor, session: str, inputs: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Rates from the output of the core's fixed part (``core.encode``)."""
+        return self.from_features(self.core.head(encoded), session, inputs)
+
+    def from_features(
+        self, features: torch.Tensor, session: str, inputs: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        batch = features.shape[0]
+        n_eye = len(self.config.shifter)
+        shift = None
+        if self.shifters:
+            shift = self.shifters[session](None if inputs is None else inputs[:, :n_eye], batch)
+        drive = self.readouts[session](features, shift)
+        rate = F.elu(drive) + 1 if self.config.output == "elu1" else F.softplus(drive)
+        if self.modulators:
+            rate = rate * torch.exp(
+                self.modulators[session](None if inputs is None else inputs[:, n_eye:], batch)
+            )
+        return rate
+
+    def regularizer(self, session: str) -> torch.Tensor:
+        return self.core.regularizer() + self.readouts[session].regularizer()
+
+
+class _AllSessions(nn.Module):
+    """Images in [0, 1] at the stimulus size -> rates of every session's neurons, concatenated."""
+
+    def __init__(self, network: TwinNetwork, sessions: Sequence[str]):
+        super().__init__()
+        self.network, self.sessions = network, tuple(sessions)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.network.core(self.network.preprocess(x))
+        return torch.cat([self.network.from_features(feats, s) for s in self.sessions], dim=1)
+
+
+class DigitalTwin:
+    """A fitted sensory digital twin; implements the ``Subject`` protocol.
+
+    Sites: the core's layers (``core.layer0`` ...; ``core.features`` for a feature core) and one readout
+    site per session (``readout.<session>``); ``site=None`` gives every session's neurons. ``module`` is
+    the differentiable map from images in [0, 1] to predicted responses (for MEIs and attacks).
+    """
+
+    def __init__(
+        self,
+        network: TwinNetwork,
+        neuron_ids: Mapping[str, Sequence[str]],
+        stimulus_shape: tuple[int, int, int],
+        history: Sequence[dict] = (),
+    ):
+        self.network = network.eval()
+        self.config: TwinConfig = network.config
+        self.neuron_ids = {s: [str(i) for i in ids] for s, ids in neuron_ids.items()}
+        self.stimulus_shape = tuple(int(v) for v in stimulus_shape)
+        self.history = list(history)
+        self.module = _AllSessions(network, list(self.neuron_ids)).eval()
+
+    # ---------------------------------------------------------------------------------------- Subject
+    @property
+    def sessions(self) -> tuple[str, ...]:
+        return tuple(self.neuron_ids)
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        return (*self.network.core.sites, *(f"readout.{s}" for s in self.sessions))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def _check_stimuli(self, stimuli) -> StimulusSet:
+        if not isinstance(stimuli, StimulusSet):
+            stimuli = StimulusSet(np.asarray(stimuli, dtype=np.float32))
+        c, h, w = self.stimulus_shape
+        if stimuli.size != (h, w):
+            raise TwinError(
+                f"this twin was fitted on {h}x{w} images; got {stimuli.size[0]}x{stimuli.size[1]}"
+            )
+        if stimuli.shape[1] != c and not self.config.grey:
+            raise TwinError(f"this twin was fitted on {c}-channel images; got {stimuli.shape[1]} channels")
+        return stimuli
+
+    def _check_site(self, site: str | None) -> None:
+        if site is not None and site not in self.sites:
+            raise TwinError(f"unknown site {site!r}; this twin has sites {self.sites}")
+
+    def activations(self, x: torch.Tensor, sites: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Differentiable activations (original shapes) of the named sites for images ``x`` in [0, 1]."""
+        for site in sites:
+            self._check_site(site)
+        feats_by_site = self.network.core.forward_sites(self.network.preprocess(x))
+        last = feats_by_site[self.network.core.sites[-1]]
+        out = {}
+        for site in sites:
+            if site.startswith("readout."):
+                out[site] = self.network.from_features(last, site.removeprefix("readout."))
+            else:
+                out[site] = feats_by_site[site]
+        return out
+
+    @torch.no_grad()
+    def respond(self, stimuli: StimulusSet, site: str | None = None, batch_size: int = 256) -> xr.DataArray:
+        """Predicted responses (stimulus, neuron) at the training-mean eye position and behaviour."""
+        self._check_site(site)
+        stimuli = self._check_stimuli(stimuli)
+        out = []
+        for i in range(0, len(stimuli), batch_size):
+            x = torch.from_numpy(stimuli.images[i : i + batch_size]).to(self.device)
+            if site is None:
+                out.append(self.module(x).cpu())
+            else:
+                out.append(self.activations(x, [site])[site].flatten(1).cpu())
+        values = torch.cat(out).double().numpy()
+        attrs = {"source": "neurosafe.twin.DigitalTwin", "kind": "prediction", "site": site or "readout"}
+        if site is not None and not site.startswith("readout."):
+            shape = self.activations(torch.from_numpy(stimuli.images[:1]).to(self.device), [site])[
+                site
+            ].shape[1:]
+            ids = [f"c{c}_y{y}_x{x}" for c, y, x in np.ndindex(*shape)]
+            return make_responses(values, stimuli.ids, ids, dims=("stimulus", "neuron"), attrs=attrs)
+        sessions = self.sessions if site is None else (site.removeprefix("readout."),)
+        ids = [i for s in sessions for i in self.neuron_ids[s]]
+        sess = [s for s in sessions for _ in self.neuron_ids[s]]
+        return make_responses(
+            values,
+            stimuli.ids,
+            ids,
+            dims=("stimulus", "neuron"),
+            attrs=attrs,
+            neuron_coords={"session": sess},
+        )
+
+    @torch.no_grad()
+    def predict_trials(
+        self, stimuli: StimulusSet, responses: xr.DataArray, session: str | None = None, batch_size: int = 256
+    ) -> xr.DataArray:
+        """Per-trial predictions (stimulus, neuron, repeat) using the per-trial eye position and behaviour
+        coordinates of ``responses`` (the ones named in the config)."""
+        from neurosafe.twin.train import trial_inputs
+
+        session = self._session(session)
+        stimuli = self._check_stimuli(stimuli).aligned_to(responses)
+        inputs = trial_inputs(responses, self.config.behaviour_inputs)  # (S, R, k)
+        s, r = inputs.shape[:2]
+        idx = np.repeat(np.arange(s), r)
+        flat = torch.from_numpy(inputs.reshape(s * r, -1)).float()
+        out = []
+        for i in range(0, len(idx), batch_size):
+            x = torch.from_numpy(stimuli.images[idx[i : i + batch_size]]).to(self.device)
+            z = self.network.preprocess(x)
+            extra = flat[i : i + batch_size].to(self.device) if self.config.behaviour_inputs else None
+            out.append(self.network(z, session, extra).cpu())
+        values = torch.cat(out).double().numpy().reshape(s, r, -1).transpose(0, 2, 1)
+        return make_responses(
+            values,
+            stimuli.ids,
+            self.neuron_ids[session],
+            attrs={"source": "neurosafe.twin.DigitalTwin", "kind": "trial prediction"},
+        )
+
+    def _session(self, session: str | None) -> str:
+        if session is None:
+            if len(self.sessions) > 1:
+                raise TwinError(f"this twin has several sessions {self.sessions}: name one")
+            return self.sessions[0]
+        if session not in self.neuron_ids:
+            raise TwinError(f"unknown session {session!r}; this twin has {self.sessions}")
+        return session
+
+    def readout_positions(self, session: str | None = None) -> xr.DataArray:
+        """Receptive-field centres (neuron, axis=[x, y]) in stimulus pixels (map pixels scaled to the
+        image)."""
+        session = self._session(session)
+        h, w = self.network.map_size
+        px = self.network.readouts[session].positions(h, w).cpu().double().numpy()
+        _, sh, sw = self.stimulus_shape
+        px = (px + 0.5) * np.array([sw / w, sh / h]) - 0.5
+        return xr.DataArray(
+            px,
+            dims=("neuron", "axis"),
+            coords={"neuron_id": ("neuron", self.neuron_ids[session]), "axis": ["x", "y"]},
+            name="rf_position",
+        )
+
+    # ------------------------------------------------------------------------------------------- files
+    def save(self, directory: str | Path) -> Path:
+        """Write ``twin.json`` (config, neuron ids, shapes, history) and ``weights.pt`` (state dict)."""
+        directory = Path(directory)
+        meta = {
+            "format": _FORMAT,
+            "version": neurosafe.__version__,
+            "config": self.config.to_dict(),
+            "neuron_ids": self.neuron_ids,
+            "stimulus_shape": list(self.stimulus_shape),
+            "history": self.history,
+        }
+        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+        with atomic_path(directory / "weights.pt") as tmp:
+            torch.save(state, tmp)
+        with atomic_path(directory / "twin.json") as tmp:
+            tmp.write_text(json.dumps(meta, indent=1))
+        return directory
+
+    @classmethod
+    def load(
+        cls, directory: str | Path, subject: FeatureSubject | None = None, device: str = "cpu"
+    ) -> DigitalTwin:
+        """Rebuild a saved twin (a feature-core twin needs its ``subject`` again)."""
+        directory = Path(directory)
+        files = directory / "twin.json", directory / "weights.pt"
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            raise TwinError(f"not a saved twin: missing {missing}")
+        try:
+            meta = json.loads(files[0].read_text())
+        except json.JSONDecodeError as err:
+            raise TwinError(f"{files[0]} is not valid JSON: {err}") from err
+        if meta.get("format") != _FORMAT:
+            raise TwinError(f"{files[0]} is not a neurosafe twin (format={meta.get('format')!r})")
+        config = TwinConfig.from_dict(meta["config"])
+        c, h, w = meta["stimulus_shape"]
+        network = TwinNetwork(config, c, (h, w), {s: len(v) for s, v in meta["neuron_ids"].items()}, subject)
+        try:
+            state = torch.load(files[1], map_location="cpu", weights_only=True)
+            network.load_state_dict(state)
+        except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
+            raise TwinError(f"{files[1]} does not hold this twin's weights: {err}") from err
+        return cls(network.to(device), meta["neuron_ids"], (c, h, w), meta.get("history", ()))

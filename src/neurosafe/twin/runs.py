@@ -1,0 +1,165 @@
+"""File-level workflows behind ``neurosafe twin fit | eval | scaling``: a recording in, a run folder out.
+
+A fit folder holds the twin (``twin.json`` + ``weights.pt``), ``split.json`` (the held-out test stimulus
+ids, so ``eval`` on the same file scores only unseen stimuli) and ``checkpoint/`` for resuming.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from neurosafe.data.io import Recording, atomic_path
+from neurosafe.metrics.score import data_hash
+from neurosafe.study.executor import Executor
+from neurosafe.twin.config import TwinConfig
+from neurosafe.twin.errors import TwinError
+from neurosafe.twin.evaluate import evaluate_twin
+from neurosafe.twin.model import DigitalTwin
+from neurosafe.twin.scaling import MODELS, fit_scaling_law, plot_scaling, scaling_sweep
+from neurosafe.twin.train import fit_twin
+
+__all__ = ["evaluate_run", "fit_recording", "holdout_split", "scaling_recording"]
+
+SPLIT = "split.json"
+
+
+def holdout_split(ids: Sequence[str], test_fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
+    """(train ids, test ids): a seeded random ``test_fraction`` of the stimulus ids held out."""
+    if not 0 <= test_fraction < 1:
+        raise TwinError(f"test_fraction must lie in [0, 1); got {test_fraction}")
+    ids = [str(i) for i in ids]
+    n_test = round(test_fraction * len(ids))
+    test = set(np.random.default_rng(seed).permutation(len(ids))[:n_test].tolist())
+    return [i for k, i in enumerate(ids) if k not in test], [i for k, i in enumerate(ids) if k in test]
+
+
+def _need_stimuli(rec: Recording) -> None:
+    if rec.responses is None or rec.stimuli is None:
+        raise TwinError("a twin needs a recording with both responses and the stimuli shown")
+
+
+def _sel(rec: Recording, ids: Sequence[str]):
+    return rec.responses.isel(stimulus=np.isin(rec.responses.stimulus_id.values.astype(str), list(ids)))
+
+
+def fit_recording(
+    rec: Recording,
+    out: str | Path,
+    config: TwinConfig | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    resume: bool = False,
+) -> dict:
+    """Hold out a test split, fit a twin on the rest (checkpointed), save it to ``out``; a summary dict."""
+    _need_stimuli(rec)
+    out = Path(out)
+    train_ids, test_ids = holdout_split(rec.responses.stimulus_id.values, test_fraction, seed)
+    split = {
+        "test_ids": test_ids,
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "data_hash": data_hash(rec.responses),
+    }
+    with atomic_path(out / SPLIT) as tmp:
+        tmp.write_text(json.dumps(split))
+    twin = fit_twin(
+        rec.stimuli, _sel(rec, train_ids), config, seed=seed, checkpoint_dir=out / "checkpoint", resume=resume
+    )
+    twin.save(out)
+    best = max(twin.history, key=lambda h: h["val_correlation"])
+    return {
+        "out": str(out),
+        "n_train_stimuli": len(train_ids),
+        "n_test_stimuli": len(test_ids),
+        "n_neurons": sum(len(v) for v in twin.neuron_ids.values()),
+        "epochs": len(twin.history),
+        "best_epoch": best["epoch"],
+        "best_val_correlation": best["val_correlation"],
+    }
+
+
+def evaluate_run(
+    run_dir: str | Path, rec: Recording, all_stimuli: bool = False, seed: int = 0, n_boot: int = 200
+) -> dict:
+    """Evaluate a saved twin on a recording: its held-out test stimuli when the file is the one it was fit
+    on (``split.json``), else (or with ``all_stimuli``) every stimulus."""
+    _need_stimuli(rec)
+    run_dir = Path(run_dir)
+    twin = DigitalTwin.load(run_dir)
+    responses, used = rec.responses, "all"
+    split_file = run_dir / SPLIT
+    if not all_stimuli and split_file.exists():
+        split = json.loads(split_file.read_text())
+        if split["data_hash"] == data_hash(rec.responses):
+            if not split["test_ids"]:
+                raise TwinError(
+                    f"{run_dir} was fit on every stimulus of this file (no test split): "
+                    "evaluate on another recording, or pass all_stimuli to score the training data"
+                )
+            responses, used = _sel(rec, split["test_ids"]), "held-out split"
+    result = evaluate_twin(twin, rec.stimuli, responses, seed=seed, n_boot=n_boot).to_dict()
+    return {"run": str(run_dir), "stimuli": used, "n_stimuli": int(responses.sizes["stimulus"]), **result}
+
+
+def scaling_recording(
+    rec: Recording,
+    out: str | Path,
+    n_stimuli: Sequence[int] | None = None,
+    repeats: Sequence[int] | None = None,
+    n_neurons: Sequence[int] | None = None,
+    seeds: Sequence[int] = (0,),
+    config: TwinConfig | None = None,
+    test_fraction: float = 0.2,
+    trial_duration: float = 1.0,
+    fraction: float = 0.9,
+    n_boot: int = 200,
+    executor: Executor | None = None,
+    seed: int = 0,
+) -> dict:
+    """Scaling sweep on one recording (test split held out), scaling-law fits, ``results.json`` and a figure.
+
+    ``n_stimuli`` defaults to 5 budgets from 1/16 of the training stimuli to all of them.
+    """
+    _need_stimuli(rec)
+    out = Path(out)
+    train_ids, test_ids = holdout_split(rec.responses.stimulus_id.values, test_fraction, seed)
+    if not test_ids or "repeat" not in rec.responses.dims:
+        raise TwinError("a scaling sweep needs a held-out test split (test_fraction > 0) with repeats")
+    if n_stimuli is None:
+        n_stimuli = sorted({max(10, round(len(train_ids) / 2**k)) for k in range(4, -1, -1)})
+    table = scaling_sweep(
+        rec.stimuli,
+        _sel(rec, train_ids),
+        rec.stimuli,
+        _sel(rec, test_ids),
+        n_stimuli=n_stimuli,
+        repeats=repeats,
+        n_neurons=n_neurons,
+        seeds=seeds,
+        config=config,
+        trial_duration=trial_duration,
+        executor=executor,
+    )
+    full = table[table["n_neurons"] == table["n_neurons"].max()]
+    fits, problems = {}, {}
+    for model in MODELS:
+        try:
+            fits[model] = fit_scaling_law(
+                full["recording_time"], full["feve"], model, fraction=fraction, n_boot=n_boot, seed=seed
+            )
+        except (TwinError, RuntimeError) as err:
+            problems[model] = str(err)
+    figure = plot_scaling(table, fits, out / "scaling.png")
+    result = {
+        "cells": table.to_dict(orient="records"),
+        "fits": {k: f.to_dict() for k, f in fits.items()},
+        "fit_errors": problems,
+        "figure": str(figure),
+    }
+    with atomic_path(out / "results.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=1, default=float))
+    return result

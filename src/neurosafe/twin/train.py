@@ -1,0 +1,458 @@
+"""``fit_twin``: train a digital twin on recordings (Poisson loss, Adam, early stopping, checkpoints).
+
+Training follows Lurz et al. 2021 (ICLR) and neuralpredictors: Poisson negative log-likelihood (or a
+Gaussian / squared-error option) summed over neurons, the core's and readout's penalties added, Adam,
+learning-rate decay when the validation correlation plateaus, early stopping on it, and the best state
+restored at the end. Without per-trial inputs the model is trained on repeat averages, which for the
+Poisson loss equals training on every trial (the loss is linear in the counts); with eye position or
+behaviour inputs it is trained on single trials.
+
+Reproducibility: every random choice derives from ``seed``; each epoch re-seeds torch's generator from
+(seed, epoch) inside ``torch.random.fork_rng``, so a fit resumed from a checkpoint after epoch k ends with
+the same weights as an uninterrupted fit (and the caller's global RNG state is untouched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import pickle  # only for its exception type: nothing is unpickled
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+from neurosafe.data.io import atomic_path
+from neurosafe.data.recording import validate_responses
+from neurosafe.data.stimuli import StimulusSet
+from neurosafe.metrics.score import data_hash
+from neurosafe.twin.config import TwinConfig
+from neurosafe.twin.cores import FeatureSubject
+from neurosafe.twin.errors import TwinError
+from neurosafe.twin.model import DigitalTwin, TwinNetwork, inverse_output
+
+__all__ = ["EpochReport", "fit_twin", "trial_inputs"]
+
+DEFAULT_SESSION = "default"
+CHECKPOINT = "checkpoint.pt"
+_MIN_STIMULI = 10
+_CACHE_LIMIT_BYTES = 2**31
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What a callback sees after each epoch (the checkpoint is already written)."""
+
+    epoch: int
+    train_loss: float
+    val_correlation: float
+    lr: float
+    best_epoch: int
+    stopping: bool
+
+
+@dataclass
+class _Data:
+    """One session's training samples on the device."""
+
+    images: torch.Tensor  # preprocessed (S, c, h, w), or their cached ``core.encode`` when ``encoded``
+    encoded: bool
+    stimulus: torch.Tensor  # (M,) index into images
+    targets: torch.Tensor  # (M, N), NaN -> 0
+    mask: torch.Tensor  # (M, N) valid
+    inputs: torch.Tensor | None  # (M, k)
+    train: torch.Tensor  # sample indices
+    val: torch.Tensor
+
+
+@dataclass
+class _State:
+    """Everything besides the weights that a checkpoint must restore."""
+
+    epoch: int = 0
+    best: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    lr_bad_epochs: int = 0
+    lr_decays: int = 0
+    finished: bool = False
+    history: list = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def _sessions(stimuli, responses) -> dict[str, tuple[StimulusSet, xr.DataArray]]:
+    """Normalise (stimuli, responses) to {session: (aligned stimuli, validated responses)}."""
+    if isinstance(responses, xr.DataArray):
+        responses = {DEFAULT_SESSION: responses}
+    if not isinstance(responses, Mapping) or not responses:
+        raise TwinError("responses must be a DataArray or a non-empty mapping {session: DataArray}")
+    out = {}
+    for name, resp in responses.items():
+        if not isinstance(name, str) or not name or "." in name:
+            raise TwinError(f"session names must be non-empty strings without '.'; got {name!r}")
+        resp = validate_responses(resp)
+        if "time" in resp.dims:
+            raise TwinError(
+                f"session {name!r}: reduce the 'time' dim first (e.g. sum spike counts over a window)"
+            )
+        stim = stimuli[name] if isinstance(stimuli, Mapping) else stimuli
+        if not isinstance(stim, StimulusSet):
+            raise TwinError(f"session {name!r}: stimuli must be a StimulusSet; got {type(stim).__name__}")
+        out[name] = (stim.aligned_to(resp), resp)
+    shapes = {n: s.shape[1:] for n, (s, _) in out.items()}
+    if len({sh[1:] for sh in shapes.values()}) > 1:
+        raise TwinError(f"all sessions need stimuli of one size; got {shapes}")
+    ids = [str(i) for _, r in out.values() for i in r.neuron_id.values]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise TwinError(f"neuron ids must be unique across sessions; repeated: {dup[:5]}")
+    return out
+
+
+def trial_inputs(responses: xr.DataArray, names: Sequence[str]) -> np.ndarray:
+    """Per-trial input coordinates of ``responses`` as an array (stimulus, repeat, len(names))."""
+    n_rep = responses.sizes.get("repeat", 1)
+    cols = []
+    for name in names:
+        if name not in responses.coords:
+            raise TwinError(
+                f"responses have no coordinate {name!r} (per-trial input); coords: {list(responses.coords)}"
+            )
+        coord = responses[name]
+        if not set(coord.dims) <= {"stimulus", "repeat"} or "stimulus" not in coord.dims:
+            raise TwinError(f"coordinate {name!r} must have dims (stimulus[, repeat]); got {coord.dims}")
+        values = coord.transpose("stimulus", *[d for d in ("repeat",) if d in coord.dims]).values.astype(
+            float
+        )
+        values = np.broadcast_to(values.reshape(len(values), -1), (len(values), n_rep))
+        if not np.isfinite(values).all():
+            raise TwinError(f"coordinate {name!r} contains NaN or inf")
+        cols.append(values)
+    return np.stack(cols, axis=-1) if cols else np.zeros((responses.sizes["stimulus"], n_rep, 0))
+
+
+def _samples(resp: xr.DataArray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(stimulus index, targets (M, N) with NaN, inputs (M, k) or None): repeat averages, or single
+    trials when the twin reads per-trial inputs."""
+    values = resp.values if "repeat" in resp.dims else resp.values[..., None]  # (S, N, R)
+    s, _, r = values.shape
+    if not names:
+        with np.errstate(invalid="ignore"), contextlib.suppress(RuntimeWarning):
+            valid = np.isfinite(values)
+            mean = np.where(valid, values, 0).sum(2) / valid.sum(2)
+        return np.arange(s), mean, None
+    inputs = trial_inputs(resp, names)
+    trials = values.transpose(0, 2, 1).reshape(s * r, -1)
+    keep = np.isfinite(trials).any(1)
+    return np.repeat(np.arange(s), r)[keep], trials[keep], inputs.reshape(s * r, -1)[keep]
+
+
+def _fingerprint(
+    data: Mapping[str, tuple[StimulusSet, xr.DataArray]], config: TwinConfig, seed: int, validation
+) -> str:
+    """Hash of data, config (minus run-only options) and seed: a checkpoint resumes only the same fit."""
+    cfg = config.to_dict()
+    for key in ("max_epochs", "progress", "device"):
+        cfg["train"].pop(key)
+    parts = [json.dumps(cfg, sort_keys=True), seed, json.dumps(validation, sort_keys=True, default=list)]
+    for name, (stim, resp) in sorted(data.items()):
+        parts += [name, resp, stim.images]
+    return data_hash(*parts)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TwinError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device, *keys: int) -> Iterator[None]:
+    """Seed torch from (seed, *keys) inside ``fork_rng`` (the caller's RNG state is restored after)."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0]))
+        yield
+
+
+# ------------------------------------------------------------------------------------------ fitting
+def _validation_masks(data, config: TwinConfig, seed: int, validation) -> dict[str, np.ndarray]:
+    """Per session, which stimuli validate: the given ids, or a seeded ``val_fraction`` of them."""
+    rng = np.random.default_rng(seed)
+    if validation is not None and not isinstance(validation, Mapping):
+        validation = {name: validation for name in data}
+    splits = {}
+    for name, (stim, _) in data.items():
+        n = len(stim)
+        if validation is not None and name in validation:
+            val = np.isin(stim.ids.astype(str), [str(i) for i in validation[name]])
+            if val.sum() < 3 or n - val.sum() < 2:
+                raise TwinError(
+                    f"session {name!r}: the validation ids select {val.sum()} of {n} stimuli; need >= 3 "
+                    "for validation and >= 2 left for training"
+                )
+        else:
+            n_val = max(2, round(config.train.val_fraction * n))
+            if n < _MIN_STIMULI or n - n_val < 2:
+                raise TwinError(
+                    f"session {name!r} has {n} stimuli; fitting a twin needs at least {_MIN_STIMULI}"
+                )
+            val = np.zeros(n, bool)
+            val[rng.choice(n, n_val, replace=False)] = True
+        splits[name] = val
+    return splits
+
+
+def _prepare(
+    network: TwinNetwork, data, config: TwinConfig, seed: int, device, validation
+) -> dict[str, _Data]:
+    """Split stimuli into train/validation, set input statistics and readout biases."""
+    splits = _validation_masks(data, config, seed, validation)
+    with torch.no_grad():
+        raw = {name: torch.from_numpy(stim.images) for name, (stim, _) in data.items()}
+        pre = {name: network.preprocess(x) for name, x in raw.items()}
+        if network.preprocess.standardize:
+            train_px = torch.cat([pre[n][~torch.from_numpy(splits[n])].flatten() for n in data])
+            network.preprocess.mean.fill_(train_px.mean())
+            network.preprocess.std.fill_(train_px.std().clamp_min(1e-8))
+    out = {}
+    for name, (_, resp) in data.items():
+        stim_idx, targets, inputs = _samples(resp, network.config.behaviour_inputs)
+        is_val = splits[name][stim_idx]
+        if config.train.loss == "poisson" and np.nanmin(targets) < 0:
+            raise TwinError(
+                f"session {name!r}: the Poisson loss needs non-negative responses (counts); "
+                "use train.loss='gaussian' for signed data"
+            )
+        mask = np.isfinite(targets)
+        images, encoded = _encode_once(
+            network,
+            ((pre[name] - network.preprocess.mean) / network.preprocess.std).to(device),
+            4 * config.train.batch_size,
+        )
+        d = _Data(
+            images=images,
+            encoded=encoded,
+            stimulus=torch.from_numpy(stim_idx).to(device),
+            targets=torch.from_numpy(np.where(mask, targets, 0)).float().to(device),
+            mask=torch.from_numpy(mask).to(device),
+            inputs=None if inputs is None else torch.from_numpy(inputs).float().to(device),
+            train=torch.from_numpy(np.flatnonzero(~is_val)),
+            val=torch.from_numpy(np.flatnonzero(is_val)),
+        )
+        with torch.no_grad():
+            t, m = d.targets[d.train], d.mask[d.train].float()
+            mean_rate = (t * m).sum(0) / m.sum(0).clamp_min(1)
+            network.readouts[name].bias.copy_(inverse_output(mean_rate, config.output))
+            if inputs is not None:
+                x = d.inputs[d.train]
+                n_eye = len(config.shifter)
+                for mods, part in ((network.shifters, x[:, :n_eye]), (network.modulators, x[:, n_eye:])):
+                    if len(mods):
+                        mods[name].center.copy_(part.mean(0))
+                        mods[name].scale.copy_(part.std(0).clamp_min(1e-6))
+        out[name] = d
+    return out
+
+
+def _encode_once(network: TwinNetwork, images: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, bool]:
+    """Cache the core's fixed part over all stimuli when it has one (a frozen network) and it fits."""
+    core = network.core
+    if not core.frozen_encoder:
+        return images, False
+    with torch.no_grad():
+        size = core.encode(images[:1]).numel() * 4 * len(images)
+        if size > _CACHE_LIMIT_BYTES:
+            return images, False
+        return torch.cat([core.encode(x) for x in images.split(batch_size)]), True
+
+
+def _loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-sample loss summed over (valid) neurons, averaged over the batch."""
+    per = pred - target * torch.log(pred + 1e-8) if kind == "poisson" else 0.5 * (pred - target) ** 2
+    return (per * mask).sum(1).mean()
+
+
+def _batch_pred(network: TwinNetwork, d: _Data, session: str, idx: torch.Tensor) -> torch.Tensor:
+    x = d.images[d.stimulus[idx]]
+    encoded = x if d.encoded else network.core.encode(x)
+    return network.from_encoded(encoded, session, None if d.inputs is None else d.inputs[idx])
+
+
+def _train_epoch(network, optimizer, data: dict[str, _Data], config: TwinConfig) -> float:
+    network.train()
+    batches = []
+    for name, d in data.items():
+        perm = d.train[torch.randperm(len(d.train))]
+        batches += [(name, idx) for idx in perm.split(config.train.batch_size)]
+    total = 0.0
+    for k in torch.randperm(len(batches)).tolist():
+        name, idx = batches[k]
+        d = data[name]
+        loss = _loss(_batch_pred(network, d, name, idx), d.targets[idx], d.mask[idx], config.train.loss)
+        objective = loss + network.regularizer(name)
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        optimizer.step()
+        total += loss.item() * len(idx)
+    return total / sum(len(d.train) for d in data.values())
+
+
+def masked_correlation(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Pearson r per column over valid rows (NaN where undefined)."""
+    m = mask.double()
+    n = m.sum(0)
+    p, t = pred.double() * m, target.double() * m
+    pc = (p - p.sum(0) / n) * m
+    tc = (t - t.sum(0) / n) * m
+    denom = (pc.pow(2).sum(0) * tc.pow(2).sum(0)).sqrt()
+    r = (pc * tc).sum(0) / denom
+    return torch.where((denom > 1e-12) & (n >= 3), r, torch.full_like(r, float("nan")))
+
+
+@torch.no_grad()
+def _validate(network, data: dict[str, _Data], batch_size: int) -> float:
+    network.eval()
+    rs = []
+    for name, d in data.items():
+        pred = torch.cat([_batch_pred(network, d, name, idx) for idx in d.val.split(batch_size)])
+        rs.append(masked_correlation(pred, d.targets[d.val], d.mask[d.val]))
+    r = torch.cat(rs)
+    return float(r[~r.isnan()].mean()) if (~r.isnan()).any() else float("nan")
+
+
+def _step(state: _State, score: float, optimizer, config: TwinConfig) -> bool:
+    """Early stopping and learning-rate decay on the validation correlation; True at a new best."""
+    t = config.train
+    if score > state.best:
+        state.best, state.best_epoch, state.bad_epochs, state.lr_bad_epochs = score, state.epoch, 0, 0
+        return True
+    state.bad_epochs += 1
+    state.lr_bad_epochs += 1
+    if state.lr_bad_epochs > t.lr_patience:
+        state.lr_decays += 1
+        state.lr_bad_epochs = 0
+        for group in optimizer.param_groups:
+            group["lr"] *= t.lr_decay
+    state.finished = state.bad_epochs >= t.patience or state.lr_decays > t.max_lr_decays
+    return False
+
+
+def _save_checkpoint(
+    path: Path, fingerprint: str, network, optimizer, state: _State, best_state: dict
+) -> None:
+    payload = {
+        "fingerprint": fingerprint,
+        "model": network.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "best_state": best_state,
+        **vars(state),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _load_checkpoint(path: Path, fingerprint: str, network, optimizer, device) -> tuple[_State, dict]:
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
+        raise TwinError(f"cannot read checkpoint {path}: {err}") from err
+    if ckpt.get("fingerprint") != fingerprint:
+        raise TwinError(
+            f"checkpoint {path} belongs to a different fit (data, config or seed differ); "
+            "delete it or fit with resume=False"
+        )
+    network.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    state = _State(**{k: ckpt[k] for k in vars(_State()) if k in ckpt})
+    return state, ckpt["best_state"]
+
+
+def fit_twin(
+    stimuli: StimulusSet | Mapping[str, StimulusSet],
+    responses: xr.DataArray | Mapping[str, xr.DataArray],
+    config: TwinConfig | None = None,
+    seed: int = 0,
+    *,
+    subject: FeatureSubject | None = None,
+    validation: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    callbacks: Sequence[Callable[[EpochReport], None]] = (),
+) -> DigitalTwin:
+    """Fit a digital twin to responses (stimulus, neuron[, repeat]) of one or several sessions.
+
+    ``responses`` may be one DataArray or {session: DataArray} (one readout per session, one shared core);
+    ``stimuli`` a StimulusSet holding every stimulus id (or one per session). ``subject`` is the network of
+    a feature core. ``validation``: stimulus ids (per session: a mapping) for early stopping, instead of a
+    seeded ``config.train.val_fraction`` of the stimuli. With ``checkpoint_dir`` a checkpoint is written
+    after every epoch; ``resume=True`` continues from it (same data, config and seed). ``callbacks`` get
+    an :class:`EpochReport` per epoch.
+    """
+    config = TwinConfig() if config is None else config
+    if not isinstance(config, TwinConfig):
+        raise TwinError(f"config must be a TwinConfig; got {type(config).__name__}")
+    data = _sessions(stimuli, responses)
+    device = _device(config.train.device)
+    first = next(iter(data.values()))[0]
+    with _seeded(seed, device):
+        network = TwinNetwork(
+            config, first.shape[1], first.size, {n: r.sizes["neuron"] for n, (_, r) in data.items()}, subject
+        ).to(device)
+    samples = _prepare(network, data, config, seed, device, validation)
+    optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr)
+    state = _State()
+    best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+    fingerprint = _fingerprint(data, config, seed, validation)
+    ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        state, best_state = _load_checkpoint(ckpt, fingerprint, network, optimizer, device)
+    bar = tqdm(
+        total=config.train.max_epochs,
+        initial=state.epoch,
+        desc="fit_twin",
+        unit="epoch",
+        disable=None if config.train.progress is None else not config.train.progress,
+    )
+    while not state.finished and state.epoch < config.train.max_epochs:
+        state.epoch += 1
+        start = time.perf_counter()
+        with _seeded(seed, device, state.epoch):
+            train_loss = _train_epoch(network, optimizer, samples, config)
+        score = _validate(network, samples, 4 * config.train.batch_size)
+        lr = optimizer.param_groups[0]["lr"]
+        if _step(state, score, optimizer, config):
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        state.history.append(
+            {
+                "epoch": state.epoch,
+                "train_loss": train_loss,
+                "val_correlation": score,
+                "lr": lr,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+        if ckpt is not None:
+            _save_checkpoint(ckpt, fingerprint, network, optimizer, state, best_state)
+        bar.update(1)
+        bar.set_postfix(val_r=f"{score:.3f}", best=state.best_epoch)
+        stopping = state.finished or state.epoch >= config.train.max_epochs
+        report = EpochReport(state.epoch, train_loss, score, lr, state.best_epoch, stopping)
+        for callback in callbacks:
+            callback(report)
+    bar.close()
+    network.load_state_dict(best_state)
+    return DigitalTwin(
+        network,
+        {n: [str(i) for i in r.neuron_id.values] for n, (_, r) in data.items()},
+        first.shape[1:],
+        state.history,
+    )

@@ -1,0 +1,125 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from neurosafe.cli.app import app
+from neurosafe.data import SyntheticBrain, natural_patches
+from neurosafe.data.io import Recording, save_netcdf
+
+FAST = ["--epochs", "2", "--channels", "4"]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "rec.nc"
+    brain = SyntheticBrain(n_neurons=8, seed=0, image_size=16, snr_range=(1.0, 3.0), n_calibration=200)
+    stim = natural_patches(150, 16, seed=1)
+    save_netcdf(Recording(brain.record(stim, repeats=4, seed=2), stim), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(recording, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "twin"
+    res = CliRunner().invoke(app, ["twin", "fit", str(recording), "--out", str(out), *FAST, "--json"])
+    assert res.exit_code == 0, res.output
+    return out, json.loads(res.stdout)
+
+
+def test_fit_writes_a_twin_split_and_checkpoint(fitted):
+    out, summary = fitted
+    assert {p.name for p in out.iterdir()} >= {"twin.json", "weights.pt", "split.json", "checkpoint"}
+    assert summary["n_test_stimuli"] == 30 and summary["n_train_stimuli"] == 120 and summary["epochs"] == 2
+
+
+def test_eval_json_scores_the_held_out_split(fitted, recording):
+    out, _ = fitted
+    res = CliRunner().invoke(app, ["twin", "eval", str(out), str(recording), "--json", "--n-boot", "20"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["stimuli"] == "held-out split" and data["n_stimuli"] == 30
+    assert isinstance(data["feve"], float) and isinstance(data["fraction_of_ceiling"], float)
+    assert len(data["per_neuron"]) == 8 and "feve" in data["per_neuron"]["v1_0000"]
+    everything = json.loads(
+        CliRunner()
+        .invoke(app, ["twin", "eval", str(out), str(recording), "--json", "--all-stimuli", "--n-boot", "0"])
+        .stdout
+    )
+    assert everything["n_stimuli"] == 150
+
+
+def test_eval_table(fitted, recording):
+    res = CliRunner().invoke(app, ["twin", "eval", str(fitted[0]), str(recording), "--n-boot", "0"])
+    assert res.exit_code == 0 and "feve" in res.output
+
+
+def test_fit_resume_and_config_file(recording, tmp_path):
+    cfg = tmp_path / "twin.yaml"
+    cfg.write_text(
+        "core:\n  kernel_sizes: [5]\n  channels: 3\nreadout:\n  kind: factorized\ntrain:\n  max_epochs: 2\n"
+    )
+    out = tmp_path / "t"
+    res = CliRunner().invoke(
+        app, ["twin", "fit", str(recording), "--out", str(out), "--config", str(cfg), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    again = CliRunner().invoke(
+        app, ["twin", "fit", str(recording), "--out", str(out), "--config", str(cfg), "--resume", "--json"]
+    )
+    assert again.exit_code == 0 and json.loads(again.stdout)["epochs"] == 2  # nothing left to train
+    saved = json.loads((out / "twin.json").read_text())["config"]
+    assert saved["readout"]["kind"] == "factorized" and saved["core"]["kernel_sizes"] == [5]
+
+
+def test_scaling_json_writes_results_and_figure(recording, tmp_path):
+    res = CliRunner().invoke(
+        app,
+        [
+            "twin",
+            "scaling",
+            str(recording),
+            "--out",
+            str(tmp_path),
+            "--stimuli",
+            "40,90",
+            "--repeats",
+            "1,4",
+            "--epochs",
+            "2",
+            "--n-boot",
+            "20",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert (
+        len(data["cells"]) == 4
+        and (tmp_path / "scaling.png").exists()
+        and (tmp_path / "results.json").exists()
+    )
+    assert set(data["fits"]) | set(data["fit_errors"]) == {"sigmoid", "power"}
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["twin", "fit", "missing.nc", "--out", "x"], "no such file"),
+        (["twin", "eval", "nowhere", "missing.nc"], "no such file"),
+        (["twin", "scaling", "REC", "--stimuli", "a,b"], "comma-separated integers"),
+        (["twin", "fit", "REC", "--out", "OUT", "--config", "nope.yaml"], "no such config"),
+        (["twin", "scaling", "REC", "--backend", "inprocess", "--stimuli", "100000"], "n_stimuli"),
+    ],
+)
+def test_errors_exit_2_with_a_message(args, fragment, recording, tmp_path):
+    args = [str(recording) if a == "REC" else str(tmp_path / "o") if a == "OUT" else a for a in args]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    assert fragment in res.output
+
+
+def test_help():
+    for cmd in ("fit", "eval", "scaling"):
+        res = CliRunner().invoke(app, ["twin", cmd, "--help"])
+        assert res.exit_code == 0 and "--json" in res.output
