@@ -3,6 +3,7 @@ ceilings, with scaling laws over recording time."""
 
 from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TrainConfig, TwinConfig
 from neurosafe.twin.errors import TwinConfigError, TwinError
+from neurosafe.twin.evaluate import TwinEvaluation, evaluate_twin
 from neurosafe.twin.model import DigitalTwin
 from neurosafe.twin.train import EpochReport, fit_twin
 
@@ -16,5 +17,7 @@ __all__ = [
     "TwinConfig",
     "TwinConfigError",
     "TwinError",
+    "TwinEvaluation",
+    "evaluate_twin",
     "fit_twin",
 ]
