@@ -74,37 +74,29 @@ def _effects_figure(results: dict, path: Path, metrics: list[str]) -> Path:
     return save_figure(fig, path)
 
 
-def _verdict(results: dict, metric: str) -> tuple[int, list[str]]:
-    """(+1 all CIs above 0, -1 all below, 0 otherwise), and the phrases per comparison."""
-    signs, phrases = [], []
+def _compare(results: dict, metric: str) -> str:
+    """Per comparison: higher / lower / not distinguishable, with the difference and its CI."""
+    parts = []
     for c, e in results["effects"][metric].items():
         ci = e["ci"]
-        sign = 0 if ci is None or ci[0] <= 0 <= ci[1] else (1 if ci[0] > 0 else -1)
-        signs.append(sign)
-        phrases.append(f"{e['difference']:+.3f} vs {c}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
-    verdict = 1 if all(s == 1 for s in signs) else (-1 if all(s == -1 for s in signs) else 0)
-    return verdict, phrases
+        word = ("not distinguishable from" if ci is None or ci[0] <= 0 <= ci[1]
+                else "higher than" if ci[0] > 0 else "lower than")
+        parts.append(f"{word} {c} ({e['difference']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}])" if ci else ")"))
+    return "; ".join(parts)
 
 
 def _safety_paragraphs(results: dict) -> list[str]:
     site = results["regularized_site"]
-    words = {1: "higher than", -1: "lower than", 0: "not distinguishable from"}
-    rsa, rsa_p = _verdict(results, f"rsa/{site}")
-    ridge, ridge_p = _verdict(results, f"ridge/{site}")
-    pgd, pgd_p = _verdict(results, "pgd_accuracy_mean")
-    cor, cor_p = _verdict(results, "corruption_accuracy")
-    ece, ece_p = _verdict(results, "ece")
     return [
         f"Assurance (is the brain data doing anything?): at the regularized layer {site}, brain alignment of the "
-        f"brain-regularized networks is {words[rsa]} every comparison by RSA ({'; '.join(rsa_p)}) and "
-        f"{words[ridge]} every comparison by ridge predictivity ({'; '.join(ridge_p)}).",
-        f"Robustness: mean accuracy under PGD is {words[pgd]} every comparison ({'; '.join(pgd_p)}); corruption "
-        f"accuracy is {words[cor]} every comparison ({'; '.join(cor_p)}). Only a difference that beats the shuffled "
-        "and statistics-matched controls can be credited to brain data (Federer et al. 2020).",
-        f"Knowing what it doesn't know (calibration): ECE is {words[ece]} every comparison ({'; '.join(ece_p)}); "
-        "lower ECE is better.",
+        f"brain-regularized networks by RSA is {_compare(results, f'rsa/{site}')}; by ridge predictivity it is "
+        f"{_compare(results, f'ridge/{site}')}.",
+        f"Robustness: mean accuracy under PGD is {_compare(results, 'pgd_accuracy_mean')}. Corruption accuracy is "
+        f"{_compare(results, 'corruption_accuracy')}. Only a difference that beats the shuffled and "
+        "statistics-matched controls can be credited to brain data (Federer et al. 2020).",
+        f"Knowing what it doesn't know (calibration, lower ECE is better): ECE is {_compare(results, 'ece')}.",
         "Specification: this study does not test whether the networks want what we intend; clean task accuracy "
-        "is reported so that any robustness gain is not bought with task performance.",
+        f"is {_compare(results, 'clean_accuracy')}, so that a robustness gain bought with task performance shows.",
     ]
 
 
@@ -122,7 +114,7 @@ def _source_phrase(source: str | None) -> str:
     return "the recording itself (trial averages)"
 
 
-def write_study_report(folder: Path, results: dict, dists: dict, wall_time: float, cache_hits: int) -> Path:
+def write_study_report(folder: Path, results: dict, wall_time: float, cache_hits: int) -> Path:
     """Figures + ``report.html`` in ``folder``."""
     site = results["regularized_site"]
     _robustness_figure(results, folder / "robustness.png")

@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 
 from neurosafe.metrics.bootstrap import percentile_ci, weighted_pearson
 
-__all__ = ["expected_calibration_error_np", "metric_distributions", "paired_effects"]
+__all__ = ["expected_calibration_error_np", "metric_distributions", "paired_effects", "rdm_spearman"]
 
 
 def expected_calibration_error_np(probs: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -34,7 +34,8 @@ def _upper_pairs(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx[i][keep], idx[j][keep]
 
 
-def _rsa(model_rdm: np.ndarray, brain_rdm: np.ndarray, idx: np.ndarray) -> float:
+def rdm_spearman(model_rdm: np.ndarray, brain_rdm: np.ndarray, idx: np.ndarray) -> float:
+    """Spearman correlation of two RDMs over the distinct stimulus pairs of the (resampled) index ``idx``."""
     a, b = _upper_pairs(idx)
     return float(np.corrcoef(rankdata(model_rdm[a, b]), rankdata(brain_rdm[a, b]))[0, 1])
 
@@ -72,7 +73,7 @@ def metric_distributions(evals: dict[str, list[dict]], brain_mean: np.ndarray, b
                         for e in runs], axis=0) / ceiling
             for c, runs in evals.items()}
         rows = stim_idx if site == primary_site else stim_idx[:1]
-        out[f"rsa/{site}"] = {c: np.array([np.mean([_rsa(e[f"rdm/{site}"], brain_rdm, ix) for e in runs])
+        out[f"rsa/{site}"] = {c: np.array([np.mean([rdm_spearman(e[f"rdm/{site}"], brain_rdm, ix) for e in runs])
                                            for ix in rows]) for c, runs in evals.items()}
     return out
 

@@ -25,9 +25,10 @@ from neurosafe.finetune.regularizers import make_regularizer
 from neurosafe.finetune.targets import NeuralTargets, make_control
 from neurosafe.finetune.train import TrainConfig, evaluate_accuracy, train_classifier
 from neurosafe.metrics import data_hash, rdm, split_half_reliability
+from neurosafe.metrics.bootstrap import percentile_ci, weighted_pearson
 from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
-from neurosafe.study.effects import metric_distributions, paired_effects
+from neurosafe.study.effects import metric_distributions, paired_effects, rdm_spearman
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
 from neurosafe.subjects.zoo import get_model
 
@@ -151,8 +152,6 @@ def _evaluate(cfg: StudyConfig, cache: StageCache, model: torch.nn.Module, data:
 
 
 def _summaries(dists: dict[str, dict[str, np.ndarray]], ci_level: float = 0.95) -> dict:
-    from neurosafe.metrics.bootstrap import percentile_ci
-
     return {m: {c: {"value": float(v[0]), "ci": percentile_ci(v[1:], ci_level) if len(v) > 1 else None}
                 for c, v in by_c.items()} for m, by_c in dists.items()}
 
@@ -208,25 +207,21 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     with atomic_path(folder / "results.json") as tmp:
         tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
     wall = time.perf_counter() - t0
-    write_study_report(folder, results, dists, wall_time=wall, cache_hits=len(cache.hits))
+    write_study_report(folder, results, wall_time=wall, cache_hits=len(cache.hits))
     return StudyResult(folder, results)
 
 
 def _per_seed(runs: list[dict], metric: str, data: EvaluationData, brain_rdm: np.ndarray, ceiling: float
               ) -> list[float]:
     """The metric for each seed separately (point estimates), to show the spread over training seeds."""
-    from neurosafe.study.effects import _rsa
-
     idx = np.arange(len(data.brain_mean))
     out = []
     for e in runs:
         if metric == "clean_accuracy":
             out.append(float(e["correct_clean"].mean()))
         elif metric.startswith("rsa/"):
-            out.append(_rsa(e[f"rdm/{metric[4:]}"], brain_rdm, idx))
+            out.append(rdm_spearman(e[f"rdm/{metric[4:]}"], brain_rdm, idx))
         else:
-            from neurosafe.metrics.bootstrap import weighted_pearson
-
             r = weighted_pearson(np.ones((1, len(idx))), e[f"pred/{metric[6:]}"], data.brain_mean)
             out.append(float(np.nanmedian(r)) / ceiling)
     return out
