@@ -151,6 +151,16 @@ def _evaluate(cfg: StudyConfig, cache: StageCache, model: torch.nn.Module, data:
     return out
 
 
+def _brain_rdm(responses) -> np.ndarray:
+    """Crossnobis RDM (cross-validated over repeats: unbiased under trial noise, Walther et al. 2016) on the
+    repeats that are complete for every stimulus (real data pad missing repeats with NaN at the end)."""
+    complete = responses.notnull().all(("stimulus", "neuron")).values
+    if complete.sum() < 2:
+        raise DataValidationError(
+            f"the test recording needs at least 2 repeats complete for every stimulus; it has {int(complete.sum())}")
+    return rdm(responses.isel(repeat=np.flatnonzero(complete)), distance="crossnobis").values
+
+
 def _summaries(dists: dict[str, dict[str, np.ndarray]], ci_level: float = 0.95) -> dict:
     return {m: {c: {"value": float(v[0]), "ci": percentile_ci(v[1:], ci_level) if len(v) > 1 else None}
                 for c, v in by_c.items()} for m, by_c in dists.items()}
@@ -189,7 +199,7 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
             "upstream": up_targets, "condition": condition, "seed": seed, "weights": data_hash(
                 *[p.detach().numpy() for p in model.parameters()])}))
     ceiling = float(split_half_reliability(test.responses, n_boot=0, seed=cfg.seed).value)
-    brain_rdm = rdm(test.responses, distance="crossnobis").values  # unbiased under trial noise (Walther 2016)
+    brain_rdm = _brain_rdm(test.responses)
     dists = metric_distributions(evals, data.brain_mean, brain_rdm, ceiling, sites, site, tuple(ev.pgd_eps),
                                  n_boot=ev.n_boot, seed=cfg.seed)
     results = {
