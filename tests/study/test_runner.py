@@ -59,3 +59,21 @@ def test_killed_run_resumes_from_cache(tiny_study, tmp_path, monkeypatch):
     # the crash came while evaluating the 3rd network, before the 4th was trained: only those two remain
     assert len(trained) == 1 and len(evaluated) == 2
     assert _numbers(resumed.results) == _numbers(tiny_study.results)
+
+
+def test_real_recording_with_uneven_repeats(tmp_path):
+    """`--data`: a recording whose stimuli have different numbers of repeats (NaN-padded, as real data)."""
+    import numpy as np
+
+    from neurosafe.data import SyntheticBrain, natural_patches
+    from neurosafe.data.io import Recording, save_netcdf
+
+    stimuli = natural_patches(150, 48, seed=3, color=True)  # resized to the network's 32 px grey input
+    responses = SyntheticBrain(20, seed=1, image_size=48).record(stimuli, repeats=5, seed=2)
+    values = responses.values.copy()
+    values[::2, :, 3:] = np.nan  # every other stimulus has only 3 repeats
+    save_netcdf(Recording(responses.copy(data=values), stimuli), tmp_path / "rec.nc")
+    cfg = StudyConfig.model_validate({**TINY_STUDY, "name": "real", "data": str(tmp_path / "rec.nc")})
+    res = runner.run_study(cfg, out_root=tmp_path, progress=False).results
+    assert res["config"]["data"].endswith("rec.nc") and (tmp_path / "real" / "report.html").exists()
+    assert res["effects"][f"rsa/{res['regularized_site']}"]["baseline"]["difference"] is not None
