@@ -4,7 +4,9 @@ that loop with neuralpredictors' Gaussian readout (``FullGaussian2d``, isotropic
 Same data (synthetic V1, 100 neurons, 32x32 patches, repeat averages), same core (3 conv layers, 16
 channels, kernels 13/5/5, batch norm, ELU), batch 64, Adam, Poisson loss, one validation pass per epoch.
 Each variant runs ``EPOCHS`` epochs, ``ROUNDS`` times interleaved; the best round counts (the machine is
-shared). Run by hand: ``python benchmarks/twin.py``.
+shared). ``fit_twin``'s time is the whole call (validation split, preprocessing, building the model,
+per-epoch validation correlation); the plain loops get pre-normalised tensors. The twin also pays for its
+Laplacian and L1 penalties. Run by hand: ``python benchmarks/twin.py``.
 """
 
 from __future__ import annotations

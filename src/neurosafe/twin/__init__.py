@@ -4,14 +4,20 @@ ceilings, with scaling laws over recording time."""
 from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TrainConfig, TwinConfig
 from neurosafe.twin.errors import TwinConfigError, TwinError
 from neurosafe.twin.evaluate import TwinEvaluation, evaluate_twin
+from neurosafe.twin.fragility import FragilityResult, twin_fragility
 from neurosafe.twin.model import DigitalTwin
+from neurosafe.twin.scaling import ScalingFit, fit_scaling_law, recording_time, scaling_sweep
 from neurosafe.twin.train import EpochReport, fit_twin
+
+load_twin = DigitalTwin.load
 
 __all__ = [
     "DigitalTwin",
     "EpochReport",
     "FeatureCoreConfig",
+    "FragilityResult",
     "ReadoutConfig",
+    "ScalingFit",
     "StackedCoreConfig",
     "TrainConfig",
     "TwinConfig",
@@ -19,5 +25,10 @@ __all__ = [
     "TwinError",
     "TwinEvaluation",
     "evaluate_twin",
+    "fit_scaling_law",
     "fit_twin",
+    "load_twin",
+    "recording_time",
+    "scaling_sweep",
+    "twin_fragility",
 ]

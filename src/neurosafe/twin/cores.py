@@ -137,7 +137,8 @@ class FeatureCore(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The frozen network's (pooled) activations: fixed, so training may compute them once."""
-        acts = self.subject.activations(x, [self.config.site])
+        device = getattr(self.subject, "device", x.device)  # a TorchSubject keeps its model on its device
+        acts = self.subject.activations(x.to(device), [self.config.site])
         if self.config.site not in acts:
             raise TwinError(f"the subject returned no activations for site {self.config.site!r}")
         feats = acts[self.config.site].to(x.device)

@@ -326,13 +326,25 @@ def plot_scaling(
     )
     ax = axes[0, 0]
     full = table[table["n_neurons"] == table["n_neurons"].max()]
-    ax.scatter(full["recording_time"], full[metric], color="k", s=18, label="twins", zorder=3)
+    for (reps, cells), marker in zip(full.groupby("repeats"), "os^Dv<>p", strict=False):
+        ax.scatter(
+            cells["recording_time"],
+            cells[metric],
+            color="k",
+            marker=marker,
+            s=18,
+            zorder=3,
+            label=f"twins, {reps} repeat{'s' if reps > 1 else ''}",
+        )
     grid = np.geomspace(full["recording_time"].min() / 2, full["recording_time"].max() * 4, 200)
     for (name, fit), color in zip(fits.items(), ("#C44E52", "#4C72B0"), strict=False):
         ax.plot(grid, fit.predict(grid), color=color, label=f"{name} (asymptote {fit.asymptote:.2f})")
         ax.axhline(fit.asymptote, color=color, ls=":", lw=1)
         if np.isfinite(fit.time_to_fraction):
             ax.axvline(fit.time_to_fraction, color=color, ls="--", lw=0.8)
+    low, high = float(full[metric].min()), float(full[metric].max())
+    ax.set_xlim(grid[0], grid[-1])  # asymptotes or times far outside the data are clipped, not plotted
+    ax.set_ylim(min(low, 0.0) - 0.05, max(high, 1.0) + 0.05)
     ax.set_xscale("log")
     ax.set_xlabel("recording time (s)")
     ax.set_ylabel(f"median {metric}")

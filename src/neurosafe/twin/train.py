@@ -143,8 +143,8 @@ def _samples(resp: xr.DataArray, names: Sequence[str]) -> tuple[np.ndarray, np.n
     values = resp.values if "repeat" in resp.dims else resp.values[..., None]  # (S, N, R)
     s, _, r = values.shape
     if not names:
-        with np.errstate(invalid="ignore"), contextlib.suppress(RuntimeWarning):
-            valid = np.isfinite(values)
+        valid = np.isfinite(values)
+        with np.errstate(invalid="ignore"):  # no valid repeat: NaN, masked out of the loss
             mean = np.where(valid, values, 0).sum(2) / valid.sum(2)
         return np.arange(s), mean, None
     inputs = trial_inputs(resp, names)

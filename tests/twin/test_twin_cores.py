@@ -127,3 +127,13 @@ def test_feature_core_images_reach_the_network_unstandardised():
     seen.clear()
     twin.respond(stim[:4])
     np.testing.assert_allclose(seen[-1].numpy(), stim.images[:4], rtol=1e-6)
+
+
+def test_feature_core_reads_a_torch_subject(tiny_data):
+    """The real TorchSubject (alignment package) once merged; the stand-in above covers the contract."""
+    torch_subjects = pytest.importorskip("neurosafe.subjects.torch", reason="TorchSubject has not landed yet")
+    stim, rec, test, _ = tiny_data
+    subject = torch_subjects.TorchSubject(StandInSubject().model, device="cpu")
+    cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TrainConfig(max_epochs=1, progress=False))
+    twin = fit_twin(stim, rec, cfg, subject=subject)
+    assert twin.respond(test).shape == (len(test), rec.sizes["neuron"])

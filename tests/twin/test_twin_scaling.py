@@ -112,3 +112,20 @@ def test_synthetic_scaling_law(tmp_path):
     assert abs(fits["sigmoid"].asymptote - largest) < 0.1
     path = plot_scaling(table, fits, tmp_path / "scaling.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sweep_cells_run_the_same_on_ray(tiny_data, tiny_config):
+    """The executor interface: a local Ray instance gives the in-process results."""
+    ray = pytest.importorskip("ray", reason="the optional 'ray' extra is not installed")
+    from neurosafe.study.executor import get_executor
+
+    stim, rec, test, test_rec = tiny_data
+    cfg = tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False))
+    kwargs = {"n_stimuli": [60, 200], "n_neurons": [6], "config": cfg}
+    here = scaling_sweep(stim, rec, test, test_rec, **kwargs)
+    try:
+        remote = scaling_sweep(stim, rec, test, test_rec, executor=get_executor("ray", num_cpus=1), **kwargs)
+    finally:
+        ray.shutdown()
+    assert list(remote.columns) == list(here.columns)
+    np.testing.assert_allclose(remote[["feve", "correlation"]], here[["feve", "correlation"]], rtol=1e-4)
