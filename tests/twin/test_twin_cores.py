@@ -130,10 +130,11 @@ def test_feature_core_images_reach_the_network_unstandardised():
 
 
 def test_feature_core_reads_a_torch_subject(tiny_data):
-    """The real TorchSubject (alignment package) once merged; the stand-in above covers the contract."""
-    torch_subjects = pytest.importorskip("neurosafe.subjects.torch", reason="TorchSubject has not landed yet")
+    """The real TorchSubject (alignment package) as a frozen feature core."""
+    from neurosafe.subjects import TorchSubject
+
     stim, rec, test, _ = tiny_data
-    subject = torch_subjects.TorchSubject(StandInSubject().model, device="cpu")
+    subject = TorchSubject(StandInSubject().model, device="cpu")
     cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TrainConfig(max_epochs=1, progress=False))
     twin = fit_twin(stim, rec, cfg, subject=subject)
     assert twin.respond(test).shape == (len(test), rec.sizes["neuron"])
