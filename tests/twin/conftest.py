@@ -1,28 +1,11 @@
-"""Shared fixtures: a tiny synthetic recording for fast tests; the real V4 data (fails under CI if absent)."""
+"""Shared fixtures: a tiny synthetic recording for fast tests (real data: the root conftest's ``cowley_dir``)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.twin import StackedCoreConfig, TrainConfig, TwinConfig
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-@pytest.fixture(scope="session")
-def cowley_dir() -> Path:
-    """../shared/data/v4-cowley2023: under CI=true a missing folder fails the test; elsewhere it skips."""
-    path = (SHARED_DATA / "v4-cowley2023").resolve()
-    if not (path / "responses_210325.npy").exists():
-        message = f"real data not found at {path} (see README: Data)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")
