@@ -67,8 +67,10 @@ TINY_STUDY = {
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory):
     """One tiny run of the full study pipeline (twin included), shared by the study and report tests."""
-    from neurosafe.study.config import StudyConfig
-    from neurosafe.study.runner import run_study
+    from neurosafe.report import write_study_report
+    from neurosafe.study import StudyConfig, run_study
 
     root = tmp_path_factory.mktemp("runs")
-    return run_study(StudyConfig.model_validate(TINY_STUDY), out_root=root, progress=False)
+    result = run_study(StudyConfig.model_validate(TINY_STUDY), out_root=root, progress=False)
+    write_study_report(result.folder)
+    return result

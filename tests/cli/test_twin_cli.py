@@ -109,7 +109,7 @@ def test_scaling_json_writes_results_and_figure(recording, tmp_path):
         (["twin", "eval", "nowhere", "missing.nc"], "no such file"),
         (["twin", "scaling", "REC", "--stimuli", "a,b"], "comma-separated integers"),
         (["twin", "fit", "REC", "--out", "OUT", "--config", "nope.yaml"], "no such config"),
-        (["twin", "scaling", "REC", "--backend", "inprocess", "--stimuli", "100000"], "n_stimuli"),
+        (["twin", "scaling", "REC", "--backend", "local", "--stimuli", "100000"], "n_stimuli"),
     ],
 )
 def test_errors_exit_2_with_a_message(args, fragment, recording, tmp_path):

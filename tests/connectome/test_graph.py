@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from neurosafe.connectome import Connectome, random_connectome
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 
 def _tiny(**changes):

@@ -9,7 +9,7 @@ import torch
 
 from neurosafe.connectome import SHIU2024, LIFNetwork, LIFParams, currents_to_stimuli, random_connectome
 from neurosafe.connectome.reference import simulate_brian2
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.subjects import Subject
 
 DT = 0.1

@@ -17,7 +17,7 @@ from neurosafe.connectome import CONNECTOMES, MissingDataPackageError, load_conn
 from neurosafe.connectome.files import package_file
 from neurosafe.connectome.loaders import neuron_classes
 from neurosafe.connectome.optic_lobe import hex_lattice, load_optic_lobe
-from neurosafe.errors import DataFileError, DataValidationError
+from neurosafe.core.errors import DataFileError, DataValidationError
 
 CECT_FILES = {
     "varshney2011": "VarshneyDataReader",

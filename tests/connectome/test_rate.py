@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import torch
 
 from neurosafe.connectome import Connectome, RateModel, currents_to_stimuli
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.subjects import Subject
 
 

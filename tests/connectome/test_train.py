@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from neurosafe.connectome import RateModel, classification_accuracy, train_rate_model
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 ANTERIOR, POSTERIOR = (
     ["ALML", "ALMR", "AVM"],

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.io import loadmat
 
+from neurosafe.core.errors import DataFileError
 from neurosafe.data.datasets import load_cowley2023, load_ecker2010, load_kriegeskorte92
-from neurosafe.errors import DataFileError
 
 
 def test_cowley2023(cowley_dir):

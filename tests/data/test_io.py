@@ -5,6 +5,7 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neurosafe.core.errors import DataFileError, DataValidationError
 from neurosafe.data import StimulusSet, make_responses
 from neurosafe.data.io import (
     Recording,
@@ -16,7 +17,6 @@ from neurosafe.data.io import (
     load_recording,
     save_netcdf,
 )
-from neurosafe.errors import DataFileError, DataValidationError
 
 odd_ids = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
 

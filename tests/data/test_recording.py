@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import make_responses, trial_average, validate_responses
 from neurosafe.data.recording import check_repeats
-from neurosafe.errors import DataValidationError
 
 
 def _resp(shape=(4, 3, 5), **kw):

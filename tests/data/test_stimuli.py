@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import StimulusSet, gratings, natural_patches, pink_noise, white_noise
 from neurosafe.data.stimuli import make_stimuli
 from neurosafe.data.synthetic import gabor
-from neurosafe.errors import DataValidationError
 
 
 def test_stimulus_set_accepts_valid_images_and_subsets():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import SyntheticBrain, gratings, natural_patches
-from neurosafe.errors import DataValidationError
 from neurosafe.metrics import fev, split_half_reliability
 from neurosafe.subjects import Subject
 

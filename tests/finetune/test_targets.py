@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.errors import DataValidationError
 from neurosafe.finetune.targets import NeuralTargets, make_control, shuffled, statistics_matched
 
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data.tasks import digits_dataset
-from neurosafe.errors import DataValidationError
 from neurosafe.finetune.train import TrainConfig, evaluate_accuracy, train_classifier
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.data import make_responses, pink_noise, white_noise
 from neurosafe.data.io import Recording
-from neurosafe.errors import NeurosafeError
 from neurosafe.interp import (
     InterpError,
     UnknownSiteError,

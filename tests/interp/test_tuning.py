@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.data import gratings, make_responses
-from neurosafe.errors import NeurosafeError
 from neurosafe.interp import (
     InterpError,
     contrast_response,

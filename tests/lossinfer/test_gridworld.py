@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.lossinfer import ACTIONS, Episode, GridWorld, MazeError, TrajectoryError
 
 MAZE = (

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
 from neurosafe.lossinfer import build_worlds, heldout_comparison, load_ho2022
 
 MAZE = ["....G", ".#...", ".....", "..1..", "S...."]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
 from neurosafe.lossinfer import Episode, Trajectories, TrajectoryError, load_trajectories, save_trajectories
 
 

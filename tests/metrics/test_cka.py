@@ -5,8 +5,8 @@ import pytest
 import repsim
 from scipy.stats import ortho_group
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data import make_responses
-from neurosafe.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics import cka
 
 

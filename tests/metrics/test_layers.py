@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics import cka, rdm, ridge_predictivity, score_layers
 from neurosafe.metrics.layers import plot_layer_profile
 from neurosafe.subjects import SiteError, TorchSubject, zoo

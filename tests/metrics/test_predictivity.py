@@ -9,8 +9,8 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.model_selection import KFold
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data import SyntheticBrain, make_responses, natural_patches
-from neurosafe.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics import RidgeCVMapping, ridge_predictivity, split_half_reliability, stimulus_folds
 from neurosafe.subjects import TorchSubject, zoo
 

@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import make_responses
-from neurosafe.errors import DataValidationError
 from neurosafe.metrics import Score, fev, feve, oracle_correlation, split_half_reliability
 
 

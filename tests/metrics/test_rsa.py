@@ -11,8 +11,8 @@ from rsatoolbox.inference import boot_noise_ceiling
 from rsatoolbox.rdm import RDMs, calc_rdm, compare
 from scipy.spatial.distance import pdist, squareform
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data import make_responses
-from neurosafe.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics import compare_rdms, rdm, rsa_noise_ceiling, rsa_score
 
 PEER_METHOD = {"spearman": "spearman", "pearson": "corr", "kendall_tau_a": "tau-a", "cosine": "cosine",

@@ -8,7 +8,7 @@ import repsim
 from scipy.linalg import orthogonal_procrustes
 from scipy.stats import ortho_group
 
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics import cca_similarity, permutation_distance, shape_distance
 
 

@@ -7,8 +7,8 @@ from scipy.stats import spearmanr
 from torch.autograd import gradcheck
 
 import neurosafe.metrics.torch as tm
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data import make_responses
-from neurosafe.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics import cka, compare_rdms, rdm, ridge_predictivity
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.robust import AttackError, apgd, fgsm, pgd, random_noise, robustness_report
 
 ATTACKS = {"pgd": lambda *a, **k: pgd(*a, steps=2, **k), "fgsm": fgsm, "apgd": lambda *a, **k: apgd(*a, steps=2, **k)}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, log_loss
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.robust import brier_score, calibration_bins, expected_calibration_error, negative_log_likelihood
 
 

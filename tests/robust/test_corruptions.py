@@ -11,8 +11,8 @@ import torch
 from scipy import ndimage
 from skimage.filters import gaussian
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import StimulusSet, natural_patches
-from neurosafe.errors import DataValidationError
 from neurosafe.robust import CORRUPTIONS, AttackError, corrupt
 
 RANDOM = ("gaussian_noise", "shot_noise", "impulse_noise", "motion_blur", "fog", "elastic_transform")

@@ -8,7 +8,7 @@ from scipy.special import logsumexp, softmax
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.robust import OOD_SETS, auroc, energy_score, fpr_at_tpr, max_softmax_score, ood_images
 
 

@@ -75,5 +75,5 @@ def test_real_recording_with_uneven_repeats(tmp_path):
     save_netcdf(Recording(responses.copy(data=values), stimuli), tmp_path / "rec.nc")
     cfg = StudyConfig.model_validate({**TINY_STUDY, "name": "real", "data": str(tmp_path / "rec.nc")})
     res = runner.run_study(cfg, out_root=tmp_path, progress=False).results
-    assert res["config"]["data"].endswith("rec.nc") and (tmp_path / "real" / "report.html").exists()
+    assert res["config"]["data"].endswith("rec.nc") and (tmp_path / "real" / "results.json").exists()
     assert res["effects"][f"rsa/{res['regularized_site']}"]["baseline"]["difference"] is not None

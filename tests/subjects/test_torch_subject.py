@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.data import natural_patches
-from neurosafe.errors import NeurosafeError
 from neurosafe.subjects import ActivationMemoryError, SiteError, Subject, TorchSubject, zoo
 
 

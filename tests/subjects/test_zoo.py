@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.data import gratings
-from neurosafe.errors import NeurosafeError
 from neurosafe.subjects import TorchSubject, zoo
 
 

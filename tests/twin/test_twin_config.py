@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.twin import (
     FeatureCoreConfig,
     ReadoutConfig,

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.errors import DataValidationError
 from neurosafe.twin import TwinError
 from neurosafe.twin.evaluate import evaluate_predictions, evaluate_twin
 

@@ -118,7 +118,7 @@ def test_sweep_cells_run_the_same_on_ray(tiny_data, tiny_config):
     """The executor interface: a local Ray instance gives the in-process results."""
     import ray  # installed by the dev extra: a missing Ray fails here instead of skipping
 
-    from neurosafe.study.executor import get_executor
+    from neurosafe.core.executor import get_executor
 
     stim, rec, test, test_rec = tiny_data
     cfg = tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False))

@@ -3,8 +3,8 @@ import pytest
 import torch
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data import natural_patches
-from neurosafe.errors import DataValidationError
 from neurosafe.twin import TrainConfig, TwinConfig, TwinError, fit_twin
 from neurosafe.twin.train import CHECKPOINT, _State, _step, masked_correlation
 

@@ -13,7 +13,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 
 console = Console(stderr=True)
 

@@ -125,7 +125,7 @@ def reliability(
 
     rec = load_recording(file)
     if rec.responses is None:
-        from neurosafe.errors import DataValidationError
+        from neurosafe.core.errors import DataValidationError
 
         raise DataValidationError(f"{file} holds no responses (only stimuli/extras)")
     summary = reliability_summary(rec.responses, n_splits=n_splits, seed=seed)

@@ -21,7 +21,7 @@ def demo(
     json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Record the synthetic V1, check reliability against ground truth, write report.html."""
-    from neurosafe.study.demo import run_demo
+    from neurosafe.report.demo import run_demo
 
     with console.status("recording the synthetic brain and measuring reliability"):
         result = run_demo(out, n_neurons=neurons, n_stimuli=n_stimuli, repeats=repeats, seed=seed)

@@ -31,7 +31,7 @@ class Ablation(StrEnum):
 
 def _subject(spec: str, neurons: int, area: str, seed: int):
     """Resolve --subject into a SyntheticBrain, a Recording or a torch module."""
-    from neurosafe.errors import NeurosafeError
+    from neurosafe.core.errors import NeurosafeError
 
     if spec == "synthetic":
         from neurosafe.data import SyntheticBrain
@@ -58,7 +58,7 @@ def _out(out: Path | None, name: str) -> Path:
 
 
 def _units(text: str | None) -> list[int] | None:
-    from neurosafe.errors import NeurosafeError
+    from neurosafe.core.errors import NeurosafeError
 
     if not text:
         return None
@@ -69,7 +69,7 @@ def _units(text: str | None) -> list[int] | None:
 
 
 def _select(pairs: list[str]) -> dict[str, object]:
-    from neurosafe.errors import NeurosafeError
+    from neurosafe.core.errors import NeurosafeError
 
     out: dict[str, object] = {}
     for pair in pairs:
@@ -242,7 +242,8 @@ def cards(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = 
           steps: int = typer.Option(200, help="MEI gradient steps."), out: Path | None = OutOpt,
           json_out: bool = JsonOpt) -> None:
     """Unit cards (MEI, tuning curve, RF, ablation effect per unit) as an HTML report."""
-    from neurosafe.interp import AscentConfig, write_unit_cards
+    from neurosafe.interp import AscentConfig
+    from neurosafe.report.unit_cards import write_unit_cards
 
     folder = _out(out, "cards")
     path = write_unit_cards(folder / "cards.html", _subject(subject, neurons, area, seed), site, _units(units),

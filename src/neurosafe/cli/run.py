@@ -21,11 +21,12 @@ def run(
 ) -> None:
     """Does brain data make a network safer? Record -> twin -> train baseline, brain-regularized and
     control networks over seeds -> robustness and alignment -> runs/<name>/report.html and results.json."""
-    from neurosafe.study.config import load_study
-    from neurosafe.study.runner import run_study
+    from neurosafe.report import write_study_report
+    from neurosafe.study import load_study, run_study
 
     cfg = load_study(study, data=data, name=name)
     result = run_study(cfg, out_root=out, use_cache=not no_cache, progress=None if not json_out else False)
+    write_study_report(result.folder)
     if json_out:
         print_json(result.results)
         return

@@ -64,8 +64,9 @@ def score(
 
     The committed layer is chosen on a held-out part of the stimuli and scored on the rest.
     """
-    from neurosafe.data.io import atomic_path, load_recording
-    from neurosafe.errors import DataValidationError
+    from neurosafe.core.errors import DataValidationError
+    from neurosafe.core.io import atomic_path
+    from neurosafe.data.io import load_recording
     from neurosafe.metrics.layers import plot_layer_profile, score_layers
     from neurosafe.subjects import TorchSubject
     from neurosafe.subjects.zoo import load_model

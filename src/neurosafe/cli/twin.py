@@ -22,7 +22,7 @@ class Readout(StrEnum):
 
 
 class Backend(StrEnum):
-    inprocess = "inprocess"
+    local = "local"
     ray = "ray"
 
 
@@ -155,13 +155,13 @@ def scaling(
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
     epochs: int | None = typer.Option(None, help="Maximum number of epochs per twin."),
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for scoring."),
-    backend: Backend = typer.Option(Backend.inprocess, help="Where the sweep's cells run."),
+    backend: Backend = typer.Option(Backend.local, help="Where the sweep's cells run."),
     seed: int = typer.Option(0, help="Seed of the test split and the bootstrap."),
     json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Twin accuracy vs recording time (and neurons): sigmoid and power-law fits, CIs, a figure."""
+    from neurosafe.core.executor import get_executor
     from neurosafe.data.io import load_recording
-    from neurosafe.study.executor import get_executor
     from neurosafe.twin.runs import scaling_recording
 
     cfg = _config(config, epochs, None, None, None)

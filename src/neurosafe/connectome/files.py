@@ -8,7 +8,7 @@ import importlib.metadata
 import json
 from pathlib import Path
 
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
 
 __all__ = ["MissingDataPackageError", "package_file", "read_csv_rows", "read_json"]
 

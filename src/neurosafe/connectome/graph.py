@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from neurosafe.data.stimuli import _format_ids
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
+from neurosafe.data.stimuli import format_ids
 
 __all__ = ["Connectome", "random_connectome"]
 
@@ -56,7 +56,7 @@ class Connectome:
         names, counts = np.unique(neurons, return_counts=True)
         if (counts > 1).any():
             raise DataValidationError(
-                f"connectome {self.name!r}: duplicate neuron names {_format_ids(names[counts > 1])}"
+                f"connectome {self.name!r}: duplicate neuron names {format_ids(names[counts > 1])}"
             )
         chemical = _as_csr(self.chemical, n, "chemical")
         electrical = _as_csr(self.electrical, n, "electrical")
@@ -117,7 +117,7 @@ class Connectome:
                 unknown.append(name)
         if unknown:
             raise DataValidationError(
-                f"connectome {self.name!r} has no neuron or cell type named {_format_ids(unknown)}"
+                f"connectome {self.name!r} has no neuron or cell type named {format_ids(unknown)}"
             )
         return np.asarray(list(dict.fromkeys(out)), dtype=np.int64)
 

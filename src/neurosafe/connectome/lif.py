@@ -38,7 +38,7 @@ import torch
 
 from neurosafe.connectome.graph import Connectome
 from neurosafe.connectome.subject import ConnectomeSubject
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 __all__ = ["SHIU2024", "LIFNetwork", "LIFParams", "SpikeResult"]
 

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from neurosafe.connectome.files import package_file, read_csv_rows, read_json
 from neurosafe.connectome.graph import Connectome
-from neurosafe.errors import DataFileError, DataValidationError
+from neurosafe.core.errors import DataFileError, DataValidationError
 
 __all__ = ["CONNECTOMES", "load_cect", "load_connectome", "neuron_classes"]
 

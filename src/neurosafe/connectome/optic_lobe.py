@@ -23,7 +23,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from neurosafe.connectome.files import package_file, read_json
 from neurosafe.connectome.graph import Connectome
-from neurosafe.errors import DataFileError, DataValidationError
+from neurosafe.core.errors import DataFileError, DataValidationError
 
 __all__ = ["FLYVIS_FILE", "hex_lattice", "load_optic_lobe"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.report.figures import plt, save_figure
+from neurosafe.core.figures import plt, save_figure
 
 __all__ = ["raster_figure", "rate_figure"]
 

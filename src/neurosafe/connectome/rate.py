@@ -24,7 +24,7 @@ from torch import nn
 
 from neurosafe.connectome.graph import Connectome
 from neurosafe.connectome.subject import ConnectomeSubject
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 __all__ = ["ACTIVATIONS", "RateModel"]
 

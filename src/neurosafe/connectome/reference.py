@@ -15,7 +15,7 @@ import numpy as np
 
 from neurosafe.connectome.graph import Connectome
 from neurosafe.connectome.lif import LIFParams
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 
 __all__ = ["simulate_brian2"]
 

@@ -13,7 +13,7 @@ from neurosafe.connectome.graph import Connectome
 from neurosafe.connectome.lif import SHIU2024, LIFNetwork, LIFParams
 from neurosafe.connectome.plots import raster_figure, rate_figure
 from neurosafe.connectome.rate import RateModel
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 __all__ = ["simulate_connectome"]
 

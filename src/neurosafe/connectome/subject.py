@@ -14,9 +14,9 @@ import numpy as np
 import xarray as xr
 
 from neurosafe.connectome.graph import Connectome
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import DataValidationError
 
 __all__ = ["ConnectomeSubject", "currents_to_stimuli"]
 

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from neurosafe.connectome.rate import RateModel
-from neurosafe.data.io import atomic_path
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
+from neurosafe.core.io import atomic_path
 
 __all__ = ["TrainingResult", "classification_accuracy", "group_readout", "train_rate_model"]
 

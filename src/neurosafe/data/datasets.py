@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosafe.core.errors import DataFileError
 from neurosafe.data.io import Recording
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import DataFileError
 
 __all__ = ["load_cowley2023", "load_ecker2010", "load_kriegeskorte92"]
 

@@ -8,11 +8,9 @@ netCDF cannot hold exactly (dicts, bools, None) are stored as JSON.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -21,12 +19,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosafe.core.errors import DataFileError, DataValidationError
+from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import DataFileError, DataValidationError
 
 __all__ = [
-    "Recording", "atomic_path", "export_nwb", "import_nwb", "load_netcdf", "load_npz", "load_recording", "save_netcdf",
+    "Recording", "export_nwb", "import_nwb", "load_netcdf", "load_npz", "load_recording", "save_netcdf",
 ]
 
 _ATTRS_KEY = "neurosafe_attrs_json"
@@ -48,20 +47,6 @@ class Recording:
             if self.stimuli is not None:
                 self.stimuli = self.stimuli.aligned_to(self.responses)
 
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path`` (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
 
 
 def _encode_attrs(attrs: Mapping) -> dict:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from neurosafe.data.stimuli import _check_unique, _format_ids
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
+from neurosafe.data.stimuli import check_unique, format_ids
 
 __all__ = ["make_responses", "trial_average", "validate_responses"]
 
@@ -81,7 +81,7 @@ def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) 
     for dim, coord in (("stimulus", "stimulus_id"), ("neuron", "neuron_id")):
         if coord not in responses.coords or responses[coord].dims != (dim,):
             raise DataValidationError(f"responses need a coordinate {coord!r} along dim {dim!r}")
-        _check_unique(responses[coord].values.astype(str), dim)
+        check_unique(responses[coord].values.astype(str), dim)
     order = [d for d in (*REQUIRED_DIMS, *OPTIONAL_DIMS) if d in dims]
     responses = responses.transpose(*order)
     values = responses.values
@@ -89,19 +89,19 @@ def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) 
         where = np.isinf(values).reshape(values.shape[0], values.shape[1], -1).any(axis=2)
         raise DataValidationError(
             "responses contain inf: neurons "
-            f"{_format_ids(responses.neuron_id.values[where.any(axis=0)])}, stimuli "
-            f"{_format_ids(responses.stimulus_id.values[where.any(axis=1)])}"
+            f"{format_ids(responses.neuron_id.values[where.any(axis=0)])}, stimuli "
+            f"{format_ids(responses.stimulus_id.values[where.any(axis=1)])}"
         )
     valid = ~np.isnan(values).reshape(values.shape[0], values.shape[1], -1)
     dead_neurons = ~valid.any(axis=(0, 2))
     if dead_neurons.any():
         raise DataValidationError(
-            f"neurons with no valid response (all NaN): {_format_ids(responses.neuron_id.values[dead_neurons])}"
+            f"neurons with no valid response (all NaN): {format_ids(responses.neuron_id.values[dead_neurons])}"
         )
     dead_stimuli = ~valid.any(axis=(1, 2))
     if dead_stimuli.any():
         raise DataValidationError(
-            f"stimuli with no valid response (all NaN): {_format_ids(responses.stimulus_id.values[dead_stimuli])}"
+            f"stimuli with no valid response (all NaN): {format_ids(responses.stimulus_id.values[dead_stimuli])}"
         )
     if min_repeats is not None:
         check_repeats(responses, min_repeats)
@@ -122,7 +122,7 @@ def check_repeats(responses: xr.DataArray, min_repeats: int = 2) -> None:
     if not enough.all():
         raise DataValidationError(
             f"a noise ceiling needs at least {min_repeats} valid repeats on at least 2 stimuli; neurons "
-            f"{_format_ids(responses.neuron_id.values[~enough])} have fewer "
+            f"{format_ids(responses.neuron_id.values[~enough])} have fewer "
             f"(max valid repeats: {int(n_valid.max())})"
         )
 

@@ -16,10 +16,12 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 __all__ = [
     "StimulusSet",
+    "check_unique",
+    "format_ids",
     "grating_carrier",
     "gratings",
     "make_stimuli",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 
-def _format_ids(ids: Sequence, limit: int = 5) -> str:
+def format_ids(ids: Sequence, limit: int = 5) -> str:
     ids = [str(i) for i in ids]
     more = f" (and {len(ids) - limit} more)" if len(ids) > limit else ""
     return ", ".join(repr(i) for i in ids[:limit]) + more
@@ -71,14 +73,14 @@ class StimulusSet:
             raise DataValidationError(f"got {ids.size} stimulus ids for {len(images)} images")
         ids = ids.astype(str).astype(object)
         if bad.any():
-            raise DataValidationError(f"stimulus images contain NaN or inf: ids {_format_ids(ids[bad])}")
+            raise DataValidationError(f"stimulus images contain NaN or inf: ids {format_ids(ids[bad])}")
         if lo < 0 or hi > 1:
             out = ((images < 0) | (images > 1)).reshape(len(images), -1).any(axis=1)
             raise DataValidationError(
                 f"stimulus pixel values must lie in [0, 1]; got range [{lo:.4g}, {hi:.4g}] "
-                f"in ids {_format_ids(ids[out])}"
+                f"in ids {format_ids(ids[out])}"
             )
-        _check_unique(ids, "stimulus")
+        check_unique(ids, "stimulus")
         meta = pd.DataFrame(index=range(len(images))) if self.metadata is None else self.metadata
         if len(meta) != len(images):
             raise DataValidationError(f"stimulus metadata has {len(meta)} rows for {len(images)} images")
@@ -110,7 +112,7 @@ class StimulusSet:
         pos = {s: i for i, s in enumerate(self.ids)}
         missing = [s for s in ids if str(s) not in pos]
         if missing:
-            raise DataValidationError(f"stimulus ids not in the StimulusSet: {_format_ids(missing)}")
+            raise DataValidationError(f"stimulus ids not in the StimulusSet: {format_ids(missing)}")
         return self[np.array([pos[str(s)] for s in ids], dtype=int)]
 
     def aligned_to(self, responses) -> StimulusSet:
@@ -136,10 +138,10 @@ class StimulusSet:
         return np.tensordot(np.array([0.299, 0.587, 0.114], np.float32), self.images, axes=([0], [1]))
 
 
-def _check_unique(ids: np.ndarray, what: str) -> None:
+def check_unique(ids: np.ndarray, what: str) -> None:
     values, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
-        raise DataValidationError(f"duplicate {what} ids: {_format_ids(values[counts > 1])}")
+        raise DataValidationError(f"duplicate {what} ids: {format_ids(values[counts > 1])}")
 
 
 # --------------------------------------------------------------------------------------------- gratings

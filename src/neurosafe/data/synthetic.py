@@ -22,9 +22,9 @@ import torch
 import xarray as xr
 from torch import nn
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet, grating_carrier, natural_patches
-from neurosafe.errors import DataValidationError
 
 __all__ = ["SyntheticBrain", "gabor"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.finetune.targets import NeuralTargets
 from neurosafe.metrics import torch as tm
 from neurosafe.subjects import TorchSubject

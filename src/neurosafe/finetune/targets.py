@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import torch
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data.recording import trial_average
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import DataValidationError
 
 __all__ = ["CONTROLS", "NeuralTargets", "make_control", "shuffled", "statistics_matched"]
 

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from neurosafe.data.io import atomic_path
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
+from neurosafe.core.io import atomic_path
 
 __all__ = ["Regularizer", "TrainConfig", "TrainResult", "evaluate_accuracy", "train_classifier"]
 

@@ -1,7 +1,8 @@
 """Neuro-interpretability (paper section 8): in-silico electrophysiology for any subject or recording.
 
 Tuning curves and their indices, receptive fields, most-exciting inputs, lesions with dose-response curves,
-population geometry and linear probes, unit cards. Every experiment takes a recording (a response DataArray
+population geometry and linear probes (unit cards, which combine them, are in :mod:`neurosafe.report`).
+Every experiment takes a recording (a response DataArray
 whose stimulus coords carry the stimulus parameters), a Subject + site (the synthetic brain, a TorchSubject, a
 twin) or a plain ``torch.nn.Module`` + site name, and returns xarray with the recording's coords, so brains and
 models are analysed by the same code. Methods are validated on the synthetic brain's ground truth first.
@@ -11,10 +12,11 @@ from neurosafe.interp._access import (
     InterpError,
     UnitResponder,
     UnknownSiteError,
+    differentiable,
     differentiable_forward,
+    input_shape,
     stimulus_format,
 )
-from neurosafe.interp.cards import unit_cards, write_unit_cards
 from neurosafe.interp.category import category_selectivity, face_stimuli
 from neurosafe.interp.geometry import (
     cross_validated_spectrum,
@@ -70,6 +72,7 @@ __all__ = [
     "contrast_response",
     "cross_validated_spectrum",
     "decoding_score",
+    "differentiable",
     "differentiable_forward",
     "direction_tuning",
     "diverse_exciting_inputs",
@@ -78,6 +81,7 @@ __all__ = [
     "face_stimuli",
     "fit_gaussian_2d",
     "gradient_receptive_fields",
+    "input_shape",
     "linear_probe",
     "mei_vs_natural",
     "most_exciting_inputs",
@@ -96,6 +100,4 @@ __all__ = [
     "tuning",
     "tuning_curves",
     "unit_ablation_effects",
-    "unit_cards",
-    "write_unit_cards",
 ]

@@ -27,11 +27,11 @@ import torch
 import xarray as xr
 from torch import Tensor, nn
 
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.hooks import eval_mode
 from neurosafe.data.io import Recording
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import NeurosafeError
-from neurosafe.subjects.torch import eval_mode
 
 __all__ = [
     "InterpError",

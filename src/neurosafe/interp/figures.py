@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from neurosafe.report.figures import save_figure
+from neurosafe.core.figures import save_figure
 
 __all__ = ["plot_dose_response", "plot_images", "plot_rfs", "plot_spectrum", "plot_tuning_summary"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neurosafe.data.io import atomic_path
+from neurosafe.core.io import atomic_path
 
 __all__ = ["dose_summary", "mei_summary", "rf_summary", "save_result", "tuning_summary"]
 

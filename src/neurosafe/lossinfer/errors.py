@@ -1,6 +1,6 @@
 """Errors of the loss-inference package: bad mazes, bad trajectories, planning that cannot converge."""
 
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 
 
 class MazeError(DataValidationError):

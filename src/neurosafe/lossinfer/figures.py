@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosafe.core.figures import plt, save_figure
 from neurosafe.lossinfer.gridworld import GridWorld
 from neurosafe.lossinfer.trajectories import Episode
-from neurosafe.report.figures import plt, save_figure
 
 __all__ = ["reward_map_figure"]
 

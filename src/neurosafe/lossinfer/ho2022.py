@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
 from neurosafe.lossinfer.errors import MazeError, TrajectoryError
 from neurosafe.lossinfer.gridworld import build_worlds
 from neurosafe.lossinfer.trajectories import Episode, Trajectories, pair_with_worlds, step_table

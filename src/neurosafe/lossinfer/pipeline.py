@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
 from neurosafe.lossinfer.errors import PlanningError
 from neurosafe.lossinfer.evaluate import (
     action_scores,

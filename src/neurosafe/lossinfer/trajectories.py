@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.data.io import atomic_path
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
+from neurosafe.core.io import atomic_path
 from neurosafe.lossinfer.errors import TrajectoryError
 from neurosafe.lossinfer.gridworld import ACTIONS, GridWorld, cell_str
 

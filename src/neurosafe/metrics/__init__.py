@@ -23,7 +23,7 @@ from neurosafe.metrics.reliability import (
     split_half_reliability,
 )
 from neurosafe.metrics.rsa import compare_rdms, rdm, rsa_noise_ceiling, rsa_score
-from neurosafe.metrics.score import Score, data_hash, provenance
+from neurosafe.metrics.score import Score, average_scores, mean_score, paired_difference, provenance
 from neurosafe.metrics.shape import (
     canonical_correlations,
     cca_similarity,
@@ -39,16 +39,18 @@ __all__ = [
     "RidgeCVMapping",
     "Score",
     "align_features",
+    "average_scores",
     "canonical_correlations",
     "cca_similarity",
     "cka",
     "compare_rdms",
     "cross_validated_predictions",
-    "data_hash",
     "fev",
     "feve",
     "hsic",
+    "mean_score",
     "oracle_correlation",
+    "paired_difference",
     "paired_representations",
     "permutation_distance",
     "provenance",

@@ -1,20 +1,122 @@
-"""Bootstrap over stimuli, vectorised: resampling counts as weights, so every resample costs a matrix product.
+"""The one bootstrap of neurosafe: every confidence interval and paired difference goes through here.
 
-Used by every metric's confidence interval and by the study's paired effect sizes.
+Resampling is over stimuli (or images, participants, items: whatever the statistic's independent units
+are). A statistic is evaluated on row 0 = the data as they are (the point estimate) and on ``n_boot``
+resamples drawn from a ``SeedSequence`` stream (:func:`neurosafe.core.seeds.make_rng`), so two statistics
+computed with the same ``seed`` and ``n`` see the *same* resamples: their replicates can be differenced
+(paired bootstrap, e.g. Federer et al. 2020's brain-regularized minus control) or averaged over training
+seeds without losing the pairing. Scores carry their replicates (``Score.replicates``) for that.
+
+Intervals (Efron & Tibshirani 1993): ``"percentile"``; ``"bca"`` (bias-corrected and accelerated, the
+acceleration from a jackknife, as ``scipy.stats.bootstrap``); ``"basic"``. Statistics that are biased
+under resampling (ECE, Spearman of RDMs with repeated stimuli) use :func:`bias_corrected`, which keeps
+the point estimate inside its interval. Resampling counts as weights (:func:`bootstrap_weights`) make a
+whole bootstrap of a correlation a few matrix products (:func:`weighted_pearson`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+from scipy.stats import norm
 
-__all__ = ["bootstrap_weights", "percentile_ci", "weighted_pearson"]
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.seeds import make_rng
+
+if TYPE_CHECKING:
+    from neurosafe.metrics.score import Score
+
+__all__ = [
+    "CI_METHODS", "bias_corrected", "bootstrap_ci", "bootstrap_indices", "bootstrap_statistic",
+    "bootstrap_weights", "percentile_ci", "weighted_pearson",
+]
+
+CI_METHODS = ("percentile", "bca", "basic")
 
 
-def bootstrap_weights(n_stimuli: int, n_boot: int, seed: int) -> np.ndarray:
-    """Row 0: all ones (the point estimate); rows 1..n_boot: multinomial resampling counts."""
-    rng = np.random.default_rng(seed)
-    w = rng.multinomial(n_stimuli, np.full(n_stimuli, 1.0 / n_stimuli), size=n_boot).astype(np.float64)
-    return np.vstack([np.ones((1, n_stimuli)), w])
+def bootstrap_indices(n: int, n_boot: int, seed: int | None, *purpose: object) -> np.ndarray:
+    """(1 + n_boot, n) indices: row 0 is ``arange(n)`` (the point estimate), then resamples with replacement.
+
+    Same ``(n, n_boot, seed, purpose)`` -> same resamples, so statistics bootstrapped separately are paired.
+    """
+    if n < 1:
+        raise NeurosafeError(f"cannot bootstrap {n} units")
+    rng = make_rng(seed, "bootstrap", *purpose)
+    return np.vstack([np.arange(n)[None], rng.integers(0, n, size=(max(n_boot, 0), n))])
+
+
+def bootstrap_weights(n: int, n_boot: int, seed: int | None, *purpose: object) -> np.ndarray:
+    """The resamples of :func:`bootstrap_indices` as counts (1 + n_boot, n): row 0 all ones."""
+    idx = bootstrap_indices(n, n_boot, seed, *purpose)
+    return np.stack([np.bincount(row, minlength=n) for row in idx]).astype(np.float64)
+
+
+def bootstrap_statistic(statistic: Callable[[np.ndarray], float | np.ndarray], n: int, n_boot: int,
+                        seed: int | None, *purpose: object) -> np.ndarray:
+    """``statistic(indices)`` on the data (row 0) and on each resample: an array (1 + n_boot, ...)."""
+    return np.stack([np.asarray(statistic(ix), dtype=float) for ix in bootstrap_indices(n, n_boot, seed, *purpose)])
+
+
+def _jackknife(statistic: Callable[[np.ndarray], float], n: int) -> np.ndarray:
+    full = np.arange(n)
+    return np.array([statistic(np.delete(full, i)) for i in range(n)], dtype=float)
+
+
+def bootstrap_ci(point: float, replicates: np.ndarray, level: float = 0.95, method: str = "percentile",
+                 jackknife: np.ndarray | None = None) -> tuple[float, float] | None:
+    """Confidence interval from bootstrap ``replicates`` of a statistic whose estimate is ``point``.
+
+    ``method="bca"`` needs ``jackknife`` (the leave-one-out values of the statistic) for the acceleration.
+    Non-finite replicates are dropped; None when fewer than 2 remain.
+    """
+    if method not in CI_METHODS:
+        raise NeurosafeError(f"CI method must be one of {CI_METHODS}; got {method!r}")
+    if not 0 < level < 1:
+        raise NeurosafeError(f"CI level must be in (0, 1); got {level}")
+    reps = np.asarray(replicates, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    if len(reps) < 2 or not np.isfinite(point):
+        return None
+    alpha = (1 - level) / 2
+    if method == "percentile":
+        lo, hi = np.quantile(reps, [alpha, 1 - alpha])
+    elif method == "basic":
+        q_lo, q_hi = np.quantile(reps, [alpha, 1 - alpha])
+        lo, hi = 2 * point - q_hi, 2 * point - q_lo
+    else:
+        if jackknife is None:
+            raise NeurosafeError("a BCa interval needs the jackknife values of the statistic")
+        below = (np.sum(reps < point) + 0.5 * np.sum(reps == point)) / len(reps)
+        z0 = norm.ppf(np.clip(below, 1 / (2 * len(reps)), 1 - 1 / (2 * len(reps))))
+        jk = np.asarray(jackknife, dtype=float)
+        jk = jk[np.isfinite(jk)]
+        d = jk.mean() - jk
+        denom = 6 * np.sum(d**2) ** 1.5
+        a = np.sum(d**3) / denom if denom > 0 else 0.0
+        z = norm.ppf([alpha, 1 - alpha])
+        adj = norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        lo, hi = np.quantile(reps, np.clip(adj, 0, 1))
+    return float(lo), float(hi)
+
+
+def bias_corrected(point: float, replicates: np.ndarray, level: float = 0.95
+                   ) -> tuple[float, tuple[float, float] | None]:
+    """Bootstrap bias correction for a statistic biased under resampling (e.g. binned ECE, which resampling
+    inflates): estimate ``point - bias`` with bias = mean(replicates) - point, and the percentile interval
+    of the replicates shifted by the same bias. The interval then contains the corrected estimate whenever
+    the replicates' mean lies inside their own central ``level`` range (always, in practice; clipped
+    otherwise). Efron & Tibshirani 1993, section 10.6."""
+    reps = np.asarray(replicates, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    if len(reps) < 2:
+        return float(point), None
+    bias = reps.mean() - point
+    est = float(point - bias)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha]) - bias
+    return est, (float(min(lo, est)), float(max(hi, est)))
 
 
 def weighted_pearson(w: np.ndarray, a: np.ndarray, b: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:

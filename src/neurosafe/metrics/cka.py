@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 from scipy.spatial.distance import pdist, squareform
 
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics.predictivity import align_features
 from neurosafe.metrics.rsa import _bootstrap
 from neurosafe.metrics.score import Score, provenance

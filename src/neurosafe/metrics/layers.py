@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics.cka import cka
 from neurosafe.metrics.predictivity import ridge_predictivity
 from neurosafe.metrics.rsa import rsa_score
@@ -138,7 +138,7 @@ def plot_layer_profile(scores: LayerScores, path: str | Path, title: str = "") -
     """PNG of each site's test score with its CI and ceiling; the committed site is marked."""
     import matplotlib.pyplot as plt
 
-    from neurosafe.report.figures import save_figure
+    from neurosafe.core.figures import save_figure
 
     t = scores.table
     x = np.arange(len(t))

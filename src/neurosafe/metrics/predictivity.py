@@ -30,9 +30,9 @@ import xarray as xr
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import validate_responses
-from neurosafe.data.stimuli import _format_ids
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.data.stimuli import format_ids
 from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
 from neurosafe.metrics.reliability import split_half_reliability
 from neurosafe.metrics.score import Score, provenance
@@ -243,7 +243,7 @@ def align_features(features, responses: xr.DataArray) -> np.ndarray:
         if only_f or only_r:
             raise DataValidationError(
                 "features and responses have different stimulus ids: only in features "
-                f"{_format_ids(only_f) or 'none'}; only in responses {_format_ids(only_r) or 'none'}"
+                f"{format_ids(only_f) or 'none'}; only in responses {format_ids(only_r) or 'none'}"
             )
         pos = {s: i for i, s in enumerate(fid)}
         order = np.array([pos[s] for s in rid])
@@ -254,7 +254,7 @@ def align_features(features, responses: xr.DataArray) -> np.ndarray:
         raise DataValidationError(f"features have shape {x.shape}; expected ({n} stimuli, features)")
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
-        raise DataValidationError(f"features contain NaN or inf for stimuli {_format_ids(_ids(responses)[bad])}")
+        raise DataValidationError(f"features contain NaN or inf for stimuli {format_ids(_ids(responses)[bad])}")
     return x
 
 
@@ -267,11 +267,11 @@ def _targets(responses: xr.DataArray) -> np.ndarray:
     ids = responses["neuron_id"].values
     missing = np.isnan(y).any(axis=0)
     if missing.any():
-        raise DataValidationError(f"neurons with no valid repeat on some stimulus: {_format_ids(ids[missing])}")
+        raise DataValidationError(f"neurons with no valid repeat on some stimulus: {format_ids(ids[missing])}")
     constant = np.ptp(y, axis=0) <= 1e-12 * np.maximum(np.abs(y).max(axis=0), 1.0)
     if constant.any():
         raise DataValidationError(
-            f"neurons with constant responses (correlation undefined): {_format_ids(ids[constant])}")
+            f"neurons with constant responses (correlation undefined): {format_ids(ids[constant])}")
     return y
 
 

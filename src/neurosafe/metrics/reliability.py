@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.data.recording import check_repeats, validate_responses
-from neurosafe.errors import DataValidationError
 from neurosafe.metrics.bootstrap import bootstrap_weights, percentile_ci, weighted_pearson
 from neurosafe.metrics.score import Score, provenance
 

@@ -23,9 +23,9 @@ import numpy as np
 import xarray as xr
 from scipy.stats import kendalltau
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import make_responses, validate_responses
-from neurosafe.data.stimuli import _format_ids
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.data.stimuli import format_ids
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["COMPARISONS", "DISTANCES", "compare_rdms", "rdm", "rsa_noise_ceiling", "rsa_score"]
@@ -55,7 +55,7 @@ def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
     if bad.any():
         kind = "constant" if what == "correlation" else "zero"
         raise DataValidationError(f"{what} distance is undefined for stimuli with a {kind} response pattern: "
-                                  f"{_format_ids(ids[bad])}")
+                                  f"{format_ids(ids[bad])}")
     return x / norm[:, None]
 
 
@@ -116,7 +116,7 @@ def _crossnobis(responses: xr.DataArray, noise) -> np.ndarray:
     if missing.any():
         ids = responses["stimulus_id"].values[missing]
         raise DataValidationError("crossnobis needs every repeat of every stimulus (repeats are the CV folds); "
-                                  f"stimuli with missing repeats: {_format_ids(ids)}")
+                                  f"stimuli with missing repeats: {format_ids(ids)}")
     precision = _precision(noise, trials)
     n_rep = trials.shape[2]
     total = trials.sum(axis=2)
@@ -161,8 +161,8 @@ def _align(a: np.ndarray, ids_a, b: np.ndarray, ids_b) -> np.ndarray:
     if set(ids_a) != set(ids_b):
         raise DataValidationError(
             "RDMs over different stimulus ids: only in the first "
-            f"{_format_ids(sorted(set(ids_a) - set(ids_b))) or 'none'}; only in the second "
-            f"{_format_ids(sorted(set(ids_b) - set(ids_a))) or 'none'}"
+            f"{format_ids(sorted(set(ids_a) - set(ids_b))) or 'none'}; only in the second "
+            f"{format_ids(sorted(set(ids_b) - set(ids_a))) or 'none'}"
         )
     pos = {s: i for i, s in enumerate(ids_b)}
     order = np.array([pos[s] for s in ids_a])

@@ -1,39 +1,27 @@
 """``Score``: the record every metric returns (value, per-unit values, ceiling, CI, direction, provenance).
 
 Modelled on rsatoolbox's inference result and Brain-Score's scores: a number never travels without its
-uncertainty, its ceiling and where it came from.
+uncertainty, its ceiling and where it came from. A Score computed with a bootstrap keeps its replicates
+(in memory only), so :func:`paired_difference` and :func:`average_scores` combine Scores that were
+bootstrapped on the same resamples (same ``seed`` and ``n``) without losing the pairing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 import neurosafe
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.hashing import data_hash
+from neurosafe.metrics.bootstrap import bootstrap_ci, bootstrap_statistic
 
-__all__ = ["Score", "data_hash", "provenance"]
-
-
-def data_hash(*arrays: Any) -> str:
-    """Short content hash (sha256) of arrays / DataArrays / strings, for provenance and cache keys."""
-    h = hashlib.sha256()
-    for a in arrays:
-        if isinstance(a, xr.DataArray):
-            h.update(np.ascontiguousarray(a.values).tobytes())
-            for name in sorted(a.coords):
-                h.update(str(name).encode())
-                h.update(np.asarray(a[name].values).astype(str).tobytes())
-        elif isinstance(a, np.ndarray):
-            h.update(str(a.dtype).encode() + str(a.shape).encode())
-            h.update(np.ascontiguousarray(a).tobytes())
-        else:
-            h.update(repr(a).encode())
-    return h.hexdigest()[:16]
+__all__ = ["Score", "average_scores", "mean_score", "paired_difference", "provenance"]
 
 
 def provenance(metric: str, params: dict | None = None, data: Any = None, seed: int | None = None,
@@ -57,7 +45,9 @@ class Score:
 
     ``value`` summarises ``per_unit`` (usually the median over neurons); ``ceiled_value`` = value / ceiling
     when a ceiling is known; ``ci`` is a (low, high) confidence interval for ``value``;
-    ``higher_is_better`` gives the direction.
+    ``higher_is_better`` gives the direction; ``n`` is the number of resampled units (stimuli, images,
+    participants) and ``method`` the interval's method. ``replicates`` holds the bootstrap replicates of
+    ``value`` (not serialised): equal-``seed`` Scores share resamples and can be paired.
     """
 
     value: float
@@ -67,6 +57,9 @@ class Score:
     ci: tuple[float, float] | None = None
     higher_is_better: bool = True
     provenance: dict = field(default_factory=dict)
+    n: int | None = None
+    method: str | None = None
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __float__(self) -> float:
         return float(self.value)
@@ -85,6 +78,9 @@ class Score:
             "ceiled_value": None if self.ceiled_value is None else _json_number(self.ceiled_value),
             "ci": None if self.ci is None else [_json_number(c) for c in self.ci],
             "higher_is_better": self.higher_is_better,
+            "n": self.n,
+            "method": self.method,
+            "seed": self.provenance.get("seed"),
             "provenance": self.provenance,
         }
         if per_unit and self.per_unit is not None:
@@ -93,3 +89,69 @@ class Score:
             ids = self.per_unit[dim].values if ids is None else ids
             out["per_unit"] = {str(i): _json_number(v) for i, v in zip(ids, self.per_unit.values, strict=True)}
         return out
+
+
+def _replicates(score: Score) -> np.ndarray:
+    if score.replicates is None:
+        raise NeurosafeError(f"{score!r} has no bootstrap replicates to pair (computed with n_boot=0?)")
+    return np.asarray(score.replicates, dtype=float)
+
+
+def _check_paired(scores: Sequence[Score]) -> None:
+    seeds = {s.provenance.get("seed") for s in scores}
+    ns = {s.n for s in scores}
+    lens = {len(_replicates(s)) for s in scores}
+    if len(seeds) > 1 or len(ns) > 1 or len(lens) > 1:
+        raise NeurosafeError(
+            f"paired scores need the same bootstrap resamples (seed, n, n_boot); got seeds {seeds}, n {ns}, "
+            f"replicate counts {lens}")
+
+
+def paired_difference(a: Score, b: Score, level: float = 0.95, name: str | None = None) -> Score:
+    """``a - b`` with a paired-bootstrap CI: the difference of replicates computed on the same resamples.
+
+    The point estimate is ``a.value - b.value``; the interval is the percentile interval of the replicate
+    differences (both Scores must come from the same ``seed``, ``n`` and ``n_boot``).
+    """
+    _check_paired([a, b])
+    diff = _replicates(a) - _replicates(b)
+    value = float(a.value - b.value)
+    ci = bootstrap_ci(value, diff, level)
+    metric = name or f"{a.provenance.get('metric', 'score')} difference"
+    return Score(value=value, ci=ci, higher_is_better=a.higher_is_better, n=a.n, method="paired_percentile",
+                 replicates=diff, provenance={**a.provenance, "metric": metric, "ci_level": level})
+
+
+def average_scores(scores: Sequence[Score], level: float = 0.95) -> Score:
+    """The mean of Scores that share resamples (e.g. one network per training seed, scored on the same
+    test stimuli): value and replicates averaged, CI from the averaged replicates."""
+    scores = list(scores)
+    if not scores:
+        raise NeurosafeError("no scores to average")
+    if len(scores) == 1:
+        return scores[0]
+    _check_paired(scores)
+    reps = np.mean([_replicates(s) for s in scores], axis=0)
+    value = float(np.mean([s.value for s in scores]))
+    ceilings = {s.ceiling for s in scores}
+    ceiling = ceilings.pop() if len(ceilings) == 1 else None
+    first = scores[0]
+    return replace(first, value=value, per_unit=None, ceiling=ceiling,
+                   ceiled_value=None if ceiling is None else value / ceiling,
+                   ci=bootstrap_ci(value, reps, level), replicates=reps,
+                   provenance={**first.provenance, "averaged_over": len(scores)})
+
+
+def mean_score(values: np.ndarray, metric: str, seed: int | None = 0, n_boot: int = 1000, level: float = 0.95,
+               higher_is_better: bool = True, **params: Any) -> Score:
+    """The mean of per-item ``values`` (e.g. 0/1 correctness per test image) with a percentile bootstrap
+    CI over items; replicates kept for pairing."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or not len(values):
+        raise NeurosafeError(f"{metric}: need a non-empty 1-d array of per-item values; got shape {values.shape}")
+    reps = bootstrap_statistic(lambda ix: values[ix].mean(), len(values), n_boot, seed)
+    value = float(reps[0])
+    return Score(value=value, ci=bootstrap_ci(value, reps[1:], level) if n_boot > 0 else None,
+                 higher_is_better=higher_is_better, n=len(values), method="percentile" if n_boot > 0 else None,
+                 replicates=reps[1:] if n_boot > 0 else None,
+                 provenance=provenance(metric, {"n_boot": n_boot, "ci_level": level, **params}, seed=seed))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics.cka import paired_representations
 from neurosafe.metrics.rsa import _bootstrap
 from neurosafe.metrics.score import Score, provenance

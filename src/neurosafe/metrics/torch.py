@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurosafe.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.metrics.predictivity import stimulus_folds
 
 __all__ = ["cka", "compare_rdms", "pearson", "rdm", "ridge_predictivity", "soft_rank"]

@@ -1,25 +1,12 @@
-"""Figures (matplotlib, Agg backend, written atomically as PNG)."""
+"""Figures of the reports (saved with :func:`neurosafe.core.figures.save_figure`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from neurosafe.data.io import atomic_path
-
-
-def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
-    """Save and close a figure atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return path
+from neurosafe.core.figures import plt, save_figure
 
 
 def reliability_histogram(summary: dict, path: str | Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 
 import neurosafe
-from neurosafe.data.io import atomic_path
+from neurosafe.core.io import atomic_path
 
 _TEMPLATE = jinja2.Template(
     """<!doctype html>

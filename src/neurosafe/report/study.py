@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neurosafe.report.figures import save_figure
+from neurosafe.core.figures import save_figure
 from neurosafe.report.html import Section, write_report
 
 COLORS = {"baseline": "#7f7f7f", "brain": "#d62728", "shuffled": "#1f77b4", "matched": "#2ca02c"}
@@ -114,8 +114,10 @@ def _source_phrase(source: str | None) -> str:
     return "the recording itself (trial averages)"
 
 
-def write_study_report(folder: Path, results: dict, wall_time: float, cache_hits: int) -> Path:
-    """Figures + ``report.html`` in ``folder``."""
+def write_study_report(folder: Path) -> Path:
+    """Figures + ``report.html`` in a study's run ``folder``, from its ``results.json``."""
+    folder = Path(folder)
+    results = json.loads((folder / "results.json").read_text())
     site = results["regularized_site"]
     _robustness_figure(results, folder / "robustness.png")
     _alignment_figure(results, folder / "alignment.png")
@@ -150,5 +152,5 @@ def write_study_report(folder: Path, results: dict, wall_time: float, cache_hits
         Section("Spread over training seeds (each seed's point estimate)", table=_seed_rows(results)),
         Section("Study configuration", [json.dumps(cfg)]),
     ]
-    prov = {**results["provenance"], "wall_time_s": round(wall_time, 1), "cache_hits": cache_hits}
+    prov = {**results["provenance"], **results.get("run", {})}
     return write_report(folder / "report.html", f"neurosafe study: {results['name']}", sections, prov)

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
+from neurosafe.core.hooks import eval_mode
 from neurosafe.robust._inputs import AttackError, as_images, differentiable, resolve_device, restore_type
 from neurosafe.robust.objectives import resolve_objective
-from neurosafe.subjects.torch import eval_mode
 
 __all__ = ["Engine", "call_model", "check_budget", "eval_mode", "predict", "project", "random_start", "step_direction"]
 

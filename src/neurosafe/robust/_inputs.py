@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import DataValidationError, NeurosafeError
 
 __all__ = ["AttackError", "as_images", "differentiable", "resolve_device", "restore_type"]
 

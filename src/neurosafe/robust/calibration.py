@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 __all__ = ["brier_score", "calibration_bins", "expected_calibration_error", "negative_log_likelihood"]
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurosafe.errors import DataValidationError
-from neurosafe.report.figures import plt, save_figure
+from neurosafe.core.errors import DataValidationError
+from neurosafe.core.figures import plt, save_figure
 from neurosafe.robust._inputs import as_images
 from neurosafe.robust.calibration import calibration_bins, expected_calibration_error
 from neurosafe.robust.corruptions import CORRUPTIONS, corrupt

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.robust._inputs import AttackError
 
 __all__ = [

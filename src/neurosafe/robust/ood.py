@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-from neurosafe.errors import DataValidationError
+from neurosafe.core.errors import DataValidationError
 
 __all__ = ["OOD_SETS", "auroc", "energy_score", "fpr_at_tpr", "max_softmax_score", "ood_images"]
 

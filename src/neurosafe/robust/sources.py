@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neurosafe.errors import DataFileError
+from neurosafe.core.errors import DataFileError
 from neurosafe.robust._inputs import AttackError
 
 __all__ = ["MODELS", "load_data", "load_model"]

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 import neurosafe
-from neurosafe.data.io import atomic_path
+from neurosafe.core.io import atomic_path
 
 __all__ = ["StageCache"]
 

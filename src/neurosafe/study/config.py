@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 
 __all__ = ["StudyConfig", "StudyConfigError", "load_study"]
 

@@ -17,14 +17,16 @@ import torch
 from tqdm.auto import tqdm
 
 import neurosafe
+from neurosafe.core.errors import DataValidationError
+from neurosafe.core.hashing import data_hash
+from neurosafe.core.io import atomic_path
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.data.io import Recording, atomic_path, load_netcdf, load_recording, save_netcdf
+from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcdf
 from neurosafe.data.tasks import digits_dataset
-from neurosafe.errors import DataValidationError
 from neurosafe.finetune.regularizers import make_regularizer
 from neurosafe.finetune.targets import NeuralTargets, make_control
 from neurosafe.finetune.train import TrainConfig, evaluate_accuracy, train_classifier
-from neurosafe.metrics import data_hash, rdm, split_half_reliability
+from neurosafe.metrics import rdm, split_half_reliability
 from neurosafe.metrics.bootstrap import percentile_ci, weighted_pearson
 from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
@@ -168,8 +170,7 @@ def _summaries(dists: dict[str, dict[str, np.ndarray]], ci_level: float = 0.95) 
 
 def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool = True,
               progress: bool | None = None) -> StudyResult:
-    """Run every stage of ``cfg``; write ``results.json``, figures and ``report.html`` to ``out_root/name``."""
-    from neurosafe.report.study import write_study_report
+    """Run every stage of ``cfg``; write ``results.json`` to ``out_root/name`` (``neurosafe.report`` renders it)."""
 
     t0 = time.perf_counter()
     folder = Path(out_root) / cfg.name
@@ -214,10 +215,9 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
         "provenance": {"neurosafe": neurosafe.__version__, "torch": torch.__version__,
                        "record_hash": up_record, "targets_hash": up_targets},
     }
+    results["run"] = {"wall_time_s": round(time.perf_counter() - t0, 1), "cache_hits": len(cache.hits)}
     with atomic_path(folder / "results.json") as tmp:
         tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
-    wall = time.perf_counter() - t0
-    write_study_report(folder, results, wall_time=wall, cache_hits=len(cache.hits))
     return StudyResult(folder, results)
 
 

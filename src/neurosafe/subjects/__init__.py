@@ -1,7 +1,8 @@
 """Subjects: anything that responds to stimuli, behind one protocol."""
 
+from neurosafe.core.hooks import SiteError
 from neurosafe.subjects import zoo
 from neurosafe.subjects.base import Subject
-from neurosafe.subjects.torch import ActivationMemoryError, SiteError, TorchSubject, resolve_device
+from neurosafe.subjects.torch import ActivationMemoryError, TorchSubject, model_hash
 
-__all__ = ["ActivationMemoryError", "SiteError", "Subject", "TorchSubject", "resolve_device", "zoo"]
+__all__ = ["ActivationMemoryError", "SiteError", "Subject", "TorchSubject", "model_hash", "zoo"]

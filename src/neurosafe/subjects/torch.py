@@ -12,10 +12,8 @@ for training: it returns the raw activations with their original shapes.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,52 +24,24 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 import neurosafe
-from neurosafe.data.io import atomic_path
+from neurosafe.core.devices import resolve_device
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.hashing import data_hash, stable_int, state_hash
+from neurosafe.core.hooks import SiteError, capture, check_sites, eval_mode
+from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.errors import NeurosafeError
-from neurosafe.metrics.score import data_hash
 
-__all__ = ["ActivationMemoryError", "SiteError", "TorchSubject", "resolve_device"]
-
-
-class SiteError(NeurosafeError):
-    """A site (module name) that the model does not have, or that did not run in the forward pass."""
+__all__ = ["ActivationMemoryError", "TorchSubject", "model_hash"]
 
 
 class ActivationMemoryError(NeurosafeError):
     """Extraction refused because the activations would not fit in the memory budget."""
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: the first CUDA GPU when present, else the CPU; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _first_tensor(output) -> Tensor:
-    """The hooked output: a tensor, or the first tensor of a tuple/list (e.g. recurrent layers)."""
-    if isinstance(output, Tensor):
-        return output
-    if isinstance(output, list | tuple):
-        for item in output:
-            if isinstance(item, Tensor):
-                return item
-    raise SiteError(f"a hooked module returned {type(output).__name__}, not a tensor")
-
-
-def _stable_seed(*parts) -> int:
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") & (2**63 - 1)
-
-
-def _model_hash(model: nn.Module) -> str:
-    h = hashlib.sha256(f"{type(model).__module__}.{type(model).__qualname__}".encode())
-    for name, tensor in model.state_dict().items():
-        h.update(name.encode())
-        h.update(str(tensor.dtype).encode())
-        h.update(tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy().tobytes())  # any dtype
-    return h.hexdigest()[:16]
+def model_hash(model: nn.Module) -> str:
+    """Hash of a module's class and every tensor of its state (weights and buffers)."""
+    return f"{type(model).__module__}.{type(model).__qualname__}:{state_hash(model.state_dict())}"
 
 
 def _transform_key(transform: Callable | None) -> str | None:
@@ -79,28 +49,13 @@ def _transform_key(transform: Callable | None) -> str | None:
     if transform is None:
         return "none"
     if isinstance(transform, nn.Module):
-        return f"{type(transform).__qualname__}:{_model_hash(transform)}"
+        return f"{type(transform).__qualname__}:{model_hash(transform)}"
     code = getattr(transform, "__code__", None)
     if code is not None and not getattr(transform, "__closure__", None):
         body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:12]
         return f"{transform.__module__}.{transform.__qualname__}:{body}"
     text = repr(transform)
     return None if " at 0x" in text else f"{type(transform).__qualname__}:{text}"
-
-
-@contextmanager
-def eval_mode(model) -> Iterator[None]:
-    """Evaluation mode (dropout off, batch-norm statistics frozen) inside the block; the previous mode is
-    restored afterwards, also on error. Anything that is not an ``nn.Module`` passes through unchanged."""
-    if not isinstance(model, nn.Module):
-        yield
-        return
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 class TorchSubject:
@@ -163,15 +118,7 @@ class TorchSubject:
 
     def check_sites(self, sites: str | Sequence[str]) -> list[str]:
         """Return ``sites`` as a list, or raise a :class:`SiteError` listing close valid names."""
-        sites = [sites] if isinstance(sites, str) else list(sites)
-        if not sites:
-            raise SiteError("no sites given")
-        for site in sites:
-            if site not in self._modules or not site:
-                close = difflib.get_close_matches(str(site), self.sites, n=5, cutoff=0.4)
-                hint = f"close matches: {close}" if close else f"valid sites include {list(self.sites[:12])}"
-                raise SiteError(f"unknown site {site!r} in {type(self.model).__name__}; {hint}")
-        return sites
+        return check_sites(self.model, sites)
 
     # ------------------------------------------------------------------------------ differentiable path
     def activations(self, x: Tensor, sites: Sequence[str]) -> dict[str, Tensor]:
@@ -180,19 +127,8 @@ class TorchSubject:
         The transform is applied first; hooks are removed even when the forward pass raises.
         """
         sites = self.check_sites(sites)
-        out: dict[str, Tensor] = {}
-
-        def hook(name: str):
-            def store(_module, _inputs, output):
-                out[name] = _first_tensor(output)
-            return store
-
-        handles = [self._modules[s].register_forward_hook(hook(s)) for s in sites]
-        try:
+        with capture(self.model, sites) as out:
             self.model(x if self.transform is None else self.transform(x))
-        finally:
-            for handle in handles:
-                handle.remove()
         missing = [s for s in sites if s not in out]
         if missing:
             raise SiteError(f"sites {missing} did not run in the forward pass of {type(self.model).__name__}")
@@ -225,7 +161,7 @@ class TorchSubject:
     def _projection(self, site: str, width: int) -> Tensor:
         key = (site, width)
         if key not in self._projections:
-            gen = torch.Generator().manual_seed(_stable_seed(self.seed, site, width))
+            gen = torch.Generator().manual_seed(stable_int(self.seed, site, width))
             matrix = torch.randn(width, self.projection, generator=gen) / np.sqrt(self.projection)
             self._projections[key] = matrix.to(self.device)
         return self._projections[key]
@@ -235,7 +171,7 @@ class TorchSubject:
         """Hash of weights + stimuli + site + transform + reduction + version (None: transform not hashable)."""
         if self.transform_key is None:
             return None
-        parts = (_model_hash(self.model), data_hash(stimuli.images, stimuli.ids), site, self.transform_key,
+        parts = (model_hash(self.model), data_hash(stimuli.images, stimuli.ids), site, self.transform_key,
                  self.pool, self.projection, self.seed if self.projection else None, neurosafe.__version__)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.data.synthetic import gabor
-from neurosafe.errors import NeurosafeError
 
 __all__ = ["V1Frontend", "conv_net", "get_model", "list_models", "load_model", "register"]
 

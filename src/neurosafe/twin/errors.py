@@ -1,6 +1,6 @@
-"""Errors of the digital-twin package (all are :class:`neurosafe.errors.NeurosafeError`)."""
+"""Errors of the digital-twin package (all are :class:`neurosafe.core.errors.NeurosafeError`)."""
 
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 
 
 class TwinError(NeurosafeError):

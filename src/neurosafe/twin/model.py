@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import neurosafe
-from neurosafe.data.io import atomic_path
+from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.twin.config import TwinConfig
@@ -29,7 +29,7 @@ from neurosafe.twin.cores import FeatureSubject, build_core
 from neurosafe.twin.errors import TwinError
 from neurosafe.twin.readouts import build_readout
 
-__all__ = ["DigitalTwin", "TwinNetwork"]
+__all__ = ["DigitalTwin", "TwinNetwork", "trial_inputs"]
 
 _LUMA = (0.299, 0.587, 0.114)
 _FORMAT = "neurosafe-twin-1"
@@ -41,6 +41,28 @@ def inverse_output(y: torch.Tensor, output: str) -> torch.Tensor:
     if output == "elu1":
         return torch.where(y > 1, y - 1, torch.log(y))
     return torch.log(torch.expm1(y))
+
+
+def trial_inputs(responses: xr.DataArray, names: Sequence[str]) -> np.ndarray:
+    """Per-trial input coordinates of ``responses`` as an array (stimulus, repeat, len(names))."""
+    n_rep = responses.sizes.get("repeat", 1)
+    cols = []
+    for name in names:
+        if name not in responses.coords:
+            raise TwinError(
+                f"responses have no coordinate {name!r} (per-trial input); coords: {list(responses.coords)}"
+            )
+        coord = responses[name]
+        if not set(coord.dims) <= {"stimulus", "repeat"} or "stimulus" not in coord.dims:
+            raise TwinError(f"coordinate {name!r} must have dims (stimulus[, repeat]); got {coord.dims}")
+        values = coord.transpose("stimulus", *[d for d in ("repeat",) if d in coord.dims]).values.astype(
+            float
+        )
+        values = np.broadcast_to(values.reshape(len(values), -1), (len(values), n_rep))
+        if not np.isfinite(values).all():
+            raise TwinError(f"coordinate {name!r} contains NaN or inf")
+        cols.append(values)
+    return np.stack(cols, axis=-1) if cols else np.zeros((responses.sizes["stimulus"], n_rep, 0))
 
 
 class Preprocess(nn.Module):
@@ -264,8 +286,6 @@ class DigitalTwin:
     ) -> xr.DataArray:
         """Per-trial predictions (stimulus, neuron, repeat) using the per-trial eye position and behaviour
         coordinates of ``responses`` (the ones named in the config)."""
-        from neurosafe.twin.train import trial_inputs
-
         session = self._session(session)
         stimuli = self._check_stimuli(stimuli).aligned_to(responses)
         inputs = trial_inputs(responses, self.config.behaviour_inputs)  # (S, R, k)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.data.io import Recording, atomic_path
-from neurosafe.metrics.score import data_hash
-from neurosafe.study.executor import Executor
+from neurosafe.core.executor import Executor
+from neurosafe.core.hashing import data_hash
+from neurosafe.core.io import atomic_path
+from neurosafe.data.io import Recording
 from neurosafe.twin.config import TwinConfig
 from neurosafe.twin.errors import TwinError
 from neurosafe.twin.evaluate import evaluate_twin

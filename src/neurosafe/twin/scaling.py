@@ -26,9 +26,9 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import curve_fit
 
+from neurosafe.core.executor import Executor, LocalExecutor
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.study.executor import Executor, InProcessExecutor
 from neurosafe.twin.config import TwinConfig
 from neurosafe.twin.errors import TwinError
 from neurosafe.twin.evaluate import evaluate_twin
@@ -164,7 +164,7 @@ def scaling_sweep(
         config=config or TwinConfig(),
         trial_duration=trial_duration,
     )
-    return pd.DataFrame((executor or InProcessExecutor()).map(run, cells))
+    return pd.DataFrame((executor or LocalExecutor()).map(run, cells))
 
 
 # ------------------------------------------------------------------------------------------ fitting
@@ -318,7 +318,7 @@ def plot_scaling(
     """FEVE vs recording time (log axis) with the fitted laws; and vs number of neurons when swept."""
     import matplotlib.pyplot as plt
 
-    from neurosafe.report.figures import save_figure
+    from neurosafe.core.figures import save_figure
 
     by_neurons = table["n_neurons"].nunique() > 1
     fig, axes = plt.subplots(

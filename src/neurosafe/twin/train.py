@@ -28,16 +28,17 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from neurosafe.data.io import atomic_path
+from neurosafe.core.devices import resolve_device
+from neurosafe.core.hashing import data_hash
+from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.metrics.score import data_hash
 from neurosafe.twin.config import TwinConfig
 from neurosafe.twin.cores import FeatureSubject
 from neurosafe.twin.errors import TwinError
-from neurosafe.twin.model import DigitalTwin, TwinNetwork, inverse_output
+from neurosafe.twin.model import DigitalTwin, TwinNetwork, inverse_output, trial_inputs
 
-__all__ = ["EpochReport", "fit_twin", "trial_inputs"]
+__all__ = ["EpochReport", "fit_twin"]
 
 DEFAULT_SESSION = "default"
 CHECKPOINT = "checkpoint.pt"
@@ -115,28 +116,6 @@ def _sessions(stimuli, responses) -> dict[str, tuple[StimulusSet, xr.DataArray]]
     return out
 
 
-def trial_inputs(responses: xr.DataArray, names: Sequence[str]) -> np.ndarray:
-    """Per-trial input coordinates of ``responses`` as an array (stimulus, repeat, len(names))."""
-    n_rep = responses.sizes.get("repeat", 1)
-    cols = []
-    for name in names:
-        if name not in responses.coords:
-            raise TwinError(
-                f"responses have no coordinate {name!r} (per-trial input); coords: {list(responses.coords)}"
-            )
-        coord = responses[name]
-        if not set(coord.dims) <= {"stimulus", "repeat"} or "stimulus" not in coord.dims:
-            raise TwinError(f"coordinate {name!r} must have dims (stimulus[, repeat]); got {coord.dims}")
-        values = coord.transpose("stimulus", *[d for d in ("repeat",) if d in coord.dims]).values.astype(
-            float
-        )
-        values = np.broadcast_to(values.reshape(len(values), -1), (len(values), n_rep))
-        if not np.isfinite(values).all():
-            raise TwinError(f"coordinate {name!r} contains NaN or inf")
-        cols.append(values)
-    return np.stack(cols, axis=-1) if cols else np.zeros((responses.sizes["stimulus"], n_rep, 0))
-
-
 def _samples(resp: xr.DataArray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(stimulus index, targets (M, N) with NaN, inputs (M, k) or None): repeat averages, or single
     trials when the twin reads per-trial inputs."""
@@ -164,14 +143,6 @@ def _fingerprint(
     for name, (stim, resp) in sorted(data.items()):
         parts += [name, resp, stim.images]
     return data_hash(*parts)
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TwinError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
 
 
 @contextlib.contextmanager
@@ -401,7 +372,7 @@ def fit_twin(
     if not isinstance(config, TwinConfig):
         raise TwinError(f"config must be a TwinConfig; got {type(config).__name__}")
     data = _sessions(stimuli, responses)
-    device = _device(config.train.device)
+    device = resolve_device(config.train.device)
     first = next(iter(data.values()))[0]
     with _seeded(seed, device):
         network = TwinNetwork(

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosafe.core.figures import save_figure
+from neurosafe.core.io import atomic_path
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.data.io import Recording, atomic_path, save_netcdf
+from neurosafe.data.io import Recording, save_netcdf
 from neurosafe.metrics import reliability_summary
-from neurosafe.report.figures import reliability_histogram, save_figure
+from neurosafe.report.figures import reliability_histogram
 from neurosafe.report.html import Section, write_report
 
 

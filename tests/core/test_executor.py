@@ -3,8 +3,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from neurosafe.errors import NeurosafeError
-from neurosafe.study.executor import Executor, ExecutorError, InProcessExecutor, get_executor
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.executor import Executor, ExecutorError, LocalExecutor, get_executor
 
 
 def _weighted(item, weights):
@@ -13,7 +13,7 @@ def _weighted(item, weights):
 
 def test_inprocess_executor_maps_in_order():
     ex = get_executor()
-    assert isinstance(ex, InProcessExecutor) and isinstance(ex, Executor)
+    assert isinstance(ex, LocalExecutor) and isinstance(ex, Executor)
     assert ex.map(lambda v: v * v, [3, 1, 2]) == [9, 1, 4]
 
 
@@ -31,6 +31,6 @@ def test_ray_executor_agrees_with_inprocess():
     try:
         ex = get_executor("ray", num_cpus=1, init_kwargs={"num_cpus": 2})
         assert isinstance(ex, Executor)
-        assert ex.map(fn, items) == InProcessExecutor().map(fn, items)
+        assert ex.map(fn, items) == LocalExecutor().map(fn, items)
     finally:
         ray.shutdown()

@@ -1,6 +1,6 @@
 """One executor interface for sweeps (scaling laws, seeds, models): in-process by default, Ray optionally.
 
-``get_executor("inprocess")`` runs cells one after the other in this process; ``get_executor("ray")``
+``get_executor("local")`` runs cells one after the other in this process; ``get_executor("ray")``
 spreads them over a Ray cluster (the optional ``ray`` extra; a local instance is started when no
 address is given). Results come back in the order of the cells either way.
 """
@@ -12,11 +12,11 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from neurosafe.errors import NeurosafeError
+from neurosafe.core.errors import NeurosafeError
 
-__all__ = ["BACKENDS", "Executor", "ExecutorError", "InProcessExecutor", "RayExecutor", "get_executor"]
+__all__ = ["BACKENDS", "Executor", "ExecutorError", "LocalExecutor", "RayExecutor", "get_executor"]
 
-BACKENDS = ("inprocess", "ray")
+BACKENDS = ("local", "ray")
 
 
 class ExecutorError(NeurosafeError):
@@ -30,7 +30,7 @@ class Executor(Protocol):
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]: ...
 
 
-class InProcessExecutor:
+class LocalExecutor:
     """Runs every cell here, sequentially (the default: deterministic, no extra dependencies)."""
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
@@ -71,10 +71,13 @@ class RayExecutor:
         return self._ray.get([self._remote.remote(fn_ref, item) for item in items])
 
 
-def get_executor(backend: str = "inprocess", **kwargs: Any) -> Executor:
-    """The executor for ``backend`` ("inprocess" or "ray"; keyword arguments go to its constructor)."""
-    if backend == "inprocess":
-        return InProcessExecutor(**kwargs)
+def get_executor(backend: str = "local", workers: int | None = None, **kwargs: Any) -> Executor:
+    """The executor for ``backend`` ("local" or "ray"). ``workers`` caps Ray's parallel tasks (it sizes a local
+    instance's CPUs); other keyword arguments go to the executor's constructor."""
+    if backend == "local":
+        return LocalExecutor(**kwargs)
     if backend == "ray":
+        if workers is not None:
+            kwargs.setdefault("init_kwargs", {}).setdefault("num_cpus", workers)
         return RayExecutor(**kwargs)
     raise ExecutorError(f"unknown executor backend {backend!r}; choose one of {BACKENDS}")

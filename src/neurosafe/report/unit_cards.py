@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.interp._access import UnitResponder, differentiable, input_shape
+from neurosafe.core.figures import save_figure
+from neurosafe.interp import UnitResponder, differentiable, input_shape
 from neurosafe.interp.figures import plt
 from neurosafe.interp.lesion import orientation_decoding, unit_ablation_effects
 from neurosafe.interp.mei import AscentConfig, most_exciting_inputs
 from neurosafe.interp.receptive_fields import receptive_fields
 from neurosafe.interp.tuning import orientation_tuning
-from neurosafe.report.figures import save_figure
 from neurosafe.report.html import Section, write_report
 
 __all__ = ["unit_cards", "write_unit_cards"]
