@@ -16,17 +16,13 @@ whole bootstrap of a correlation a few matrix products (:func:`weighted_pearson`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import norm
 
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import make_rng
-
-if TYPE_CHECKING:
-    from neurosafe.metrics.score import Score
 
 __all__ = [
     "CI_METHODS", "bias_corrected", "bootstrap_ci", "bootstrap_indices", "bootstrap_statistic",
