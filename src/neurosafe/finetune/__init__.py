@@ -5,12 +5,19 @@ Regularizers (RSA, CKA, a prediction head) pull a site's representation toward n
 (Federer et al. 2020).
 """
 
-from neurosafe.finetune.regularizers import CKARegularizer, PredictionRegularizer, RSARegularizer, make_regularizer
+from neurosafe.finetune.regularizers import (
+    CKARegularizer,
+    PredictionRegularizer,
+    RegularizerConfig,
+    RSARegularizer,
+    make_regularizer,
+)
 from neurosafe.finetune.targets import CONTROLS, NeuralTargets, make_control, shuffled, statistics_matched
 from neurosafe.finetune.train import Regularizer, TrainConfig, TrainResult, evaluate_accuracy, train_classifier
 
 __all__ = [
     "CONTROLS", "CKARegularizer", "NeuralTargets", "PredictionRegularizer", "RSARegularizer", "Regularizer",
+    "RegularizerConfig",
     "TrainConfig", "TrainResult", "evaluate_accuracy", "make_control", "make_regularizer", "shuffled",
     "statistics_matched", "train_classifier",
 ]

@@ -33,7 +33,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import format_ids
-from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
+from neurosafe.metrics.bootstrap import bootstrap_ci, bootstrap_weights, weighted_pearson
 from neurosafe.metrics.reliability import split_half_reliability
 from neurosafe.metrics.score import Score, provenance
 
@@ -359,13 +359,12 @@ def ridge_predictivity(
     if np.isnan(r).all():
         raise DataValidationError("predictivity is undefined for every neuron (constant predictions)")
     value = float(np.nanmedian(r))
-    ci = None
+    ci = meds = None
     if n_boot > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             meds = np.nanmedian(per_boot[1:], axis=1)
-        lo = (1 - ci_level) / 2
-        ci = (float(np.nanquantile(meds, lo)), float(np.nanquantile(meds, 1 - lo)))
+        ci = bootstrap_ci(value, meds, ci_level)
     ceil_value = None if ceiling is None or np.isnan(ceiling).all() else float(np.nanmedian(ceiling))
     params = {"mapping": mapping, "n_folds": n_folds, "groups": groups, "stratify": stratify, "n_boot": n_boot}
     params.update({"alphas": [float(a) for a in alphas], "inner_cv": str(inner_cv)} if mapping == "ridge"
@@ -373,5 +372,6 @@ def ridge_predictivity(
     return Score(
         value=value, per_unit=xr.DataArray(r, dims=("neuron",), coords=coords, name="pearson_r"),
         ceiling=ceil_value, ceiled_value=None if ceil_value is None else value / ceil_value, ci=ci,
+        replicates=meds, n=len(y), method="percentile" if meds is not None else None,
         provenance=provenance(f"{mapping}_predictivity", params, data=responses, seed=seed, **extra),
     )

@@ -26,6 +26,7 @@ from scipy.stats import kendalltau
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import format_ids
+from neurosafe.metrics.bootstrap import bootstrap_ci, bootstrap_statistic
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["COMPARISONS", "DISTANCES", "compare_rdms", "rdm", "rsa_noise_ceiling", "rsa_score"]
@@ -357,9 +358,11 @@ def rsa_score(model, reference, method: str = "spearman", distance: str = "corre
         a, b = idx[i][keep], idx[j][keep]
         return float(_compare_vectors(model_arr[:, a, b], ref_arr[:, a, b], method).mean())
 
-    ci = _bootstrap(boot, ref_arr.shape[1], n_boot, seed, ci_level)
+    reps = bootstrap_statistic(boot, ref_arr.shape[1], n_boot, seed)[1:] if n_boot > 0 else None
+    ci = bootstrap_ci(value, reps, ci_level) if reps is not None else None
     params = {"method": method, "distance": distance, "groups": groups, "n_boot": n_boot}
     return Score(value=value, per_unit=per_unit, ceiling=ceiling,
-                 ceiled_value=None if ceiling is None else value / ceiling, ci=ci,
+                 ceiled_value=None if ceiling is None else value / ceiling, ci=ci, replicates=reps,
+                 n=int(ref_arr.shape[1]), method="percentile" if reps is not None else None,
                  provenance=provenance("rsa", params, data=ref_arr, seed=seed, noise_ceiling_lower=lower,
                                        n_stimuli=int(ref_arr.shape[1])))

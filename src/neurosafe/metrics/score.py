@@ -130,15 +130,17 @@ def average_scores(scores: Sequence[Score], level: float = 0.95) -> Score:
         raise NeurosafeError("no scores to average")
     if len(scores) == 1:
         return scores[0]
-    _check_paired(scores)
-    reps = np.mean([_replicates(s) for s in scores], axis=0)
     value = float(np.mean([s.value for s in scores]))
+    reps = None
+    if any(s.replicates is not None for s in scores):  # scores without a bootstrap average to a bare value
+        _check_paired(scores)
+        reps = np.mean([_replicates(s) for s in scores], axis=0)
     ceilings = {s.ceiling for s in scores}
     ceiling = ceilings.pop() if len(ceilings) == 1 else None
     first = scores[0]
     return replace(first, value=value, per_unit=None, ceiling=ceiling,
                    ceiled_value=None if ceiling is None else value / ceiling,
-                   ci=bootstrap_ci(value, reps, level), replicates=reps,
+                   ci=None if reps is None else bootstrap_ci(value, reps, level), replicates=reps,
                    provenance={**first.provenance, "averaged_over": len(scores)})
 
 

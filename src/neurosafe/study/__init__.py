@@ -1,6 +1,12 @@
 """Studies: a YAML config that chains the paths (record -> twin -> train -> evaluate) into ``results.json``."""
 
 from neurosafe.study.config import StudyConfig, StudyConfigError, load_study
+from neurosafe.study.effects import condition_scores, network_scores, paired_effects
+from neurosafe.study.results import EffectRecord, ScoreRecord, StudyResults, load_results, results_schema
 from neurosafe.study.runner import StudyResult, run_study
 
-__all__ = ["StudyConfig", "StudyConfigError", "StudyResult", "load_study", "run_study"]
+__all__ = [
+    "EffectRecord", "ScoreRecord", "StudyConfig", "StudyConfigError", "StudyResult", "StudyResults",
+    "condition_scores", "load_study", "load_results", "network_scores", "paired_effects", "results_schema",
+    "run_study",
+]

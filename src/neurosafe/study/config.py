@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from neurosafe.core.errors import NeurosafeError
+from neurosafe.finetune import RegularizerConfig, TrainConfig
+from neurosafe.twin import TrainConfig as TwinTrainConfig
+from neurosafe.twin import TwinConfig
 
 __all__ = ["StudyConfig", "StudyConfigError", "load_study"]
 
@@ -43,26 +46,30 @@ class RecordingConfig(_Strict):
 
 
 class TwinStageConfig(_Strict):
+    """The twin stage: ``config`` is the twin package's own ``TwinConfig`` (as ``neurosafe twin fit`` reads it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     enabled: bool = True
-    max_epochs: int = Field(40, ge=1)
     n_target_stimuli: int = Field(1000, ge=20, description="new stimuli the twin labels as regularizer targets")
+    config: TwinConfig = TwinConfig(train=TwinTrainConfig(max_epochs=40, progress=False))
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _twin(cls, v: object) -> TwinConfig:
+        return v if isinstance(v, TwinConfig) else TwinConfig.from_dict(v)
+
+    @field_serializer("config")
+    def _dump(self, v: TwinConfig) -> dict:
+        return v.to_dict()
 
 
 class TaskConfig(_Strict):
+    """The task networks: zoo ``model`` on ``dataset``, trained with finetune's ``train`` settings."""
+
     dataset: Literal["digits"] = "digits"
     model: str = "cnn_small"
-    epochs: int = Field(8, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(2e-3, gt=0)
     n_test: int = Field(500, ge=50)
-
-
-class RegularizerConfig(_Strict):
-    kind: Literal["rsa", "cka", "prediction"] = "rsa"
-    site: str | None = Field(None, description="layer to regularize (default: the model's last conv block)")
-    weight: float = Field(10.0, ge=0)
-    batch_size: int = Field(32, ge=4)
-    warmup_epochs: int = Field(0, ge=0)
+    train: TrainConfig = TrainConfig(epochs=8, batch_size=64, lr=2e-3)
 
 
 class EvaluationConfig(_Strict):
@@ -84,17 +91,24 @@ class EvaluationConfig(_Strict):
 
 
 class StudyConfig(_Strict):
-    """The whole study. ``data`` replaces the synthetic brain by a real recording (.nc with stimuli)."""
+    """The whole study. ``data`` replaces the synthetic brain by a real recording (.nc with stimuli).
+
+    The ``twin.config``, ``task.train`` and ``regularizer`` sections are the path packages' own config models
+    (``neurosafe.twin.TwinConfig``, ``neurosafe.finetune.TrainConfig``, ``neurosafe.finetune.RegularizerConfig``).
+    ``device`` ("auto": a GPU when present) is where the networks are evaluated; the twin follows its own
+    ``twin.config.train.device`` (also "auto" by default).
+    """
 
     name: str = "default"
     seed: int = 0
+    device: str = "auto"
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     data: Path | None = None
     brain: BrainConfig = BrainConfig()
     recording: RecordingConfig = RecordingConfig()
     twin: TwinStageConfig = TwinStageConfig()
     task: TaskConfig = TaskConfig()
-    regularizer: RegularizerConfig = RegularizerConfig()
+    regularizer: RegularizerConfig = RegularizerConfig(weight=10.0)
     controls: list[Literal["shuffled", "matched"]] = Field(default_factory=lambda: ["shuffled", "matched"])
     evaluation: EvaluationConfig = EvaluationConfig()
 
@@ -117,7 +131,7 @@ def _explain(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = "unknown key" if e["type"] in ("extra_forbidden", "unexpected_keyword_argument") else e["msg"]
         lines.append(f"{key}: {msg}")
     return "; ".join(lines)
 

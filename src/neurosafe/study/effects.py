@@ -1,96 +1,82 @@
-"""Paired bootstrap effects of brain-data training against baseline and controls (Federer et al. 2020).
+"""Every number of a study, through ``neurosafe.metrics``: per-network Scores, their means over training
+seeds, and paired effects of brain-data training against baseline and controls (Federer et al. 2020).
 
-For each metric, every condition's value is averaged over training seeds and recomputed on the same
-resampled images (robustness) or stimuli (alignment), so differences between conditions carry a
-percentile CI that reflects the test-set uncertainty; the spread over seeds is reported beside it.
+All networks are scored on the same test images and stimuli with the same bootstrap seed, so their Scores
+share resamples: the mean over seeds (:func:`neurosafe.metrics.average_scores`) and the difference between
+conditions (:func:`neurosafe.metrics.paired_difference`) keep the pairing, and the CI of an effect reflects
+the test-set uncertainty; the spread over seeds is reported beside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import rankdata
+import xarray as xr
 
-from neurosafe.metrics.bootstrap import percentile_ci, weighted_pearson
+from neurosafe.metrics import Score, average_scores, mean_score, paired_difference, rdm, ridge_predictivity, rsa_score
+from neurosafe.metrics.calibration import calibration_score
+from neurosafe.study.results import EffectRecord, ScoreRecord
 
-__all__ = ["expected_calibration_error_np", "metric_distributions", "paired_effects", "rdm_spearman"]
+__all__ = ["Key", "condition_scores", "network_scores", "paired_effects"]
 
-
-def expected_calibration_error_np(probs: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
-    """Binned ECE (Guo et al. 2017) from confidences and correctness (numpy, for bootstrap loops)."""
-    conf = probs.max(1)
-    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    total = np.bincount(bins, minlength=n_bins)
-    acc = np.bincount(bins, correct.astype(float), minlength=n_bins)
-    cf = np.bincount(bins, conf, minlength=n_bins)
-    ok = total > 0
-    return float(np.sum(np.abs(acc[ok] - cf[ok])) / len(conf))
+Key = tuple[str, str | None, float | None]  # (metric, site, eps)
 
 
-def _upper_pairs(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    i, j = np.triu_indices(len(idx), k=1)
-    keep = idx[i] != idx[j]  # a stimulus drawn twice is not compared with itself
-    return idx[i][keep], idx[j][keep]
+def network_scores(evaluation: dict[str, np.ndarray], responses: xr.DataArray, brain_rdm: xr.DataArray,
+                   sites: Sequence[str], pgd_eps: Sequence[float], primary_site: str, seed: int = 0,
+                   n_boot: int = 500) -> dict[Key, Score]:
+    """One network's Scores from its per-image outcomes and per-site features (``evaluate_network``).
 
-
-def rdm_spearman(model_rdm: np.ndarray, brain_rdm: np.ndarray, idx: np.ndarray) -> float:
-    """Spearman correlation of two RDMs over the distinct stimulus pairs of the (resampled) index ``idx``."""
-    a, b = _upper_pairs(idx)
-    return float(np.corrcoef(rankdata(model_rdm[a, b]), rankdata(brain_rdm[a, b]))[0, 1])
-
-
-def metric_distributions(evals: dict[str, list[dict]], brain_mean: np.ndarray, brain_rdm: np.ndarray,
-                         ceiling: float, sites: tuple[str, ...], primary_site: str, pgd_eps: tuple[float, ...],
-                         n_boot: int = 500, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
-    """{metric: {condition: array (1 + n_boot,)}}; row 0 is the point estimate (all units once).
-
-    Metrics: clean accuracy, accuracy under PGD at each eps and its mean over eps (robustness AUC),
-    mean corruption accuracy, ECE, and per site RSA (Spearman of RDMs; bootstrapped at the primary site)
-    and ceiled ridge predictivity (median over neurons of held-out r / ceiling).
+    Accuracies: :func:`~neurosafe.metrics.mean_score` over test images; ECE:
+    :func:`~neurosafe.metrics.calibration.calibration_score`; per site, ridge predictivity of the held-out
+    ``responses`` (:func:`~neurosafe.metrics.ridge_predictivity`, ceiled by sqrt split-half reliability)
+    and RSA (Spearman between the features' correlation-distance RDM and ``brain_rdm``; bootstrapped at
+    ``primary_site`` only, the other sites' RSA is a point estimate to keep the study fast).
     """
-    rng = np.random.default_rng(seed)
-    n_img = len(next(iter(evals.values()))[0]["correct_clean"])
-    n_stim = brain_mean.shape[0]
-    img_idx = [np.arange(n_img)] + [rng.integers(0, n_img, n_img) for _ in range(n_boot)]
-    stim_idx = [np.arange(n_stim)] + [rng.integers(0, n_stim, n_stim) for _ in range(n_boot)]
-    w_stim = np.stack([np.bincount(ix, minlength=n_stim) for ix in stim_idx]).astype(float)  # row 0: ones
-
-    def per_image(fn: Callable[[dict, np.ndarray], float]) -> dict[str, np.ndarray]:
-        return {c: np.array([np.mean([fn(e, ix) for e in runs]) for ix in img_idx]) for c, runs in evals.items()}
-
-    out: dict[str, dict[str, np.ndarray]] = {
-        "clean_accuracy": per_image(lambda e, ix: e["correct_clean"][ix].mean()),
-        "pgd_accuracy_mean": per_image(lambda e, ix: e["correct_pgd"][:, ix].mean()),
-        "corruption_accuracy": per_image(lambda e, ix: e["correct_corrupt"][:, ix].mean()),
-        "ece": per_image(lambda e, ix: expected_calibration_error_np(e["probs"][ix], e["correct_clean"][ix])),
+    e = evaluation
+    out: dict[Key, Score] = {
+        ("clean_accuracy", None, None): mean_score(e["correct_clean"], "clean_accuracy", seed, n_boot),
+        ("pgd_accuracy_mean", None, None): mean_score(e["correct_pgd"].mean(0), "pgd_accuracy_mean", seed, n_boot),
+        ("corruption_accuracy", None, None): mean_score(e["correct_corrupt"].mean(0), "corruption_accuracy", seed,
+                                                        n_boot),
+        ("ece", None, None): calibration_score(e["probs"], e["labels"], seed=seed, n_boot=n_boot),
     }
     for k, eps in enumerate(pgd_eps):
-        out[f"pgd_accuracy@{eps:.4f}"] = per_image(lambda e, ix, k=k: e["correct_pgd"][k, ix].mean())
+        out[("pgd_accuracy", None, float(eps))] = mean_score(e["correct_pgd"][k], "pgd_accuracy", seed, n_boot,
+                                                             eps=float(eps))
     for site in sites:
-        out[f"ridge/{site}"] = {
-            c: np.mean([np.nanmedian(weighted_pearson(w_stim, e[f"pred/{site}"], brain_mean), axis=1)
-                        for e in runs], axis=0) / ceiling
-            for c, runs in evals.items()}
-        rows = stim_idx if site == primary_site else stim_idx[:1]
-        out[f"rsa/{site}"] = {c: np.array([np.mean([rdm_spearman(e[f"rdm/{site}"], brain_rdm, ix) for e in runs])
-                                           for ix in rows]) for c, runs in evals.items()}
+        feats = e[f"features/{site}"]
+        out[("ridge", site, None)] = ridge_predictivity(feats, responses, seed=seed, n_boot=n_boot)
+        out[("rsa", site, None)] = rsa_score(rdm(feats, "correlation").values, brain_rdm, method="spearman",
+                                             n_boot=n_boot if site == primary_site else 0, seed=seed)
     return out
 
 
-def paired_effects(dists: dict[str, dict[str, np.ndarray]], treated: str, ci_level: float = 0.95
-                   ) -> dict[str, dict[str, dict]]:
-    """{metric: {other condition: {difference, ci}}}: treated minus each other condition, paired bootstrap."""
-    out: dict[str, dict[str, dict]] = {}
-    for metric, by_cond in dists.items():
-        if treated not in by_cond:
+def condition_scores(per_network: dict[str, dict[int, dict[Key, Score]]]) -> list[ScoreRecord]:
+    """Records of every network's Scores ({condition: {training seed: scores}}) and, per condition, their
+    mean over training seeds (``training_seed=None``)."""
+    records = []
+    for condition, by_seed in per_network.items():
+        grouped: dict[Key, list[Score]] = defaultdict(list)
+        for seed, scores in by_seed.items():
+            for key, score in scores.items():
+                records.append(ScoreRecord(key[0], condition, score, key[1], key[2], seed))
+                grouped[key].append(score)
+        records += [ScoreRecord(k[0], condition, average_scores(v), k[1], k[2]) for k, v in grouped.items()]
+    return records
+
+
+def paired_effects(records: Sequence[ScoreRecord], treated: str) -> list[EffectRecord]:
+    """``treated`` minus every other condition on each metric (means over seeds), paired bootstrap CI;
+    metrics scored without a bootstrap have no effect record."""
+    means = {(r.metric, r.site, r.eps, r.condition): r.score for r in records if r.training_seed is None}
+    out = []
+    for (metric, site, eps, condition), score in means.items():
+        base = means.get((metric, site, eps, treated))
+        if condition == treated or base is None or base.replicates is None or score.replicates is None:
             continue
-        t = by_cond[treated]
-        out[metric] = {}
-        for cond, v in by_cond.items():
-            if cond == treated:
-                continue
-            diff = t - v
-            out[metric][cond] = {"difference": float(diff[0]),
-                                 "ci": percentile_ci(diff[1:], ci_level) if len(diff) > 1 else None}
+        diff = paired_difference(base, score, name=f"{metric} {treated} - {condition}")
+        out.append(EffectRecord(metric, treated, condition, diff, site, eps))
     return out

@@ -1,7 +1,7 @@
-"""Evaluate one trained network for a study: per-image robustness outcomes and per-stimulus alignment data.
+"""Evaluate one trained network for a study: per-image robustness outcomes and per-stimulus features.
 
-Everything is kept per unit (image or stimulus) so the study can bootstrap paired differences between
-conditions (``neurosafe.study.effects``) instead of comparing summary numbers.
+Everything is kept per unit (image or stimulus), so ``neurosafe.study.effects`` scores every network with
+``neurosafe.metrics`` on shared bootstrap resamples and pairs the differences between conditions.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import torch
 import xarray as xr
 from torch import nn
 
-from neurosafe.data.recording import trial_average
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.metrics import RidgeCVMapping, cross_validated_predictions, rdm, stimulus_folds
+from neurosafe.metrics import align_features
 from neurosafe.robust import corrupt, pgd
 from neurosafe.subjects import TorchSubject
 
@@ -37,37 +36,30 @@ class EvaluationData:
     severity: int
     pool: int | None = None
 
-    @property
-    def brain_mean(self) -> np.ndarray:
-        return trial_average(self.responses).values
-
 
 @torch.no_grad()
 def _correct_and_probs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     probs = torch.softmax(model(x), dim=1)
-    return (probs.argmax(1) == y).numpy(), probs.numpy()
+    return (probs.argmax(1) == y).cpu().numpy(), probs.cpu().numpy()
 
 
-def evaluate_network(model: nn.Module, data: EvaluationData, seed: int = 0) -> dict[str, np.ndarray]:
-    """Per-image correctness (clean, PGD at each eps, each corruption), clean probabilities, and per site the
-    model RDM (correlation distance) and cross-validated ridge predictions of the held-out brain responses."""
-    model.eval()
-    correct, probs = _correct_and_probs(model, data.x, data.y)
-    out: dict[str, np.ndarray] = {"correct_clean": correct, "probs": probs}
+def evaluate_network(model: nn.Module, data: EvaluationData, seed: int = 0, device: str | torch.device = "cpu"
+                     ) -> dict[str, np.ndarray]:
+    """Per-image correctness (clean, PGD at each eps, each corruption), clean probabilities and labels, and
+    per site the features of the held-out brain stimuli (stimulus, feature) in the responses' order."""
+    model = model.to(device).eval()
+    x, y = data.x.to(device), data.y.to(device)
+    correct, probs = _correct_and_probs(model, x, y)
+    out: dict[str, np.ndarray] = {"correct_clean": correct, "probs": probs, "labels": data.y.numpy()}
     pgd_rows = []
     for eps in data.pgd_eps:
-        x_adv = data.x if eps == 0 else pgd(model, data.x, data.y, eps=eps, steps=data.pgd_steps, seed=seed)
-        pgd_rows.append(_correct_and_probs(model, x_adv, data.y)[0])
+        x_adv = x if eps == 0 else pgd(model, x, y, eps=eps, steps=data.pgd_steps, seed=seed)
+        pgd_rows.append(_correct_and_probs(model, x_adv, y)[0])
     out["correct_pgd"] = np.stack(pgd_rows)
     out["correct_corrupt"] = np.stack([
-        _correct_and_probs(model, torch.as_tensor(corrupt(data.x, kind, data.severity, seed=seed)), data.y)[0]
+        _correct_and_probs(model, torch.as_tensor(corrupt(data.x, kind, data.severity, seed=seed)).to(device), y)[0]
         for kind in data.corruptions])
-    subject = TorchSubject(model, device="cpu", pool=data.pool, progress=False)
-    brain = data.brain_mean
-    folds = stimulus_folds(len(brain), n_folds=5, seed=seed)
+    subject = TorchSubject(model, device=device, pool=data.pool, progress=False)
     for site in data.sites:
-        feats = subject.respond(data.stimuli, site)
-        out[f"rdm/{site}"] = rdm(feats, distance="correlation").values
-        pred, _ = cross_validated_predictions(feats.values, brain, folds, RidgeCVMapping(cv="loo"))
-        out[f"pred/{site}"] = pred
+        out[f"features/{site}"] = align_features(subject.respond(data.stimuli, site), data.responses)
     return out

@@ -7,7 +7,6 @@ run resumes where it stopped (training also resumes mid-network from its per-epo
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,21 +16,21 @@ import torch
 from tqdm.auto import tqdm
 
 import neurosafe
+from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import DataValidationError
+from neurosafe.core.executor import get_executor
 from neurosafe.core.hashing import data_hash
-from neurosafe.core.io import atomic_path
+from neurosafe.core.seeds import child_seed
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcdf
 from neurosafe.data.tasks import digits_dataset
-from neurosafe.finetune.regularizers import make_regularizer
-from neurosafe.finetune.targets import NeuralTargets, make_control
-from neurosafe.finetune.train import TrainConfig, evaluate_accuracy, train_classifier
-from neurosafe.metrics import rdm, split_half_reliability
-from neurosafe.metrics.bootstrap import percentile_ci, weighted_pearson
+from neurosafe.finetune import NeuralTargets, make_control, train_classifier
+from neurosafe.metrics import Score, rdm
 from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
-from neurosafe.study.effects import metric_distributions, paired_effects, rdm_spearman
+from neurosafe.study.effects import Key, condition_scores, network_scores, paired_effects
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
+from neurosafe.study.results import StudyResults
 from neurosafe.subjects.zoo import get_model
 
 __all__ = ["StudyResult", "run_study"]
@@ -43,7 +42,7 @@ BASELINE = "baseline"
 @dataclass(frozen=True)
 class StudyResult:
     folder: Path
-    results: dict
+    results: StudyResults
 
 
 def _split_recording(rec: Recording, cfg: StudyConfig) -> tuple[Recording, Recording]:
@@ -83,25 +82,25 @@ def _record(cfg: StudyConfig, cache: StageCache) -> tuple[Recording, Recording]:
     return train, test
 
 
-def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Recording, upstream: str
-             ) -> tuple[NeuralTargets, dict]:
+def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Recording, upstream: str,
+             threads: int | None = None) -> tuple[NeuralTargets, dict]:
     """Regularizer targets: a fitted twin's predictions on new stimuli (the twin as a denoiser that supplies
     unlimited targets, Li et al. 2019), or the training recording's trial averages."""
     if not cfg.twin.enabled:
         return NeuralTargets.from_responses(train.stimuli, train.responses), {"source": "recording"}
-    from neurosafe.twin import TwinConfig, evaluate_twin, fit_twin
-    from neurosafe.twin.config import TrainConfig as TwinTrainConfig
+    from neurosafe.twin import evaluate_twin, fit_twin
 
+    if threads:
+        torch.set_num_threads(threads)
     key = cache.key("twin", upstream=upstream, twin=cfg.twin.model_dump(), seed=cfg.seed)
     path = cache.path("twin", key, "targets.nc")
     info_path = cache.path("twin", key, "json")
     if cache.has(path) and cache.has(info_path):
         rec = load_netcdf(path)
         return NeuralTargets.from_responses(rec.stimuli, rec.responses, "twin"), cache.load_json(info_path)
-    config = TwinConfig(train=TwinTrainConfig(max_epochs=cfg.twin.max_epochs, progress=False, device="cpu"))
-    twin = fit_twin(train.stimuli, train.responses, config=config, seed=cfg.seed,
+    twin = fit_twin(train.stimuli, train.responses, config=cfg.twin.config, seed=cfg.seed,
                     checkpoint_dir=cache.root / f"twin-{key}-ckpt", resume=True)
-    new = natural_patches(cfg.twin.n_target_stimuli, cfg.brain.image_size, seed=cfg.seed + 303)
+    new = natural_patches(cfg.twin.n_target_stimuli, cfg.brain.image_size, seed=child_seed(cfg.seed, "twin targets"))
     predicted = twin.respond(new)
     save_netcdf(Recording(predicted, new), path)
     quality = evaluate_twin(twin, test.stimuli, test.responses, seed=cfg.seed, n_boot=0)
@@ -131,26 +130,50 @@ def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targe
     regs = []
     if condition != BASELINE:
         tgt = targets if condition == BRAIN else make_control(condition, targets, seed=seed)
-        r = cfg.regularizer
-        regs = [make_regularizer(r.kind, model, _site(cfg, model), tgt, weight=r.weight, batch_size=r.batch_size,
-                                 warmup_epochs=r.warmup_epochs)]
-    t = cfg.task
-    result = train_classifier(model, x, y, regs, TrainConfig(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr),
-                              seed=seed, checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None,
+        regs = [cfg.regularizer.build(model, tgt, _site(cfg, model))]
+    result = train_classifier(model, x, y, regs, cfg.task.train, seed=seed, checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None,
                               progress=False)
     cache.save_state(final, result.model.state_dict())
     return result.model.eval()
 
 
-def _evaluate(cfg: StudyConfig, cache: StageCache, model: torch.nn.Module, data: EvaluationData, key_parts: dict
-              ) -> dict[str, np.ndarray]:
+def _evaluate(cfg: StudyConfig, cache: StageCache, model: torch.nn.Module, data: EvaluationData, key_parts: dict,
+              device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
     key = cache.key("eval", evaluation=cfg.evaluation.model_dump(), sites=list(data.sites), **key_parts)
     path = cache.path("eval", key, "pt")
     if cache.has(path):
         return {k: v.numpy() for k, v in cache.load_state(path).items()}
-    out = evaluate_network(model, data, seed=key_parts["seed"])
+    out = evaluate_network(model, data, seed=cfg.seed, device=device)
     cache.save_state(path, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()})
     return out
+
+
+@dataclass(frozen=True)
+class _NetworkTask:
+    """One executor task: train (or load) the network of (condition, seed), evaluate it, score it."""
+
+    cfg: StudyConfig
+    cache: StageCache
+    targets: NeuralTargets
+    upstream: str
+    task: tuple
+    data: EvaluationData
+    brain_rdm: object
+    primary_site: str
+    threads: int | None = None
+
+    def __call__(self, job: tuple[str, int]) -> dict[Key, Score]:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        condition, seed = job
+        model = _train(self.cfg, self.cache, condition, seed, self.targets, self.upstream, self.task)
+        weights = data_hash(*[p.detach().numpy() for p in model.parameters()])
+        ev = _evaluate(self.cfg, self.cache, model, self.data, {
+            "upstream": self.upstream, "condition": condition, "seed": seed, "weights": weights},
+            device=resolve_device(self.cfg.device))
+        e = self.cfg.evaluation
+        return network_scores(ev, self.data.responses, self.brain_rdm, self.data.sites, self.data.pgd_eps,
+                              self.primary_site, seed=self.cfg.seed, n_boot=e.n_boot)
 
 
 def _brain_rdm(responses) -> np.ndarray:
@@ -163,75 +186,51 @@ def _brain_rdm(responses) -> np.ndarray:
     return rdm(responses.isel(repeat=np.flatnonzero(complete)), distance="crossnobis").values
 
 
-def _summaries(dists: dict[str, dict[str, np.ndarray]], ci_level: float = 0.95) -> dict:
-    return {m: {c: {"value": float(v[0]), "ci": percentile_ci(v[1:], ci_level) if len(v) > 1 else None}
-                for c, v in by_c.items()} for m, by_c in dists.items()}
+def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool = True, progress: bool | None = None,
+              backend: str = "local", workers: int | None = None) -> StudyResult:
+    """Run every stage of ``cfg`` and write ``results.json`` (Score records, see
+    :mod:`neurosafe.study.results`) to ``out_root/name``; ``neurosafe.report`` renders it.
 
-
-def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool = True,
-              progress: bool | None = None) -> StudyResult:
-    """Run every stage of ``cfg``; write ``results.json`` to ``out_root/name`` (``neurosafe.report`` renders it)."""
-
+    The twin fit and the networks (conditions x seeds) are tasks of the executor ``backend`` ("local" or
+    "ray", ``workers`` parallel tasks; each Ray task uses one torch thread); results do not depend on it.
+    """
     t0 = time.perf_counter()
     folder = Path(out_root) / cfg.name
     cache = StageCache(folder / "cache", enabled=use_cache)
+    executor = get_executor(backend, workers=workers)
+    threads = None if backend == "local" else 1
     train, test = _record(cfg, cache)
     up_record = data_hash(train.responses, test.responses)
-    targets, twin_info = _targets(cfg, cache, train, test, up_record)
+    [(targets, twin_info)] = executor.map(lambda args: _targets(*args, threads=threads),
+                                          [(cfg, cache, train, test, up_record)])
     up_targets = data_hash(targets.responses.numpy(), targets.stimuli.numpy())
-    t = cfg.task
-    x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=t.n_test, seed=cfg.seed)
+    x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=cfg.task.n_test, seed=cfg.seed)
     n_eval = min(cfg.evaluation.n_eval, len(x_te))
     conditions = [BASELINE, BRAIN, *cfg.controls]
-    probe = get_model(t.model, seed=0, in_channels=1, n_classes=10)
+    probe = get_model(cfg.task.model, seed=0, in_channels=1, n_classes=10)
     site = _site(cfg, probe)
     sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
                           test.responses, sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions), ev.severity,
                           pool=ev.pool)
-    evals: dict[str, list[dict]] = {c: [] for c in conditions}
-    accuracy: dict[str, list[float]] = {c: [] for c in conditions}
+    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, _brain_rdm(test.responses), site,
+                        threads)
     jobs = [(c, s) for c in conditions for s in cfg.seeds]
-    for condition, seed in tqdm(jobs, desc="networks", disable=progress is False):
-        model = _train(cfg, cache, condition, seed, targets, up_targets, (x_tr, y_tr))
-        accuracy[condition].append(evaluate_accuracy(model, x_te, y_te))
-        evals[condition].append(_evaluate(cfg, cache, model, data, {
-            "upstream": up_targets, "condition": condition, "seed": seed, "weights": data_hash(
-                *[p.detach().numpy() for p in model.parameters()])}))
-    ceiling = float(split_half_reliability(test.responses, n_boot=0, seed=cfg.seed).value)
-    brain_rdm = _brain_rdm(test.responses)
-    dists = metric_distributions(evals, data.brain_mean, brain_rdm, ceiling, sites, site, tuple(ev.pgd_eps),
-                                 n_boot=ev.n_boot, seed=cfg.seed)
-    results = {
-        "name": cfg.name, "seed": cfg.seed, "seeds": cfg.seeds, "conditions": conditions,
-        "regularized_site": site, "sites": list(sites), "ceiling_split_half": ceiling,
-        "targets": twin_info, "test_accuracy": accuracy,
-        "metrics": _summaries(dists),
-        "effects": paired_effects(dists, BRAIN),
-        "per_seed": {m: {c: [float(v) for v in _per_seed(evals[c], m, data, brain_rdm, ceiling)]
-                         for c in conditions} for m in ("clean_accuracy", f"rsa/{site}", f"ridge/{site}")},
-        "config": json.loads(cfg.model_dump_json()),
+    scores = executor.map(task, tqdm(jobs, desc="networks", disable=progress is False))
+    per_network: dict[str, dict[int, dict[Key, Score]]] = {c: {} for c in conditions}
+    for (condition, seed), network in zip(jobs, scores, strict=True):
+        per_network[condition][seed] = network
+    records = condition_scores(per_network)
+    info = {
+        "name": cfg.name, "seed": cfg.seed, "seeds": cfg.seeds, "conditions": conditions, "treated": BRAIN,
+        "regularized_site": site, "sites": list(sites), "targets": twin_info,
+        "config": cfg.model_dump(mode="json"),
         "provenance": {"neurosafe": neurosafe.__version__, "torch": torch.__version__,
                        "record_hash": up_record, "targets_hash": up_targets},
+        "run": {"wall_time_s": round(time.perf_counter() - t0, 1), "cache_hits": len(cache.hits),
+                "backend": backend, "workers": workers},
     }
-    results["run"] = {"wall_time_s": round(time.perf_counter() - t0, 1), "cache_hits": len(cache.hits)}
-    with atomic_path(folder / "results.json") as tmp:
-        tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
+    results = StudyResults(records, paired_effects(records, BRAIN), info)
+    results.save(folder / "results.json")
     return StudyResult(folder, results)
-
-
-def _per_seed(runs: list[dict], metric: str, data: EvaluationData, brain_rdm: np.ndarray, ceiling: float
-              ) -> list[float]:
-    """The metric for each seed separately (point estimates), to show the spread over training seeds."""
-    idx = np.arange(len(data.brain_mean))
-    out = []
-    for e in runs:
-        if metric == "clean_accuracy":
-            out.append(float(e["correct_clean"].mean()))
-        elif metric.startswith("rsa/"):
-            out.append(rdm_spearman(e[f"rdm/{metric[4:]}"], brain_rdm, idx))
-        else:
-            r = weighted_pearson(np.ones((1, len(idx))), e[f"pred/{metric[6:]}"], data.brain_mean)
-            out.append(float(np.nanmedian(r)) / ceiling)
-    return out
