@@ -17,6 +17,8 @@ def run(
     name: str | None = typer.Option(None, help="Run name (folder under --out); default from the study."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Parent folder of run folders."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage, ignoring cached results."),
+    backend: str = typer.Option("local", help="Executor of the twin fit and the networks: local or ray."),
+    workers: int | None = typer.Option(None, help="Parallel tasks (ray: CPUs of a local instance)."),
     json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Does brain data make a network safer? Record -> twin -> train baseline, brain-regularized and
@@ -25,15 +27,17 @@ def run(
     from neurosafe.study import load_study, run_study
 
     cfg = load_study(study, data=data, name=name)
-    result = run_study(cfg, out_root=out, use_cache=not no_cache, progress=None if not json_out else False)
+    result = run_study(cfg, out_root=out, use_cache=not no_cache, progress=None if not json_out else False,
+                       backend=backend, workers=workers)
     write_study_report(result.folder)
     if json_out:
-        print_json(result.results)
+        print_json(result.results.to_dict())
         return
     site = result.results["regularized_site"]
-    for metric in (f"rsa/{site}", f"ridge/{site}", "pgd_accuracy_mean", "corruption_accuracy"):
-        for cond, e in result.results["effects"][metric].items():
-            ci = e["ci"]
-            console.print(f"{metric:>22} brain - {cond:<9} {e['difference']:+.3f}"
+    for metric, at in (("rsa", site), ("ridge", site), ("pgd_accuracy_mean", None), ("corruption_accuracy", None)):
+        for e in result.results.effects_of(metric, site=at):
+            ci = e.score.ci
+            label = f"{metric}/{at}" if at else metric
+            console.print(f"{label:>22} {e.treated} - {e.control:<9} {e.score.value:+.3f}"
                           + (f"  [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
     console.print(f"report: [bold]{result.folder / 'report.html'}[/]")

@@ -1,4 +1,8 @@
-"""The study report: figures and an HTML page stating the result in safety terms, whatever its sign."""
+"""The study report: figures and an HTML page stating the result in safety terms, whatever its sign.
+
+Every number comes from the study's Score records (:func:`neurosafe.study.load_results`), looked up by
+their structured keys (metric, site, condition); nothing is recomputed here.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +13,35 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from neurosafe.core.figures import save_figure
+from neurosafe.metrics import Score
 from neurosafe.report.html import Section, write_report
+from neurosafe.study import StudyResults, load_results
 
 COLORS = {"baseline": "#7f7f7f", "brain": "#d62728", "shuffled": "#1f77b4", "matched": "#2ca02c"}
 HEADLINE = ("clean_accuracy", "pgd_accuracy_mean", "corruption_accuracy", "ece")
+LABELS = {"rsa": "RSA (Spearman of RDMs)", "ridge": "ridge predictivity (median r)", "ece": "ECE",
+          "clean_accuracy": "clean accuracy", "pgd_accuracy_mean": "PGD accuracy (mean over eps)",
+          "corruption_accuracy": "corruption accuracy"}
 
 
-def _ci(v: dict) -> str:
-    ci = v.get("ci")
-    return f"{v['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+def _label(metric: str, site: str | None) -> str:
+    return LABELS.get(metric, metric) + (f" at {site}" if site else "")
 
 
-def _robustness_figure(results: dict, path: Path) -> Path:
+def _fmt(score: Score, signed: bool = False) -> str:
+    f = "{:+.3f}" if signed else "{:.3f}"
+    text = f.format(score.value) + (f" [{f.format(score.ci[0])}, {f.format(score.ci[1])}]" if score.ci else "")
+    return text + (f" (ceiled {score.ceiled_value:.3f})" if score.ceiled_value is not None else "")
+
+
+def _robustness_figure(results: StudyResults, path: Path) -> Path:
     eps = results["config"]["evaluation"]["pgd_eps"]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for c in results["conditions"]:
-        vals = [results["metrics"][f"pgd_accuracy@{e:.4f}"][c] for e in eps]
-        y = [v["value"] for v in vals]
-        lo = [v["ci"][0] if v["ci"] else v["value"] for v in vals]
-        hi = [v["ci"][1] if v["ci"] else v["value"] for v in vals]
+        scores = [results.score("pgd_accuracy", c, eps=e) for e in eps]
+        y = [s.value for s in scores]
+        lo = [s.ci[0] if s.ci else s.value for s in scores]
+        hi = [s.ci[1] if s.ci else s.value for s in scores]
         x = np.array(eps) * 255
         ax.plot(x, y, "o-", color=COLORS.get(c), label=c)
         ax.fill_between(x, lo, hi, color=COLORS.get(c), alpha=0.15)
@@ -38,13 +52,14 @@ def _robustness_figure(results: dict, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def _alignment_figure(results: dict, path: Path) -> Path:
+def _alignment_figure(results: StudyResults, path: Path) -> Path:
     sites = results["sites"]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, metric, label in zip(axes, ("rsa", "ridge"), ("RSA (Spearman of RDMs)", "ridge r / ceiling"),
                                  strict=True):
         for k, c in enumerate(results["conditions"]):
-            y = [results["metrics"][f"{metric}/{s}"][c]["value"] for s in sites]
+            scores = [results.score(metric, c, site=s) for s in sites]
+            y = [s.ceiled_value if s.ceiled_value is not None else s.value for s in scores]
             ax.plot(np.arange(len(sites)) + 0.05 * k, y, "o-", color=COLORS.get(c), label=c)
         ax.set_xticks(range(len(sites)), sites)
         ax.set_ylabel(label)
@@ -54,43 +69,37 @@ def _alignment_figure(results: dict, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def _effects_figure(results: dict, path: Path, metrics: list[str]) -> Path:
-    others = [c for c in results["conditions"] if c != "brain"]
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(metrics) * len(others) + 1))
-    y = 0
-    labels = []
-    for m in metrics:
-        for c in others:
-            e = results["effects"][m][c]
-            lo, hi = e["ci"] if e["ci"] else (e["difference"], e["difference"])
-            ax.errorbar(e["difference"], y, xerr=[[e["difference"] - lo], [hi - e["difference"]]], fmt="o",
-                        color=COLORS.get(c))
-            labels.append(f"{m} vs {c}")
-            y += 1
+def _effects_figure(results: StudyResults, path: Path, metrics: list[tuple[str, str | None]]) -> Path:
+    effects = [e for m, s in metrics for e in results.effects_of(m, site=s)]
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(effects), 1) + 1))
+    for y, e in enumerate(effects):
+        d = e.score.value
+        lo, hi = e.score.ci if e.score.ci else (d, d)
+        ax.errorbar(d, y, xerr=[[d - lo], [hi - d]], fmt="o", color=COLORS.get(e.control))
     ax.axvline(0, color="k", lw=1)
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_yticks(range(len(effects)), [f"{_label(e.metric, e.site)} vs {e.control}" for e in effects], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("brain-regularized minus comparison (95% CI)")
     return save_figure(fig, path)
 
 
-def _compare(results: dict, metric: str) -> str:
+def _compare(results: StudyResults, metric: str, site: str | None = None) -> str:
     """Per comparison: higher / lower / not distinguishable, with the difference and its CI."""
     parts = []
-    for c, e in results["effects"][metric].items():
-        ci = e["ci"]
+    for e in results.effects_of(metric, site=site):
+        ci = e.score.ci
         word = ("not distinguishable from" if ci is None or ci[0] <= 0 <= ci[1]
                 else "higher than" if ci[0] > 0 else "lower than")
-        parts.append(f"{word} {c} ({e['difference']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}])" if ci else ")"))
-    return "; ".join(parts)
+        parts.append(f"{word} {e.control} ({_fmt(e.score, signed=True)})")
+    return "; ".join(parts) or "not tested (no bootstrap)"
 
 
-def _safety_paragraphs(results: dict) -> list[str]:
+def _safety_paragraphs(results: StudyResults) -> list[str]:
     site = results["regularized_site"]
     return [
         f"Assurance (is the brain data doing anything?): at the regularized layer {site}, brain alignment of the "
-        f"brain-regularized networks by RSA is {_compare(results, f'rsa/{site}')}; by ridge predictivity it is "
-        f"{_compare(results, f'ridge/{site}')}.",
+        f"brain-regularized networks by RSA is {_compare(results, 'rsa', site)}; by ridge predictivity it is "
+        f"{_compare(results, 'ridge', site)}.",
         f"Robustness: mean accuracy under PGD is {_compare(results, 'pgd_accuracy_mean')}. Corruption accuracy is "
         f"{_compare(results, 'corruption_accuracy')}. Only a difference that beats the shuffled and "
         "statistics-matched controls can be credited to brain data (Federer et al. 2020).",
@@ -100,11 +109,13 @@ def _safety_paragraphs(results: dict) -> list[str]:
     ]
 
 
-def _seed_rows(results: dict) -> list[list]:
+def _seed_rows(results: StudyResults, metrics: list[tuple[str, str | None]]) -> list[list]:
     seeds = results["seeds"]
     rows = [["metric", "condition", *[f"seed {s}" for s in seeds]]]
-    for metric, by_cond in results["per_seed"].items():
-        rows += [[metric, c, *[f"{v:.3f}" for v in vals]] for c, vals in by_cond.items()]
+    for metric, site in metrics:
+        for c in results["conditions"]:
+            rows.append([_label(metric, site), c,
+                         *[f"{results.score(metric, c, site=site, training_seed=s).value:.3f}" for s in seeds]])
     return rows
 
 
@@ -114,27 +125,23 @@ def _source_phrase(source: str | None) -> str:
     return "the recording itself (trial averages)"
 
 
-def write_study_report(folder: Path) -> Path:
-    """Figures + ``report.html`` in a study's run ``folder``, from its ``results.json``."""
+def write_study_report(folder: str | Path) -> Path:
+    """Figures + ``report.html`` in a study's run ``folder``, from its ``results.json`` records."""
     folder = Path(folder)
-    results = json.loads((folder / "results.json").read_text())
+    results = load_results(folder)
     site = results["regularized_site"]
+    key_metrics = [("rsa", site), ("ridge", site), *[(m, None) for m in HEADLINE]]
     _robustness_figure(results, folder / "robustness.png")
     _alignment_figure(results, folder / "alignment.png")
-    key_metrics = [f"rsa/{site}", f"ridge/{site}", *HEADLINE]
     _effects_figure(results, folder / "effects.png", key_metrics)
     conds = results["conditions"]
-    metric_rows = [["metric", *conds]] + [[m, *[_ci(results["metrics"][m][c]) for c in conds]]
-                                          for m in key_metrics]
-    effect_rows = [["metric", *[f"brain - {c}" for c in conds if c != "brain"]]]
-    for m in key_metrics:
-        row = [m]
-        for c in conds:
-            if c == "brain":
-                continue
-            e = results["effects"][m][c]
-            row.append(f"{e['difference']:+.3f}" + (f" [{e['ci'][0]:+.3f}, {e['ci'][1]:+.3f}]" if e["ci"] else ""))
-        effect_rows.append(row)
+    treated = results["treated"]
+    metric_rows = [["metric", *conds]] + [[_label(m, s), *[_fmt(results.score(m, c, site=s)) for c in conds]]
+                                          for m, s in key_metrics]
+    effect_rows = [["metric", *[f"{treated} - {c}" for c in conds if c != treated]]]
+    for m, s in key_metrics:
+        by_control = {e.control: _fmt(e.score, signed=True) for e in results.effects_of(m, site=s)}
+        effect_rows.append([_label(m, s), *[by_control.get(c, "-") for c in conds if c != treated]])
     cfg = results["config"]
     sections = [
         Section("Question", [
@@ -147,10 +154,11 @@ def write_study_report(folder: Path) -> Path:
         Section("Result in safety terms", _safety_paragraphs(results), figures=["effects.png"]),
         Section("Effects (brain-regularized minus comparison, 95% paired bootstrap CI over test units)",
                 table=effect_rows),
-        Section("Every condition (mean over seeds, 95% CI)", table=metric_rows,
-                figures=["robustness.png", "alignment.png"]),
-        Section("Spread over training seeds (each seed's point estimate)", table=_seed_rows(results)),
+        Section("Every condition (mean over seeds, 95% CI; ridge ceiled by sqrt split-half reliability)",
+                table=metric_rows, figures=["robustness.png", "alignment.png"]),
+        Section("Spread over training seeds (each seed's point estimate)",
+                table=_seed_rows(results, [("clean_accuracy", None), ("rsa", site), ("ridge", site)])),
         Section("Study configuration", [json.dumps(cfg)]),
     ]
-    prov = {**results["provenance"], **results.get("run", {})}
+    prov = {**results["provenance"], **results.info.get("run", {})}
     return write_report(folder / "report.html", f"neurosafe study: {results['name']}", sections, prov)
