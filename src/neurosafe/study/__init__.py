@@ -7,6 +7,6 @@ from neurosafe.study.runner import StudyResult, run_study
 
 __all__ = [
     "EffectRecord", "ScoreRecord", "StudyConfig", "StudyConfigError", "StudyResult", "StudyResults",
-    "condition_scores", "load_study", "load_results", "network_scores", "paired_effects", "results_schema",
+    "condition_scores", "load_results", "load_study", "network_scores", "paired_effects", "results_schema",
     "run_study",
 ]

@@ -131,7 +131,8 @@ def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targe
     if condition != BASELINE:
         tgt = targets if condition == BRAIN else make_control(condition, targets, seed=seed)
         regs = [cfg.regularizer.build(model, tgt, _site(cfg, model))]
-    result = train_classifier(model, x, y, regs, cfg.task.train, seed=seed, checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None,
+    result = train_classifier(model, x, y, regs, cfg.task.train, seed=seed,
+                              checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None,
                               progress=False)
     cache.save_state(final, result.model.state_dict())
     return result.model.eval()
