@@ -15,13 +15,24 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from neurosafe.core.errors import DataValidationError
 from neurosafe.metrics import Score, average_scores, mean_score, paired_difference, rdm, ridge_predictivity, rsa_score
 from neurosafe.metrics.calibration import calibration_score
 from neurosafe.study.results import EffectRecord, ScoreRecord
 
-__all__ = ["Key", "condition_scores", "network_scores", "paired_effects"]
+__all__ = ["Key", "brain_rdm", "condition_scores", "network_scores", "paired_effects"]
 
 Key = tuple[str, str | None, float | None]  # (metric, site, eps)
+
+
+def brain_rdm(responses: xr.DataArray) -> xr.DataArray:
+    """Crossnobis RDM (cross-validated over repeats: unbiased under trial noise, Walther et al. 2016) on the
+    repeats that are complete for every stimulus (real data pad missing repeats with NaN at the end)."""
+    complete = responses.notnull().all(("stimulus", "neuron")).values
+    if complete.sum() < 2:
+        raise DataValidationError(
+            f"the test recording needs at least 2 repeats complete for every stimulus; it has {int(complete.sum())}")
+    return rdm(responses.isel(repeat=np.flatnonzero(complete)), distance="crossnobis")
 
 
 def network_scores(evaluation: dict[str, np.ndarray], responses: xr.DataArray, brain_rdm: xr.DataArray,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import xarray as xr
 from tqdm.auto import tqdm
 
 import neurosafe
@@ -25,10 +26,10 @@ from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcdf
 from neurosafe.data.tasks import digits_dataset
 from neurosafe.finetune import NeuralTargets, make_control, train_classifier
-from neurosafe.metrics import Score, rdm
+from neurosafe.metrics import Score
 from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
-from neurosafe.study.effects import Key, condition_scores, network_scores, paired_effects
+from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
 from neurosafe.study.results import StudyResults
 from neurosafe.subjects.zoo import get_model
@@ -159,7 +160,7 @@ class _NetworkTask:
     upstream: str
     task: tuple
     data: EvaluationData
-    brain_rdm: object
+    reference_rdm: xr.DataArray
     primary_site: str
     threads: int | None = None
 
@@ -173,18 +174,8 @@ class _NetworkTask:
             "upstream": self.upstream, "condition": condition, "seed": seed, "weights": weights},
             device=resolve_device(self.cfg.device))
         e = self.cfg.evaluation
-        return network_scores(ev, self.data.responses, self.brain_rdm, self.data.sites, self.data.pgd_eps,
+        return network_scores(ev, self.data.responses, self.reference_rdm, self.data.sites, self.data.pgd_eps,
                               self.primary_site, seed=self.cfg.seed, n_boot=e.n_boot)
-
-
-def _brain_rdm(responses) -> np.ndarray:
-    """Crossnobis RDM (cross-validated over repeats: unbiased under trial noise, Walther et al. 2016) on the
-    repeats that are complete for every stimulus (real data pad missing repeats with NaN at the end)."""
-    complete = responses.notnull().all(("stimulus", "neuron")).values
-    if complete.sum() < 2:
-        raise DataValidationError(
-            f"the test recording needs at least 2 repeats complete for every stimulus; it has {int(complete.sum())}")
-    return rdm(responses.isel(repeat=np.flatnonzero(complete)), distance="crossnobis").values
 
 
 def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool = True, progress: bool | None = None,
@@ -215,7 +206,7 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
                           test.responses, sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions), ev.severity,
                           pool=ev.pool)
-    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, _brain_rdm(test.responses), site,
+    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, brain_rdm(test.responses), site,
                         threads)
     jobs = [(c, s) for c in conditions for s in cfg.seeds]
     scores = executor.map(task, tqdm(jobs, desc="networks", disable=progress is False))
