@@ -109,6 +109,6 @@ def test_condition_means_and_effects_are_means_and_differences():
     assert (effect.treated, effect.control, effect.metric) == ("brain", "shuffled", "clean_accuracy")
     assert effect.score.value == pytest.approx(means["brain"].value - means["shuffled"].value)
     assert effect.score.ci[0] > 0  # a 0.4 accuracy gap on 50 images is far outside the noise
-    unbootstrapped = {c: {0: {("clean_accuracy", None, None): mean_score(outcomes[(c, 0)], "clean_accuracy",
-                                                                       seed=0, n_boot=0)}} for c in ("brain", "shuffled")}
+    unbootstrapped = {c: {0: {("clean_accuracy", None, None): mean_score(outcomes[(c, 0)], "clean_accuracy", n_boot=0)}}
+                      for c in ("brain", "shuffled")}
     assert paired_effects(condition_scores(unbootstrapped), "brain") == []
