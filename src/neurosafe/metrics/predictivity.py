@@ -325,6 +325,7 @@ def ridge_predictivity(
     features, responses: xr.DataArray, alphas: Sequence[float] = DEFAULT_ALPHAS, n_folds: int = 5,
     inner_cv: str | int | object = "loo", groups: str | None = None, stratify: str | None = None,
     mapping: str = "ridge", n_components: int = 25, seed: int = 0, n_boot: int = 200, ci_level: float = 0.95,
+    ceiling: np.ndarray | None = None,
 ) -> Score:
     """Cross-validated predictivity of ``responses`` from ``features`` (see the module docstring).
 
@@ -333,7 +334,9 @@ def ridge_predictivity(
     repeats. ``groups`` / ``stratify``: a stimulus coordinate of ``responses`` defining the outer folds.
     Returns a Score: value = median over neurons of r (mean over folds); per_unit = r with coords
     ``ceiling`` and (ridge) ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling;
-    ceiled_value = value / ceiling.
+    ceiled_value = value / ceiling. ``ceiling``: per-neuron ceilings already computed for these responses and
+    ``seed`` (a previous Score's ``per_unit.ceiling``), to score many models on one recording without
+    recomputing them.
     """
     responses = validate_responses(responses)
     folds = stimulus_folds(responses.sizes["stimulus"], n_folds, seed, _stimulus_labels(responses, groups),
@@ -346,7 +349,7 @@ def ridge_predictivity(
         warnings.simplefilter("ignore", RuntimeWarning)
         per_boot = np.nanmean([weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
     r = per_boot[0]
-    ceiling = _ceiling(responses, seed)
+    ceiling = _ceiling(responses, seed) if ceiling is None else np.asarray(ceiling, dtype=float)
     coords = {"neuron_id": ("neuron", responses["neuron_id"].values)}
     extra: dict = {"n_features": x.shape[1], "n_stimuli": len(y)}
     if ceiling is not None:

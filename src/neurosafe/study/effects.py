@@ -57,9 +57,12 @@ def network_scores(evaluation: dict[str, np.ndarray], responses: xr.DataArray, b
     for k, eps in enumerate(pgd_eps):
         out[("pgd_accuracy", None, float(eps))] = mean_score(e["correct_pgd"][k], "pgd_accuracy", seed, n_boot,
                                                              eps=float(eps))
+    ceiling = None  # per-neuron ceilings of the first site's Score, reused for the others
     for site in sites:
         feats = e[f"features/{site}"]
-        out[("ridge", site, None)] = ridge_predictivity(feats, responses, seed=seed, n_boot=n_boot)
+        ridge = ridge_predictivity(feats, responses, seed=seed, n_boot=n_boot, ceiling=ceiling)
+        ceiling = ridge.per_unit["ceiling"].values if "ceiling" in ridge.per_unit.coords else None
+        out[("ridge", site, None)] = ridge
         out[("rsa", site, None)] = rsa_score(rdm(feats, "correlation").values, brain_rdm, method="spearman",
                                              n_boot=n_boot if site == primary_site else 0, seed=seed)
     return out
