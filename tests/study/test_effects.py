@@ -106,7 +106,7 @@ def test_condition_means_and_effects_are_means_and_differences():
         assert {r.training_seed: r.score.value for r in records if r.condition == c and r.training_seed is not None} \
             == pytest.approx({s: outcomes[(c, s)].mean() for s in (0, 1)})
     [effect] = paired_effects(records, "brain")
-    assert (effect.treated, effect.control, effect.metric) == ("brain", "shuffled", "clean_accuracy")
+    assert (effect.condition, effect.versus, effect.metric) == ("brain", "shuffled", "clean_accuracy")
     assert effect.score.value == pytest.approx(means["brain"].value - means["shuffled"].value)
     assert effect.score.ci[0] > 0  # a 0.4 accuracy gap on 50 images is far outside the noise
     unbootstrapped = {c: {0: {("clean_accuracy", None, None): mean_score(outcomes[(c, 0)], "clean_accuracy", n_boot=0)}}

@@ -31,7 +31,7 @@ def test_study_writes_schema_valid_records_and_report(tiny_study):
     site = res["regularized_site"]
     for metric, at in (("rsa", site), ("ridge", site), ("pgd_accuracy_mean", None), ("corruption_accuracy", None),
                        ("ece", None)):
-        assert {e.control for e in res.effects_of(metric, site=at)} == {"baseline", "shuffled", "matched"}
+        assert {e.versus for e in res.effects_of(metric, site=at)} == {"baseline", "shuffled", "matched"}
     ridge = res.score("ridge", "brain", site=site)
     assert ridge.ceiling is not None and ridge.ceiled_value == pytest.approx(ridge.value / ridge.ceiling)
     assert res.score("ece", "brain").higher_is_better is False

@@ -38,6 +38,6 @@ def run(
         for e in result.results.effects_of(metric, site=at):
             ci = e.score.ci
             label = f"{metric}/{at}" if at else metric
-            console.print(f"{label:>22} {e.treated} - {e.control:<9} {e.score.value:+.3f}"
+            console.print(f"{label:>22} {e.condition} - {e.versus:<9} {e.score.value:+.3f}"
                           + (f"  [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
     console.print(f"report: [bold]{result.folder / 'report.html'}[/]")

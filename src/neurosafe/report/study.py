@@ -75,9 +75,9 @@ def _effects_figure(results: StudyResults, path: Path, metrics: list[tuple[str, 
     for y, e in enumerate(effects):
         d = e.score.value
         lo, hi = e.score.ci if e.score.ci else (d, d)
-        ax.errorbar(d, y, xerr=[[d - lo], [hi - d]], fmt="o", color=COLORS.get(e.control))
+        ax.errorbar(d, y, xerr=[[d - lo], [hi - d]], fmt="o", color=COLORS.get(e.versus))
     ax.axvline(0, color="k", lw=1)
-    ax.set_yticks(range(len(effects)), [f"{_label(e.metric, e.site)} vs {e.control}" for e in effects], fontsize=8)
+    ax.set_yticks(range(len(effects)), [f"{_label(e.metric, e.site)} vs {e.versus}" for e in effects], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("brain-regularized minus comparison (95% CI)")
     return save_figure(fig, path)
@@ -90,7 +90,7 @@ def _compare(results: StudyResults, metric: str, site: str | None = None) -> str
         ci = e.score.ci
         word = ("not distinguishable from" if ci is None or ci[0] <= 0 <= ci[1]
                 else "higher than" if ci[0] > 0 else "lower than")
-        parts.append(f"{word} {e.control} ({_fmt(e.score, signed=True)})")
+        parts.append(f"{word} {e.versus} ({_fmt(e.score, signed=True)})")
     return "; ".join(parts) or "not tested (no bootstrap)"
 
 
@@ -140,7 +140,7 @@ def write_study_report(folder: str | Path) -> Path:
                                           for m, s in key_metrics]
     effect_rows = [["metric", *[f"{treated} - {c}" for c in conds if c != treated]]]
     for m, s in key_metrics:
-        by_control = {e.control: _fmt(e.score, signed=True) for e in results.effects_of(m, site=s)}
+        by_control = {e.versus: _fmt(e.score, signed=True) for e in results.effects_of(m, site=s)}
         effect_rows.append([_label(m, s), *[by_control.get(c, "-") for c in conds if c != treated]])
     cfg = results["config"]
     sections = [

@@ -2,11 +2,11 @@
 
 from neurosafe.study.config import StudyConfig, StudyConfigError, load_study
 from neurosafe.study.effects import condition_scores, network_scores, paired_effects
-from neurosafe.study.results import EffectRecord, ScoreRecord, StudyResults, load_results, results_schema
+from neurosafe.study.results import ScoreRecord, StudyResults, load_results, results_schema
 from neurosafe.study.runner import StudyResult, run_study
 
 __all__ = [
-    "EffectRecord", "ScoreRecord", "StudyConfig", "StudyConfigError", "StudyResult", "StudyResults",
+    "ScoreRecord", "StudyConfig", "StudyConfigError", "StudyResult", "StudyResults",
     "condition_scores", "load_results", "load_study", "network_scores", "paired_effects", "results_schema",
     "run_study",
 ]

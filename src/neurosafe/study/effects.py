@@ -18,7 +18,7 @@ import xarray as xr
 from neurosafe.core.errors import DataValidationError
 from neurosafe.metrics import Score, average_scores, mean_score, paired_difference, rdm, ridge_predictivity, rsa_score
 from neurosafe.metrics.calibration import calibration_score
-from neurosafe.study.results import EffectRecord, ScoreRecord
+from neurosafe.study.results import ScoreRecord
 
 __all__ = ["Key", "brain_rdm", "condition_scores", "network_scores", "paired_effects"]
 
@@ -82,7 +82,7 @@ def condition_scores(per_network: dict[str, dict[int, dict[Key, Score]]]) -> lis
     return records
 
 
-def paired_effects(records: Sequence[ScoreRecord], treated: str) -> list[EffectRecord]:
+def paired_effects(records: Sequence[ScoreRecord], treated: str) -> list[ScoreRecord]:
     """``treated`` minus every other condition on each metric (means over seeds), paired bootstrap CI;
     metrics scored without a bootstrap have no effect record."""
     means = {(r.metric, r.site, r.eps, r.condition): r.score for r in records if r.training_seed is None}
@@ -92,5 +92,5 @@ def paired_effects(records: Sequence[ScoreRecord], treated: str) -> list[EffectR
         if condition == treated or base is None or base.replicates is None or score.replicates is None:
             continue
         diff = paired_difference(base, score, name=f"{metric} {treated} - {condition}")
-        out.append(EffectRecord(metric, treated, condition, diff, site, eps))
+        out.append(ScoreRecord(metric, treated, diff, site, eps, versus=condition))
     return out

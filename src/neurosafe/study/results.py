@@ -1,5 +1,5 @@
 """A study's ``results.json``: Score records keyed by (metric, site, eps, condition, training seed), and the
-paired effects of brain-data training, read back as typed records by :func:`load_results`.
+paired effects of brain-data training (records with ``versus``), read back by :func:`load_results`.
 
 The file's layout is ``results.schema.json`` (JSON Schema, shipped with the package). Readers look scores
 up by their structured keys; nothing parses metric names.
@@ -17,7 +17,7 @@ from neurosafe.core.errors import DataFileError
 from neurosafe.core.io import save_json
 from neurosafe.metrics import Score
 
-__all__ = ["SCHEMA", "EffectRecord", "ScoreRecord", "StudyResults", "load_results", "results_schema"]
+__all__ = ["SCHEMA", "ScoreRecord", "StudyResults", "load_results", "results_schema"]
 
 SCHEMA = "neurosafe.study.results/1"
 
@@ -37,7 +37,8 @@ def _score_from_dict(d: dict) -> Score:
 
 @dataclass(frozen=True)
 class ScoreRecord:
-    """One metric of one condition: a single network (``training_seed``) or the mean over seeds (None)."""
+    """One metric of one condition: a single network (``training_seed``) or the mean over seeds (None); with
+    ``versus``, an effect: ``condition`` minus ``versus`` (means over seeds) with a paired-bootstrap CI."""
 
     metric: str
     condition: str
@@ -45,39 +46,20 @@ class ScoreRecord:
     site: str | None = None
     eps: float | None = None
     training_seed: int | None = None
+    versus: str | None = None
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "condition": self.condition, "site": self.site, "eps": self.eps,
-                "training_seed": self.training_seed, "score": self.score.to_dict(per_unit=False)}
+        return {**{k: getattr(self, k) for k in _KEYS}, "score": self.score.to_dict(per_unit=False)}
 
     @classmethod
     def from_dict(cls, d: dict) -> ScoreRecord:
-        return cls(d["metric"], d["condition"], _score_from_dict(d["score"]), d.get("site"), d.get("eps"),
-                   d.get("training_seed"))
+        return cls(score=_score_from_dict(d["score"]), **{k: d.get(k) for k in _KEYS})
 
 
-@dataclass(frozen=True)
-class EffectRecord:
-    """``treated`` minus ``control`` on one metric (means over seeds), with a paired-bootstrap CI."""
-
-    metric: str
-    treated: str
-    control: str
-    score: Score
-    site: str | None = None
-    eps: float | None = None
-
-    def to_dict(self) -> dict:
-        return {"metric": self.metric, "treated": self.treated, "control": self.control, "site": self.site,
-                "eps": self.eps, "score": self.score.to_dict(per_unit=False)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> EffectRecord:
-        return cls(d["metric"], d["treated"], d["control"], _score_from_dict(d["score"]), d.get("site"),
-                   d.get("eps"))
+_KEYS = ("metric", "condition", "site", "eps", "training_seed", "versus")
 
 
-def _match(record: ScoreRecord | EffectRecord, metric: str, site: str | None, eps: float | None) -> bool:
+def _match(record: ScoreRecord, metric: str, site: str | None, eps: float | None) -> bool:
     return (record.metric == metric and record.site == site
             and (eps is None if record.eps is None else eps is not None and abs(record.eps - eps) < 1e-12))
 
@@ -88,7 +70,7 @@ class StudyResults:
     seeds, conditions, sites, targets, config, provenance, run)."""
 
     scores: list[ScoreRecord]
-    effects: list[EffectRecord]
+    effects: list[ScoreRecord]
     info: dict = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
@@ -102,7 +84,7 @@ class StudyResults:
                 return r.score
         raise KeyError(f"no score {metric} (site={site}, eps={eps}) for {condition}, seed {training_seed}")
 
-    def effects_of(self, metric: str, site: str | None = None, eps: float | None = None) -> list[EffectRecord]:
+    def effects_of(self, metric: str, site: str | None = None, eps: float | None = None) -> list[ScoreRecord]:
         """The effects on ``metric``, one per control condition (empty when the study had no bootstrap)."""
         return [e for e in self.effects if _match(e, metric, site, eps)]
 
@@ -129,4 +111,4 @@ def load_results(folder_or_file: str | Path) -> StudyResults:
         raise DataFileError(f"{path} is not a study results file of schema {SCHEMA}")
     info = {k: v for k, v in raw.items() if k not in ("schema", "scores", "effects")}
     return StudyResults([ScoreRecord.from_dict(d) for d in raw["scores"]],
-                        [EffectRecord.from_dict(d) for d in raw["effects"]], info)
+                        [ScoreRecord.from_dict(d) for d in raw["effects"]], info)
