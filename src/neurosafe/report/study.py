@@ -75,7 +75,7 @@ def _effects_figure(results: StudyResults, path: Path, metrics: list[tuple[str, 
     for y, e in enumerate(effects):
         d = e.score.value
         lo, hi = e.score.ci if e.score.ci else (d, d)
-        ax.errorbar(d, y, xerr=[[d - lo], [hi - d]], fmt="o", color=COLORS.get(e.versus))
+        ax.errorbar(d, y, xerr=[[max(d - lo, 0.0)], [max(hi - d, 0.0)]], fmt="o", color=COLORS.get(e.versus))
     ax.axvline(0, color="k", lw=1)
     ax.set_yticks(range(len(effects)), [f"{_label(e.metric, e.site)} vs {e.versus}" for e in effects], fontsize=8)
     ax.invert_yaxis()
