@@ -13,17 +13,20 @@ stimuli, so the O(n^2 p) product is paid once. The intercept is unpenalized. PLS
 coordinate) and correlates each fold's held-out predictions with the repeat-averaged responses, averaging
 Pearson r over folds (as Brain-Score; correlating predictions pooled over folds would be biased negative,
 because each fold's training mean moves against its held-out responses). The ceiling of a neuron is
-sqrt(split-half reliability, Spearman-Brown corrected): the expected correlation of the noise-free
-response with the repeat average (Hsu et al. 2004; Schoppe et al. 2016). Brain-Score divides by the
-reliability itself; the square root is the ceiling of a correlation with the noisy average, so a perfect
-model scores ~1. The CI is a percentile bootstrap over stimuli of the median r (stimuli resampled within
-the held-out folds; the mappings are not refitted per bootstrap sample).
+:func:`~neurosafe.metrics.reliability.correlation_ceiling`, sqrt(split-half reliability, Spearman-Brown
+corrected): the expected correlation of the noise-free response with the repeat average (Spearman 1904;
+Hsu et al. 2004; Schoppe et al. 2016), so a perfect model scores ~1. The CI is a percentile bootstrap over
+stimuli of the median r (:mod:`neurosafe.metrics.bootstrap`; stimuli resampled within the held-out folds,
+the mappings not refitted per bootstrap sample). Fold-wise r is biased low under resampling (influential
+stimuli among a fold's few), so the median is bias-corrected (:func:`~neurosafe.metrics.bootstrap.bias_corrected`;
+with ``n_boot=0`` the plug-in median), which keeps it inside its CI.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
@@ -34,7 +37,7 @@ from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import format_ids
 from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
-from neurosafe.metrics.reliability import split_half_reliability
+from neurosafe.metrics.reliability import correlation_ceiling
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = [
@@ -311,16 +314,6 @@ def cross_validated_predictions(x: np.ndarray, y: np.ndarray, folds: list[np.nda
     return pred, (np.array(alphas) if alphas else None)
 
 
-def _ceiling(responses: xr.DataArray, seed: int) -> np.ndarray | None:
-    """sqrt(split-half reliability) per neuron (NaN where unreliable), or None without repeats."""
-    if "repeat" not in responses.dims:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rel = split_half_reliability(responses, seed=seed, n_boot=0).per_unit.values
-    return np.sqrt(np.where(rel > 0, rel, np.nan))
-
-
 def ridge_predictivity(
     features, responses: xr.DataArray, alphas: Sequence[float] = DEFAULT_ALPHAS, n_folds: int = 5,
     inner_cv: str | int | object = "loo", groups: str | None = None, stratify: str | None = None,
@@ -331,7 +324,7 @@ def ridge_predictivity(
     ``features``: DataArray (stimulus, ...) with ``stimulus_id`` (e.g. ``TorchSubject.respond``) or an
     array in the responses' stimulus order. ``responses``: (stimulus, neuron[, repeat]); the ceiling needs
     repeats. ``groups`` / ``stratify``: a stimulus coordinate of ``responses`` defining the outer folds.
-    Returns a Score: value = median over neurons of r (mean over folds); per_unit = r with coords
+    Returns a Score: value = median over neurons of r (mean over folds; bias-corrected); per_unit = r with coords
     ``ceiling`` and (ridge) ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling;
     ceiled_value = value / ceiling.
     """
@@ -341,12 +334,13 @@ def ridge_predictivity(
     x = align_features(features, responses)
     y = _targets(responses)
     pred, chosen = cross_validated_predictions(x, y, folds, _mapping(mapping, alphas, inner_cv, n_components, seed))
-    weights = bootstrap_weights(len(y), n_boot, seed + 1)
+    weights = bootstrap_weights(len(y), n_boot, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         per_boot = np.nanmean([weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
+        medians = np.nanmedian(per_boot, axis=1)
     r = per_boot[0]
-    ceiling = _ceiling(responses, seed)
+    ceiling = correlation_ceiling(responses, seed) if "repeat" in responses.dims else None
     coords = {"neuron_id": ("neuron", responses["neuron_id"].values)}
     extra: dict = {"n_features": x.shape[1], "n_stimuli": len(y)}
     if ceiling is not None:
@@ -358,20 +352,13 @@ def ridge_predictivity(
         extra["alpha_at_grid_edge_fraction"] = float(at_edge) if len(grid) > 1 else None
     if np.isnan(r).all():
         raise DataValidationError("predictivity is undefined for every neuron (constant predictions)")
-    value = float(np.nanmedian(r))
-    ci = None
-    if n_boot > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            meds = np.nanmedian(per_boot[1:], axis=1)
-        lo = (1 - ci_level) / 2
-        ci = (float(np.nanquantile(meds, lo)), float(np.nanquantile(meds, 1 - lo)))
     ceil_value = None if ceiling is None or np.isnan(ceiling).all() else float(np.nanmedian(ceiling))
     params = {"mapping": mapping, "n_folds": n_folds, "groups": groups, "stratify": stratify, "n_boot": n_boot}
     params.update({"alphas": [float(a) for a in alphas], "inner_cv": str(inner_cv)} if mapping == "ridge"
                   else {"n_components": n_components})
-    return Score(
-        value=value, per_unit=xr.DataArray(r, dims=("neuron",), coords=coords, name="pearson_r"),
-        ceiling=ceil_value, ceiled_value=None if ceil_value is None else value / ceil_value, ci=ci,
+    score = Score.from_bootstrap(
+        medians, len(y), ci_level, method="bias_corrected", ceiling=ceil_value,
+        per_unit=xr.DataArray(r, dims=("neuron",), coords=coords, name="pearson_r"),
         provenance=provenance(f"{mapping}_predictivity", params, data=responses, seed=seed, **extra),
     )
+    return score if ceil_value is None else replace(score, ceiled_value=score.value / ceil_value)

@@ -7,7 +7,13 @@ import pytest
 from sklearn.metrics import brier_score_loss, log_loss
 
 from neurosafe.core.errors import DataValidationError
-from neurosafe.robust import brier_score, calibration_bins, expected_calibration_error, negative_log_likelihood
+from neurosafe.metrics.calibration import (
+    brier_score,
+    calibration_bins,
+    calibration_score,
+    expected_calibration_error,
+    negative_log_likelihood,
+)
 
 
 def _predictor(confidence: np.ndarray, p_correct: np.ndarray, k: int, rng: np.random.Generator):
