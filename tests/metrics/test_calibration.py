@@ -10,7 +10,6 @@ from neurosafe.core.errors import DataValidationError
 from neurosafe.metrics.calibration import (
     brier_score,
     calibration_bins,
-    calibration_score,
     expected_calibration_error,
     negative_log_likelihood,
 )

@@ -21,8 +21,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from neurosafe.core.errors import DataValidationError, NeurosafeError
+from neurosafe.metrics.bootstrap import bootstrap_statistic
 from neurosafe.metrics.cka import paired_representations
-from neurosafe.metrics.rsa import _bootstrap
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["canonical_correlations", "cca_similarity", "permutation_distance", "shape_distance", "whiten"]
@@ -79,9 +79,11 @@ def _score(name: str, fn, x, y, params: dict, n_boot: int, seed: int, ci_level: 
     a, b = paired_representations(x, y)
     if len(a) < 3:
         raise DataValidationError(f"{name} needs at least 3 stimuli; got {len(a)}")
-    ci = _bootstrap(lambda idx: fn(a[idx], b[idx]), len(a), n_boot, seed, ci_level)
-    return Score(value=fn(a, b), ci=ci, higher_is_better=False,
-                 provenance=provenance(name, params | {"n_boot": n_boot}, data=b, seed=seed, n_stimuli=len(a)))
+    values = bootstrap_statistic(lambda idx: fn(a[idx], b[idx]), len(a), n_boot, seed)
+    values[0] = fn(a, b)  # the data as given (near-zero distances are sensitive to the arrays' memory layout)
+    return Score.from_bootstrap(values, len(a), ci_level, higher_is_better=False,
+                                provenance=provenance(name, params | {"n_boot": n_boot}, data=b, seed=seed,
+                                                      n_stimuli=len(a)))
 
 
 def shape_distance(x, y, alpha: float = 1.0, metric: str = "angular", n_boot: int = 100, seed: int = 0,
