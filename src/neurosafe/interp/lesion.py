@@ -30,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 
+from neurosafe.core.seeds import child_seed, make_rng
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet, gratings
 from neurosafe.interp._access import (
@@ -44,6 +45,7 @@ from neurosafe.interp._access import (
     tensor_output,
 )
 from neurosafe.interp.probes import check_classes, linear_decoder
+from neurosafe.metrics.bootstrap import bootstrap_indices, percentile_ci
 
 __all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dose_response", "orientation_decoding",
            "unit_ablation_effects"]
@@ -229,7 +231,7 @@ def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
     if not widths:
         raise InterpError(f"the score never ran site {site!r}; it must run the subject's model")
     width = widths[0]
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "lesion_units")
     per = np.empty((len(fractions), n_draws, len(intact)))
     n_ablated = np.rint(fractions * width).astype(int)
     for i, k in enumerate(n_ablated):
@@ -238,14 +240,13 @@ def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
                 per[i, j] = intact
                 continue
             units = np.sort(rng.choice(width, size=k, replace=False))
-            with ablate(subject, site, units, method=method, reference=reference, seed=seed + j):
+            with ablate(subject, site, units, method=method, reference=reference, seed=child_seed(seed, "ablation", j)):
                 per[i, j] = score()
     value = np.nanmean(per, axis=(1, 2))
-    boots = np.empty((n_boot, len(fractions)))
-    for b in range(n_boot):
-        items = rng.integers(0, per.shape[2], per.shape[2])
-        draws = rng.integers(0, n_draws, n_draws)
-        boots[b] = np.nanmean(per[:, draws][:, :, items], axis=(1, 2))
+    # resample items and draws (two independent streams of the one bootstrap)
+    boots = np.array([np.nanmean(per[:, draws][:, :, items], axis=(1, 2)) for items, draws in zip(
+        bootstrap_indices(per.shape[2], n_boot, seed)[1:], bootstrap_indices(n_draws, n_boot, seed, "draws")[1:],
+        strict=True)]).reshape(n_boot, len(fractions))
     low, high = _percentile_ci(boots, ci_level)
     return xr.Dataset({"score": ("fraction", value), "ci_low": ("fraction", low), "ci_high": ("fraction", high),
                        "draw_score": (("fraction", "draw"), np.nanmean(per, axis=2)),
@@ -256,11 +257,9 @@ def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
 
 
 def _percentile_ci(boots: np.ndarray, ci_level: float) -> tuple[np.ndarray, np.ndarray]:
-    alpha = (1 - ci_level) / 2
-    if len(boots) == 0:
-        nan = np.full(boots.shape[1:], np.nan)
-        return nan, nan
-    return np.quantile(boots, alpha, axis=0), np.quantile(boots, 1 - alpha, axis=0)
+    """Per column of bootstrap values (n_boot, k): the percentile interval's (low, high); NaN without one."""
+    cis = [percentile_ci(column, ci_level) or (np.nan, np.nan) for column in boots.T]
+    return np.array([c[0] for c in cis], dtype=float), np.array([c[1] for c in cis], dtype=float)
 
 
 def unit_ablation_effects(subject, site: str | None, units: Sequence[int], score: Callable[[], np.ndarray], *,
@@ -278,9 +277,8 @@ def unit_ablation_effects(subject, site: str | None, units: Sequence[int], score
     for i, u in enumerate(units):
         with ablate(subject, site, [int(u)], method=method, reference=reference, seed=seed):
             diffs[i] = np.asarray(score(), dtype=float) - intact
-    rng = np.random.default_rng(seed)
-    boots = np.array([np.nanmean(diffs[:, rng.integers(0, diffs.shape[1], diffs.shape[1])], axis=1)
-                      for _ in range(n_boot)]).reshape(n_boot, len(units))
+    boots = np.array([np.nanmean(diffs[:, items], axis=1)
+                      for items in bootstrap_indices(diffs.shape[1], n_boot, seed)[1:]]).reshape(n_boot, len(units))
     low, high = _percentile_ci(boots, ci_level)
     ids = differentiable(subject, site).unit_ids(widths[0])[units]
     return xr.Dataset({"effect": ("neuron", np.nanmean(diffs, axis=1)), "ci_low": ("neuron", low),
