@@ -81,7 +81,7 @@ def bootstrap_ci(point: float, replicates: np.ndarray, level: float = 0.95, meth
     if method == "percentile":
         return percentile_ci(reps, level)
     if method == "basic":
-        q_lo, q_hi = np.quantile(reps, [alpha, 1 - alpha])
+        q_lo, q_hi = percentile_ci(reps, level)
         lo, hi = 2 * point - q_hi, 2 * point - q_lo
     else:
         if jackknife is None:
@@ -117,8 +117,7 @@ def bias_corrected(point: float, replicates: np.ndarray, level: float = 0.95
         return float(point), None
     bias = reps.mean() - point
     est = float(point - bias)
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(reps, [alpha, 1 - alpha]) - 2 * bias
+    lo, hi = (q - 2 * bias for q in percentile_ci(reps, level))
     return est, (float(min(lo, est)), float(max(hi, est)))
 
 
