@@ -174,3 +174,15 @@ def test_bad_inputs_raise_clear_errors(v1):
         ridge_predictivity(features, recording, mapping="lasso")
     with pytest.raises(DataValidationError, match="stimulus"):
         ridge_predictivity(xr.DataArray(np.zeros((500, 3)), dims=("image", "unit")), recording)
+
+
+def test_the_noise_free_brain_scores_one_ceiled():
+    """Planted truth (issue 12, item 9): the brain's own noise-free responses as the model. With 1000 stimuli
+    the 40-feature mapping is estimated well enough that ceiled predictivity is 1.00 +- 0.03 (with 300 the
+    mapping's estimation noise alone costs ~5%: sklearn's RidgeCV on the same folds gives the same)."""
+    brain = SyntheticBrain(40, "V1", seed=3)
+    stimuli = natural_patches(1000, 32, seed=4)
+    recording = brain.record(stimuli, repeats=10, seed=5)
+    score = ridge_predictivity(brain.respond(stimuli), recording, seed=6, n_boot=100)
+    assert score.ceiled_value == pytest.approx(1.0, abs=0.03)
+    assert score.ci[0] <= score.value <= score.ci[1] and score.n == 1000 and score.method == "bias_corrected"

@@ -139,3 +139,21 @@ def test_score_to_dict_is_json():
     text = json.dumps(d)
     assert "per_unit" in d and len(d["per_unit"]) == 6 and "NaN" not in text
     assert isinstance(split_half_reliability(resp, n_splits=2, n_boot=0), Score)
+
+
+def test_correlation_ceiling_is_the_noise_free_correlation_with_the_average():
+    """Planted truth: the synthetic brain's noise-free response correlates with the repeat average at
+    sqrt(reliability), per neuron (Spearman 1904)."""
+    from neurosafe.data import SyntheticBrain, natural_patches
+    from neurosafe.metrics import correlation_ceiling
+
+    brain = SyntheticBrain(40, "V1", seed=0)
+    stimuli = natural_patches(300, 32, seed=1)
+    recording = brain.record(stimuli, repeats=10, seed=2)
+    signal = brain.respond(stimuli).transpose("stimulus", "neuron").values
+    average = recording.mean("repeat").transpose("stimulus", "neuron").values
+    truth = np.array([np.corrcoef(signal[:, i], average[:, i])[0, 1] for i in range(40)])
+    ceiling = correlation_ceiling(recording, seed=3)
+    assert np.nanmedian(truth / ceiling) == pytest.approx(1, abs=0.02)
+    # the ratio to the reliability itself (Brain-Score's convention) would overshoot
+    assert np.nanmedian(truth / ceiling**2) > 1.05
