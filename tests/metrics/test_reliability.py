@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from neurosafe.core.errors import DataValidationError
-from neurosafe.data import make_responses
-from neurosafe.metrics import Score, fev, feve, oracle_correlation, split_half_reliability
+from neurosafe.data import SyntheticBrain, make_responses, natural_patches
+from neurosafe.metrics import Score, correlation_ceiling, fev, feve, oracle_correlation, split_half_reliability
 
 
 def _gaussian(n_stim=400, n_neurons=6, repeats=8, signal_sd=1.0, noise_sd=1.0, seed=0, holes=0.0):
@@ -144,9 +144,6 @@ def test_score_to_dict_is_json():
 def test_correlation_ceiling_is_the_noise_free_correlation_with_the_average():
     """Planted truth: the synthetic brain's noise-free response correlates with the repeat average at
     sqrt(reliability), per neuron (Spearman 1904)."""
-    from neurosafe.data import SyntheticBrain, natural_patches
-    from neurosafe.metrics import correlation_ceiling
-
     brain = SyntheticBrain(40, "V1", seed=0)
     stimuli = natural_patches(300, 32, seed=1)
     recording = brain.record(stimuli, repeats=10, seed=2)
