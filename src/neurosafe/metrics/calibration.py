@@ -37,19 +37,13 @@ def _check(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.issubdtype(y.dtype, np.integer):
         raise DataValidationError(f"labels must be integer classes; got dtype {y.dtype}")
     if (y < 0).any() or (y >= p.shape[1]).any():
-        raise DataValidationError(
-            f"labels must lie in [0, {p.shape[1] - 1}]; got range [{y.min()}, {y.max()}]"
-        )
+        raise DataValidationError(f"labels must lie in [0, {p.shape[1] - 1}]; got range [{y.min()}, {y.max()}]")
     if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
-        raise DataValidationError(
-            "probs must be finite and in [0, 1] (pass softmax probabilities, not logits)"
-        )
+        raise DataValidationError("probs must be finite and in [0, 1] (pass softmax probabilities, not logits)")
     bad = np.abs(p.sum(axis=1) - 1) > 1e-3
     if bad.any():
-        raise DataValidationError(
-            f"each row of probs must sum to 1; rows {np.flatnonzero(bad)[:5].tolist()} do not "
-            "(pass softmax probabilities, not logits)"
-        )
+        raise DataValidationError(f"each row of probs must sum to 1; rows {np.flatnonzero(bad)[:5].tolist()} do "
+                                  "not (pass softmax probabilities, not logits)")
     return p, y.astype(np.int64)
 
 

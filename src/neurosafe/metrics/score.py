@@ -66,12 +66,9 @@ class Score:
     @classmethod
     def from_bootstrap(cls, values: np.ndarray, n: int, level: float = 0.95, method: str = "percentile",
                        jackknife: np.ndarray | None = None, **fields: Any) -> Score:
-        """A Score from ``values`` = [point estimate, *bootstrap replicates] (the layout of
-        :func:`~neurosafe.metrics.bootstrap.bootstrap_statistic`) over ``n`` resampled units: fills
-        ``value``, ``ci``, ``n``, ``method`` and ``replicates``. ``method``: a
-        :func:`~neurosafe.metrics.bootstrap.bootstrap_ci` method or ``"bias_corrected"``
-        (:func:`~neurosafe.metrics.bootstrap.bias_corrected`: value, CI and replicates corrected). Without
-        replicates (``n_boot=0``) there is no CI. ``fields``: the other Score fields."""
+        """A Score from ``values`` = [point, *replicates] (``bootstrap_statistic``'s rows) over ``n`` resampled
+        units: value, ci, n, method, replicates; ``method``: a ``bootstrap_ci`` method or ``"bias_corrected"``
+        (value, CI and replicates corrected); no CI without replicates. ``fields``: other Score fields."""
         values = np.asarray(values, dtype=float).ravel()
         if method not in (*CI_METHODS, "bias_corrected"):
             raise NeurosafeError(f"CI method must be one of {(*CI_METHODS, 'bias_corrected')}; got {method!r}")

@@ -51,26 +51,17 @@ class _Builder:
     def __init__(self, images: np.ndarray, n_boot: int, seed: int) -> None:
         self.images, self.n_boot, self.seed = images, n_boot, seed
 
-    def mean(
-        self, name: str, values: np.ndarray, params: dict, higher_is_better: bool, **extra: Any
-    ) -> Score:
-        score = mean_score(values, name, self.seed, self.n_boot, higher_is_better=higher_is_better)
-        return replace(score, provenance=self.score(name, score.value, params, higher_is_better, **extra).provenance)
+    def provenance(self, name: str, params: dict, **extra: Any) -> dict:
+        return provenance(name, params | {"n_boot": self.n_boot}, data=self.images, seed=self.seed, **extra)
 
-    def score(
-        self,
-        name: str,
-        value: float,
-        params: dict,
-        higher_is_better: bool,
-        ci: tuple | None = None,
-        per_unit: xr.DataArray | None = None,
-        **extra: Any,
-    ) -> Score:
-        prov = provenance(name, params, data=self.images, seed=self.seed, **extra)
-        return Score(
-            value=value, per_unit=per_unit, ci=ci, higher_is_better=higher_is_better, provenance=prov
-        )
+    def mean(self, name: str, values: np.ndarray, params: dict, higher_is_better: bool, **extra: Any) -> Score:
+        score = mean_score(values, name, self.seed, self.n_boot, higher_is_better=higher_is_better)
+        return replace(score, provenance=self.provenance(name, params, **extra))
+
+    def score(self, name: str, value: float, params: dict, higher_is_better: bool,
+              per_unit: xr.DataArray | None = None) -> Score:
+        prov = provenance(name, params, data=self.images, seed=self.seed)
+        return Score(value=value, per_unit=per_unit, higher_is_better=higher_is_better, provenance=prov)
 
 
 def robustness_report(
@@ -251,13 +242,13 @@ def _corruption(
 def _calibration(build: _Builder, probs: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, Score]:
     """ECE (bias-corrected, :func:`calibration_score`), Brier score and NLL with bootstraps over stimuli."""
     ece = calibration_score(probs, labels, seed=build.seed, n_boot=build.n_boot, n_bins=n_bins)
-    out = {"expected_calibration_error": replace(ece, provenance=build.score(
-        "expected_calibration_error", ece.value, {"n_bins": n_bins}, False).provenance)}
+    out = {"expected_calibration_error": replace(ece, provenance=build.provenance("expected_calibration_error",
+                                                                                  {"n_bins": n_bins}))}
     for name, fn in {"brier_score": brier_score, "negative_log_likelihood": negative_log_likelihood}.items():
         values = bootstrap_statistic(lambda idx, fn=fn: fn(probs[idx], labels[idx]), len(labels), build.n_boot,
                                      build.seed)
-        prov = build.score(name, float(values[0]), {}, False).provenance
-        out[name] = Score.from_bootstrap(values, len(labels), higher_is_better=False, provenance=prov)
+        out[name] = Score.from_bootstrap(values, len(labels), higher_is_better=False,
+                                         provenance=build.provenance(name, {}))
     return out
 
 

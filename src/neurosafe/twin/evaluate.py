@@ -78,15 +78,8 @@ def _sums(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, np.ndarray], None, np
     }, None, ok.sum(2).astype(float)
 
 
-def _score(
-    name: str,
-    per_boot: np.ndarray,
-    ids: np.ndarray,
-    responses: xr.DataArray,
-    seed: int,
-    ci_level: float,
-    **kw,
-) -> Score:
+def _score(name: str, per_boot: np.ndarray, ids: np.ndarray, responses: xr.DataArray, seed: int, ci_level: float,
+           **kw) -> Score:
     """Median over neurons of each row of ``per_boot`` (row 0: the data), bias-corrected as
     ``ridge_predictivity``'s correlations."""
     point = per_boot[0]
