@@ -12,6 +12,7 @@ from neurosafe.subjects.loading import ModelSpecError, resolve
 from neurosafe.subjects.torch import (
     OUTPUT,
     ActivationMemoryError,
+    NotDifferentiableError,
     TorchSubject,
     as_differentiable,
     model_hash,
@@ -23,6 +24,7 @@ __all__ = [
     "ActivationMemoryError",
     "DifferentiableSubject",
     "ModelSpecError",
+    "NotDifferentiableError",
     "SiteError",
     "Subject",
     "TorchSubject",

@@ -38,13 +38,17 @@ from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.subjects.base import DifferentiableSubject
 
-__all__ = ["OUTPUT", "ActivationMemoryError", "TorchSubject", "as_differentiable", "model_hash", "network"]
+__all__ = ["OUTPUT", "ActivationMemoryError", "NotDifferentiableError", "TorchSubject", "as_differentiable", "model_hash", "network"]
 
 OUTPUT = "output"
 
 
 class ActivationMemoryError(NeurosafeError):
     """Extraction refused because the activations would not fit in the memory budget."""
+
+
+class NotDifferentiableError(NeurosafeError):
+    """An object that cannot be made a DifferentiableSubject (not a module, a function or a subject)."""
 
 
 def model_hash(model: nn.Module) -> str:
@@ -339,7 +343,7 @@ def as_differentiable(obj, device: str | torch.device = "auto") -> Differentiabl
         return obj
     if not isinstance(obj, nn.Module):
         if not callable(obj):
-            raise NeurosafeError(
+            raise NotDifferentiableError(
                 f"a {type(obj).__name__} is not differentiable: pass a torch.nn.Module, a function of image "
                 "tensors, or a subject with activations(x, sites) (TorchSubject, SyntheticBrain, DigitalTwin)"
             )
