@@ -69,8 +69,7 @@ def score(
     from neurosafe.core.io import atomic_path
     from neurosafe.data.io import load_recording
     from neurosafe.metrics.layers import plot_layer_profile, score_layers
-    from neurosafe.subjects import TorchSubject
-    from neurosafe.subjects import resolve
+    from neurosafe.subjects import TorchSubject, resolve
 
     rec = load_recording(data)
     if rec.stimuli is None:

@@ -38,7 +38,8 @@ from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.subjects.base import DifferentiableSubject
 
-__all__ = ["OUTPUT", "ActivationMemoryError", "NotDifferentiableError", "TorchSubject", "as_differentiable", "model_hash", "network"]
+__all__ = ["OUTPUT", "ActivationMemoryError", "NotDifferentiableError", "TorchSubject", "as_differentiable",
+           "model_hash", "network"]
 
 OUTPUT = "output"
 
