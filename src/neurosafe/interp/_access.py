@@ -32,7 +32,7 @@ from neurosafe.core.hooks import eval_mode
 from neurosafe.data.io import Recording
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.subjects import DifferentiableSubject, NotDifferentiableError, as_differentiable, network
+from neurosafe.subjects import DifferentiableSubject, NotDifferentiableError, Subject, as_differentiable, network
 
 __all__ = [
     "InterpError",
@@ -64,7 +64,7 @@ def is_recording(source) -> bool:
 
 
 def is_subject(source) -> bool:
-    return hasattr(source, "respond") and hasattr(source, "sites")
+    return isinstance(source, Subject)
 
 
 def check_site(subject, site: str | None) -> None:

@@ -17,38 +17,21 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.io import CorruptFileError, load_state
-from neurosafe.core.seeds import child_seed
 from neurosafe.subjects import zoo
 from neurosafe.subjects.base import Subject
 
-__all__ = ["ModelSpecError", "resolve", "seeded_call"]
+__all__ = ["ModelSpecError", "resolve"]
 
 
 class ModelSpecError(NeurosafeError):
     """A model spec that cannot be resolved: unknown name, missing file/module/factory, wrong type, bad weights."""
-
-
-def seeded_call(factory: Callable, seed: int, kwargs: dict):
-    """``factory(**kwargs it accepts)`` under torch's RNG seeded from ``child_seed(seed, "model")``; the
-    caller's RNG state is restored afterwards."""
-    try:
-        params = inspect.signature(factory).parameters.values()
-        takes_all = any(p.kind == p.VAR_KEYWORD for p in params)
-        names = {p.name for p in params}
-    except (TypeError, ValueError):  # builtins without a signature
-        takes_all, names = True, set()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(child_seed(seed, "model"))
-        return factory(**{k: v for k, v in kwargs.items() if takes_all or k in names})
 
 
 def _from_file(path: str, attr: str):
@@ -87,12 +70,12 @@ def _factory(spec: str) -> Callable:
 
 
 def resolve(spec: str, weights: str | Path | None = None, seed: int = 0, **kwargs):
-    """The ``nn.Module`` or ``Subject`` named by ``spec`` (see the module docstring: this **runs the user's
-    code**). ``kwargs`` (e.g. ``in_channels``, ``n_classes``) go to the factory when it accepts them;
+    """The ``nn.Module`` or ``Subject`` named by ``spec`` (see the module docstring): this **imports and runs
+    the user's code**. ``kwargs`` (e.g. ``in_channels``, ``n_classes``) go to the factory when it accepts them;
     ``weights`` is a state-dict file loaded into a module with ``weights_only=True``."""
     if not isinstance(spec, str) or not spec:
         raise ModelSpecError(f"a model spec must be a non-empty string; got {spec!r}")
-    model = seeded_call(_factory(spec), seed, kwargs)
+    model = zoo.seeded_call(_factory(spec), seed, kwargs)
     if not isinstance(model, nn.Module | Subject):
         raise ModelSpecError(f"{spec} returned a {type(model).__name__}, not a torch.nn.Module or a Subject")
     if weights is not None:

@@ -18,6 +18,7 @@ one form of the specs that :func:`neurosafe.subjects.resolve` accepts.
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
@@ -26,9 +27,10 @@ import torch
 from torch import Tensor, nn
 
 from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.seeds import child_seed
 from neurosafe.data.synthetic import gabor
 
-__all__ = ["V1Frontend", "conv_net", "factory", "get_model", "list_models", "register"]
+__all__ = ["V1Frontend", "conv_net", "factory", "get_model", "list_models", "register", "seeded_call"]
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 _LUMA = (0.299, 0.587, 0.114)
@@ -60,9 +62,21 @@ def factory(name: str) -> Callable[..., nn.Module]:
 
 def get_model(name: str, seed: int = 0, **kwargs) -> nn.Module:
     """Build zoo network ``name`` with weights initialised from ``seed`` (kwargs go to its factory)."""
-    from neurosafe.subjects.loading import seeded_call
-
     return seeded_call(factory(name), seed, kwargs)
+
+
+def seeded_call(build: Callable, seed: int, kwargs: dict):
+    """``build(**kwargs it accepts)`` under torch's RNG seeded from ``child_seed(seed, "model")``; the
+    caller's RNG state is restored afterwards."""
+    try:
+        params = inspect.signature(build).parameters.values()
+        takes_all = any(p.kind == p.VAR_KEYWORD for p in params)
+        names = {p.name for p in params}
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_all, names = True, set()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(child_seed(seed, "model"))
+        return build(**{k: v for k, v in kwargs.items() if takes_all or k in names})
 
 
 def _check_channels(in_channels: int, n_classes: int) -> None:
