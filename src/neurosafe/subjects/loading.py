@@ -34,30 +34,20 @@ class ModelSpecError(NeurosafeError):
     """A model spec that cannot be resolved: unknown name, missing file/module/factory, wrong type, bad weights."""
 
 
-def _from_file(path: str, attr: str):
-    file = Path(path)
-    if not file.is_file():
-        raise ModelSpecError(f"model file not found: {file}")
-    name = "neurosafe_user_model_" + hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise ModelSpecError(f"cannot import {file} as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _factory(spec: str) -> Callable:
     if ":" not in spec:
-        if spec.endswith(".py"):
-            raise ModelSpecError(f"a model file needs a factory name: {spec}:factory")
         if spec not in zoo.list_models():
-            raise ModelSpecError(f"unknown model {spec!r}: not a zoo name ({', '.join(zoo.list_models())}), "
-                                 "package.module:factory or path/to/file.py:factory")
+            form = "a model file needs a factory name: file.py:factory" if spec.endswith(".py") else \
+                f"not a zoo name ({', '.join(zoo.list_models())}), package.module:factory or path/to/file.py:factory"
+            raise ModelSpecError(f"unknown model {spec!r}: {form}")
         return zoo.factory(spec)
     where, _, attr = spec.rpartition(":")
     if where.endswith(".py"):
-        module = _from_file(where, attr)
+        if not Path(where).is_file():
+            raise ModelSpecError(f"model file not found: {where}")
+        name = "neurosafe_user_model_" + hashlib.sha256(str(Path(where).resolve()).encode()).hexdigest()[:8]
+        module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, where))
+        module.__spec__.loader.exec_module(module)
     else:
         try:
             module = importlib.import_module(where)

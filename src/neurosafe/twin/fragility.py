@@ -84,42 +84,30 @@ def twin_fragility(
         raise TwinError(
             f"need 0 < epsilon < 1, steps >= 1, n_random >= 1; got {epsilon}, {steps}, {n_random}"
         )
+    model, device = _responses(subject), subject.device
     with eval_mode(network(subject)):
-        return _fragility(_responses(subject), subject.device, stimuli, epsilon, steps, n_random, seed, batch_size)
-
-
-def _fragility(model, device, stimuli, epsilon, steps, n_random, seed, batch_size) -> FragilityResult:
-    images = torch.from_numpy(stimuli.images).to(device)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    with torch.no_grad():
-        base = torch.cat([model(x) for x in images.split(batch_size)])
-        scale = base.std(0).clamp_min(1e-8 * base.abs().max().clamp_min(1e-12))
-    alpha = 2.5 * epsilon / steps
-    adv, rnd = [], []
-    for x, b in zip(images.split(batch_size), base.split(batch_size), strict=True):
-        delta = ((torch.rand(x.shape, generator=gen) * 2 - 1) * epsilon).to(device)
-        best = torch.zeros(len(x), device=device)
-        for _ in range(steps):
-            delta.requires_grad_(True)
-            sq = _sq_change(model, (x + delta).clamp(0, 1), b, scale)
-            (grad,) = torch.autograd.grad(sq.sum(), delta)
-            with torch.no_grad():
-                best = torch.maximum(best, sq.detach())
-                delta = (delta + alpha * grad.sign()).clamp(-epsilon, epsilon)
+        images = torch.from_numpy(stimuli.images).to(device)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
         with torch.no_grad():
-            best = torch.maximum(best, _sq_change(model, (x + delta).clamp(0, 1), b, scale))
-            draws = [
-                _sq_change(
-                    model,
-                    (
-                        x
-                        + epsilon * (torch.randint(0, 2, x.shape, generator=gen) * 2 - 1).to(device, x.dtype)
-                    ).clamp(0, 1),
-                    b,
-                    scale,
-                )
-                for _ in range(n_random)
-            ]
-        adv.append(best.sqrt().cpu())
-        rnd.append(torch.stack(draws).sqrt().mean(0).cpu())
-    return FragilityResult(epsilon, torch.cat(adv).double().numpy(), torch.cat(rnd).double().numpy())
+            base = torch.cat([model(x) for x in images.split(batch_size)])
+            scale = base.std(0).clamp_min(1e-8 * base.abs().max().clamp_min(1e-12))
+        alpha = 2.5 * epsilon / steps
+        adv, rnd = [], []
+        for x, b in zip(images.split(batch_size), base.split(batch_size), strict=True):
+            delta = ((torch.rand(x.shape, generator=gen) * 2 - 1) * epsilon).to(device)
+            best = torch.zeros(len(x), device=device)
+            for _ in range(steps):
+                delta.requires_grad_(True)
+                sq = _sq_change(model, (x + delta).clamp(0, 1), b, scale)
+                (grad,) = torch.autograd.grad(sq.sum(), delta)
+                with torch.no_grad():
+                    best = torch.maximum(best, sq.detach())
+                    delta = (delta + alpha * grad.sign()).clamp(-epsilon, epsilon)
+            with torch.no_grad():
+                best = torch.maximum(best, _sq_change(model, (x + delta).clamp(0, 1), b, scale))
+                signs = [(torch.randint(0, 2, x.shape, generator=gen) * 2 - 1).to(device, x.dtype)
+                         for _ in range(n_random)]
+                draws = [_sq_change(model, (x + epsilon * sign).clamp(0, 1), b, scale) for sign in signs]
+            adv.append(best.sqrt().cpu())
+            rnd.append(torch.stack(draws).sqrt().mean(0).cpu())
+        return FragilityResult(epsilon, torch.cat(adv).double().numpy(), torch.cat(rnd).double().numpy())
