@@ -63,14 +63,10 @@ def is_recording(source) -> bool:
     return isinstance(source, xr.DataArray | Recording)
 
 
-def is_subject(source) -> bool:
-    return isinstance(source, Subject)
-
-
-def check_site(subject, site: str | None) -> None:
+def check_site(subject, site: str | None, owner=None) -> None:
     """Raise :class:`UnknownSiteError` (with close names) unless ``site`` is None or one of ``subject.sites``."""
     if site is not None and site not in tuple(subject.sites):
-        raise _site_error(site, tuple(subject.sites), type(subject).__name__)
+        raise _site_error(site, tuple(subject.sites), type(subject if owner is None else owner).__name__)
 
 
 def run_model(model: Callable[[Tensor], Tensor], x: Tensor, name: str | None = None) -> Tensor:
@@ -91,11 +87,10 @@ def unit_view(act: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------- differentiable models
 @dataclass
 class Differentiable:
-    """A differentiable view of one site: ``forward(x) -> (B, n_units)``, the subject, its network (None for a
+    """A differentiable view of one site: ``forward(x) -> (B, n_units)``, the subject's network (None for a
     subject without one), its device."""
 
     forward: Callable[[Tensor], Tensor]
-    subject: DifferentiableSubject
     module: nn.Module | None
     site: str
     device: torch.device
@@ -103,20 +98,14 @@ class Differentiable:
     unit_ids: Callable[[int], np.ndarray]
 
 
-def as_subject(source) -> DifferentiableSubject:
-    """``source`` as a ``DifferentiableSubject`` (see ``neurosafe.subjects.as_differentiable``)."""
+def subject_site(source, site: str | None) -> tuple[DifferentiableSubject, str]:
+    """(``source`` as a ``DifferentiableSubject``, the checked site; None: the subject's output, its last site)."""
     try:
-        return as_differentiable(source)
+        subject = as_differentiable(source)
     except NotDifferentiableError as err:
         raise InterpError(f"a gradient method or lesion needs a differentiable model; {err}") from err
-
-
-def subject_site(source, site: str | None) -> tuple[DifferentiableSubject, str]:
-    """(the differentiable subject, the checked site; None: the subject's output, its last site)."""
-    subject = as_subject(source)
     site = tuple(subject.sites)[-1] if site is None else site
-    if site not in tuple(subject.sites):
-        raise _site_error(site, tuple(subject.sites), type(source).__name__)
+    check_site(subject, site, source)
     return subject, site
 
 
@@ -137,7 +126,7 @@ def differentiable(source, site: str | None = None) -> Differentiable:
     subject, site = subject_site(source, site)
     name = type(source).__name__
     forward = lambda x: unit_view(run_model(lambda v: subject.activations(v, [site])[site], x, name))  # noqa: E731
-    return Differentiable(forward, subject, network(subject), site, subject.device,
+    return Differentiable(forward, network(subject), site, subject.device,
                           getattr(source, "image_size", None), _unit_ids(source, site))
 
 
@@ -239,7 +228,7 @@ def measure(source, site: str | None, stimuli: StimulusSet | None) -> xr.DataArr
         return responses if stimuli is None else _with_metadata(responses, stimuli.aligned_to(responses))
     if stimuli is None:
         raise InterpError("stimuli are needed to measure a subject's responses")
-    if is_subject(source):
+    if isinstance(source, Subject):
         check_site(source, site)
         try:
             responses = source.respond(stimuli, site)
