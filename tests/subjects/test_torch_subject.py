@@ -26,10 +26,10 @@ def _images(stimuli):
     return torch.from_numpy(stimuli.images)
 
 
-def test_sites_are_named_modules_without_root(net):
+def test_sites_are_named_modules_without_root_and_the_output(net):
     subject = TorchSubject(net, device="cpu")
-    assert subject.sites == tuple(n for n, _ in net.named_modules() if n)
-    assert subject.default_site == "fc"
+    assert subject.sites == (*(n for n, _ in net.named_modules() if n), "output")
+    assert subject.default_site == "output"
     assert subject.top_level_sites == tuple(n for n, _ in net.named_children())
     assert isinstance(subject, Subject)
     assert subject.device == torch.device("cpu")

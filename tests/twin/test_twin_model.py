@@ -40,12 +40,6 @@ def test_core_sites_flatten_feature_maps(tiny_twin, tiny_data):
     np.testing.assert_allclose(layer.values, acts.detach().flatten(1).numpy(), rtol=1e-6)
 
 
-def test_module_is_differentiable(tiny_twin, tiny_data):
-    x = torch.from_numpy(tiny_data[2].images[:2]).requires_grad_(True)
-    tiny_twin.module(x).sum().backward()
-    assert x.grad.abs().sum() > 0
-
-
 def test_respond_rejects_bad_stimuli_and_sites(tiny_twin):
     with pytest.raises(TwinError, match="16x16"):
         tiny_twin.respond(natural_patches(3, 20, seed=0))
@@ -96,3 +90,20 @@ def test_readout_positions_map_to_stimulus_pixels(tiny_twin):
     assert pos.dims == ("neuron", "axis") and list(pos.axis.values) == ["x", "y"]
     mu = tiny_twin.network.readouts["default"].mu.detach().clamp(-1, 1).numpy()
     np.testing.assert_allclose(pos.values, (mu + 1) / 2 * 15, rtol=1e-5, atol=1e-5)
+
+
+def test_twin_is_a_differentiable_subject(tiny_twin, tiny_data):
+    """Its activations differentiate like the network it is built from, called directly."""
+    from neurosafe.subjects import DifferentiableSubject
+
+    assert isinstance(tiny_twin, DifferentiableSubject)
+    x = torch.from_numpy(tiny_data[2].images[:2]).to(tiny_twin.device).requires_grad_(True)
+    acts = tiny_twin.activations(x, ["core.layer0", "readout.default"])
+    assert acts["readout.default"].shape == (2, len(tiny_twin.neuron_ids["default"]))
+    assert acts["core.layer0"].ndim == 4  # original shapes
+    (ours,) = torch.autograd.grad(acts["readout.default"][:, 1].sum(), x)
+    x2 = x.detach().clone().requires_grad_(True)
+    net = tiny_twin.network
+    (direct,) = torch.autograd.grad(net.from_features(net.core(net.preprocess(x2)), "default")[:, 1].sum(), x2)
+    assert direct.abs().sum() > 0
+    torch.testing.assert_close(ours, direct)

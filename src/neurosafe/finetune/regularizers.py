@@ -1,4 +1,5 @@
-"""Neural regularizers: penalties that pull a network layer towards brain data, attached by forward hooks.
+"""Neural regularizers: penalties that pull a network layer towards brain data, read through the
+``DifferentiableSubject`` protocol (``activations``).
 
 - :class:`RSARegularizer`: 1 - Pearson correlation between the layer's and the brain's correlation-distance
   RDMs on a batch of paired stimuli (Li et al. 2019, "Learning from brains how to regularize machines").
@@ -19,7 +20,7 @@ from torch import nn
 from neurosafe.core.errors import DataValidationError
 from neurosafe.finetune.targets import NeuralTargets
 from neurosafe.metrics import torch as tm
-from neurosafe.subjects import TorchSubject
+from neurosafe.subjects import SiteError, as_differentiable
 
 __all__ = ["CKARegularizer", "PredictionRegularizer", "RSARegularizer", "make_regularizer"]
 
@@ -37,8 +38,10 @@ class _SiteRegularizer:
             raise DataValidationError(
                 f"need weight >= 0, batch_size >= 4, warmup_epochs >= 0; got {weight}, {batch_size}, {warmup_epochs}"
             )
-        self.subject = TorchSubject(model, device="cpu")
-        self.site = self.subject.check_sites(site)[0]
+        self.subject = as_differentiable(model, device="cpu")
+        if site not in self.subject.sites:
+            raise SiteError(f"unknown regularizer site {site!r}; sites include {list(self.subject.sites)[:12]}")
+        self.site = site
         self.targets, self.weight, self.warmup = targets, weight, warmup_epochs
         self.batch_size = min(batch_size, len(targets))
         self.name = f"{self.kind}_{self.site}".replace(".", "_")

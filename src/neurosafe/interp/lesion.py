@@ -30,22 +30,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 
+from neurosafe.core.hooks import capture, first_tensor, hooked
 from neurosafe.core.seeds import child_seed, make_rng
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet, gratings
 from neurosafe.interp._access import (
     InterpError,
-    as_tensor_images,
+    batched_activations,
     differentiable,
-    eval_mode,
     features,
-    model_device,
-    root_and_site,
     stimulus_format,
-    tensor_output,
+    subject_site,
 )
 from neurosafe.interp.probes import check_classes, linear_decoder
 from neurosafe.metrics.bootstrap import bootstrap_indices, percentile_ci
+from neurosafe.subjects import DifferentiableSubject, network
 
 __all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dose_response", "orientation_decoding",
            "unit_ablation_effects"]
@@ -53,17 +52,17 @@ __all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dos
 METHODS = ("zero", "mean", "resample")
 
 
-@torch.no_grad()
-def _reference_activations(root: nn.Module, target: nn.Module, run, reference) -> Tensor:
-    x = as_tensor_images(reference, model_device(root))
-    store: list[Tensor] = []
-    handle = target.register_forward_hook(lambda _m, _i, out: store.append(tensor_output(out).detach()))
-    try:
-        with eval_mode(root):
-            run(x)
-    finally:
-        handle.remove()
-    return store[-1]
+def _hook_point(subject, site: str | None) -> tuple[DifferentiableSubject, nn.Module, str, str]:
+    """(the subject, the network to hook, the module name in it: "" for the network's output, the site)."""
+    subj, site = subject_site(subject, site)
+    root = network(subj)
+    if root is None:
+        raise InterpError(f"lesions need the torch network behind a {type(subject).__name__}; it has none")
+    if site and site in dict(root.named_modules()):
+        return subj, root, site, site
+    if site == tuple(subj.sites)[-1]:
+        return subj, root, "", site
+    raise InterpError(f"site {site!r} of {type(subject).__name__} is not a module of its network; cannot lesion it")
 
 
 def _unit_index(units, width: int) -> Tensor:
@@ -86,16 +85,16 @@ def ablate(subject, site: str | None = None, units: Sequence[int] | None = None,
     """
     if method not in METHODS:
         raise InterpError(f"ablation method must be one of {METHODS}; got {method!r}")
-    root, target, run = root_and_site(subject, site)
+    subj, root, name, site = _hook_point(subject, site)
     ref = None
     if method != "zero":
         if reference is None:
             raise InterpError(f"{method} ablation needs reference inputs (reference=...)")
-        ref = _reference_activations(root, target, run, reference)
+        ref = batched_activations(subj, site, reference, len(reference))
     gen = torch.Generator().manual_seed(seed)
 
     def hook(_module, _inputs, output):
-        out = tensor_output(output)
+        out = first_tensor(output)
         idx = _unit_index(units, out.shape[1]).to(out.device)
         if ref is not None and ref.shape[1:] != out.shape[1:]:
             raise InterpError(f"reference activations of site {site!r} have shape {tuple(ref.shape[1:])} per input; "
@@ -113,27 +112,21 @@ def ablate(subject, site: str | None = None, units: Sequence[int] | None = None,
             return out
         return (out, *output[1:]) if isinstance(output, tuple) else [out, *output[1:]]
 
-    handle = target.register_forward_hook(hook)
-    try:
+    with hooked(root, {name: hook}):
         yield root
-    finally:
-        handle.remove()
 
 
 # ------------------------------------------------------------------------------------------- scores
 def accuracy_score(subject, inputs: StimulusSet | Tensor | np.ndarray, labels: Sequence[int],
                    batch_size: int = 256) -> Callable[[], np.ndarray]:
     """A score for :func:`dose_response`: per input, 1 if the model's output argmax equals its label, else 0."""
-    root, _, run = root_and_site(subject, None)
-    x = as_tensor_images(inputs, model_device(root))
+    subj, site = subject_site(subject, None)
     y = np.asarray(labels)
-    if len(y) != len(x):
-        raise InterpError(f"got {len(y)} labels for {len(x)} inputs")
+    if len(y) != len(inputs):
+        raise InterpError(f"got {len(y)} labels for {len(inputs)} inputs")
 
-    @torch.no_grad()
     def score() -> np.ndarray:
-        with eval_mode(root):
-            pred = torch.cat([run(x[i:i + batch_size]).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+        pred = batched_activations(subj, site, inputs, batch_size).argmax(1).cpu()
         return (pred.numpy() == y).astype(float)
 
     return score
@@ -201,13 +194,10 @@ def _positions(responses: xr.DataArray, stimuli: StimulusSet) -> np.ndarray:
 # ---------------------------------------------------------------------------------------- dose-response
 @contextmanager
 def _width_probe(subject, site: str | None) -> Iterator[list[int]]:
-    _, target, _ = root_and_site(subject, site)
+    _, root, name, _ = _hook_point(subject, site)
     widths: list[int] = []
-    handle = target.register_forward_hook(lambda _m, _i, out: widths.append(tensor_output(out).shape[1]))
-    try:
+    with capture(root, [name], transform=lambda out: widths.append(out.shape[1])):
         yield widths
-    finally:
-        handle.remove()
 
 
 def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,

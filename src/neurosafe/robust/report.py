@@ -87,7 +87,7 @@ def robustness_report(
     device: str | torch.device = "auto",
     progress: bool = False,
 ) -> dict[str, Score]:
-    """Robustness of ``subject_or_model`` (an nn.Module, callable, or subject exposing ``.module``) on
+    """Robustness of ``subject_or_model`` (an nn.Module, a function or a DifferentiableSubject) on
     ``stimuli`` (images in [0, 1], array/tensor/StimulusSet) with integer ``labels`` (None: regression).
 
     Keys: ``accuracy_clean``, ``accuracy_<attack>_<norm>_eps<e>``, ``accuracy_noise_<norm>_eps<e>``,

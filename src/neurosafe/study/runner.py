@@ -32,7 +32,7 @@ from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
 from neurosafe.study.effects import metric_distributions, paired_effects, rdm_spearman
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
-from neurosafe.subjects.zoo import get_model
+from neurosafe.subjects import resolve
 
 __all__ = ["StudyResult", "run_study"]
 
@@ -121,7 +121,7 @@ def _site(cfg: StudyConfig, model: torch.nn.Module) -> str:
 def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targets: NeuralTargets,
            upstream: str, task: tuple) -> torch.nn.Module:
     x, y = task[0], task[1]
-    model = get_model(cfg.task.model, seed=seed, in_channels=1, n_classes=10)
+    model = resolve(cfg.task.model, seed=seed, in_channels=1, n_classes=10)
     key = cache.key("train", upstream=upstream, condition=condition, seed=seed, task=cfg.task.model_dump(),
                     regularizer=cfg.regularizer.model_dump())
     final = cache.path("net", key, "pt")
@@ -183,7 +183,7 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=t.n_test, seed=cfg.seed)
     n_eval = min(cfg.evaluation.n_eval, len(x_te))
     conditions = [BASELINE, BRAIN, *cfg.controls]
-    probe = get_model(t.model, seed=0, in_channels=1, n_classes=10)
+    probe = resolve(t.model, seed=0, in_channels=1, n_classes=10)
     site = _site(cfg, probe)
     sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation

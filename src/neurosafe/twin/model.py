@@ -171,24 +171,12 @@ class TwinNetwork(nn.Module):
         return self.core.regularizer() + self.readouts[session].regularizer()
 
 
-class _AllSessions(nn.Module):
-    """Images in [0, 1] at the stimulus size -> rates of every session's neurons, concatenated."""
-
-    def __init__(self, network: TwinNetwork, sessions: Sequence[str]):
-        super().__init__()
-        self.network, self.sessions = network, tuple(sessions)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feats = self.network.core(self.network.preprocess(x))
-        return torch.cat([self.network.from_features(feats, s) for s in self.sessions], dim=1)
-
-
 class DigitalTwin:
-    """A fitted sensory digital twin; implements the ``Subject`` protocol.
+    """A fitted sensory digital twin; implements the ``Subject`` and ``DifferentiableSubject`` protocols.
 
     Sites: the core's layers (``core.layer0`` ...; ``core.features`` for a feature core) and one readout
-    site per session (``readout.<session>``); ``site=None`` gives every session's neurons. ``module`` is
-    the differentiable map from images in [0, 1] to predicted responses (for MEIs and attacks).
+    site per session (``readout.<session>``); ``site=None`` gives every session's neurons. ``activations``
+    is the differentiable map from images in [0, 1] (for MEIs and attacks).
     """
 
     def __init__(
@@ -203,7 +191,6 @@ class DigitalTwin:
         self.neuron_ids = {s: [str(i) for i in ids] for s, ids in neuron_ids.items()}
         self.stimulus_shape = tuple(int(v) for v in stimulus_shape)
         self.history = list(history)
-        self.module = _AllSessions(network, list(self.neuron_ids)).eval()
 
     # ---------------------------------------------------------------------------------------- Subject
     @property
@@ -256,10 +243,8 @@ class DigitalTwin:
         out = []
         for i in range(0, len(stimuli), batch_size):
             x = torch.from_numpy(stimuli.images[i : i + batch_size]).to(self.device)
-            if site is None:
-                out.append(self.module(x).cpu())
-            else:
-                out.append(self.activations(x, [site])[site].flatten(1).cpu())
+            sites = [f"readout.{s}" for s in self.sessions] if site is None else [site]
+            out.append(torch.cat([a.flatten(1) for a in self.activations(x, sites).values()], 1).cpu())
         values = torch.cat(out).double().numpy()
         attrs = {"source": "neurosafe.twin.DigitalTwin", "kind": "prediction", "site": site or "readout"}
         if site is not None and not site.startswith("readout."):
