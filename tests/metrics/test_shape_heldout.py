@@ -104,10 +104,10 @@ def test_parameters_are_kept_verbatim_and_checked_at_fit():
     x, y = rng.standard_normal((30, 4)), rng.standard_normal((30, 3))
     bad = LinearShapeMetric(alpha=1.5, score_method="cosine")
     assert clone(bad).get_params() == {"alpha": 1.5, "score_method": "cosine"}
-    with pytest.raises(NeurosafeError, match="alpha"):
-        bad.fit(x, y)
     with pytest.raises(NeurosafeError, match="metric"):
-        LinearShapeMetric(score_method="cosine").fit(x, y)
+        bad.fit(x, y)
+    with pytest.raises(NeurosafeError, match="alpha"):
+        LinearShapeMetric(alpha=-0.1).fit(x, y)
     with pytest.raises(NotFittedError):
         LinearShapeMetric().score(x, y)
     fitted = LinearShapeMetric().fit(x, y)

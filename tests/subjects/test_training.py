@@ -9,7 +9,7 @@ from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.core.io import load_state
 from neurosafe.core.seeds import torch_generator
 from neurosafe.data.tasks import digits_dataset
-from neurosafe.subjects import TrainConfig, TrainConfigError, evaluate_accuracy, train_classifier
+from neurosafe.subjects import TrainConfig, evaluate_accuracy, train_classifier
 
 
 def _net(seed=0):
@@ -106,7 +106,7 @@ def test_bad_task_data():
     ({"epochs": 0}, "epochs"), ({"lr": -1}, "lr"), ({"device": "tpu"}, "device"), ({"epoch": 3}, "unknown option"),
 ])
 def test_bad_config_raises_one_line_error(options, fragment):
-    with pytest.raises(TrainConfigError, match=fragment) as err:
+    with pytest.raises(DataValidationError, match=fragment) as err:
         TrainConfig(**options)
     assert isinstance(err.value, NeurosafeError) and "\n" not in str(err.value)
 

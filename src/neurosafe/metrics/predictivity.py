@@ -167,6 +167,10 @@ class _MultiOutputRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+    def _set_linear(self, one_target: bool, coef: np.ndarray, intercept: np.ndarray) -> None:
+        """coef_ (n_targets, n_features) and intercept_ (n_targets,); without the target axis for a 1-D y."""
+        self.coef_, self.intercept_ = (coef[0], float(intercept[0])) if one_target else (coef, intercept)
+
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
         x = _validate(self, X)
@@ -220,17 +224,12 @@ class RidgeCVMapping(_MultiOutputRegressor):
     def fit(self, X, y) -> RidgeCVMapping:
         alphas = self._alpha_grid()
         x, y = _validate(self, X, y, reset=True, min_samples=3)
-        y2 = y.reshape(len(y), -1)
-        kernel = _LinearKernel(x)
-        train = np.arange(len(x))
-        sol = self._solve(kernel, train, y2, alphas)
+        kernel, train = _LinearKernel(x), np.arange(len(x))
+        sol = self._solve(kernel, train, y.reshape(len(y), -1), alphas)
         coef = kernel.loadings(train, sol["u"], sol["s"], sol["weights"]).T
-        intercept = sol["y_mean"] - coef @ x.mean(axis=0)
-        single = y.ndim == 1
-        self.coef_ = coef[0] if single else coef
-        self.intercept_ = float(intercept[0]) if single else intercept
-        self.alpha_ = float(sol["alpha"][0]) if single else sol["alpha"]
-        self.cv_mse_ = sol["mse"][:, 0] if single else sol["mse"]
+        one = y.ndim == 1
+        self._set_linear(one, coef, sol["y_mean"] - coef @ x.mean(axis=0))
+        self.alpha_, self.cv_mse_ = (float(sol["alpha"][0]), sol["mse"][:, 0]) if one else (sol["alpha"], sol["mse"])
         return self
 
 
@@ -252,9 +251,7 @@ class PLSMapping(_MultiOutputRegressor):
         self.n_components_ = int(min(k, x.shape[1], len(x) - 1))
         pls = PLSRegression(n_components=self.n_components_, scale=False).fit(x, y)
         coef = pls.coef_  # (n_targets, n_features); PLS predicts (X - x_mean) coef' + y_mean
-        intercept = np.atleast_1d(pls.intercept_) - coef @ x.mean(axis=0)
-        self.coef_ = coef[0] if y.ndim == 1 else coef
-        self.intercept_ = float(intercept[0]) if y.ndim == 1 else intercept
+        self._set_linear(y.ndim == 1, coef, np.atleast_1d(pls.intercept_) - coef @ x.mean(axis=0))
         return self
 
 

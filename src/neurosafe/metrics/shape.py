@@ -49,7 +49,9 @@ def _svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return mean, u[:, keep], s[keep], vt[keep].T
 
 
-def _check_alpha(alpha: float) -> None:
+def _check(metric: str, alpha: float = 1.0) -> None:
+    if metric not in _METRICS:
+        raise NeurosafeError(f"metric must be one of {_METRICS}; got {metric!r}")
     if not 0 <= alpha <= 1:
         raise NeurosafeError(f"alpha must lie in [0, 1]; got {alpha}")
 
@@ -64,7 +66,7 @@ def _whitening(x: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.
 
 def whiten(x: np.ndarray, alpha: float) -> np.ndarray:
     """Centred, partially whitened X, up to a right rotation: U diag(s (alpha + (1 - alpha) s^2 / n)^(-1/2))."""
-    _check_alpha(alpha)
+    _check("angular", alpha)
     return _whitening(np.asarray(x, dtype=np.float64), alpha)[2]
 
 
@@ -74,11 +76,6 @@ def _distance(zx: np.ndarray, zy: np.ndarray, overlap: float, metric: str) -> fl
     if metric == "angular":
         return float(np.arccos(np.clip(overlap / (nx * ny), -1.0, 1.0)))
     return float(np.sqrt(max(nx**2 + ny**2 - 2 * overlap, 0.0) / len(zx)))
-
-
-def _check_metric(metric: str) -> None:
-    if metric not in _METRICS:
-        raise NeurosafeError(f"metric must be one of {_METRICS}; got {metric!r}")
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:
@@ -112,8 +109,7 @@ class LinearShapeMetric(BaseEstimator):
         return x, y
 
     def fit(self, X, Y) -> LinearShapeMetric:
-        _check_alpha(self.alpha)
-        _check_metric(self.score_method)
+        _check(self.score_method, self.alpha)
         x, y = self._pair(X, Y)
         self.mean_x_, wx, zx = _whitening(x, self.alpha)
         self.mean_y_, wy, zy = _whitening(y, self.alpha)
@@ -140,8 +136,7 @@ class LinearShapeMetric(BaseEstimator):
 def _permutation(a: np.ndarray, b: np.ndarray, metric: str) -> float:
     a, b = a - a.mean(axis=0), b - b.mean(axis=0)
     width = max(a.shape[1], b.shape[1])
-    a = np.pad(a, ((0, 0), (0, width - a.shape[1])))
-    b = np.pad(b, ((0, 0), (0, width - b.shape[1])))
+    a, b = _pad(a, width), _pad(b, width)
     inner = a.T @ b
     rows, cols = linear_sum_assignment(inner, maximize=True)
     return _distance(a, b, float(inner[rows, cols].sum()), metric)
@@ -161,8 +156,7 @@ def shape_distance(x, y, alpha: float = 1.0, metric: str = "angular", n_boot: in
     """Generalized shape distance between two representations of the same stimuli (lower = more similar),
     in-sample: ``LinearShapeMetric(alpha, metric).fit(x, y).score(x, y)``; for held-out stimuli use the
     estimator."""
-    _check_metric(metric)
-    _check_alpha(alpha)
+    _check(metric, alpha)
     shape = LinearShapeMetric(alpha, metric)
     return _score("shape_distance", lambda a, b: shape.fit(a, b).score(a, b), x, y,
                   {"alpha": alpha, "metric": metric}, n_boot, seed, ci_level)
@@ -171,7 +165,7 @@ def shape_distance(x, y, alpha: float = 1.0, metric: str = "angular", n_boot: in
 def permutation_distance(x, y, metric: str = "angular", n_boot: int = 100, seed: int = 0,
                          ci_level: float = 0.95) -> Score:
     """Shape distance minimised over permutations of units (a one-to-one unit matching)."""
-    _check_metric(metric)
+    _check(metric)
     return _score("permutation_distance", lambda a, b: _permutation(a, b, metric), x, y,
                   {"metric": metric}, n_boot, seed, ci_level)
 

@@ -25,11 +25,7 @@ from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.core.io import load_state, save_state
 from neurosafe.core.seeds import torch_generator
 
-__all__ = ["Regularizer", "TrainConfig", "TrainConfigError", "TrainResult", "evaluate_accuracy", "train_classifier"]
-
-
-class TrainConfigError(DataValidationError):
-    """An invalid training configuration (unknown option, out-of-range value)."""
+__all__ = ["Regularizer", "TrainConfig", "TrainResult", "evaluate_accuracy", "train_classifier"]
 
 
 class TrainConfig(BaseModel):
@@ -38,7 +34,7 @@ class TrainConfig(BaseModel):
     present) and ``progress`` (None: a bar on a terminal only). Frozen; bad values raise ``error``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    error: ClassVar[type[NeurosafeError]] = TrainConfigError
+    error: ClassVar[type[NeurosafeError]] = DataValidationError
 
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -107,13 +103,11 @@ def train_classifier(
     config = config or TrainConfig()
     regularizers = list(regularizers)
     device = resolve_device(config.device)
-    x = torch.as_tensor(x, dtype=torch.float32)
-    y = torch.as_tensor(y, dtype=torch.long)
+    x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
     _check_task(x, y)
     x, y = x.to(device), y.to(device)
-    heads = nn.ModuleDict({r.name: r.extra_modules() for r in regularizers})
+    heads = nn.ModuleDict({r.name: r.extra_modules() for r in regularizers}).to(device)
     model.to(device)
-    heads.to(device)
     opt = torch.optim.Adam([*model.parameters(), *heads.parameters()], lr=config.lr,
                            weight_decay=config.weight_decay)
     gen = torch_generator(seed, "batches")
@@ -166,8 +160,7 @@ def evaluate_accuracy(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndar
                       batch_size: int = 512) -> float:
     """Top-1 accuracy of ``model`` on (x, y), computed on the model's device."""
     device = next(model.parameters()).device
-    x = torch.as_tensor(x, dtype=torch.float32)
-    y = torch.as_tensor(y, dtype=torch.long)
+    x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
     model.eval()
     correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
                   for i in range(0, len(x), batch_size))
