@@ -57,7 +57,7 @@ def test_eval_table(fitted, recording):
 def test_fit_resume_and_config_file(recording, tmp_path):
     cfg = tmp_path / "twin.yaml"
     cfg.write_text(
-        "core:\n  kernel_sizes: [5]\n  channels: 3\nreadout:\n  kind: factorized\ntrain:\n  max_epochs: 2\n"
+        "core:\n  kernel_sizes: [5]\n  channels: 3\nreadout:\n  kind: factorized\ntrain:\n  epochs: 2\n"
     )
     out = tmp_path / "t"
     res = CliRunner().invoke(

@@ -9,12 +9,12 @@ from neurosafe.twin import DigitalTwin, TwinError, fit_twin
 
 @pytest.fixture(scope="module")
 def tiny_twin(tiny_data):
-    from neurosafe.twin import StackedCoreConfig, TrainConfig, TwinConfig
+    from neurosafe.twin import StackedCoreConfig, TwinConfig, TwinTrainConfig
 
     stim, rec, _, _ = tiny_data
     cfg = TwinConfig(
         core=StackedCoreConfig(channels=4, kernel_sizes=(5, 3)),
-        train=TrainConfig(max_epochs=2, progress=False),
+        train=TwinTrainConfig(epochs=2, progress=False),
     )
     return fit_twin(stim, rec, cfg, seed=0)
 

@@ -5,7 +5,7 @@ import xarray as xr
 
 from neurosafe.core.errors import DataValidationError
 from neurosafe.data import natural_patches
-from neurosafe.twin import TrainConfig, TwinConfig, TwinError, fit_twin
+from neurosafe.twin import TwinConfig, TwinError, TwinTrainConfig, fit_twin
 from neurosafe.twin.train import CHECKPOINT, _State, _step, masked_correlation
 
 
@@ -27,7 +27,7 @@ def _weights(twin):
 
 def test_resumed_fit_ends_with_the_same_weights(tiny_data, tiny_config, tmp_path):
     stim, rec, _, _ = tiny_data
-    cfg = tiny_config.replace(train=TrainConfig(max_epochs=4, batch_size=32, progress=False, patience=10))
+    cfg = tiny_config.replace(train=TwinTrainConfig(epochs=4, batch_size=32, progress=False, patience=10))
     full = _weights(fit_twin(stim, rec, cfg, seed=5))
     with pytest.raises(Interrupt):
         fit_twin(stim, rec, cfg, seed=5, checkpoint_dir=tmp_path, callbacks=[_stop_after(2)])
@@ -58,14 +58,14 @@ def test_resume_refuses_a_checkpoint_of_another_fit(tiny_data, tiny_config, tmp_
     fit_twin(
         stim,
         rec,
-        tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False)),
+        tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)),
         checkpoint_dir=tmp_path,
     )
     with pytest.raises(TwinError, match="different fit"):
         fit_twin(
             stim,
             rec,
-            tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False)),
+            tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)),
             seed=1,
             checkpoint_dir=tmp_path,
             resume=True,
@@ -79,7 +79,7 @@ def test_fit_leaves_the_global_rng_alone(tiny_data, tiny_config):
     stim, rec, _, _ = tiny_data
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    fit_twin(stim, rec, tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False)))
+    fit_twin(stim, rec, tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)))
     assert torch.equal(torch.get_rng_state(), state)
 
 
@@ -96,7 +96,7 @@ def test_best_epoch_is_restored(tiny_data, tiny_config, tmp_path):
 def test_early_stopping_and_lr_decay_rule():
     """Documented rule: decay after more than lr_patience flat epochs, stop after patience flat epochs or
     more than max_lr_decays decays."""
-    cfg = TwinConfig(train=TrainConfig(lr=1.0, patience=5, lr_patience=1, lr_decay=0.5, max_lr_decays=10))
+    cfg = TwinConfig(train=TwinTrainConfig(lr=1.0, patience=5, lr_patience=1, lr_decay=0.5, max_lr_decays=10))
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     state, lrs, stopped = _State(), [], None
     for epoch, score in enumerate([0.1, 0.2, 0.2, 0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3], start=1):
@@ -152,7 +152,7 @@ def test_bad_inputs_raise_clear_errors(tiny_data, tiny_config):
     with pytest.raises(TwinError, match="non-negative"):
         fit_twin(stim, rec - 5, tiny_config)
     fit_twin(
-        stim, rec - 5, tiny_config.replace(train=TrainConfig(max_epochs=1, loss="gaussian", progress=False))
+        stim, rec - 5, tiny_config.replace(train=TwinTrainConfig(epochs=1, loss="gaussian", progress=False))
     )
     with pytest.raises(TwinError, match="at least 10"):
         fit_twin(stim, rec.isel(stimulus=slice(0, 6)), tiny_config)

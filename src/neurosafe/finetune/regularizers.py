@@ -54,8 +54,9 @@ class _SiteRegularizer:
 
     def _batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randperm(len(self.targets), generator=generator)[: self.batch_size]
-        act = self.subject.activations(self.targets.stimuli[idx], [self.site])[self.site].flatten(1)
-        return act, self.targets.responses[idx]
+        device = next(self.subject.model.parameters()).device  # where the training loop put the model
+        act = self.subject.activations(self.targets.stimuli[idx].to(device), [self.site])[self.site].flatten(1)
+        return act, self.targets.responses[idx].to(device)
 
 
 class RSARegularizer(_SiteRegularizer):
@@ -95,7 +96,8 @@ class PredictionRegularizer(_SiteRegularizer):
 
     def penalty(self, model: nn.Module, generator: torch.Generator) -> torch.Tensor:
         act, target = self._batch(generator)
-        return nn.functional.mse_loss(self.head(act), (target - self._mean) / self._sd)
+        mean, sd = self._mean.to(target.device), self._sd.to(target.device)
+        return nn.functional.mse_loss(self.head(act), (target - mean) / sd)
 
 
 _KINDS = {"rsa": RSARegularizer, "cka": CKARegularizer, "prediction": PredictionRegularizer}

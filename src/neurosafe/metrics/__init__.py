@@ -35,6 +35,7 @@ from neurosafe.metrics.reliability import (
 from neurosafe.metrics.rsa import compare_rdms, rdm, rsa_noise_ceiling, rsa_score
 from neurosafe.metrics.score import Score, average_scores, mean_score, paired_difference, provenance
 from neurosafe.metrics.shape import (
+    LinearShapeMetric,
     canonical_correlations,
     cca_similarity,
     permutation_distance,
@@ -45,6 +46,7 @@ from neurosafe.metrics.shape import (
 __all__ = [
     "DEFAULT_ALPHAS",
     "LayerScores",
+    "LinearShapeMetric",
     "PLSMapping",
     "RidgeCVMapping",
     "Score",

@@ -63,7 +63,8 @@ def _effects_figure(results: dict, path: Path, metrics: list[str]) -> Path:
         for c in others:
             e = results["effects"][m][c]
             lo, hi = e["ci"] if e["ci"] else (e["difference"], e["difference"])
-            ax.errorbar(e["difference"], y, xerr=[[e["difference"] - lo], [hi - e["difference"]]], fmt="o",
+            d = e["difference"]  # (a point outside its CI, issue 12 item 2, must not crash the figure)
+            ax.errorbar(d, y, xerr=[[max(d - lo, 0.0)], [max(hi - d, 0.0)]], fmt="o",
                         color=COLORS.get(c))
             labels.append(f"{m} vs {c}")
             y += 1

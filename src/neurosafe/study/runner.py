@@ -23,9 +23,9 @@ from neurosafe.core.io import atomic_path
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcdf
 from neurosafe.data.tasks import digits_dataset
+from neurosafe.finetune import TrainConfig, evaluate_accuracy, train_classifier
 from neurosafe.finetune.regularizers import make_regularizer
 from neurosafe.finetune.targets import NeuralTargets, make_control
-from neurosafe.finetune.train import TrainConfig, evaluate_accuracy, train_classifier
 from neurosafe.metrics import rdm, split_half_reliability
 from neurosafe.metrics.bootstrap import percentile_ci, weighted_pearson
 from neurosafe.study.cache import StageCache
@@ -90,7 +90,7 @@ def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Record
     if not cfg.twin.enabled:
         return NeuralTargets.from_responses(train.stimuli, train.responses), {"source": "recording"}
     from neurosafe.twin import TwinConfig, evaluate_twin, fit_twin
-    from neurosafe.twin.config import TrainConfig as TwinTrainConfig
+    from neurosafe.twin.config import TwinTrainConfig
 
     key = cache.key("twin", upstream=upstream, twin=cfg.twin.model_dump(), seed=cfg.seed)
     path = cache.path("twin", key, "targets.nc")
@@ -98,7 +98,7 @@ def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Record
     if cache.has(path) and cache.has(info_path):
         rec = load_netcdf(path)
         return NeuralTargets.from_responses(rec.stimuli, rec.responses, "twin"), cache.load_json(info_path)
-    config = TwinConfig(train=TwinTrainConfig(max_epochs=cfg.twin.max_epochs, progress=False, device="cpu"))
+    config = TwinConfig(train=TwinTrainConfig(epochs=cfg.twin.max_epochs, progress=False, device="cpu"))
     twin = fit_twin(train.stimuli, train.responses, config=config, seed=cfg.seed,
                     checkpoint_dir=cache.root / f"twin-{key}-ckpt", resume=True)
     new = natural_patches(cfg.twin.n_target_stimuli, cfg.brain.image_size, seed=cfg.seed + 303)
@@ -135,9 +135,9 @@ def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targe
         regs = [make_regularizer(r.kind, model, _site(cfg, model), tgt, weight=r.weight, batch_size=r.batch_size,
                                  warmup_epochs=r.warmup_epochs)]
     t = cfg.task
-    result = train_classifier(model, x, y, regs, TrainConfig(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr),
-                              seed=seed, checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None,
-                              progress=False)
+    result = train_classifier(model, x, y, regs, TrainConfig(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
+                                                             progress=False),
+                              seed=seed, checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None)
     cache.save_state(final, result.model.state_dict())
     return result.model.eval()
 

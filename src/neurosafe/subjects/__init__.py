@@ -7,14 +7,18 @@ from neurosafe.subjects import zoo
 from neurosafe.subjects.base import DifferentiableSubject, Subject
 from neurosafe.subjects.loading import ModelSpecError, resolve
 from neurosafe.subjects.torch import (
-                                      OUTPUT,
-                                      ActivationMemoryError,
-                                      NotDifferentiableError,
-                                      TorchSubject,
-                                      as_differentiable,
-                                      model_hash,
-                                      network,
+    OUTPUT,
+    ActivationMemoryError,
+    NotDifferentiableError,
+    TorchSubject,
+    as_differentiable,
+    model_hash,
+    network,
 )
+from neurosafe.subjects.training import TrainConfig, TrainResult, evaluate_accuracy, train_classifier
 
-__all__ = ["OUTPUT", "ActivationMemoryError", "DifferentiableSubject", "ModelSpecError", "NotDifferentiableError",
-           "SiteError", "Subject", "TorchSubject", "as_differentiable", "model_hash", "network", "resolve", "zoo"]
+__all__ = [
+    "OUTPUT", "ActivationMemoryError", "DifferentiableSubject", "ModelSpecError", "NotDifferentiableError",
+    "SiteError", "Subject", "TorchSubject", "TrainConfig", "TrainResult", "as_differentiable", "evaluate_accuracy",
+    "model_hash", "network", "resolve", "train_classifier", "zoo",
+]

@@ -137,7 +137,7 @@ def _fingerprint(
 ) -> str:
     """Hash of data, config (minus run-only options) and seed: a checkpoint resumes only the same fit."""
     cfg = config.to_dict()
-    for key in ("max_epochs", "progress", "device"):
+    for key in ("epochs", "progress", "device"):
         cfg["train"].pop(key)
     parts = [json.dumps(cfg, sort_keys=True), seed, json.dumps(validation, sort_keys=True, default=list)]
     for name, (stim, resp) in sorted(data.items()):
@@ -379,7 +379,8 @@ def fit_twin(
             config, first.shape[1], first.size, {n: r.sizes["neuron"] for n, (_, r) in data.items()}, subject
         ).to(device)
     samples = _prepare(network, data, config, seed, device, validation)
-    optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr)
+    optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr,
+                                 weight_decay=config.train.weight_decay)
     state = _State()
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     fingerprint = _fingerprint(data, config, seed, validation)
@@ -387,13 +388,13 @@ def fit_twin(
     if resume and ckpt is not None and ckpt.exists():
         state, best_state = _load_checkpoint(ckpt, fingerprint, network, optimizer, device)
     bar = tqdm(
-        total=config.train.max_epochs,
+        total=config.train.epochs,
         initial=state.epoch,
         desc="fit_twin",
         unit="epoch",
         disable=None if config.train.progress is None else not config.train.progress,
     )
-    while not state.finished and state.epoch < config.train.max_epochs:
+    while not state.finished and state.epoch < config.train.epochs:
         state.epoch += 1
         start = time.perf_counter()
         with _seeded(seed, device, state.epoch):
@@ -415,7 +416,7 @@ def fit_twin(
             _save_checkpoint(ckpt, fingerprint, network, optimizer, state, best_state)
         bar.update(1)
         bar.set_postfix(val_r=f"{score:.3f}", best=state.best_epoch)
-        stopping = state.finished or state.epoch >= config.train.max_epochs
+        stopping = state.finished or state.epoch >= config.train.epochs
         report = EpochReport(state.epoch, train_loss, score, lr, state.best_epoch, stopping)
         for callback in callbacks:
             callback(report)
