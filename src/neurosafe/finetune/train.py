@@ -4,6 +4,8 @@ The loss at each step is cross-entropy on a task batch plus, for each regularize
 its schedule) times its penalty on a batch of target stimuli (Li et al. 2019; Dapello et al. 2023;
 Safarani et al. 2021). An interrupted run resumed from its checkpoint ends with exactly the weights of an
 uninterrupted run with the same seed (model, optimizer, regularizer heads and the batch-order RNG are saved).
+A checkpoint resumes only under the same fingerprint (initial weights, data, settings, seed, code and the
+caller's ``fingerprint``); another run's checkpoint is ignored with a warning and overwritten.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from neurosafe.core.checkpoint import fingerprint as run_fingerprint
+from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.errors import DataValidationError
-from neurosafe.core.io import atomic_path
+from neurosafe.core.hashing import state_hash
 
 __all__ = ["Regularizer", "TrainConfig", "TrainResult", "evaluate_accuracy", "train_classifier"]
 
@@ -66,20 +70,18 @@ def _check_task(x: torch.Tensor, y: torch.Tensor) -> None:
         raise DataValidationError("task images must be finite and lie in [0, 1]")
 
 
-def _save(path: Path, state: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
 def train_classifier(
     model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor,
     regularizers: list[Regularizer] | None = None, config: TrainConfig | None = None, seed: int = 0,
     checkpoint: str | Path | None = None, resume: bool = True, progress: bool | None = None,
+    fingerprint: str = "",
 ) -> TrainResult:
     """Train ``model`` (in place) on (x, y) with cross-entropy plus neural penalties; CPU, deterministic.
 
     With ``checkpoint``, state is saved after every epoch and, when ``resume`` and the file exists, training
-    continues from it. The model's initial weights are the caller's (seed them when building the model).
+    continues from it when it belongs to this run: same initial weights, data, settings (``epochs`` may grow),
+    seed, regularizer names and ``fingerprint`` (the caller's hash of what this function cannot see, e.g. the
+    regularizer targets). The model's initial weights are the caller's (seed them when building the model).
     """
     config = config or TrainConfig()
     regularizers = list(regularizers or [])
@@ -93,8 +95,10 @@ def train_classifier(
     history: list[dict] = []
     start = 0
     ckpt = Path(checkpoint) if checkpoint else None
-    if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=True)
+    run_id = run_fingerprint(fingerprint, state_hash(model.state_dict()), x, y, seed, {**vars(config), "epochs": 0},
+                             [r.name for r in regularizers]) if ckpt is not None else ""
+    state = load_checkpoint(ckpt, run_id) if ckpt is not None and resume else None
+    if state is not None:
         model.load_state_dict(state["model"])
         heads.load_state_dict(state["heads"])
         opt.load_state_dict(state["optimizer"])
@@ -126,9 +130,10 @@ def train_classifier(
         bar.set_postfix(loss=f"{row['task_loss']:.3f}")
         if ckpt is not None:
             keys = list(history[0])
-            _save(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(), "optimizer": opt.state_dict(),
-                         "generator": gen.get_state(), "epoch": epoch + 1, "history_keys": keys,
-                         "history": torch.tensor([[h[k] for k in keys] for h in history], dtype=torch.float64)})
+            save_checkpoint(ckpt, {
+                "model": model.state_dict(), "heads": heads.state_dict(), "optimizer": opt.state_dict(),
+                "generator": gen.get_state(), "epoch": epoch + 1, "history_keys": keys,
+                "history": torch.tensor([[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
     model.eval()
     return TrainResult(model, history)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import pickle  # only for its exception type: nothing is unpickled
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from neurosafe.core.checkpoint import fingerprint as run_fingerprint
+from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.devices import resolve_device
-from neurosafe.core.hashing import data_hash
-from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.twin.config import TwinConfig
@@ -135,14 +134,14 @@ def _samples(resp: xr.DataArray, names: Sequence[str]) -> tuple[np.ndarray, np.n
 def _fingerprint(
     data: Mapping[str, tuple[StimulusSet, xr.DataArray]], config: TwinConfig, seed: int, validation
 ) -> str:
-    """Hash of data, config (minus run-only options) and seed: a checkpoint resumes only the same fit."""
+    """Hash of data, config (minus run-only options), seed and code: a checkpoint resumes only the same fit."""
     cfg = config.to_dict()
     for key in ("max_epochs", "progress", "device"):
         cfg["train"].pop(key)
-    parts = [json.dumps(cfg, sort_keys=True), seed, json.dumps(validation, sort_keys=True, default=list)]
+    parts = [cfg, seed, json.dumps(validation, sort_keys=True, default=list)]
     for name, (stim, resp) in sorted(data.items()):
         parts += [name, resp, stim.images]
-    return data_hash(*parts)
+    return run_fingerprint(*parts)
 
 
 @contextlib.contextmanager
@@ -321,26 +320,19 @@ def _save_checkpoint(
     path: Path, fingerprint: str, network, optimizer, state: _State, best_state: dict
 ) -> None:
     payload = {
-        "fingerprint": fingerprint,
         "model": network.state_dict(),
         "optimizer": optimizer.state_dict(),
         "best_state": best_state,
         **vars(state),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_checkpoint(path, payload, fingerprint)
 
 
-def _load_checkpoint(path: Path, fingerprint: str, network, optimizer, device) -> tuple[_State, dict]:
-    try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
-        raise TwinError(f"cannot read checkpoint {path}: {err}") from err
-    if ckpt.get("fingerprint") != fingerprint:
-        raise TwinError(
-            f"checkpoint {path} belongs to a different fit (data, config or seed differ); "
-            "delete it or fit with resume=False"
-        )
+def _load_checkpoint(path: Path, fingerprint: str, network, optimizer, device) -> tuple[_State, dict] | None:
+    """The saved fit state, or None (start fresh; warned) when the checkpoint is another fit's or unreadable."""
+    ckpt = load_checkpoint(path, fingerprint, map_location=device)
+    if ckpt is None:
+        return None
     network.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     state = _State(**{k: ckpt[k] for k in vars(_State()) if k in ckpt})
@@ -365,7 +357,8 @@ def fit_twin(
     ``stimuli`` a StimulusSet holding every stimulus id (or one per session). ``subject`` is the network of
     a feature core. ``validation``: stimulus ids (per session: a mapping) for early stopping, instead of a
     seeded ``config.train.val_fraction`` of the stimuli. With ``checkpoint_dir`` a checkpoint is written
-    after every epoch; ``resume=True`` continues from it (same data, config and seed). ``callbacks`` get
+    after every epoch; ``resume=True`` continues from it when it is this fit's (same data, config, seed and
+    code; otherwise it starts fresh with a warning and overwrites it). ``callbacks`` get
     an :class:`EpochReport` per epoch.
     """
     config = TwinConfig() if config is None else config
@@ -384,8 +377,8 @@ def fit_twin(
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     fingerprint = _fingerprint(data, config, seed, validation)
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
-    if resume and ckpt is not None and ckpt.exists():
-        state, best_state = _load_checkpoint(ckpt, fingerprint, network, optimizer, device)
+    if resume and ckpt is not None and (saved := _load_checkpoint(ckpt, fingerprint, network, optimizer, device)):
+        state, best_state = saved
     bar = tqdm(
         total=config.train.max_epochs,
         initial=state.epoch,
