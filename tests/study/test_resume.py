@@ -9,6 +9,7 @@ waits until its target stage starts and is killed after a seeded random fraction
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -85,7 +86,7 @@ def _run_to_end(root: Path, log: Path) -> None:
 def _windows(events: list[tuple[str, float]]) -> dict[str, float]:
     """Mean duration of each stage in the reference run (start to the next stage's start)."""
     spans: dict[str, list[float]] = {}
-    for (stage, t), (_, t_next) in zip(events, events[1:], strict=False):
+    for (stage, t), (_, t_next) in itertools.pairwise(events):
         spans.setdefault(stage, []).append(t_next - t)
     return {s: sum(v) / len(v) for s, v in spans.items()}
 
@@ -110,7 +111,6 @@ def test_sigkill_at_random_points_of_every_stage_then_resume_equals_an_uninterru
         proc.wait()
         assert proc.returncode == -signal.SIGKILL, f"kill {i} came after the run ended"
         hit.append(_events(log)[-1][0])  # the stage in progress when it was killed
-    print("HIT", hit, windows)
     assert set(hit) == set(STAGES), hit
     assert not (root / "mini" / "results.json").exists()
     _run_to_end(root, tmp_path / "final.log")
