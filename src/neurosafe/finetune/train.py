@@ -4,8 +4,6 @@ The loss at each step is cross-entropy on a task batch plus, for each regularize
 its schedule) times its penalty on a batch of target stimuli (Li et al. 2019; Dapello et al. 2023;
 Safarani et al. 2021). An interrupted run resumed from its checkpoint ends with exactly the weights of an
 uninterrupted run with the same seed (model, optimizer, regularizer heads and the batch-order RNG are saved).
-A checkpoint resumes only under the same fingerprint (initial weights, data, settings, seed, code and the
-caller's ``fingerprint``); another run's checkpoint is ignored with a warning and overwritten.
 """
 
 from __future__ import annotations
@@ -130,10 +128,10 @@ def train_classifier(
         bar.set_postfix(loss=f"{row['task_loss']:.3f}")
         if ckpt is not None:
             keys = list(history[0])
-            save_checkpoint(ckpt, {
-                "model": model.state_dict(), "heads": heads.state_dict(), "optimizer": opt.state_dict(),
-                "generator": gen.get_state(), "epoch": epoch + 1, "history_keys": keys,
-                "history": torch.tensor([[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
+            save_checkpoint(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(),
+                                   "optimizer": opt.state_dict(), "generator": gen.get_state(), "epoch": epoch + 1,
+                                   "history_keys": keys, "history": torch.tensor(
+                                       [[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
     model.eval()
     return TrainResult(model, history)
 

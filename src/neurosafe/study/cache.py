@@ -9,19 +9,15 @@ recomputes everything, checkpoints included, and overwrites.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from neurosafe.core.checkpoint import read_or_none
-from neurosafe.core.hashing import source_hash
+from neurosafe.core.hashing import data_hash, source_hash
 from neurosafe.core.io import load_json, load_state, save_json, save_state
 
 __all__ = ["StageCache"]
-
-T = TypeVar("T")
 
 
 class StageCache:
@@ -35,8 +31,7 @@ class StageCache:
 
     @staticmethod
     def key(stage: str, **inputs: Any) -> str:
-        payload = json.dumps({"stage": stage, "source": source_hash(), **inputs}, sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return data_hash(stage, source_hash(), inputs)
 
     def path(self, stage: str, key: str, ext: str) -> Path:
         return self.root / f"{stage}-{key}.{ext}"
@@ -47,7 +42,7 @@ class StageCache:
             self.hits.append(path.name)
         return found
 
-    def read(self, path: Path, reader: Callable[[Path], T]) -> T | None:
+    def read(self, path: Path, reader: Callable[[Path], Any]) -> Any:
         """``reader(path)``, or None (one-line warning) when the entry is corrupt: the caller recomputes it."""
         value = read_or_none(path, reader)
         if value is None and path.name in self.hits:
@@ -57,11 +52,9 @@ class StageCache:
     def load_json(self, path: Path) -> Any:
         return self.read(path, load_json)
 
-    def save_json(self, path: Path, obj: Any) -> None:
-        save_json(path, obj)
+    save_json = staticmethod(save_json)
 
     def load_state(self, path: Path) -> dict | None:
         return self.read(path, load_state)
 
-    def save_state(self, path: Path, state: dict) -> None:
-        save_state(path, state)
+    save_state = staticmethod(save_state)

@@ -215,8 +215,7 @@ class TorchSubject:
         arrays: dict[str, np.ndarray] = {}
         for s in sites:
             if use_cache and files[s] is not None and files[s].exists():
-                cached = read_or_none(files[s], _load_npy)
-                if cached is not None:
+                if (cached := read_or_none(files[s], _load_npy)) is not None:
                     arrays[s] = cached
         todo = [s for s in sites if s not in arrays]
         if todo:

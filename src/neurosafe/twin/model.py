@@ -32,6 +32,7 @@ __all__ = ["DigitalTwin", "TwinNetwork", "trial_inputs"]
 
 _LUMA = (0.299, 0.587, 0.114)
 _FORMAT = "neurosafe-twin-1"
+_FILES = ("twin.json", "weights.pt")
 
 
 def inverse_output(y: torch.Tensor, output: str) -> torch.Tensor:
@@ -331,13 +332,10 @@ class DigitalTwin:
 
     # ------------------------------------------------------------------------------------------- files
     def save(self, directory: str | Path) -> Path:
-        """Write the folder ``directory`` with ``twin.json`` (config, neuron ids, shapes, history) and
-        ``weights.pt`` (state dict) atomically: a crash leaves the old twin or the new one, never a mix. The
-        folder is replaced as a whole, so it must be new, empty or a saved twin."""
+        """Write the folder ``directory`` (new, empty or a saved twin) atomically, as a whole: ``twin.json``
+        (config, neuron ids, shapes, history) and ``weights.pt`` (state dict)."""
         directory = Path(directory)
-        if directory.exists() and (
-            not directory.is_dir() or {p.name for p in directory.iterdir()} - {"twin.json", "weights.pt"}
-        ):
+        if directory.is_file() or (directory.is_dir() and {p.name for p in directory.iterdir()} - set(_FILES)):
             raise TwinError(f"{directory} holds other files; save a twin into a folder of its own")
         meta = {
             "format": _FORMAT,
@@ -349,8 +347,8 @@ class DigitalTwin:
         }
         state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
         with atomic_dir(directory) as tmp:
-            save_state(tmp / "weights.pt", state)
-            save_json(tmp / "twin.json", meta)
+            save_json(tmp / _FILES[0], meta)
+            save_state(tmp / _FILES[1], state)
         return directory
 
     @classmethod
@@ -359,7 +357,7 @@ class DigitalTwin:
     ) -> DigitalTwin:
         """Rebuild a saved twin (a feature-core twin needs its ``subject`` again)."""
         directory = Path(directory)
-        files = directory / "twin.json", directory / "weights.pt"
+        files = directory / _FILES[0], directory / _FILES[1]
         missing = [str(f) for f in files if not f.exists()]
         if missing:
             raise TwinError(f"not a saved twin: missing {missing}")

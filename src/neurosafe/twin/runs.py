@@ -14,7 +14,7 @@ import numpy as np
 
 from neurosafe.core.executor import Executor
 from neurosafe.core.hashing import data_hash
-from neurosafe.core.io import atomic_path
+from neurosafe.core.io import atomic_path, load_json, save_json
 from neurosafe.data.io import Recording
 from neurosafe.twin.config import TwinConfig
 from neurosafe.twin.errors import TwinError
@@ -66,8 +66,7 @@ def fit_recording(
         "seed": seed,
         "data_hash": data_hash(rec.responses),
     }
-    with atomic_path(out / SPLIT) as tmp:
-        tmp.write_text(json.dumps(split))
+    save_json(out / SPLIT, split)
     twin = fit_twin(
         rec.stimuli, _sel(rec, train_ids), config, seed=seed, checkpoint_dir=out / "checkpoint", resume=resume
     )
@@ -95,7 +94,7 @@ def evaluate_run(
     responses, used = rec.responses, "all"
     split_file = run_dir / SPLIT
     if not all_stimuli and split_file.exists():
-        split = json.loads(split_file.read_text())
+        split = load_json(split_file)
         if split["data_hash"] == data_hash(rec.responses):
             if not split["test_ids"]:
                 raise TwinError(

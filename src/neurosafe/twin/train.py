@@ -316,29 +316,6 @@ def _step(state: _State, score: float, optimizer, config: TwinConfig) -> bool:
     return False
 
 
-def _save_checkpoint(
-    path: Path, fingerprint: str, network, optimizer, state: _State, best_state: dict
-) -> None:
-    payload = {
-        "model": network.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "best_state": best_state,
-        **vars(state),
-    }
-    save_checkpoint(path, payload, fingerprint)
-
-
-def _load_checkpoint(path: Path, fingerprint: str, network, optimizer, device) -> tuple[_State, dict] | None:
-    """The saved fit state, or None (start fresh; warned) when the checkpoint is another fit's or unreadable."""
-    ckpt = load_checkpoint(path, fingerprint, map_location=device)
-    if ckpt is None:
-        return None
-    network.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    state = _State(**{k: ckpt[k] for k in vars(_State()) if k in ckpt})
-    return state, ckpt["best_state"]
-
-
 def fit_twin(
     stimuli: StimulusSet | Mapping[str, StimulusSet],
     responses: xr.DataArray | Mapping[str, xr.DataArray],
@@ -377,8 +354,11 @@ def fit_twin(
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     fingerprint = _fingerprint(data, config, seed, validation)
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
-    if resume and ckpt is not None and (saved := _load_checkpoint(ckpt, fingerprint, network, optimizer, device)):
-        state, best_state = saved
+    saved = load_checkpoint(ckpt, fingerprint, map_location=device) if resume and ckpt is not None else None
+    if saved is not None:  # this fit's checkpoint (another fit's or an unreadable one: warned, start fresh)
+        network.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state, best_state = _State(**{k: saved[k] for k in vars(_State()) if k in saved}), saved["best_state"]
     bar = tqdm(
         total=config.train.max_epochs,
         initial=state.epoch,
@@ -405,7 +385,8 @@ def fit_twin(
             }
         )
         if ckpt is not None:
-            _save_checkpoint(ckpt, fingerprint, network, optimizer, state, best_state)
+            save_checkpoint(ckpt, {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+                                   "best_state": best_state, **vars(state)}, fingerprint)
         bar.update(1)
         bar.set_postfix(val_r=f"{score:.3f}", best=state.best_epoch)
         stopping = state.finished or state.epoch >= config.train.max_epochs
