@@ -193,6 +193,26 @@ def test_cache_is_keyed_by_weights_stimuli_and_transform(stimuli, tmp_path):
     assert named.cache_key(stimuli, "layer") is not None
 
 
+def test_cache_recovers_from_a_truncated_file_and_follows_the_source(stimuli, tmp_path, monkeypatch):
+    from neurosafe.core.checkpoint import StaleCheckpointWarning
+    from neurosafe.subjects import torch as torch_subject
+
+    model = _Counting()
+    subject = TorchSubject(model, device="cpu", cache_dir=tmp_path)
+    first = subject.respond(stimuli, "layer").values.copy()
+    (file,) = tmp_path.glob("*.npy")
+    file.write_bytes(file.read_bytes()[:100])
+    calls = model.calls
+    with pytest.warns(StaleCheckpointWarning, match="unreadable"):
+        again = subject.respond(stimuli, "layer")
+    assert model.calls > calls  # recomputed, and the file rewritten whole
+    np.testing.assert_array_equal(again.values, first)
+    np.testing.assert_array_equal(np.load(file), first)
+    key = subject.cache_key(stimuli, "layer")
+    monkeypatch.setattr(torch_subject, "source_hash", lambda: "edited")
+    assert subject.cache_key(stimuli, "layer") != key  # edited code: other key
+
+
 def test_bad_arguments(net):
     with pytest.raises(NeurosafeError, match="nn.Module"):
         TorchSubject("not a model")

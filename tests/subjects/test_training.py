@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from neurosafe.core.checkpoint import StaleCheckpointWarning
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.core.io import load_state
 from neurosafe.core.seeds import torch_generator
@@ -82,17 +83,49 @@ def test_regularizer_heads_are_trained_and_weighted_by_their_schedule(digits):
     assert reg.head.c.item() == pytest.approx(3.0, abs=0.05)
 
 
+def _forward_counter(model):
+    calls = []
+    model.register_forward_pre_hook(lambda *_: calls.append(1))
+    return calls
+
+
 def test_resume_gives_identical_weights(digits, tmp_path):
     x, y, _, _ = digits
     quiet = {"progress": False}
     full = train_classifier(_net(), x, y, config=TrainConfig(epochs=3, **quiet), seed=5).model
     ckpt = tmp_path / "ckpt.pt"
-    train_classifier(_net(), x, y, config=TrainConfig(epochs=1, **quiet), seed=5, checkpoint=ckpt)
+    first = _net()
+    batches = _forward_counter(first)
+    train_classifier(first, x, y, config=TrainConfig(epochs=1, **quiet), seed=5, checkpoint=ckpt)
     assert load_state(ckpt)["epoch"] == 1  # weights-only readable
-    resumed = train_classifier(_net(seed=99), x, y, config=TrainConfig(epochs=3, **quiet), seed=5, checkpoint=ckpt)
+    model = _net()
+    calls = _forward_counter(model)
+    resumed = train_classifier(model, x, y, config=TrainConfig(epochs=3, **quiet), seed=5, checkpoint=ckpt)
+    assert len(calls) == 2 * len(batches)  # resumed after epoch 1: two epochs left, not three
     for a, b in zip(full.state_dict().values(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert len(resumed.history) == 3
+
+
+def test_checkpoint_of_another_run_or_corrupt_is_not_resumed(digits, tmp_path):
+    """A checkpoint of a run that differs in one input (caller's fingerprint, seed, initial weights), or a
+    truncated one, is ignored with a warning: the run equals one that never saw it."""
+    x, y, _, _ = digits
+    cfg, one = TrainConfig(epochs=2, progress=False), TrainConfig(epochs=1, progress=False)
+    reference = train_classifier(_net(), x, y, config=cfg, seed=5, fingerprint="a").model.state_dict()
+    others = [(_net(), 5, "b"), (_net(), 6, "a"), (_net(seed=1), 5, "a")]
+    for i, (model, seed, fp) in enumerate(others):
+        ckpt = tmp_path / f"other{i}.pt"
+        train_classifier(model, x, y, config=one, seed=seed, checkpoint=ckpt, fingerprint=fp)
+        with pytest.warns(StaleCheckpointWarning, match="another run"):
+            got = train_classifier(_net(), x, y, config=cfg, seed=5, checkpoint=ckpt, fingerprint="a")
+        assert all(torch.equal(v, reference[k]) for k, v in got.model.state_dict().items())
+    ckpt = tmp_path / "own.pt"
+    train_classifier(_net(), x, y, config=one, seed=5, checkpoint=ckpt, fingerprint="a")
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    with pytest.warns(StaleCheckpointWarning, match="unreadable"):
+        got = train_classifier(_net(), x, y, config=cfg, seed=5, checkpoint=ckpt, fingerprint="a")
+    assert all(torch.equal(v, reference[k]) for k, v in got.model.state_dict().items())
 
 
 def test_bad_task_data():

@@ -70,6 +70,29 @@ def test_save_load_round_trip(tiny_twin, tiny_data, tmp_path):
     assert again.config == tiny_twin.config and again.history == tiny_twin.history
 
 
+def test_save_replaces_the_folder_atomically(tiny_twin, tiny_data, tmp_path, monkeypatch):
+    """A save that dies half-way leaves the previous twin whole; a folder holding other files is refused."""
+    from neurosafe.twin import model as twin_model
+
+    test = tiny_data[2]
+    folder = tmp_path / "twin"
+    tiny_twin.save(folder)
+    before = tiny_twin.respond(test).values
+    changed = DigitalTwin.load(folder)
+    with torch.no_grad():
+        for p in changed.network.parameters():
+            p.add_(1.0)
+    monkeypatch.setattr(twin_model, "save_json", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):  # killed after the new weights were written, before twin.json
+        changed.save(folder)
+    np.testing.assert_array_equal(DigitalTwin.load(folder).respond(test).values, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["twin"]  # no half-written folder left beside it
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(TwinError, match="other files"):
+        tiny_twin.save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_load_errors(tiny_twin, tmp_path):
     with pytest.raises(TwinError, match="missing"):
         DigitalTwin.load(tmp_path / "nothing")

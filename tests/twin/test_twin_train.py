@@ -3,6 +3,7 @@ import pytest
 import torch
 import xarray as xr
 
+from neurosafe.core.checkpoint import StaleCheckpointWarning
 from neurosafe.core.errors import DataValidationError
 from neurosafe.data import natural_patches
 from neurosafe.twin import TwinConfig, TwinError, TwinTrainConfig, fit_twin
@@ -53,26 +54,21 @@ def test_resumed_fit_ends_with_the_same_weights(tiny_data, tiny_config, tmp_path
     assert not all(torch.equal(other[k], full[k]) for k in full)
 
 
-def test_resume_refuses_a_checkpoint_of_another_fit(tiny_data, tiny_config, tmp_path):
+def test_resume_ignores_a_checkpoint_of_another_fit(tiny_data, tiny_config, tmp_path):
+    """Another fit's checkpoint (other seed) or a corrupt one is not resumed: a warning, then a fresh fit."""
     stim, rec, _, _ = tiny_data
-    fit_twin(
-        stim,
-        rec,
-        tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)),
-        checkpoint_dir=tmp_path,
-    )
-    with pytest.raises(TwinError, match="different fit"):
-        fit_twin(
-            stim,
-            rec,
-            tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)),
-            seed=1,
-            checkpoint_dir=tmp_path,
-            resume=True,
-        )
+    cfg = tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False))
+    fit_twin(stim, rec, cfg, checkpoint_dir=tmp_path)
+    seed0 = torch.load(tmp_path / CHECKPOINT, weights_only=True)["fingerprint"]
+    fresh = _weights(fit_twin(stim, rec, cfg, seed=1))
+    with pytest.warns(StaleCheckpointWarning, match="another run"):
+        other = fit_twin(stim, rec, cfg, seed=1, checkpoint_dir=tmp_path, resume=True)
+    assert all(torch.equal(v, fresh[k]) for k, v in _weights(other).items())
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["fingerprint"] != seed0  # overwritten
     (tmp_path / CHECKPOINT).write_bytes(b"garbage")
-    with pytest.raises(TwinError, match="cannot read checkpoint"):
-        fit_twin(stim, rec, tiny_config, checkpoint_dir=tmp_path, resume=True)
+    with pytest.warns(StaleCheckpointWarning, match="unreadable"):
+        again = fit_twin(stim, rec, cfg, seed=1, checkpoint_dir=tmp_path, resume=True)
+    assert all(torch.equal(v, fresh[k]) for k, v in _weights(again).items())
 
 
 def test_fit_leaves_the_global_rng_alone(tiny_data, tiny_config):

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 import neurosafe
 from neurosafe.core.errors import DataValidationError
-from neurosafe.core.hashing import data_hash
+from neurosafe.core.hashing import data_hash, file_hash
 from neurosafe.core.io import atomic_path
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcdf
@@ -61,11 +61,14 @@ def _split_recording(rec: Recording, cfg: StudyConfig) -> tuple[Recording, Recor
 
 
 def _record(cfg: StudyConfig, cache: StageCache) -> tuple[Recording, Recording]:
-    source = {"data": data_hash(str(cfg.data), cfg.data.stat().st_size)} if cfg.data else cfg.brain.model_dump()
+    source = ({"data": file_hash(cfg.data), "image_size": cfg.brain.image_size} if cfg.data
+              else cfg.brain.model_dump())  # real data by content, never by path or size
     key = cache.key("record", source=source, recording=cfg.recording.model_dump(), seed=cfg.seed)
     paths = [cache.path("record", key, f"{part}.nc") for part in ("train", "test")]
     if all(cache.has(p) for p in paths):
-        return load_netcdf(paths[0]), load_netcdf(paths[1])
+        parts = [cache.read(p, load_netcdf) for p in paths]
+        if all(r is not None for r in parts):
+            return parts[0], parts[1]
     size = cfg.brain.image_size
     if cfg.data is not None:
         train, test = _split_recording(load_recording(cfg.data), cfg)
@@ -96,11 +99,12 @@ def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Record
     path = cache.path("twin", key, "targets.nc")
     info_path = cache.path("twin", key, "json")
     if cache.has(path) and cache.has(info_path):
-        rec = load_netcdf(path)
-        return NeuralTargets.from_responses(rec.stimuli, rec.responses, "twin"), cache.load_json(info_path)
+        rec, info = cache.read(path, load_netcdf), cache.load_json(info_path)
+        if rec is not None and info is not None:
+            return NeuralTargets.from_responses(rec.stimuli, rec.responses, "twin"), info
     config = TwinConfig(train=TwinTrainConfig(epochs=cfg.twin.max_epochs, progress=False, device="cpu"))
     twin = fit_twin(train.stimuli, train.responses, config=config, seed=cfg.seed,
-                    checkpoint_dir=cache.root / f"twin-{key}-ckpt", resume=True)
+                    checkpoint_dir=cache.root / f"twin-{key}-ckpt", resume=cache.enabled)
     new = natural_patches(cfg.twin.n_target_stimuli, cfg.brain.image_size, seed=cfg.seed + 303)
     predicted = twin.respond(new)
     save_netcdf(Recording(predicted, new), path)
@@ -125,8 +129,8 @@ def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targe
     key = cache.key("train", upstream=upstream, condition=condition, seed=seed, task=cfg.task.model_dump(),
                     regularizer=cfg.regularizer.model_dump())
     final = cache.path("net", key, "pt")
-    if cache.has(final):
-        model.load_state_dict(cache.load_state(final))
+    if cache.has(final) and (state := cache.load_state(final)) is not None:
+        model.load_state_dict(state)
         return model.eval()
     regs = []
     if condition != BASELINE:
@@ -137,7 +141,8 @@ def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targe
     t = cfg.task
     result = train_classifier(model, x, y, regs, TrainConfig(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
                                                              progress=False),
-                              seed=seed, checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None)
+                              seed=seed, checkpoint=cache.path("ckpt", key, "pt"), resume=cache.enabled,
+                              fingerprint=key)
     cache.save_state(final, result.model.state_dict())
     return result.model.eval()
 
@@ -146,8 +151,8 @@ def _evaluate(cfg: StudyConfig, cache: StageCache, model: torch.nn.Module, data:
               ) -> dict[str, np.ndarray]:
     key = cache.key("eval", evaluation=cfg.evaluation.model_dump(), sites=list(data.sites), **key_parts)
     path = cache.path("eval", key, "pt")
-    if cache.has(path):
-        return {k: v.numpy() for k, v in cache.load_state(path).items()}
+    if cache.has(path) and (state := cache.load_state(path)) is not None:
+        return {k: v.numpy() for k, v in state.items()}
     out = evaluate_network(model, data, seed=key_parts["seed"])
     cache.save_state(path, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()})
     return out

@@ -6,9 +6,10 @@ be reduced by spatial pooling or a seeded Gaussian random projection (Johnson & 
 extracting, the size of the result is estimated and extraction is refused, with the numbers, when it would
 exceed ``max_memory_gb`` unless a ``cache_dir`` is given, in which case activations stream to ``.npy`` files
 there and come back memory-mapped. Cached activations are keyed by a hash of the weights, the stimuli, the
-site, the transform, the reduction and the package version. ``activations`` is the differentiable path used
-for training: it returns the raw activations with their original shapes. Besides its named modules, every
-TorchSubject has the site ``"output"``: what the model returns (unless a submodule is named so).
+site, the transform, the reduction and the package source; an unreadable cache file is recomputed.
+``activations`` is the differentiable path used for training: it returns the raw activations with their
+original shapes. Besides its named modules, every TorchSubject has the site ``"output"``: what the model
+returns (unless a submodule is named so).
 
 :func:`as_differentiable` is the one adapter from what a user passes (a subject, a module, a function) to a
 ``DifferentiableSubject``; :func:`network` is the module behind one (for hooks and train/eval mode).
@@ -28,12 +29,12 @@ from numpy.lib.format import open_memmap
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-import neurosafe
+from neurosafe.core.checkpoint import read_or_none
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import NeurosafeError
-from neurosafe.core.hashing import data_hash, stable_int, state_hash
+from neurosafe.core.hashing import data_hash, source_hash, stable_int, state_hash
 from neurosafe.core.hooks import SiteError, capture, check_sites, eval_mode, first_tensor
-from neurosafe.core.io import atomic_path
+from neurosafe.core.io import CorruptFileError, atomic_path
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.subjects.base import DifferentiableSubject
@@ -190,11 +191,11 @@ class TorchSubject:
 
     # -------------------------------------------------------------------------------------- caching
     def cache_key(self, stimuli: StimulusSet, site: str) -> str | None:
-        """Hash of weights + stimuli + site + transform + reduction + version (None: transform not hashable)."""
+        """Hash of weights + stimuli + site + transform + reduction + source (None: transform not hashable)."""
         if self.transform_key is None:
             return None
         parts = (model_hash(self.model), data_hash(stimuli.images, stimuli.ids), site, self.transform_key,
-                 self.pool, self.projection, self.seed if self.projection else None, neurosafe.__version__)
+                 self.pool, self.projection, self.seed if self.projection else None, source_hash())
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
     def _cache_file(self, stimuli: StimulusSet, site: str) -> Path | None:
@@ -236,7 +237,8 @@ class TorchSubject:
         arrays: dict[str, np.ndarray] = {}
         for s in sites:
             if use_cache and files[s] is not None and files[s].exists():
-                arrays[s] = np.load(files[s], mmap_mode="r", allow_pickle=False)
+                if (cached := read_or_none(files[s], _load_npy)) is not None:
+                    arrays[s] = cached
         todo = [s for s in sites if s not in arrays]
         if todo:
             arrays.update(self._run(stimuli, todo, {s: files[s] for s in todo}))
@@ -279,6 +281,13 @@ class TorchSubject:
     def __repr__(self) -> str:
         return (f"TorchSubject({type(self.model).__name__}, {len(self.sites)} sites, device={self.device}, "
                 f"pool={self.pool!r}, projection={self.projection})")
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as err:  # truncated or not an .npy file
+        raise CorruptFileError(f"{path}: not a readable .npy file ({err})") from err
 
 
 class _Outputs:

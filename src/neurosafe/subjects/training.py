@@ -20,9 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from torch import nn
 from tqdm.auto import tqdm
 
+from neurosafe.core.checkpoint import fingerprint as run_fingerprint
+from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import DataValidationError, NeurosafeError
-from neurosafe.core.io import load_state, save_state
+from neurosafe.core.hashing import state_hash
 from neurosafe.core.seeds import torch_generator
 
 __all__ = ["Regularizer", "TrainConfig", "TrainResult", "evaluate_accuracy", "train_classifier"]
@@ -92,13 +94,16 @@ def _check_task(x: torch.Tensor, y: torch.Tensor) -> None:
 def train_classifier(
     model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor,
     regularizers: list[Regularizer] | tuple = (), config: TrainConfig | None = None, seed: int = 0,
-    checkpoint: str | Path | None = None, resume: bool = True,
+    checkpoint: str | Path | None = None, resume: bool = True, fingerprint: str = "",
 ) -> TrainResult:
     """Train ``model`` (in place, on ``config.device``) on images ``x`` in [0, 1] and labels ``y``.
 
     With ``checkpoint``, state is saved after every epoch and, when ``resume`` and the file exists, training
-    continues from it. The model's initial weights are the caller's (seed them when building the model).
-    Returns the model (in eval mode) and the per-epoch mean task loss and penalties.
+    continues from it when it belongs to this run: same initial weights, data, settings (``epochs`` may grow),
+    seed, regularizer names and ``fingerprint`` (the caller's hash of what this function cannot see, e.g. the
+    regularizer targets); any other checkpoint is ignored with a one-line warning. The model's initial
+    weights are the caller's (seed them when building the model). Returns the model (in eval mode) and the
+    per-epoch mean task loss and penalties.
     """
     config = config or TrainConfig()
     regularizers = list(regularizers)
@@ -114,8 +119,11 @@ def train_classifier(
     history: list[dict] = []
     start = 0
     ckpt = Path(checkpoint) if checkpoint else None
-    if ckpt is not None and resume and ckpt.exists():
-        state = load_state(ckpt)
+    run_id = run_fingerprint(fingerprint, state_hash(model.state_dict()), x, y, seed,
+                             config.model_dump(exclude={"epochs", "progress"}), [r.name for r in regularizers]
+                             ) if ckpt is not None else ""
+    state = load_checkpoint(ckpt, run_id) if ckpt is not None and resume else None
+    if state is not None:
         model.load_state_dict(state["model"])
         heads.load_state_dict(state["heads"])
         opt.load_state_dict(state["optimizer"])
@@ -147,10 +155,10 @@ def train_classifier(
         bar.set_postfix(loss=f"{row['task_loss']:.3f}")
         if ckpt is not None:
             keys = list(history[0])
-            save_state(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(),
-                              "optimizer": opt.state_dict(), "generator": gen.get_state(), "epoch": epoch + 1,
-                              "history_keys": keys, "history": torch.tensor(
-                                  [[h[k] for k in keys] for h in history], dtype=torch.float64)})
+            save_checkpoint(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(),
+                                   "optimizer": opt.state_dict(), "generator": gen.get_state(), "epoch": epoch + 1,
+                                   "history_keys": keys, "history": torch.tensor(
+                                       [[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
     model.eval()
     return TrainResult(model, history)
 
