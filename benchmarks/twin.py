@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.twin import StackedCoreConfig, TrainConfig, TwinConfig, fit_twin
+from neurosafe.twin import StackedCoreConfig, TwinConfig, TwinTrainConfig, fit_twin
 
 N_STIMULI, EPOCHS, ROUNDS, BATCH = 2000, 3, 3, 64
 CORE = StackedCoreConfig(channels=16, kernel_sizes=(13, 5, 5))
@@ -98,7 +98,7 @@ def main() -> None:
     x = (x - x.mean()) / x.std()
     y = torch.from_numpy(rec.mean("repeat").values).float()
     config = TwinConfig(
-        core=CORE, train=TrainConfig(max_epochs=EPOCHS, patience=100, batch_size=BATCH, progress=False)
+        core=CORE, train=TwinTrainConfig(epochs=EPOCHS, patience=100, batch_size=BATCH, progress=False)
     )
     times: dict[str, list[float]] = {
         "neurosafe fit_twin": [],

@@ -58,8 +58,8 @@ TINY_STUDY = {
     "brain": {"n_neurons": 24},
     "recording": {"n_train": 160, "repeats_train": 2, "n_test": 40, "repeats_test": 4},
     "device": "cpu",  # Ray workers see no GPU: the local run must use the CPU too to give the same numbers
-    "twin": {"n_target_stimuli": 80, "config": {"train": {"max_epochs": 2, "progress": False, "device": "cpu"}}},
-    "task": {"n_test": 100, "train": {"epochs": 1}},
+    "twin": {"n_target_stimuli": 80, "config": {"train": {"epochs": 2, "progress": False, "device": "cpu"}}},
+    "task": {"n_test": 100, "train": {"epochs": 1, "progress": False, "device": "cpu"}},
     "evaluation": {"pgd_eps": [0.0, 0.0157], "pgd_steps": 2, "n_eval": 40, "n_boot": 20,
                    "corruptions": ["gaussian_noise"]},
 }

@@ -63,7 +63,7 @@ def test_rsa_against_stored_rdms_and_a_model_file(recording, tmp_path):
 @pytest.mark.parametrize(("extra", "message"), [
     (["--sites", "normalise"], "normalize"),
     (["--reference", "nothing"], "no extra array"),
-    (["--model", "resnet50"], "unknown zoo model"),
+    (["--model", "resnet50"], "unknown model 'resnet50'"),
 ])
 def test_errors_exit_2_with_a_message(recording, tmp_path, extra, message):
     args = ["score", "--model", "v1_frontend", "--data", str(recording), "--out", str(tmp_path), "--no-cache",

@@ -29,7 +29,7 @@ def fitted(recording, tmp_path_factory):
 
 def test_fit_writes_a_twin_split_and_checkpoint(fitted):
     out, summary = fitted
-    assert {p.name for p in out.iterdir()} >= {"twin.json", "weights.pt", "split.json", "checkpoint"}
+    assert {p.name for p in out.iterdir()} >= {"twin", "split.json", "checkpoint"}
     assert summary["n_test_stimuli"] == 30 and summary["n_train_stimuli"] == 120 and summary["epochs"] == 2
 
 
@@ -57,7 +57,7 @@ def test_eval_table(fitted, recording):
 def test_fit_resume_and_config_file(recording, tmp_path):
     cfg = tmp_path / "twin.yaml"
     cfg.write_text(
-        "core:\n  kernel_sizes: [5]\n  channels: 3\nreadout:\n  kind: factorized\ntrain:\n  max_epochs: 2\n"
+        "core:\n  kernel_sizes: [5]\n  channels: 3\nreadout:\n  kind: factorized\ntrain:\n  epochs: 2\n"
     )
     out = tmp_path / "t"
     res = CliRunner().invoke(
@@ -68,7 +68,7 @@ def test_fit_resume_and_config_file(recording, tmp_path):
         app, ["twin", "fit", str(recording), "--out", str(out), "--config", str(cfg), "--resume", "--json"]
     )
     assert again.exit_code == 0 and json.loads(again.stdout)["epochs"] == 2  # nothing left to train
-    saved = json.loads((out / "twin.json").read_text())["config"]
+    saved = json.loads((out / "twin" / "twin.json").read_text())["config"]
     assert saved["readout"]["kind"] == "factorized" and saved["core"]["kernel_sizes"] == [5]
 
 

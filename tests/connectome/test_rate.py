@@ -85,3 +85,30 @@ def test_respond_is_a_subject(varshney):
     ava = model.respond(stimuli, site="AVA")
     assert set(ava.neuron_id.values) == {"AVAL", "AVAR"}
     assert (ava.cell_type.values == "AVA").all()
+
+
+def test_rate_model_is_a_differentiable_subject():
+    """Gradients of steady rates w.r.t. the input currents equal central finite differences (float64)."""
+    from neurosafe.subjects import DifferentiableSubject
+
+    model = RateModel(_chain(), tau=2.0, dt=0.5, strength=0.25, activation="softplus", dtype=torch.float64,
+                      duration=20.0)
+    assert isinstance(model, DifferentiableSubject) and model.device == torch.device("cpu")
+    x = torch.tensor([[[[0.3, 0.6, 0.2]]]], dtype=torch.float64)
+    acts = model.activations(x, ["all", "I"])
+    expected = model.respond(currents_to_stimuli([[0.3, 0.6, 0.2]])).values
+    np.testing.assert_allclose(acts["all"].detach().numpy(), expected)
+    assert acts["I"].shape == (1, 1)
+    f = lambda v: model.activations(v, ["I"])["I"].sum()  # noqa: E731
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(f(xg), xg)
+    h = 1e-6
+    for i in range(3):
+        e = torch.zeros_like(x)
+        e[..., i] = 1.0
+        with torch.no_grad():
+            fd = (f(x + h * e) - f(x - h * e)) / (2 * h)
+        assert float(grad[..., i]) == pytest.approx(float(fd), rel=1e-6, abs=1e-10)
+    assert float(grad[..., 0]) > 0 > float(grad[..., 2])  # a excites b, c inhibits it
+    with pytest.raises(DataValidationError, match="unknown site"):
+        model.activations(x, ["nope"])

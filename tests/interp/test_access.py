@@ -9,7 +9,8 @@ import torch
 from neurosafe.data import gratings
 from neurosafe.interp import InterpError, UnitResponder, UnknownSiteError, differentiable_forward, stimulus_format
 from neurosafe.interp._access import differentiable, measure
-from tests.interp.helpers import StandInTorchSubject, tiny_net
+from neurosafe.subjects import TorchSubject
+from tests.interp.helpers import tiny_net
 
 
 def test_the_synthetic_brain_forward_is_its_module(brain):
@@ -22,7 +23,7 @@ def test_the_synthetic_brain_forward_is_its_module(brain):
 
 def test_torch_subject_transform_is_applied():
     net = tiny_net()
-    subject = StandInTorchSubject(net, transform=lambda x: 1 - x)
+    subject = TorchSubject(net, transform=lambda x: 1 - x)
     x = torch.rand(2, 1, 32, 32)
     torch.testing.assert_close(differentiable_forward(subject, "0")(x), net[0](1 - x)[:, :, 16, 16])
 
@@ -53,7 +54,7 @@ def test_errors_name_the_problem(brain):
     with pytest.raises(InterpError, match=r"failed on input of shape \(1, 1, 32, 32\)"):
         differentiable_forward(tiny_net(in_channels=3), "0")(torch.rand(1, 1, 32, 32))
     with pytest.raises(InterpError, match="failed on stimuli of shape"):
-        measure(StandInTorchSubject(tiny_net(in_channels=3)), "0", gratings(size=32))
+        measure(TorchSubject(tiny_net(in_channels=3)), "0", gratings(size=32))
     with pytest.raises(InterpError, match="expected a recording"):
         measure(object(), None, gratings(size=32))
     with pytest.raises(InterpError, match="sees 32x32 images; got size=16"):

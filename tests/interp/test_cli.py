@@ -46,4 +46,4 @@ def test_errors_exit_2_with_a_message():
     result = runner.invoke(app, ["probe", "tuning", "--site", "V2", "--neurons", "5"])
     assert result.exit_code == 2 and "unknown site 'V2'" in result.output
     result = runner.invoke(app, ["probe", "mei", "--subject", "no_such_module:factory"])
-    assert result.exit_code == 2 and "cannot load --subject" in result.output
+    assert result.exit_code == 2 and "cannot import module 'no_such_module'" in result.output

@@ -8,7 +8,8 @@ from scipy.optimize import curve_fit
 
 from neurosafe.data.datasets import load_ecker2010
 from neurosafe.interp import orientation_tuning
-from tests.interp.helpers import StandInTorchSubject, tiny_net
+from neurosafe.subjects import TorchSubject
+from tests.interp.helpers import tiny_net
 
 pytestmark = pytest.mark.real
 
@@ -103,7 +104,7 @@ def test_orientation_tuning_matches_an_independent_computation(ecker, level):
 def test_a_network_gives_the_same_table_as_the_recording(ecker):
     with pytest.warns(RuntimeWarning, match="lack responses"):
         brain_table = orientation_tuning(ecker, select={"contrast_level": "high"})
-    for subject, site in ((tiny_net(), "3"), (StandInTorchSubject(tiny_net()), "1")):
+    for subject, site in ((tiny_net(), "3"), (TorchSubject(tiny_net()), "1")):
         net_table = orientation_tuning(subject, site)
         dims = {k: v.dims for k, v in net_table.data_vars.items()}
         assert dims == {k: v.dims for k, v in brain_table.data_vars.items()}

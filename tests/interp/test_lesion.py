@@ -18,7 +18,8 @@ from neurosafe.interp import (
     orientation_decoding,
     unit_ablation_effects,
 )
-from tests.interp.helpers import StandInTorchSubject, tiny_net
+from neurosafe.subjects import TorchSubject
+from tests.interp.helpers import tiny_net
 
 
 class _MLP(nn.Module):
@@ -83,7 +84,7 @@ def test_channel_and_site_ablation_of_a_conv_net():
     with ablate(net, "2", [1, 5]):
         net(x)
     assert (store["x"][:, [1, 5]] == 0).all() and (store["x"][:, 0] != 0).any()
-    with ablate(StandInTorchSubject(net), "2"):  # the whole site, through the TorchSubject's model
+    with ablate(TorchSubject(net), "2"):  # the whole site, through the TorchSubject's model
         net(x)
     assert (store["x"] == 0).all()
 

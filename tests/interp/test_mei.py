@@ -17,7 +17,8 @@ from neurosafe.interp import (
     most_exciting_inputs,
     most_inhibitory_inputs,
 )
-from tests.interp.helpers import StandInTorchSubject, corr_rows, tiny_net
+from neurosafe.subjects import TorchSubject
+from tests.interp.helpers import corr_rows, tiny_net
 
 FAST = AscentConfig(steps=100)
 
@@ -84,7 +85,7 @@ def test_batching_does_not_change_the_result():
     batched = most_exciting_inputs(net, "2", [0, 1, 2], n_seeds=2, config=config, seed=5)
     one_by_one = most_exciting_inputs(net, "2", [0, 1, 2], n_seeds=2, config=config, seed=5, batch_size=1)
     np.testing.assert_allclose(one_by_one["seed_activation"], batched["seed_activation"], rtol=1e-4, atol=1e-6)
-    duck = most_exciting_inputs(StandInTorchSubject(net), "2", [0, 1, 2], n_seeds=2, config=config, seed=5)
+    duck = most_exciting_inputs(TorchSubject(net), "2", [0, 1, 2], n_seeds=2, config=config, seed=5)
     np.testing.assert_allclose(duck["image"].values, batched["image"].values, atol=1e-5)
     assert list(batched["neuron_id"].values) == ["2:0", "2:1", "2:2"]
 
@@ -93,7 +94,7 @@ def test_a_conv_unit_is_its_channel_at_the_centre():
     net = tiny_net()
     x = torch.rand(4, 1, 32, 32)
     expected = net[:3](x)[:, :, 16, 16]
-    for subject in (net, StandInTorchSubject(net)):
+    for subject in (net, TorchSubject(net)):
         torch.testing.assert_close(differentiable_forward(subject, "2")(x), expected)
 
 

@@ -18,7 +18,8 @@ from neurosafe.interp import (
     tuning,
     tuning_curves,
 )
-from tests.interp.helpers import StandInTorchSubject, tiny_net
+from neurosafe.subjects import TorchSubject
+from tests.interp.helpers import tiny_net
 
 
 def _circular_error(a: np.ndarray, b: np.ndarray, period: float = 180.0) -> np.ndarray:
@@ -119,7 +120,7 @@ def test_the_same_table_for_a_network_a_torch_subject_and_a_recording(brain):
     stimuli = gratings(size=32, spatial_frequencies=(0.04, 0.08))
     from_recording = orientation_tuning(brain.record(stimuli, repeats=2, seed=1), stimuli=stimuli)
     from_module = orientation_tuning(tiny_net(), "3")
-    from_subject = orientation_tuning(StandInTorchSubject(tiny_net()), "3")
+    from_subject = orientation_tuning(TorchSubject(tiny_net()), "3")
     for ds in (from_module, from_subject):
         assert set(ds.data_vars) == set(from_recording.data_vars)
         assert {k: v.dims for k, v in ds.data_vars.items()} == {k: v.dims for k, v in from_recording.data_vars.items()}

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from neurosafe.core.errors import DataValidationError
-from neurosafe.data import make_responses
-from neurosafe.metrics import Score, fev, feve, oracle_correlation, split_half_reliability
+from neurosafe.data import SyntheticBrain, make_responses, natural_patches
+from neurosafe.metrics import Score, correlation_ceiling, fev, feve, oracle_correlation, split_half_reliability
 
 
 def _gaussian(n_stim=400, n_neurons=6, repeats=8, signal_sd=1.0, noise_sd=1.0, seed=0, holes=0.0):
@@ -139,3 +139,18 @@ def test_score_to_dict_is_json():
     text = json.dumps(d)
     assert "per_unit" in d and len(d["per_unit"]) == 6 and "NaN" not in text
     assert isinstance(split_half_reliability(resp, n_splits=2, n_boot=0), Score)
+
+
+def test_correlation_ceiling_is_the_noise_free_correlation_with_the_average():
+    """Planted truth: the synthetic brain's noise-free response correlates with the repeat average at
+    sqrt(reliability), per neuron (Spearman 1904)."""
+    brain = SyntheticBrain(40, "V1", seed=0)
+    stimuli = natural_patches(300, 32, seed=1)
+    recording = brain.record(stimuli, repeats=10, seed=2)
+    signal = brain.respond(stimuli).transpose("stimulus", "neuron").values
+    average = recording.mean("repeat").transpose("stimulus", "neuron").values
+    truth = np.array([np.corrcoef(signal[:, i], average[:, i])[0, 1] for i in range(40)])
+    ceiling = correlation_ceiling(recording, seed=3)
+    assert np.nanmedian(truth / ceiling) == pytest.approx(1, abs=0.02)
+    # the ratio to the reliability itself (Brain-Score's convention) would overshoot
+    assert np.nanmedian(truth / ceiling**2) > 1.05

@@ -52,12 +52,12 @@ def test_sections_are_the_path_packages_own_configs(tmp_path):
     from neurosafe.finetune import RegularizerConfig, TrainConfig
     from neurosafe.twin import TwinConfig
 
-    cfg = load_study(_write(tmp_path, "twin:\n  config:\n    train: {max_epochs: 3, device: cpu}\n"
+    cfg = load_study(_write(tmp_path, "twin:\n  config:\n    train: {epochs: 3, device: cpu}\n"
                                       "    core: {channels: 8}\ntask:\n  train: {epochs: 2, lr: 0.01}\n"
                                       "regularizer: {kind: cka, weight: 3}\ndevice: cpu\n"))
     assert isinstance(cfg.twin.config, TwinConfig) and isinstance(cfg.task.train, TrainConfig)
     assert isinstance(cfg.regularizer, RegularizerConfig)
-    twin = TwinConfig.from_dict({"train": {"max_epochs": 3, "device": "cpu"}, "core": {"channels": 8}})
+    twin = TwinConfig.from_dict({"train": {"epochs": 3, "device": "cpu"}, "core": {"channels": 8}})
     assert cfg.twin.config == twin and cfg.task.train == TrainConfig(epochs=2, lr=0.01)
     assert cfg.regularizer == RegularizerConfig(kind="cka", weight=3)
     again = load_study(_write(tmp_path, yaml.safe_dump(cfg.model_dump(mode="json"))))
@@ -65,7 +65,7 @@ def test_sections_are_the_path_packages_own_configs(tmp_path):
 
 
 def test_nested_section_errors_are_named(tmp_path):
-    with pytest.raises(StudyConfigError, match="task.train.epochz: unknown key"):
+    with pytest.raises(StudyConfigError, match="task.train.*epochz"):
         load_study(_write(tmp_path, "task:\n  train: {epochz: 3}\n"))
     with pytest.raises(StudyConfigError, match="twin.config: .*max_epochz"):
         load_study(_write(tmp_path, "twin:\n  config:\n    train: {max_epochz: 3}\n"))

@@ -26,10 +26,10 @@ def _images(stimuli):
     return torch.from_numpy(stimuli.images)
 
 
-def test_sites_are_named_modules_without_root(net):
+def test_sites_are_named_modules_without_root_and_the_output(net):
     subject = TorchSubject(net, device="cpu")
-    assert subject.sites == tuple(n for n, _ in net.named_modules() if n)
-    assert subject.default_site == "fc"
+    assert subject.sites == (*(n for n, _ in net.named_modules() if n), "output")
+    assert subject.default_site == "output"
     assert subject.top_level_sites == tuple(n for n, _ in net.named_children())
     assert isinstance(subject, Subject)
     assert subject.device == torch.device("cpu")
@@ -191,6 +191,26 @@ def test_cache_is_keyed_by_weights_stimuli_and_transform(stimuli, tmp_path):
     assert closure.cache_key(stimuli, "layer") is None  # captured state: not cached
     named = TorchSubject(model, transform=lambda x: x * scale, transform_key="half", device="cpu")
     assert named.cache_key(stimuli, "layer") is not None
+
+
+def test_cache_recovers_from_a_truncated_file_and_follows_the_source(stimuli, tmp_path, monkeypatch):
+    from neurosafe.core.checkpoint import StaleCheckpointWarning
+    from neurosafe.subjects import torch as torch_subject
+
+    model = _Counting()
+    subject = TorchSubject(model, device="cpu", cache_dir=tmp_path)
+    first = subject.respond(stimuli, "layer").values.copy()
+    (file,) = tmp_path.glob("*.npy")
+    file.write_bytes(file.read_bytes()[:100])
+    calls = model.calls
+    with pytest.warns(StaleCheckpointWarning, match="unreadable"):
+        again = subject.respond(stimuli, "layer")
+    assert model.calls > calls  # recomputed, and the file rewritten whole
+    np.testing.assert_array_equal(again.values, first)
+    np.testing.assert_array_equal(np.load(file), first)
+    key = subject.cache_key(stimuli, "layer")
+    monkeypatch.setattr(torch_subject, "source_hash", lambda: "edited")
+    assert subject.cache_key(stimuli, "layer") != key  # edited code: other key
 
 
 def test_bad_arguments(net):

@@ -84,24 +84,3 @@ def test_cnn_small_trains_on_cpu():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 < losses[0]
-
-
-def test_load_model_from_file_and_weights(tmp_path):
-    file = tmp_path / "mynet.py"
-    file.write_text("import torch\n\ndef build(in_channels=3):\n"
-                    "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(in_channels * 4, 2))\n")
-    model = zoo.load_model(f"{file}:build", seed=1, in_channels=1, n_classes=5)
-    assert model[1].in_features == 4
-    weights = tmp_path / "w.pt"
-    torch.save(model.state_dict(), weights)
-    other = zoo.load_model(f"{file}:build", seed=2, in_channels=1, weights=weights)
-    assert torch.equal(other[1].weight, model[1].weight)
-    assert isinstance(zoo.load_model("cnn_small", in_channels=1), torch.nn.Module)
-    with pytest.raises(NeurosafeError, match="factory name"):
-        zoo.load_model(str(file))
-    with pytest.raises(NeurosafeError, match="no callable"):
-        zoo.load_model(f"{file}:missing")
-    with pytest.raises(NeurosafeError, match="not found"):
-        zoo.load_model(f"{tmp_path / 'nope.py'}:build")
-    with pytest.raises(NeurosafeError, match="cannot load weights"):
-        zoo.load_model("cnn_small", weights=weights)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.twin import StackedCoreConfig, TrainConfig, TwinConfig
+from neurosafe.twin import StackedCoreConfig, TwinConfig, TwinTrainConfig
 
 
 @pytest.fixture(scope="session")
@@ -32,5 +32,5 @@ def tiny_data(tiny_brain):
 def tiny_config() -> TwinConfig:
     return TwinConfig(
         core=StackedCoreConfig(channels=4, kernel_sizes=(5, 3)),
-        train=TrainConfig(max_epochs=3, batch_size=32, progress=False),
+        train=TwinTrainConfig(epochs=3, batch_size=32, progress=False),
     )

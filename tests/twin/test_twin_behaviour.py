@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from neurosafe.data import StimulusSet, SyntheticBrain, make_responses, natural_patches
-from neurosafe.twin import ReadoutConfig, StackedCoreConfig, TrainConfig, TwinConfig, fit_twin
+from neurosafe.twin import ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig, fit_twin
 
 SIZE = 16
 
@@ -21,7 +21,7 @@ def _config(**kw):
     return TwinConfig(
         core=StackedCoreConfig(channels=6, kernel_sizes=(7, 3)),
         readout=ReadoutConfig(init_mu_range=0.3),
-        train=TrainConfig(max_epochs=kw.pop("epochs", 10), progress=False, lr=1e-2),
+        train=TwinTrainConfig(epochs=kw.pop("epochs", 10), progress=False, lr=1e-2),
         **kw,
     )
 

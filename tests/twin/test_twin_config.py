@@ -7,9 +7,9 @@ from neurosafe.twin import (
     FeatureCoreConfig,
     ReadoutConfig,
     StackedCoreConfig,
-    TrainConfig,
     TwinConfig,
     TwinConfigError,
+    TwinTrainConfig,
 )
 
 
@@ -17,7 +17,7 @@ def test_round_trip_through_json():
     cfg = TwinConfig(
         core=StackedCoreConfig(channels=8, kernel_sizes=(9, 3)),
         readout=ReadoutConfig(kind="factorized"),
-        train=TrainConfig(lr=1e-3, loss="gaussian"),
+        train=TwinTrainConfig(lr=1e-3, loss="gaussian"),
         output="softplus",
         modulator=("run",),
         image_size=24,
@@ -29,16 +29,16 @@ def test_round_trip_through_json():
 
 
 def test_partial_dict_fills_defaults():
-    cfg = TwinConfig.from_dict({"train": {"max_epochs": 5}, "readout": {"kind": "factorized"}})
-    assert cfg.train.max_epochs == 5 and cfg.readout.kind == "factorized"
-    assert cfg.core == StackedCoreConfig() and cfg.train.lr == TrainConfig().lr
+    cfg = TwinConfig.from_dict({"train": {"epochs": 5}, "readout": {"kind": "factorized"}})
+    assert cfg.train.epochs == 5 and cfg.readout.kind == "factorized"
+    assert cfg.core == StackedCoreConfig() and cfg.train.lr == TwinTrainConfig().lr
 
 
 @pytest.mark.parametrize(
     "data, fragment",
     [
         ({"cores": {}}, "unknown twin option"),
-        ({"train": {"epochs": 3}}, "unknown train option"),
+        ({"train": {"max_epochs": 3}}, "unknown train option"),  # one name: epochs
         ({"core": {"kind": "transformer"}}, "core.kind"),
         ({"readout": {"kind": "linear"}}, "readout.kind"),
         ({"output": "relu"}, "output"),

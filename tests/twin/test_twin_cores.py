@@ -9,9 +9,9 @@ from neurosafe.twin import (
     DigitalTwin,
     FeatureCoreConfig,
     StackedCoreConfig,
-    TrainConfig,
     TwinConfig,
     TwinError,
+    TwinTrainConfig,
     fit_twin,
 )
 from neurosafe.twin.cores import FeatureCore, StackedCore, build_core
@@ -93,7 +93,7 @@ def test_feature_core_twin_trains_only_its_own_weights(tiny_data, tmp_path):
     stim, rec, test, _ = tiny_data
     subject = StandInSubject()
     before = {k: v.clone() for k, v in subject.model.state_dict().items()}
-    cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TrainConfig(max_epochs=2, progress=False))
+    cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TwinTrainConfig(epochs=2, progress=False))
     twin = fit_twin(stim, rec, cfg, subject=subject)
     for k, v in subject.model.state_dict().items():
         assert torch.equal(v, before[k]), k
@@ -121,7 +121,7 @@ def test_feature_core_images_reach_the_network_unstandardised():
     twin = fit_twin(
         stim,
         rec,
-        TwinConfig(core=FeatureCoreConfig(site="0"), train=TrainConfig(max_epochs=1, progress=False)),
+        TwinConfig(core=FeatureCoreConfig(site="0"), train=TwinTrainConfig(epochs=1, progress=False)),
         subject=Recorder(),
     )
     seen.clear()
@@ -135,6 +135,6 @@ def test_feature_core_reads_a_torch_subject(tiny_data):
 
     stim, rec, test, _ = tiny_data
     subject = TorchSubject(StandInSubject().model, device="cpu")
-    cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TrainConfig(max_epochs=1, progress=False))
+    cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TwinTrainConfig(epochs=1, progress=False))
     twin = fit_twin(stim, rec, cfg, subject=subject)
     assert twin.respond(test).shape == (len(test), rec.sizes["neuron"])

@@ -6,7 +6,7 @@ import pytest
 
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.metrics import split_half_reliability
-from neurosafe.twin import TrainConfig, TwinConfig, fit_twin
+from neurosafe.twin import TwinConfig, TwinTrainConfig, fit_twin
 from neurosafe.twin.evaluate import evaluate_twin
 
 
@@ -20,7 +20,7 @@ def test_twin_recovers_synthetic_v1():
     test = natural_patches(500, 32, seed=3)
     test_rec = brain.record(test, repeats=20, seed=4)
 
-    twin = fit_twin(stim, rec, TwinConfig(train=TrainConfig(max_epochs=20, progress=False)), seed=0)
+    twin = fit_twin(stim, rec, TwinConfig(train=TwinTrainConfig(epochs=20, progress=False)), seed=0)
     score = evaluate_twin(twin, test, test_rec, n_boot=100)
     assert score.feve.value >= 0.8, score.feve
     assert score.fraction_of_ceiling.value >= 0.85

@@ -9,12 +9,12 @@ from neurosafe.twin import DigitalTwin, TwinError, fit_twin
 
 @pytest.fixture(scope="module")
 def tiny_twin(tiny_data):
-    from neurosafe.twin import StackedCoreConfig, TrainConfig, TwinConfig
+    from neurosafe.twin import StackedCoreConfig, TwinConfig, TwinTrainConfig
 
     stim, rec, _, _ = tiny_data
     cfg = TwinConfig(
         core=StackedCoreConfig(channels=4, kernel_sizes=(5, 3)),
-        train=TrainConfig(max_epochs=2, progress=False),
+        train=TwinTrainConfig(epochs=2, progress=False),
     )
     return fit_twin(stim, rec, cfg, seed=0)
 
@@ -38,12 +38,6 @@ def test_core_sites_flatten_feature_maps(tiny_twin, tiny_data):
     assert layer.neuron_id.values[0] == "c0_y0_x0"
     acts = tiny_twin.activations(torch.from_numpy(test.images[:3]), ["core.layer1"])["core.layer1"]
     np.testing.assert_allclose(layer.values, acts.detach().flatten(1).numpy(), rtol=1e-6)
-
-
-def test_module_is_differentiable(tiny_twin, tiny_data):
-    x = torch.from_numpy(tiny_data[2].images[:2]).requires_grad_(True)
-    tiny_twin.module(x).sum().backward()
-    assert x.grad.abs().sum() > 0
 
 
 def test_respond_rejects_bad_stimuli_and_sites(tiny_twin):
@@ -76,6 +70,29 @@ def test_save_load_round_trip(tiny_twin, tiny_data, tmp_path):
     assert again.config == tiny_twin.config and again.history == tiny_twin.history
 
 
+def test_save_replaces_the_folder_atomically(tiny_twin, tiny_data, tmp_path, monkeypatch):
+    """A save that dies half-way leaves the previous twin whole; a folder holding other files is refused."""
+    from neurosafe.twin import model as twin_model
+
+    test = tiny_data[2]
+    folder = tmp_path / "twin"
+    tiny_twin.save(folder)
+    before = tiny_twin.respond(test).values
+    changed = DigitalTwin.load(folder)
+    with torch.no_grad():
+        for p in changed.network.parameters():
+            p.add_(1.0)
+    monkeypatch.setattr(twin_model, "save_json", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):  # killed after the new weights were written, before twin.json
+        changed.save(folder)
+    np.testing.assert_array_equal(DigitalTwin.load(folder).respond(test).values, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["twin"]  # no half-written folder left beside it
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(TwinError, match="other files"):
+        tiny_twin.save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_load_errors(tiny_twin, tmp_path):
     with pytest.raises(TwinError, match="missing"):
         DigitalTwin.load(tmp_path / "nothing")
@@ -96,3 +113,20 @@ def test_readout_positions_map_to_stimulus_pixels(tiny_twin):
     assert pos.dims == ("neuron", "axis") and list(pos.axis.values) == ["x", "y"]
     mu = tiny_twin.network.readouts["default"].mu.detach().clamp(-1, 1).numpy()
     np.testing.assert_allclose(pos.values, (mu + 1) / 2 * 15, rtol=1e-5, atol=1e-5)
+
+
+def test_twin_is_a_differentiable_subject(tiny_twin, tiny_data):
+    """Its activations differentiate like the network it is built from, called directly."""
+    from neurosafe.subjects import DifferentiableSubject
+
+    assert isinstance(tiny_twin, DifferentiableSubject)
+    x = torch.from_numpy(tiny_data[2].images[:2]).to(tiny_twin.device).requires_grad_(True)
+    acts = tiny_twin.activations(x, ["core.layer0", "readout.default"])
+    assert acts["readout.default"].shape == (2, len(tiny_twin.neuron_ids["default"]))
+    assert acts["core.layer0"].ndim == 4  # original shapes
+    (ours,) = torch.autograd.grad(acts["readout.default"][:, 1].sum(), x)
+    x2 = x.detach().clone().requires_grad_(True)
+    net = tiny_twin.network
+    (direct,) = torch.autograd.grad(net.from_features(net.core(net.preprocess(x2)), "default")[:, 1].sum(), x2)
+    assert direct.abs().sum() > 0
+    torch.testing.assert_close(ours, direct)

@@ -3,7 +3,7 @@ import pytest
 from scipy.optimize import brentq
 
 from neurosafe.data import SyntheticBrain, natural_patches
-from neurosafe.twin import StackedCoreConfig, TrainConfig, TwinConfig, TwinError
+from neurosafe.twin import StackedCoreConfig, TwinConfig, TwinError, TwinTrainConfig
 from neurosafe.twin.scaling import fit_scaling_law, plot_scaling, recording_time, scaling_sweep
 
 TIMES = np.geomspace(60, 3600 * 8, 12)
@@ -97,7 +97,7 @@ def test_synthetic_scaling_law(tmp_path):
     rec, test_rec = brain.record(stim, repeats=16, seed=3), brain.record(test, repeats=10, seed=4)
     cfg = TwinConfig(
         core=StackedCoreConfig(channels=8, kernel_sizes=(9, 3)),
-        train=TrainConfig(max_epochs=40, batch_size=32, progress=False),
+        train=TwinTrainConfig(epochs=40, batch_size=32, progress=False),
     )
     table = scaling_sweep(stim, rec, test, test_rec, n_stimuli=[400], repeats=[1, 2, 4, 8, 16], config=cfg)
     assert list(table["recording_time"]) == [400, 800, 1600, 3200, 6400]
@@ -121,7 +121,7 @@ def test_sweep_cells_run_the_same_on_ray(tiny_data, tiny_config):
     from neurosafe.core.executor import get_executor
 
     stim, rec, test, test_rec = tiny_data
-    cfg = tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False))
+    cfg = tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False))
     kwargs = {"n_stimuli": [60, 200], "n_neurons": [6], "config": cfg}
     here = scaling_sweep(stim, rec, test, test_rec, **kwargs)
     try:

@@ -3,9 +3,10 @@ import pytest
 import torch
 import xarray as xr
 
+from neurosafe.core.checkpoint import StaleCheckpointWarning
 from neurosafe.core.errors import DataValidationError
 from neurosafe.data import natural_patches
-from neurosafe.twin import TrainConfig, TwinConfig, TwinError, fit_twin
+from neurosafe.twin import TwinConfig, TwinError, TwinTrainConfig, fit_twin
 from neurosafe.twin.train import CHECKPOINT, _State, _step, masked_correlation
 
 
@@ -27,7 +28,7 @@ def _weights(twin):
 
 def test_resumed_fit_ends_with_the_same_weights(tiny_data, tiny_config, tmp_path):
     stim, rec, _, _ = tiny_data
-    cfg = tiny_config.replace(train=TrainConfig(max_epochs=4, batch_size=32, progress=False, patience=10))
+    cfg = tiny_config.replace(train=TwinTrainConfig(epochs=4, batch_size=32, progress=False, patience=10))
     full = _weights(fit_twin(stim, rec, cfg, seed=5))
     with pytest.raises(Interrupt):
         fit_twin(stim, rec, cfg, seed=5, checkpoint_dir=tmp_path, callbacks=[_stop_after(2)])
@@ -53,33 +54,28 @@ def test_resumed_fit_ends_with_the_same_weights(tiny_data, tiny_config, tmp_path
     assert not all(torch.equal(other[k], full[k]) for k in full)
 
 
-def test_resume_refuses_a_checkpoint_of_another_fit(tiny_data, tiny_config, tmp_path):
+def test_resume_ignores_a_checkpoint_of_another_fit(tiny_data, tiny_config, tmp_path):
+    """Another fit's checkpoint (other seed) or a corrupt one is not resumed: a warning, then a fresh fit."""
     stim, rec, _, _ = tiny_data
-    fit_twin(
-        stim,
-        rec,
-        tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False)),
-        checkpoint_dir=tmp_path,
-    )
-    with pytest.raises(TwinError, match="different fit"):
-        fit_twin(
-            stim,
-            rec,
-            tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False)),
-            seed=1,
-            checkpoint_dir=tmp_path,
-            resume=True,
-        )
+    cfg = tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False))
+    fit_twin(stim, rec, cfg, checkpoint_dir=tmp_path)
+    seed0 = torch.load(tmp_path / CHECKPOINT, weights_only=True)["fingerprint"]
+    fresh = _weights(fit_twin(stim, rec, cfg, seed=1))
+    with pytest.warns(StaleCheckpointWarning, match="another run"):
+        other = fit_twin(stim, rec, cfg, seed=1, checkpoint_dir=tmp_path, resume=True)
+    assert all(torch.equal(v, fresh[k]) for k, v in _weights(other).items())
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["fingerprint"] != seed0  # overwritten
     (tmp_path / CHECKPOINT).write_bytes(b"garbage")
-    with pytest.raises(TwinError, match="cannot read checkpoint"):
-        fit_twin(stim, rec, tiny_config, checkpoint_dir=tmp_path, resume=True)
+    with pytest.warns(StaleCheckpointWarning, match="unreadable"):
+        again = fit_twin(stim, rec, cfg, seed=1, checkpoint_dir=tmp_path, resume=True)
+    assert all(torch.equal(v, fresh[k]) for k, v in _weights(again).items())
 
 
 def test_fit_leaves_the_global_rng_alone(tiny_data, tiny_config):
     stim, rec, _, _ = tiny_data
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    fit_twin(stim, rec, tiny_config.replace(train=TrainConfig(max_epochs=1, progress=False)))
+    fit_twin(stim, rec, tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)))
     assert torch.equal(torch.get_rng_state(), state)
 
 
@@ -96,7 +92,7 @@ def test_best_epoch_is_restored(tiny_data, tiny_config, tmp_path):
 def test_early_stopping_and_lr_decay_rule():
     """Documented rule: decay after more than lr_patience flat epochs, stop after patience flat epochs or
     more than max_lr_decays decays."""
-    cfg = TwinConfig(train=TrainConfig(lr=1.0, patience=5, lr_patience=1, lr_decay=0.5, max_lr_decays=10))
+    cfg = TwinConfig(train=TwinTrainConfig(lr=1.0, patience=5, lr_patience=1, lr_decay=0.5, max_lr_decays=10))
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     state, lrs, stopped = _State(), [], None
     for epoch, score in enumerate([0.1, 0.2, 0.2, 0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3], start=1):
@@ -152,7 +148,7 @@ def test_bad_inputs_raise_clear_errors(tiny_data, tiny_config):
     with pytest.raises(TwinError, match="non-negative"):
         fit_twin(stim, rec - 5, tiny_config)
     fit_twin(
-        stim, rec - 5, tiny_config.replace(train=TrainConfig(max_epochs=1, loss="gaussian", progress=False))
+        stim, rec - 5, tiny_config.replace(train=TwinTrainConfig(epochs=1, loss="gaussian", progress=False))
     )
     with pytest.raises(TwinError, match="at least 10"):
         fit_twin(stim, rec.isel(stimulus=slice(0, 6)), tiny_config)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from enum import StrEnum
 from pathlib import Path
 
@@ -14,7 +13,8 @@ app = typer.Typer(help="In-silico electrophysiology: tuning, receptive fields, M
                   no_args_is_help=True)
 
 SUBJECT_HELP = ("'synthetic' (the ground-truth brain; see --area, --neurons, --seed), a recording file (.nc/.nwb), "
-                "or 'package.module:factory' returning a torch.nn.Module (e.g. a zoo network).")
+                "or a model: a zoo name, package.module:factory or file.py:factory (imports and runs that code: "
+                "trusted code only).")
 SITE_HELP = "Site: a layer name from named_modules() for networks; the area for the synthetic brain; none for files."
 
 
@@ -30,25 +30,18 @@ class Ablation(StrEnum):
 
 
 def _subject(spec: str, neurons: int, area: str, seed: int):
-    """Resolve --subject into a SyntheticBrain, a Recording or a torch module."""
-    from neurosafe.core.errors import NeurosafeError
-
+    """Resolve --subject into a SyntheticBrain, a Recording, or a model via ``neurosafe.subjects.resolve``."""
     if spec == "synthetic":
         from neurosafe.data import SyntheticBrain
 
         return SyntheticBrain(n_neurons=neurons, area=area, seed=seed)
-    if Path(spec).exists():
+    if Path(spec).suffix in (".nc", ".nwb"):
         from neurosafe.data.io import load_recording
 
         return load_recording(spec)
-    module_name, _, attr = spec.partition(":")
-    if not attr:
-        raise NeurosafeError(f"--subject {spec!r} is neither 'synthetic', an existing file, nor 'module:factory'")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise NeurosafeError(f"cannot load --subject {spec!r}: {err}") from err
-    return factory()
+    from neurosafe.subjects import resolve
+
+    return resolve(spec, seed=seed)
 
 
 def _out(out: Path | None, name: str) -> Path:

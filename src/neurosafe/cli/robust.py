@@ -11,7 +11,8 @@ from rich.table import Table
 
 from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
 
-MODEL_HELP = "digits-cnn, synthetic-v1, synthetic-v4, or package.module:factory (an nn.Module factory)."
+MODEL_HELP = ("digits-cnn, synthetic-v1, synthetic-v4, a zoo name, package.module:factory or file.py:factory "
+              "(imports and runs that code: trusted code only).")
 DATA_HELP = "digits (held-out, labelled), natural (patches, unlabelled), or a .npz (images, labels) / .nc."
 
 
@@ -40,7 +41,7 @@ def parse_eps(text: str) -> list[float]:
 @handle_errors
 def attack(
     model: str = typer.Option("digits-cnn", help=MODEL_HELP),
-    weights: Path | None = typer.Option(None, help="State dict for a package.module:factory model."),
+    weights: Path | None = typer.Option(None, help="State-dict file for the model (weights_only)."),
     data: str = typer.Option("digits", help=DATA_HELP),
     n: int = typer.Option(1000, "--n", help="Number of inputs to attack."),
     eps: str = typer.Option("1/255,2/255,4/255,8/255", help="Comma-separated budgets (fractions allowed)."),
@@ -108,7 +109,7 @@ def corrupt(
     index: int = typer.Option(0, help="Which image to show in the figure."),
     kinds: str = typer.Option("all", help="Comma-separated corruption names, or 'all'."),
     model: str | None = typer.Option(None, help=f"Also evaluate this model: {MODEL_HELP}"),
-    weights: Path | None = typer.Option(None, help="State dict for a package.module:factory model."),
+    weights: Path | None = typer.Option(None, help="State-dict file for the model (weights_only)."),
     n: int = typer.Option(500, "--n", help="Number of inputs to evaluate the model on."),
     seed: int = typer.Option(0, help="Seed of the corruptions, the data and the model."),
     json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),

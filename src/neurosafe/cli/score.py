@@ -35,7 +35,8 @@ def _metric_kwargs(metric: Metric, n_boot: int, method: str, distance: str, grou
 
 @handle_errors
 def score(
-    model: str = typer.Option(..., help="A zoo name (cnn_small, cnn_medium, v1_frontend) or FILE.py:factory."),
+    model: str = typer.Option(..., help="A zoo name (cnn_small, cnn_medium, v1_frontend), package.module:factory "
+                               "or FILE.py:factory (imports and runs that code: trusted code only)."),
     data: Path = typer.Option(..., help="A recording with stimuli (.nc or .nwb), e.g. from `neurosafe import`."),
     metric: Metric = typer.Option(Metric.ridge, help="ridge / pls predictivity, rsa, cka or shape (distance)."),
     sites: list[str] = typer.Option(None, "--sites", help="Sites (module names); repeat or comma-separate. "
@@ -68,8 +69,7 @@ def score(
     from neurosafe.core.io import atomic_path
     from neurosafe.data.io import load_recording
     from neurosafe.metrics.layers import plot_layer_profile, score_layers
-    from neurosafe.subjects import TorchSubject
-    from neurosafe.subjects.zoo import load_model
+    from neurosafe.subjects import TorchSubject, resolve
 
     rec = load_recording(data)
     if rec.stimuli is None:
@@ -83,7 +83,7 @@ def score(
                                   f"({sorted(rec.extras)})")
     else:
         ref = rec.responses
-    net = load_model(model, seed=seed, weights=weights, in_channels=rec.stimuli.shape[1], n_classes=n_classes)
+    net = resolve(model, weights, seed=seed, in_channels=rec.stimuli.shape[1], n_classes=n_classes)
     subject = TorchSubject(net, batch_size=batch_size, pool=_pool(pool), projection=projection, seed=seed,
                            cache_dir=None if no_cache else cache_dir)
     chosen = [s for item in sites or [] for s in item.split(",") if s] or list(subject.top_level_sites)

@@ -47,7 +47,7 @@ def _config(
         if not isinstance(data, dict):
             raise TwinConfigError(f"{config} must hold a mapping of options")
     if epochs is not None:
-        data.setdefault("train", {})["max_epochs"] = epochs
+        data.setdefault("train", {})["epochs"] = epochs
     if readout is not None:
         data.setdefault("readout", {})["kind"] = readout.value
     if channels is not None:

@@ -183,8 +183,27 @@ class RateModel(ConnectomeSubject, nn.Module):
             out.append(r)
         return torch.stack(out).permute(2, 0, 1)
 
+    def _steady(self, currents: torch.Tensor) -> torch.Tensor:
+        """Mean rate over the last quarter of ``duration`` with constant currents (differentiable)."""
+        rates = self(currents)
+        return rates[:, -max(1, rates.shape[1] // 4) :].mean(1)
+
     @torch.no_grad()
     def steady_response(self, currents: np.ndarray) -> np.ndarray:
         """Mean rate over the last quarter of ``duration`` with constant currents."""
-        rates = self(torch.as_tensor(currents))
-        return rates[:, -max(1, rates.shape[1] // 4) :].mean(1).double().cpu().numpy()
+        return self._steady(torch.as_tensor(currents)).double().cpu().numpy()
+
+    # -- DifferentiableSubject -------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.signed_count.device
+
+    def activations(self, x: torch.Tensor, sites: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Differentiable steady rates ``(batch, neurons of the site)`` for stimuli ``x`` ``(batch, ...)`` whose
+        values are the input currents (as ``respond``; sites ``"all"`` and the cell types)."""
+        masks = {site: torch.as_tensor(self.site_mask(site), device=x.device) for site in sites}
+        pixels = x.flatten(1).to(self.signed_count.dtype)
+        index = torch.as_tensor(self.input_index(pixels.shape[1]), device=x.device)
+        currents = pixels.new_zeros(len(x), self.connectome.n_neurons).index_copy(1, index, pixels * self.input_scale)
+        rates = self._steady(currents)
+        return {site: rates[:, mask] for site, mask in masks.items()}

@@ -39,21 +39,35 @@ class ConnectomeSubject(ABC):
     response_units: str = ""
 
     @property
-    def sites(self) -> list[str]:
-        return ["all", *self.connectome.cell_types]
+    def sites(self) -> tuple[str, ...]:
+        return ("all", *self.connectome.cell_types)
+
+    def site_mask(self, site: str | None) -> np.ndarray:
+        """Which neurons a site holds (None: ``"all"``); an unknown site raises."""
+        site = site or "all"
+        if site not in self.sites:
+            raise DataValidationError(
+                f"unknown site {site!r}; sites are 'all' and the cell types of "
+                f"{self.connectome.name!r} (e.g. {self.sites[1:4]})"
+            )
+        return np.ones(self.connectome.n_neurons, bool) if site == "all" else self.connectome.types == site
+
+    def input_index(self, n_values: int) -> np.ndarray:
+        """Indices of the neurons that a stimulus's ``n_values`` values drive (see module docstring)."""
+        c = self.connectome
+        targets = np.arange(c.n_neurons) if self.input_neurons is None else c.indices(self.input_neurons)
+        if n_values != len(targets):
+            raise DataValidationError(
+                f"each stimulus has {n_values} values but the model has {len(targets)} input neurons; "
+                "build stimuli with currents_to_stimuli or set input_neurons"
+            )
+        return targets
 
     def input_currents(self, stimuli: StimulusSet) -> np.ndarray:
         """Per-neuron constant currents ``(n_stimuli, n_neurons)`` for the stimuli (see module docstring)."""
-        c = self.connectome
-        targets = np.arange(c.n_neurons) if self.input_neurons is None else c.indices(self.input_neurons)
         pixels = stimuli.images.reshape(len(stimuli), -1).astype(np.float64)
-        if pixels.shape[1] != len(targets):
-            raise DataValidationError(
-                f"each stimulus has {pixels.shape[1]} values but the model has {len(targets)} input neurons; "
-                "build stimuli with currents_to_stimuli or set input_neurons"
-            )
-        currents = np.zeros((len(stimuli), c.n_neurons))
-        currents[:, targets] = pixels * self.input_scale
+        currents = np.zeros((len(stimuli), self.connectome.n_neurons))
+        currents[:, self.input_index(pixels.shape[1])] = pixels * self.input_scale
         return currents
 
     @abstractmethod
@@ -61,15 +75,10 @@ class ConnectomeSubject(ABC):
         """Response ``(n_stimuli, n_neurons)`` to constant per-neuron currents."""
 
     def respond(self, stimuli: StimulusSet, site: str | None = None) -> xr.DataArray:
+        keep = self.site_mask(site)
         site = site or "all"
-        if site not in self.sites:
-            raise DataValidationError(
-                f"unknown site {site!r}; sites are 'all' and the cell types of "
-                f"{self.connectome.name!r} (e.g. {self.sites[1:4]})"
-            )
         c = self.connectome
         values = self.steady_response(self.input_currents(stimuli))
-        keep = np.ones(c.n_neurons, bool) if site == "all" else c.types == site
         return make_responses(
             values[:, keep],
             stimulus_ids=stimuli.ids,

@@ -5,7 +5,8 @@ the gap-junction conductance); which synapses exist, their counts and their sign
 connectome, as in Lappalainen et al. 2024 (Nature 634:1132-1140), who trained the optic-lobe model's
 free parameters on optic flow. The task here is classification: the readout of class ``k`` is the mean rate of
 output group ``k`` over the last ``readout_fraction`` of the simulation, divided by ``temperature``, and the
-loss is cross-entropy (Adam, full batch or seeded mini-batches). Long runs checkpoint and resume.
+loss is cross-entropy (Adam, full batch or seeded mini-batches). Long runs checkpoint and resume (only a
+checkpoint of the same run: initial state, task, settings, seed and code; another is ignored with a warning).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from neurosafe.connectome.rate import RateModel
+from neurosafe.core.checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from neurosafe.core.errors import DataValidationError
-from neurosafe.core.io import atomic_path
+from neurosafe.core.hashing import state_hash
 
 __all__ = ["TrainingResult", "classification_accuracy", "group_readout", "train_rate_model"]
 
@@ -100,8 +102,10 @@ def train_rate_model(
     optimizer = torch.optim.Adam(params, lr=lr)
     losses: list[float] = []
     start = 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, weights_only=True, map_location=model.signed_count.device)
+    run_id = fingerprint(state_hash(model.state_dict()), currents, labels, [list(g) for g in output_groups], lr,
+                         batch_size, temperature, readout_fraction, seed)
+    state = None if checkpoint is None else load_checkpoint(checkpoint, run_id, model.signed_count.device)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         losses, start = list(state["losses"]), int(state["epoch"])
@@ -124,15 +128,7 @@ def train_rate_model(
             total += loss.item() * len(batch)
         losses.append(total / n)
         if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
-            with atomic_path(checkpoint) as tmp:
-                torch.save(
-                    {
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "epoch": epoch + 1,
-                        "losses": losses,
-                    },
-                    tmp,
-                )
+            save_checkpoint(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                         "epoch": epoch + 1, "losses": losses}, run_id)
     accuracy = classification_accuracy(model, currents, labels, output_groups, readout_fraction)
     return TrainingResult(losses=losses, train_accuracy=accuracy, epochs=epochs)

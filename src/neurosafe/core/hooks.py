@@ -73,8 +73,11 @@ def hooked(model, hooks: dict[str, Callable]) -> Iterator[None]:
     """Forward hooks ``{site: fn(module, inputs, output) -> output | None}`` attached inside the block.
 
     A hook that returns a value replaces the module's output (lesions, patching); hooks are removed on exit.
+    The site ``""`` is the model itself (its output).
     """
-    check_sites(model, list(hooks))
+    named = [s for s in hooks if s]
+    if named or not hooks:
+        check_sites(model, named)
     modules = dict(model.named_modules())
     handles = [modules[s].register_forward_hook(fn) for s, fn in hooks.items()]
     try:

@@ -264,6 +264,18 @@ class SyntheticBrain:
         return (self.area,)
 
     @property
+    def device(self) -> torch.device:
+        return self.module.gain.device
+
+    def activations(self, x: torch.Tensor, sites) -> dict[str, torch.Tensor]:
+        """Differentiable expected counts (B, neuron) of images ``x`` in [0, 1]: the ``DifferentiableSubject``
+        protocol (structural; ``data`` does not import ``subjects``). The one site is the area."""
+        for site in sites:
+            self._check_site(site)
+        out = self.module(x)
+        return {site: out for site in sites}
+
+    @property
     def ground_truth(self) -> xr.Dataset:
         """Per-neuron ground truth over dim ``neuron``: cell type, preferred orientation (deg, [0, 180)),
         preferred SF (cycles/px), preferred phase (deg, relative to the RF centre; NaN for complex cells),

@@ -1,4 +1,5 @@
-"""Neural regularizers: penalties that pull a network layer towards brain data, attached by forward hooks.
+"""Neural regularizers: penalties that pull a network layer towards brain data, read through the
+``DifferentiableSubject`` protocol (``activations``).
 
 - :class:`RSARegularizer`: 1 - Pearson correlation between the layer's and the brain's correlation-distance
   RDMs on a batch of paired stimuli (Li et al. 2019, "Learning from brains how to regularize machines").
@@ -22,7 +23,7 @@ from torch import nn
 from neurosafe.core.errors import DataValidationError
 from neurosafe.finetune.targets import NeuralTargets
 from neurosafe.metrics import torch as tm
-from neurosafe.subjects import TorchSubject
+from neurosafe.subjects import SiteError, as_differentiable
 
 __all__ = ["CKARegularizer", "PredictionRegularizer", "RSARegularizer", "RegularizerConfig", "make_regularizer"]
 
@@ -40,8 +41,10 @@ class _SiteRegularizer:
             raise DataValidationError(
                 f"need weight >= 0, batch_size >= 4, warmup_epochs >= 0; got {weight}, {batch_size}, {warmup_epochs}"
             )
-        self.subject = TorchSubject(model, device="cpu")
-        self.site = self.subject.check_sites(site)[0]
+        self.subject = as_differentiable(model, device="cpu")
+        if site not in self.subject.sites:
+            raise SiteError(f"unknown regularizer site {site!r}; sites include {list(self.subject.sites)[:12]}")
+        self.site = site
         self.targets, self.weight, self.warmup = targets, weight, warmup_epochs
         self.batch_size = min(batch_size, len(targets))
         self.name = f"{self.kind}_{self.site}".replace(".", "_")
@@ -54,8 +57,9 @@ class _SiteRegularizer:
 
     def _batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randperm(len(self.targets), generator=generator)[: self.batch_size]
-        act = self.subject.activations(self.targets.stimuli[idx], [self.site])[self.site].flatten(1)
-        return act, self.targets.responses[idx]
+        device = next(self.subject.model.parameters()).device  # where the training loop put the model
+        act = self.subject.activations(self.targets.stimuli[idx].to(device), [self.site])[self.site].flatten(1)
+        return act, self.targets.responses[idx].to(device)
 
 
 class RSARegularizer(_SiteRegularizer):
@@ -95,7 +99,8 @@ class PredictionRegularizer(_SiteRegularizer):
 
     def penalty(self, model: nn.Module, generator: torch.Generator) -> torch.Tensor:
         act, target = self._batch(generator)
-        return nn.functional.mse_loss(self.head(act), (target - self._mean) / self._sd)
+        mean, sd = self._mean.to(target.device), self._sd.to(target.device)
+        return nn.functional.mse_loss(self.head(act), (target - mean) / sd)
 
 
 _KINDS = {"rsa": RSARegularizer, "cka": CKARegularizer, "prediction": PredictionRegularizer}

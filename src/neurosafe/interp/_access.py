@@ -8,12 +8,12 @@ Three kinds of source are accepted everywhere in ``neurosafe.interp``:
   neurons its ``respond`` returns;
 - a plain ``torch.nn.Module`` with a site name from ``named_modules()`` (``None``: the model's output).
 
-Gradient methods (MEIs, gradient RFs) and lesions need a differentiable model: an object with
-``activations(x, sites)`` (a ``TorchSubject``), an object with a ``module`` (the synthetic brain: the module's
-output is its one site), or a plain module. For those methods a unit of a site whose activations are
-(B, C, H, W) is **channel C at the spatial centre** (H // 2, W // 2), the usual choice for convolutional units
-(e.g. Walker et al. 2019 read out model neurons at one position); (B, D) sites are D units; other shapes are
-flattened.
+Gradient methods (MEIs, gradient RFs) and lesions need a ``DifferentiableSubject`` (``activations(x, sites)``:
+a ``TorchSubject``, the synthetic brain, a twin), or a plain module or function, which
+``neurosafe.subjects.as_differentiable`` wraps; ``site=None`` is the subject's output (its last site). For those
+methods a unit of a site whose activations are (B, C, H, W) is **channel C at the spatial centre**
+(H // 2, W // 2), the usual choice for convolutional units (e.g. Walker et al. 2019 read out model neurons at one
+position); (B, D) sites are D units; other shapes are flattened.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from neurosafe.core.hooks import eval_mode
 from neurosafe.data.io import Recording
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import StimulusSet
+from neurosafe.subjects import DifferentiableSubject, NotDifferentiableError, Subject, as_differentiable, network
 
 __all__ = [
     "InterpError",
@@ -62,34 +63,10 @@ def is_recording(source) -> bool:
     return isinstance(source, xr.DataArray | Recording)
 
 
-def is_subject(source) -> bool:
-    return hasattr(source, "respond") and hasattr(source, "sites")
-
-
-def check_site(subject, site: str | None) -> None:
+def check_site(subject, site: str | None, owner=None) -> None:
     """Raise :class:`UnknownSiteError` (with close names) unless ``site`` is None or one of ``subject.sites``."""
     if site is not None and site not in tuple(subject.sites):
-        raise _site_error(site, tuple(subject.sites), type(subject).__name__)
-
-
-# --------------------------------------------------------------------------------------- hooks on modules
-def named_module(model: nn.Module, site: str | None) -> nn.Module:
-    """The submodule called ``site`` (None or "": the model itself), or an error listing close names."""
-    if not site:
-        return model
-    modules = dict(model.named_modules())
-    if site not in modules:
-        raise _site_error(site, [n for n in modules if n], type(model).__name__)
-    return modules[site]
-
-
-def tensor_output(output) -> Tensor:
-    """A hooked module's output tensor (the first element of a tuple/list output, e.g. recurrent layers)."""
-    if isinstance(output, Tensor):
-        return output
-    if isinstance(output, list | tuple) and output and isinstance(output[0], Tensor):
-        return output[0]
-    raise InterpError(f"the hooked module returned {type(output).__name__}, not a tensor")
+        raise _site_error(site, tuple(subject.sites), type(subject if owner is None else owner).__name__)
 
 
 def run_model(model: Callable[[Tensor], Tensor], x: Tensor, name: str | None = None) -> Tensor:
@@ -98,22 +75,6 @@ def run_model(model: Callable[[Tensor], Tensor], x: Tensor, name: str | None = N
         return model(x)
     except RuntimeError as err:
         raise InterpError(f"{name or type(model).__name__} failed on input of shape {tuple(x.shape)}: {err}") from err
-
-
-def site_activations(model: nn.Module, site: str | None, x: Tensor) -> Tensor:
-    """The (differentiable) output of module ``site`` on input ``x`` (read with a forward hook)."""
-    target = named_module(model, site)
-    if target is model:
-        return tensor_output(run_model(model, x))
-    store: dict[str, Tensor] = {}
-    handle = target.register_forward_hook(lambda _m, _i, out: store.__setitem__("out", tensor_output(out)))
-    try:
-        run_model(model, x)
-    finally:
-        handle.remove()
-    if "out" not in store:
-        raise UnknownSiteError(f"site {site!r} did not run in the forward pass of {type(model).__name__}")
-    return store["out"]
 
 
 def unit_view(act: Tensor) -> Tensor:
@@ -126,55 +87,47 @@ def unit_view(act: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------- differentiable models
 @dataclass
 class Differentiable:
-    """A differentiable view of one site: ``forward(x) -> (B, n_units)``, the root module, its device."""
+    """A differentiable view of one site: ``forward(x) -> (B, n_units)``, the subject's network (None for a
+    subject without one), its device."""
 
     forward: Callable[[Tensor], Tensor]
-    module: nn.Module
-    site: str | None
+    module: nn.Module | None
+    site: str
     device: torch.device
     image_size: int | None
     unit_ids: Callable[[int], np.ndarray]
 
 
-def model_device(module: nn.Module) -> torch.device:
-    for t in (*module.parameters(), *module.buffers()):
-        return t.device
-    return torch.device("cpu")
+def subject_site(source, site: str | None) -> tuple[DifferentiableSubject, str]:
+    """(``source`` as a ``DifferentiableSubject``, the checked site; None: the subject's output, its last site)."""
+    try:
+        subject = as_differentiable(source)
+    except NotDifferentiableError as err:
+        raise InterpError(f"a gradient method or lesion needs a differentiable model; {err}") from err
+    site = tuple(subject.sites)[-1] if site is None else site
+    check_site(subject, site, source)
+    return subject, site
 
 
-def _network_ids(site: str | None) -> Callable[[int], np.ndarray]:
-    prefix = site or "output"
-    return lambda n: np.array([f"{prefix}:{i}" for i in range(n)], dtype=object)
+def _unit_ids(source, site: str) -> Callable[[int], np.ndarray]:
+    """The subject's own neuron ids when it has as many (the synthetic brain), else ``site:index``."""
+    own = getattr(source, "neuron_ids", None)
+
+    def ids(n: int) -> np.ndarray:
+        if isinstance(own, np.ndarray | list | tuple) and len(own) == n:
+            return np.asarray(own, dtype=object)
+        return np.array([f"{site}:{i}" for i in range(n)], dtype=object)
+
+    return ids
 
 
-def _guarded(fn: Callable[[Tensor], Tensor], name: str) -> Callable[[Tensor], Tensor]:
-    return lambda x: run_model(fn, x, name)
-
-
-def differentiable(subject, site: str | None = None) -> Differentiable:
-    """Resolve ``subject`` + ``site`` into a :class:`Differentiable` (see the module docstring for the rules)."""
-    if hasattr(subject, "activations") and hasattr(subject, "model"):
-        sites = tuple(subject.sites)
-        site = sites[-1] if site is None else site
-        check_site(subject, site)
-        fn = _guarded(lambda x: subject.activations(x, [site])[site], type(subject.model).__name__)
-        return Differentiable(lambda x: unit_view(fn(x)), subject.model, site, model_device(subject.model), None,
-                              _network_ids(site))
-    if isinstance(getattr(subject, "module", None), nn.Module) and is_subject(subject):
-        check_site(subject, site)
-        ids = np.asarray(subject.neuron_ids) if hasattr(subject, "neuron_ids") else None
-        site = next(iter(subject.sites))
-        return Differentiable(_guarded(subject.module, type(subject).__name__), subject.module, site,
-                              model_device(subject.module), getattr(subject, "image_size", None),
-                              (lambda n: ids) if ids is not None else _network_ids(site))
-    if isinstance(subject, nn.Module):
-        named_module(subject, site)
-        return Differentiable(lambda x: unit_view(site_activations(subject, site, x)), subject, site,
-                              model_device(subject), None, _network_ids(site))
-    raise InterpError(
-        f"a gradient method needs a differentiable model: a TorchSubject, the SyntheticBrain or a torch.nn.Module; "
-        f"got {type(subject).__name__}"
-    )
+def differentiable(source, site: str | None = None) -> Differentiable:
+    """Resolve ``source`` + ``site`` into a :class:`Differentiable` (see the module docstring for the rules)."""
+    subject, site = subject_site(source, site)
+    name = type(source).__name__
+    forward = lambda x: unit_view(run_model(lambda v: subject.activations(v, [site])[site], x, name))  # noqa: E731
+    return Differentiable(forward, network(subject), site, subject.device,
+                          getattr(source, "image_size", None), _unit_ids(source, site))
 
 
 def differentiable_forward(subject, site: str | None = None) -> Callable[[Tensor], Tensor]:
@@ -200,9 +153,10 @@ def input_shape(diff: Differentiable, shape: tuple[int, int, int] | None) -> tup
     return (channels, DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE)
 
 
-def _first_conv_channels(module: nn.Module) -> int | None:
+def _first_conv_channels(module: nn.Module | None) -> int | None:
     """Input channels of the first Conv2d of a model (how many colour channels it expects), if any."""
-    return next((m.in_channels for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    return None if module is None else next((m.in_channels for m in module.modules() if isinstance(m, nn.Conv2d)),
+                                            None)
 
 
 def resolve_units(units, n_units: int, ids: np.ndarray) -> np.ndarray:
@@ -274,7 +228,7 @@ def measure(source, site: str | None, stimuli: StimulusSet | None) -> xr.DataArr
         return responses if stimuli is None else _with_metadata(responses, stimuli.aligned_to(responses))
     if stimuli is None:
         raise InterpError("stimuli are needed to measure a subject's responses")
-    if is_subject(source):
+    if isinstance(source, Subject):
         check_site(source, site)
         try:
             responses = source.respond(stimuli, site)
@@ -295,28 +249,10 @@ def stimulus_format(source, size: int | None = None) -> tuple[bool, int]:
     own = getattr(source, "image_size", None)
     if size is not None and own is not None and size != own:
         raise InterpError(f"this subject sees {own}x{own} images; got size={size}")
-    model = getattr(source, "model", source)
-    channels = _first_conv_channels(model) if isinstance(model, nn.Module) else None
-    return channels == 3, int(size or own or DEFAULT_IMAGE_SIZE)
+    return _first_conv_channels(network(source)) == 3, int(size or own or DEFAULT_IMAGE_SIZE)
 
 
-# ------------------------------------------------------------------------------------- roots and features
-def root_and_site(subject, site: str | None) -> tuple[nn.Module, nn.Module, Callable[[Tensor], Tensor]]:
-    """(root module, the module whose output is ``site``, input -> root output) of a differentiable subject."""
-    if hasattr(subject, "activations") and hasattr(subject, "model"):
-        site = tuple(subject.sites)[-1] if site is None else site
-        check_site(subject, site)
-        transform = getattr(subject, "transform", None)
-        model = subject.model
-        return model, named_module(model, site), (lambda x: model(x if transform is None else transform(x)))
-    if isinstance(getattr(subject, "module", None), nn.Module) and is_subject(subject):
-        check_site(subject, site)
-        return subject.module, subject.module, subject.module
-    if isinstance(subject, nn.Module):
-        return subject, named_module(subject, site), subject
-    raise InterpError(f"expected a TorchSubject, the SyntheticBrain or a torch.nn.Module; got {type(subject).__name__}")
-
-
+# ------------------------------------------------------------------------------------------- features
 def as_tensor_images(inputs: StimulusSet | Tensor | np.ndarray, device: torch.device) -> Tensor:
     """Images as a float tensor (n, C, H, W) on ``device``."""
     if isinstance(inputs, StimulusSet):
@@ -328,19 +264,17 @@ def as_tensor_images(inputs: StimulusSet | Tensor | np.ndarray, device: torch.de
 
 
 @torch.no_grad()
-def features(subject, site: str | None, inputs, batch_size: int = 256) -> np.ndarray:
-    """All activations of ``site`` (flattened, (n, features)) for ``inputs``, read through forward hooks, so any
-    ablation hook active on the model applies (no caching)."""
-    root, target, run = root_and_site(subject, site)
-    x = as_tensor_images(inputs, model_device(root))
-    store: list[Tensor] = []
-    handle = target.register_forward_hook(lambda _m, _i, out: store.append(tensor_output(out).flatten(1).cpu()))
-    try:
-        with eval_mode(root):
-            for i in range(0, len(x), batch_size):
-                run_model(run, x[i:i + batch_size], type(root).__name__)
-    finally:
-        handle.remove()
-    if not store:
-        raise UnknownSiteError(f"site {site!r} did not run in the forward pass")
-    return torch.cat(store).double().numpy()
+def batched_activations(subject: DifferentiableSubject, site: str, inputs, batch_size: int = 256) -> Tensor:
+    """Activations of ``site`` for all ``inputs``, batched, without gradients, in eval mode (any ablation active
+    on the subject's network applies; no caching)."""
+    x = as_tensor_images(inputs, subject.device)
+    name = type(subject).__name__
+    with eval_mode(network(subject)):
+        return torch.cat([run_model(lambda v: subject.activations(v, [site])[site], x[i:i + batch_size], name)
+                          for i in range(0, len(x), batch_size)])
+
+
+def features(source, site: str | None, inputs, batch_size: int = 256) -> np.ndarray:
+    """All activations of ``site`` (flattened, (n, features)) for ``inputs``."""
+    subject, site = subject_site(source, site)
+    return batched_activations(subject, site, inputs, batch_size).flatten(1).cpu().double().numpy()

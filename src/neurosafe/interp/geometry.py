@@ -21,8 +21,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from neurosafe.core.seeds import make_rng, spawn_seeds
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.interp._access import InterpError, measure
+from neurosafe.metrics.bootstrap import bootstrap_indices
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["cross_validated_spectrum", "eigenspectrum_alpha", "participation_ratio", "pca_spectrum",
@@ -91,7 +93,7 @@ def cross_validated_spectrum(responses: xr.DataArray, n_splits: int = 5, seed: i
         raise InterpError("cross-validated PCA needs at least 2 valid repeats for every stimulus and neuron")
     if x.shape[0] < 3:
         raise InterpError(f"a spectrum needs at least 3 stimuli; got {x.shape[0]}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "split_halves")
     total = 0.0
     for _ in range(n_splits):
         a, b = _split_halves(x, rng)
@@ -139,18 +141,13 @@ def eigenspectrum_alpha(source, site: str | None = None, stimuli: StimulusSet | 
 
     spec = spectrum(responses, n_splits, seed)
     alpha, used = power_law_exponent(spec, fit_range)
-    ci = None
-    if n_boot > 0:
-        rng = np.random.default_rng(seed + 1)
-        boots = []
-        for b in range(n_boot):
-            pick = rng.integers(0, responses.sizes["stimulus"], responses.sizes["stimulus"])
-            resampled = responses.isel(stimulus=pick)
-            boots.append(power_law_exponent(spectrum(resampled, 1, seed + 2 + b), used)[0])
-        q = (1 - ci_level) / 2
-        ci = (float(np.quantile(boots, q)), float(np.quantile(boots, 1 - q)))
+    n = responses.sizes["stimulus"]
+    picks = bootstrap_indices(n, n_boot, seed)[1:]
+    split_seeds = spawn_seeds(seed, len(picks), "bootstrap_splits")
+    boots = [power_law_exponent(spectrum(responses.isel(stimulus=pick), 1, split_seed), used)[0]
+             for pick, split_seed in zip(picks, split_seeds, strict=True)]
     prov = provenance("eigenspectrum_alpha", {"fit_range": list(used), "n_splits": n_splits, "n_boot": n_boot,
                                               "cross_validated": cross_validated}, data=responses, seed=seed,
                       spectrum=[float(v) for v in spec],
                       direction="none: alpha near 1 marks a high-dimensional yet smooth code (Stringer 2019)")
-    return Score(value=alpha, ci=ci, provenance=prov)
+    return Score.from_bootstrap(np.r_[alpha, boots], n, ci_level, provenance=prov)

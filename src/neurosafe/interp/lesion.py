@@ -30,20 +30,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 
+from neurosafe.core.hooks import capture, first_tensor, hooked
+from neurosafe.core.seeds import child_seed, make_rng
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet, gratings
 from neurosafe.interp._access import (
     InterpError,
-    as_tensor_images,
+    batched_activations,
     differentiable,
-    eval_mode,
     features,
-    model_device,
-    root_and_site,
     stimulus_format,
-    tensor_output,
+    subject_site,
 )
 from neurosafe.interp.probes import check_classes, linear_decoder
+from neurosafe.metrics.bootstrap import bootstrap_indices, percentile_ci
+from neurosafe.subjects import DifferentiableSubject, network
 
 __all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dose_response", "orientation_decoding",
            "unit_ablation_effects"]
@@ -51,17 +52,17 @@ __all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dos
 METHODS = ("zero", "mean", "resample")
 
 
-@torch.no_grad()
-def _reference_activations(root: nn.Module, target: nn.Module, run, reference) -> Tensor:
-    x = as_tensor_images(reference, model_device(root))
-    store: list[Tensor] = []
-    handle = target.register_forward_hook(lambda _m, _i, out: store.append(tensor_output(out).detach()))
-    try:
-        with eval_mode(root):
-            run(x)
-    finally:
-        handle.remove()
-    return store[-1]
+def _hook_point(subject, site: str | None) -> tuple[DifferentiableSubject, nn.Module, str, str]:
+    """(the subject, the network to hook, the module name in it: "" for the network's output, the site)."""
+    subj, site = subject_site(subject, site)
+    root = network(subj)
+    if root is None:
+        raise InterpError(f"lesions need the torch network behind a {type(subject).__name__}; it has none")
+    if site and site in dict(root.named_modules()):
+        return subj, root, site, site
+    if site == tuple(subj.sites)[-1]:
+        return subj, root, "", site
+    raise InterpError(f"site {site!r} of {type(subject).__name__} is not a module of its network; cannot lesion it")
 
 
 def _unit_index(units, width: int) -> Tensor:
@@ -84,16 +85,16 @@ def ablate(subject, site: str | None = None, units: Sequence[int] | None = None,
     """
     if method not in METHODS:
         raise InterpError(f"ablation method must be one of {METHODS}; got {method!r}")
-    root, target, run = root_and_site(subject, site)
+    subj, root, name, site = _hook_point(subject, site)
     ref = None
     if method != "zero":
         if reference is None:
             raise InterpError(f"{method} ablation needs reference inputs (reference=...)")
-        ref = _reference_activations(root, target, run, reference)
+        ref = batched_activations(subj, site, reference, len(reference))
     gen = torch.Generator().manual_seed(seed)
 
     def hook(_module, _inputs, output):
-        out = tensor_output(output)
+        out = first_tensor(output)
         idx = _unit_index(units, out.shape[1]).to(out.device)
         if ref is not None and ref.shape[1:] != out.shape[1:]:
             raise InterpError(f"reference activations of site {site!r} have shape {tuple(ref.shape[1:])} per input; "
@@ -111,27 +112,21 @@ def ablate(subject, site: str | None = None, units: Sequence[int] | None = None,
             return out
         return (out, *output[1:]) if isinstance(output, tuple) else [out, *output[1:]]
 
-    handle = target.register_forward_hook(hook)
-    try:
+    with hooked(root, {name: hook}):
         yield root
-    finally:
-        handle.remove()
 
 
 # ------------------------------------------------------------------------------------------- scores
 def accuracy_score(subject, inputs: StimulusSet | Tensor | np.ndarray, labels: Sequence[int],
                    batch_size: int = 256) -> Callable[[], np.ndarray]:
     """A score for :func:`dose_response`: per input, 1 if the model's output argmax equals its label, else 0."""
-    root, _, run = root_and_site(subject, None)
-    x = as_tensor_images(inputs, model_device(root))
+    subj, site = subject_site(subject, None)
     y = np.asarray(labels)
-    if len(y) != len(x):
-        raise InterpError(f"got {len(y)} labels for {len(x)} inputs")
+    if len(y) != len(inputs):
+        raise InterpError(f"got {len(y)} labels for {len(inputs)} inputs")
 
-    @torch.no_grad()
     def score() -> np.ndarray:
-        with eval_mode(root):
-            pred = torch.cat([run(x[i:i + batch_size]).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+        pred = batched_activations(subj, site, inputs, batch_size).argmax(1).cpu()
         return (pred.numpy() == y).astype(float)
 
     return score
@@ -199,13 +194,10 @@ def _positions(responses: xr.DataArray, stimuli: StimulusSet) -> np.ndarray:
 # ---------------------------------------------------------------------------------------- dose-response
 @contextmanager
 def _width_probe(subject, site: str | None) -> Iterator[list[int]]:
-    _, target, _ = root_and_site(subject, site)
+    _, root, name, _ = _hook_point(subject, site)
     widths: list[int] = []
-    handle = target.register_forward_hook(lambda _m, _i, out: widths.append(tensor_output(out).shape[1]))
-    try:
+    with capture(root, [name], transform=lambda out: widths.append(out.shape[1])):
         yield widths
-    finally:
-        handle.remove()
 
 
 def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
@@ -229,7 +221,7 @@ def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
     if not widths:
         raise InterpError(f"the score never ran site {site!r}; it must run the subject's model")
     width = widths[0]
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "lesion_units")
     per = np.empty((len(fractions), n_draws, len(intact)))
     n_ablated = np.rint(fractions * width).astype(int)
     for i, k in enumerate(n_ablated):
@@ -238,14 +230,13 @@ def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
                 per[i, j] = intact
                 continue
             units = np.sort(rng.choice(width, size=k, replace=False))
-            with ablate(subject, site, units, method=method, reference=reference, seed=seed + j):
+            with ablate(subject, site, units, method=method, reference=reference, seed=child_seed(seed, "ablation", j)):
                 per[i, j] = score()
     value = np.nanmean(per, axis=(1, 2))
-    boots = np.empty((n_boot, len(fractions)))
-    for b in range(n_boot):
-        items = rng.integers(0, per.shape[2], per.shape[2])
-        draws = rng.integers(0, n_draws, n_draws)
-        boots[b] = np.nanmean(per[:, draws][:, :, items], axis=(1, 2))
+    # resample items and draws (two independent streams of the one bootstrap)
+    boots = np.array([np.nanmean(per[:, draws][:, :, items], axis=(1, 2)) for items, draws in zip(
+        bootstrap_indices(per.shape[2], n_boot, seed)[1:], bootstrap_indices(n_draws, n_boot, seed, "draws")[1:],
+        strict=True)]).reshape(n_boot, len(fractions))
     low, high = _percentile_ci(boots, ci_level)
     return xr.Dataset({"score": ("fraction", value), "ci_low": ("fraction", low), "ci_high": ("fraction", high),
                        "draw_score": (("fraction", "draw"), np.nanmean(per, axis=2)),
@@ -256,11 +247,9 @@ def dose_response(subject, site: str | None, score: Callable[[], np.ndarray], *,
 
 
 def _percentile_ci(boots: np.ndarray, ci_level: float) -> tuple[np.ndarray, np.ndarray]:
-    alpha = (1 - ci_level) / 2
-    if len(boots) == 0:
-        nan = np.full(boots.shape[1:], np.nan)
-        return nan, nan
-    return np.quantile(boots, alpha, axis=0), np.quantile(boots, 1 - alpha, axis=0)
+    """Per column of bootstrap values (n_boot, k): the percentile interval's (low, high); NaN without one."""
+    cis = [percentile_ci(column, ci_level) or (np.nan, np.nan) for column in boots.T]
+    return np.array([c[0] for c in cis], dtype=float), np.array([c[1] for c in cis], dtype=float)
 
 
 def unit_ablation_effects(subject, site: str | None, units: Sequence[int], score: Callable[[], np.ndarray], *,
@@ -278,9 +267,8 @@ def unit_ablation_effects(subject, site: str | None, units: Sequence[int], score
     for i, u in enumerate(units):
         with ablate(subject, site, [int(u)], method=method, reference=reference, seed=seed):
             diffs[i] = np.asarray(score(), dtype=float) - intact
-    rng = np.random.default_rng(seed)
-    boots = np.array([np.nanmean(diffs[:, rng.integers(0, diffs.shape[1], diffs.shape[1])], axis=1)
-                      for _ in range(n_boot)]).reshape(n_boot, len(units))
+    boots = np.array([np.nanmean(diffs[:, items], axis=1)
+                      for items in bootstrap_indices(diffs.shape[1], n_boot, seed)[1:]]).reshape(n_boot, len(units))
     low, high = _percentile_ci(boots, ci_level)
     ids = differentiable(subject, site).unit_ids(widths[0])[units]
     return xr.Dataset({"effect": ("neuron", np.nanmean(diffs, axis=1)), "ci_low": ("neuron", low),

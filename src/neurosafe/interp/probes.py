@@ -24,9 +24,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from neurosafe.core.seeds import make_rng
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.interp._access import InterpError, measure
-from neurosafe.metrics.score import Score, provenance
+from neurosafe.metrics.score import Score, mean_score
 
 __all__ = ["ProbeResult", "linear_decoder", "linear_probe"]
 
@@ -78,14 +79,6 @@ def _samples(responses: xr.DataArray, use_trials: bool) -> tuple[np.ndarray, np.
     return x, np.arange(x.shape[0])
 
 
-def _accuracy_score(correct: np.ndarray, name: str, rng: np.random.Generator, n_boot: int, ci_level: float,
-                    params: dict) -> Score:
-    boots = [correct[rng.integers(0, len(correct), len(correct))].mean() for _ in range(n_boot)]
-    q = (1 - ci_level) / 2
-    ci = (float(np.quantile(boots, q)), float(np.quantile(boots, 1 - q))) if n_boot else None
-    return Score(value=float(correct.mean()), ci=ci, provenance=provenance(name, params))
-
-
 def linear_probe(source, labels: str | Sequence, site: str | None = None, stimuli: StimulusSet | None = None, *,
                  trials: bool = True, cv: int = 5, n_boot: int = 1000, ci_level: float = 0.95,
                  seed: int = 0) -> ProbeResult:
@@ -108,8 +101,7 @@ def linear_probe(source, labels: str | Sequence, site: str | None = None, stimul
     x, stim = _samples(responses, trials)
     y = per_stimulus[stim]
     counts = check_classes(y, cv)
-    rng = np.random.default_rng(seed)
-    control = rng.permutation(per_stimulus)[stim]
+    control = make_rng(seed, "control_labels").permutation(per_stimulus)[stim]
     probe = linear_decoder()
     folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
     correct = cross_val_predict(probe, x, y, cv=folds) == y
@@ -117,8 +109,8 @@ def linear_probe(source, labels: str | Sequence, site: str | None = None, stimul
     control_folds = StratifiedKFold(max(2, min(cv, int(control_counts.min()))), shuffle=True, random_state=seed)
     control_correct = cross_val_predict(probe, x, control, cv=control_folds) == control
     params = {"cv": cv, "trials": bool(trials and "repeat" in responses.dims), "n_samples": len(y)}
-    accuracy = _accuracy_score(correct.astype(float), "probe_accuracy", rng, n_boot, ci_level, params)
-    control_accuracy = _accuracy_score(control_correct.astype(float), "control_accuracy", rng, n_boot, ci_level,
-                                       params)
+    # both on the same resamples of the samples (one seed), so they can be paired (``paired_difference``)
+    accuracy = mean_score(correct, "probe_accuracy", seed, n_boot, ci_level, **params)
+    control_accuracy = mean_score(control_correct, "control_accuracy", seed, n_boot, ci_level, **params)
     return ProbeResult(accuracy, control_accuracy, accuracy.value - control_accuracy.value,
                        float(counts.max() / counts.sum()))

@@ -22,7 +22,8 @@ from neurosafe.lossinfer.inverse_planning import RationalityFit, fit_rationality
 from neurosafe.lossinfer.maxent import MaxEntResult, maxent_irl
 from neurosafe.lossinfer.planning import boltzmann_policy, shortest_path_q, value_iteration
 from neurosafe.lossinfer.trajectories import Trajectories, pair_with_worlds, step_table
-from neurosafe.metrics import Score, provenance
+from neurosafe.metrics import Score, paired_difference, provenance
+from neurosafe.metrics.bootstrap import bootstrap_weights
 
 __all__ = [
     "HeldoutComparison",
@@ -86,17 +87,6 @@ def _step_scores(policy: PolicyMap | np.ndarray, world: GridWorld | Mapping[str,
     return people, who, logp, acc
 
 
-def _ratio_ci(values: np.ndarray, who: np.ndarray, n_people: int, n_boot: int,
-              seed: int) -> tuple[float, float]:
-    """95% percentile CI of sum(values)/count under resampling participants with replacement."""
-    sums = np.bincount(who, weights=values, minlength=n_people)
-    counts = np.bincount(who, minlength=n_people)
-    draws = np.random.default_rng(seed).integers(0, n_people, size=(n_boot, n_people))
-    boot = sums[draws].sum(1) / counts[draws].sum(1)
-    low, high = np.percentile(boot, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def action_scores(policy: PolicyMap | np.ndarray, world: GridWorld | Mapping[str, GridWorld],
                   trajectories: Trajectories, *, n_boot: int = 1000, seed: int = 0,
                   name: str = "policy") -> dict[str, Score]:
@@ -111,14 +101,15 @@ def action_scores(policy: PolicyMap | np.ndarray, world: GridWorld | Mapping[str
 def _scores(people: np.ndarray, who: np.ndarray, logp: np.ndarray, acc: np.ndarray, *, n_boot: int, seed: int,
             name: str) -> dict[str, Score]:
     counts = np.bincount(who, minlength=len(people))
+    weights = bootstrap_weights(len(people), n_boot, seed)  # resampled participants; row 0 the data
     out = {}
     for metric, values in (("log_likelihood", logp), ("accuracy", acc)):
-        means = np.bincount(who, weights=values, minlength=len(people)) / counts
-        per = xr.DataArray(means, dims="participant", coords={"participant": people})
-        out[metric] = Score(value=float(values.mean()), per_unit=per,
-                            ci=_ratio_ci(values, who, len(people), n_boot, seed),
-                            provenance=provenance(f"action_{metric}", {"policy": name, "n_boot": n_boot},
-                                                  seed=seed, n_steps=len(values), n_participants=len(people)))
+        sums = np.bincount(who, weights=values, minlength=len(people))
+        per = xr.DataArray(sums / counts, dims="participant", coords={"participant": people})
+        out[metric] = Score.from_bootstrap(
+            (weights @ sums) / (weights @ counts), len(people), per_unit=per,
+            provenance=provenance(f"action_{metric}", {"policy": name, "n_boot": n_boot}, seed=seed,
+                                  n_steps=len(values), n_participants=len(people)))
     return out
 
 
@@ -168,8 +159,7 @@ def heldout_comparison(worlds: Mapping[str, GridWorld], trajectories: Trajectori
                 "uniform": uniform_policy}
     steps = {m: _step_scores(p, worlds, test) for m, p in policies.items()}
     scores = {m: _scores(*st, n_boot=n_boot, seed=seed, name=m) for m, st in steps.items()}
-    people, who, logp_maxent, _ = steps["maxent"]
-    difference_ci = {base: _ratio_ci(logp_maxent - steps[base][2], who, len(people), n_boot, seed)
+    difference_ci = {base: paired_difference(scores["maxent"]["log_likelihood"], scores[base]["log_likelihood"]).ci
                      for base in ("shortest_path", "uniform")}
     split = {"train_participants": len(train.participants), "test_participants": len(test.participants),
              "train_episodes": len(train), "test_episodes": len(test), "train_steps": train.n_steps,

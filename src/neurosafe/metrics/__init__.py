@@ -1,9 +1,18 @@
-"""Metrics: reliability and noise ceilings, predictivity, RSA, CKA and shape metrics; every one returns a Score.
+"""Metrics: reliability and noise ceilings, predictivity, RSA, CKA and shape metrics, calibration and detection;
+every one returns a Score, every CI comes from :mod:`neurosafe.metrics.bootstrap`.
 
 Differentiable torch versions live in :mod:`neurosafe.metrics.torch`.
 """
 
+from neurosafe.metrics.calibration import (
+    brier_score,
+    calibration_bins,
+    calibration_score,
+    expected_calibration_error,
+    negative_log_likelihood,
+)
 from neurosafe.metrics.cka import cka, hsic, paired_representations
+from neurosafe.metrics.detection import auroc, fpr_at_tpr
 from neurosafe.metrics.layers import LayerScores, score_layers
 from neurosafe.metrics.predictivity import (
     DEFAULT_ALPHAS,
@@ -15,6 +24,7 @@ from neurosafe.metrics.predictivity import (
     stimulus_folds,
 )
 from neurosafe.metrics.reliability import (
+    correlation_ceiling,
     fev,
     feve,
     oracle_correlation,
@@ -25,6 +35,7 @@ from neurosafe.metrics.reliability import (
 from neurosafe.metrics.rsa import compare_rdms, rdm, rsa_noise_ceiling, rsa_score
 from neurosafe.metrics.score import Score, average_scores, mean_score, paired_difference, provenance
 from neurosafe.metrics.shape import (
+    LinearShapeMetric,
     canonical_correlations,
     cca_similarity,
     permutation_distance,
@@ -35,20 +46,29 @@ from neurosafe.metrics.shape import (
 __all__ = [
     "DEFAULT_ALPHAS",
     "LayerScores",
+    "LinearShapeMetric",
     "PLSMapping",
     "RidgeCVMapping",
     "Score",
     "align_features",
+    "auroc",
     "average_scores",
+    "brier_score",
+    "calibration_bins",
+    "calibration_score",
     "canonical_correlations",
     "cca_similarity",
     "cka",
     "compare_rdms",
+    "correlation_ceiling",
     "cross_validated_predictions",
+    "expected_calibration_error",
     "fev",
     "feve",
+    "fpr_at_tpr",
     "hsic",
     "mean_score",
+    "negative_log_likelihood",
     "oracle_correlation",
     "paired_difference",
     "paired_representations",

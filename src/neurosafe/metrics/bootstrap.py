@@ -26,7 +26,7 @@ from neurosafe.core.seeds import make_rng
 
 __all__ = [
     "CI_METHODS", "bias_corrected", "bootstrap_ci", "bootstrap_indices", "bootstrap_statistic",
-    "bootstrap_weights", "percentile_ci", "weighted_pearson",
+    "bootstrap_weights", "jackknife_values", "percentile_ci", "weighted_pearson",
 ]
 
 CI_METHODS = ("percentile", "bca", "basic")
@@ -46,7 +46,8 @@ def bootstrap_indices(n: int, n_boot: int, seed: int | None, *purpose: object) -
 def bootstrap_weights(n: int, n_boot: int, seed: int | None, *purpose: object) -> np.ndarray:
     """The resamples of :func:`bootstrap_indices` as counts (1 + n_boot, n): row 0 all ones."""
     idx = bootstrap_indices(n, n_boot, seed, *purpose)
-    return np.stack([np.bincount(row, minlength=n) for row in idx]).astype(np.float64)
+    rows = np.arange(len(idx))[:, None] * n
+    return np.bincount((idx + rows).ravel(), minlength=len(idx) * n).reshape(len(idx), n).astype(np.float64)
 
 
 def bootstrap_statistic(statistic: Callable[[np.ndarray], float | np.ndarray], n: int, n_boot: int,
@@ -55,7 +56,8 @@ def bootstrap_statistic(statistic: Callable[[np.ndarray], float | np.ndarray], n
     return np.stack([np.asarray(statistic(ix), dtype=float) for ix in bootstrap_indices(n, n_boot, seed, *purpose)])
 
 
-def _jackknife(statistic: Callable[[np.ndarray], float], n: int) -> np.ndarray:
+def jackknife_values(statistic: Callable[[np.ndarray], float], n: int) -> np.ndarray:
+    """The leave-one-out values ``statistic(indices without i)``, i = 0..n-1 (for BCa's acceleration)."""
     full = np.arange(n)
     return np.array([statistic(np.delete(full, i)) for i in range(n)], dtype=float)
 
@@ -77,9 +79,9 @@ def bootstrap_ci(point: float, replicates: np.ndarray, level: float = 0.95, meth
         return None
     alpha = (1 - level) / 2
     if method == "percentile":
-        lo, hi = np.quantile(reps, [alpha, 1 - alpha])
-    elif method == "basic":
-        q_lo, q_hi = np.quantile(reps, [alpha, 1 - alpha])
+        return percentile_ci(reps, level)
+    if method == "basic":
+        q_lo, q_hi = percentile_ci(reps, level)
         lo, hi = 2 * point - q_hi, 2 * point - q_lo
     else:
         if jackknife is None:
@@ -100,18 +102,22 @@ def bootstrap_ci(point: float, replicates: np.ndarray, level: float = 0.95, meth
 def bias_corrected(point: float, replicates: np.ndarray, level: float = 0.95
                    ) -> tuple[float, tuple[float, float] | None]:
     """Bootstrap bias correction for a statistic biased under resampling (e.g. binned ECE, which resampling
-    inflates): estimate ``point - bias`` with bias = mean(replicates) - point, and the percentile interval
-    of the replicates shifted by the same bias. The interval then contains the corrected estimate whenever
-    the replicates' mean lies inside their own central ``level`` range (always, in practice; clipped
-    otherwise). Efron & Tibshirani 1993, section 10.6."""
+    inflates): estimate ``point - bias`` with bias = mean(replicates) - point (Efron & Tibshirani 1993,
+    section 10.6), and the percentile interval of the corrected replicates ``replicates - 2 bias``.
+
+    Why twice the bias: the replicates scatter around ``point + bias`` (resampling adds the bias once more),
+    while the truth lies around ``point - bias``; the shifted replicates are centred on the corrected
+    estimate, which then lies inside the interval whenever the replicates' mean lies inside their own
+    central ``level`` range (always, in practice; the interval is widened to it otherwise). Shifting by one
+    bias would centre the interval on the biased ``point`` and under-cover (tests/metrics/test_bootstrap.py).
+    """
     reps = np.asarray(replicates, dtype=float)
     reps = reps[np.isfinite(reps)]
     if len(reps) < 2:
         return float(point), None
     bias = reps.mean() - point
     est = float(point - bias)
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(reps, [alpha, 1 - alpha]) - bias
+    lo, hi = (q - 2 * bias for q in percentile_ci(reps, level))
     return est, (float(min(lo, est)), float(max(hi, est)))
 
 

@@ -16,8 +16,8 @@ import xarray as xr
 from scipy.spatial.distance import pdist, squareform
 
 from neurosafe.core.errors import DataValidationError, NeurosafeError
+from neurosafe.metrics.bootstrap import bootstrap_statistic
 from neurosafe.metrics.predictivity import align_features
-from neurosafe.metrics.rsa import _bootstrap
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["cka", "hsic", "paired_representations"]
@@ -111,7 +111,7 @@ def cka(x, y, kernel: str = "linear", debiased: bool = False, sigma: float | Non
     if len(a) < 3:
         raise DataValidationError(f"CKA needs at least 3 stimuli; got {len(a)}")
     value = _cka_value(kernel, debiased, sigma)
-    ci = _bootstrap(lambda idx: value(a[idx], b[idx]), len(a), n_boot, seed, ci_level)
     params = {"kernel": kernel, "debiased": debiased, "sigma": sigma, "n_boot": n_boot}
-    return Score(value=value(a, b), ci=ci, provenance=provenance("cka", params, data=b, seed=seed,
-                                                                 n_stimuli=len(a)))
+    return Score.from_bootstrap(bootstrap_statistic(lambda idx: value(a[idx], b[idx]), len(a), n_boot, seed),
+                                len(a), ci_level, provenance=provenance("cka", params, data=b, seed=seed,
+                                                                        n_stimuli=len(a)))

@@ -13,28 +13,34 @@ stimuli, so the O(n^2 p) product is paid once. The intercept is unpenalized. PLS
 coordinate) and correlates each fold's held-out predictions with the repeat-averaged responses, averaging
 Pearson r over folds (as Brain-Score; correlating predictions pooled over folds would be biased negative,
 because each fold's training mean moves against its held-out responses). The ceiling of a neuron is
-sqrt(split-half reliability, Spearman-Brown corrected): the expected correlation of the noise-free
-response with the repeat average (Hsu et al. 2004; Schoppe et al. 2016). Brain-Score divides by the
-reliability itself; the square root is the ceiling of a correlation with the noisy average, so a perfect
-model scores ~1. The CI is a percentile bootstrap over stimuli of the median r (stimuli resampled within
-the held-out folds; the mappings are not refitted per bootstrap sample).
+:func:`~neurosafe.metrics.reliability.correlation_ceiling`, sqrt(split-half reliability, Spearman-Brown
+corrected): the expected correlation of the noise-free response with the repeat average (Spearman 1904;
+Hsu et al. 2004; Schoppe et al. 2016), so a perfect model scores ~1. The CI is a percentile bootstrap over
+stimuli of the median r (:mod:`neurosafe.metrics.bootstrap`; stimuli resampled within the held-out folds,
+the mappings not refitted per bootstrap sample). Fold-wise r is biased low under resampling (influential
+stimuli among a fold's few), so the median is bias-corrected (:func:`~neurosafe.metrics.bootstrap.bias_corrected`;
+with ``n_boot=0`` the plug-in median), which keeps it inside its CI.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import format_ids
-from neurosafe.metrics.bootstrap import bootstrap_ci, bootstrap_weights, weighted_pearson
-from neurosafe.metrics.reliability import split_half_reliability
+from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
+from neurosafe.metrics.reliability import correlation_ceiling
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = [
@@ -143,82 +149,113 @@ def _kfold_mse(kernel: _LinearKernel, train: np.ndarray, y: np.ndarray, alphas: 
     return total / len(folds)
 
 
-class RidgeCVMapping:
-    """Ridge regression from features to many neurons with a per-neuron alpha chosen by CV.
+def _validate(estimator: BaseEstimator, x, y="no_validation", reset: bool = False, min_samples: int = 1):
+    """scikit-learn's input checks (``validate_data``: finite, numeric, 2-D, consistent lengths, the
+    number of features seen in ``fit``), their ValueErrors re-raised as one-line DataValidationErrors."""
+    targets = {} if isinstance(y, str) else {"multi_output": True, "y_numeric": True}
+    try:
+        return validate_data(estimator, x, y, reset=reset, dtype=np.float64, ensure_min_samples=min_samples,
+                             **targets)
+    except NeurosafeError:
+        raise
+    except ValueError as err:
+        raise DataValidationError(" ".join(str(err).split())) from err
 
-    ``cv``: ``"loo"`` (exact leave-one-out, fast), an int K (shuffled K-fold with ``seed``) or any splitter
-    with a scikit-learn ``split(X)`` method. After ``fit``: ``alpha_`` (N,), ``coef_`` (p, N),
-    ``intercept_`` (N,), ``cv_mse_`` (n_alphas, N).
+
+class _MultiOutputRegressor(RegressorMixin, BaseEstimator):
+    """A linear map fitted to one or many targets: ``predict`` = X coef_' + intercept_; ``score`` = R^2."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _set_linear(self, one_target: bool, coef: np.ndarray, intercept: np.ndarray) -> None:
+        """coef_ (n_targets, n_features) and intercept_ (n_targets,); without the target axis for a 1-D y."""
+        self.coef_, self.intercept_ = (coef[0], float(intercept[0])) if one_target else (coef, intercept)
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        x = _validate(self, X)
+        return x @ self.coef_.T + self.intercept_
+
+
+class RidgeCVMapping(_MultiOutputRegressor):
+    """Ridge regression from features to many neurons with a per-neuron alpha chosen by CV (a scikit-learn
+    estimator; ``RidgeCV(alpha_per_target=True)`` with the algebra of the module docstring).
+
+    ``cv``: ``"loo"`` (exact leave-one-out, fast), an int K (shuffled K-fold seeded by ``random_state``) or
+    any splitter with a scikit-learn ``split(X)`` method. After ``fit``: ``alpha_``, ``coef_``
+    (n_targets, n_features), ``intercept_`` (n_targets,), ``cv_mse_`` (n_alphas, n_targets) and
+    ``n_features_in_``; with a 1-D ``y`` they lose the target axis, as in scikit-learn.
     """
 
-    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: str | int | object = "loo", seed: int = 0):
-        self.alphas = np.asarray(alphas, dtype=np.float64).ravel()
-        if self.alphas.size == 0 or not (np.isfinite(self.alphas).all() and (self.alphas > 0).all()):
-            raise NeurosafeError(f"alphas must be a non-empty grid of positive numbers; got {alphas}")
-        if not (cv == "loo" or (isinstance(cv, int) and cv >= 2) or hasattr(cv, "split")):
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: str | int | object = "loo",
+                 random_state: int | None = 0):
+        self.alphas = alphas
+        self.cv = cv
+        self.random_state = random_state
+
+    def _alpha_grid(self) -> np.ndarray:
+        """The validated alpha grid (errors for bad ``alphas`` or ``cv``)."""
+        alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
+        if alphas.size == 0 or not (np.isfinite(alphas).all() and (alphas > 0).all()):
+            raise NeurosafeError(f"alphas must be a non-empty grid of positive numbers; got {self.alphas}")
+        cv = self.cv
+        if not ((isinstance(cv, str) and cv == "loo") or hasattr(cv, "split")
+                or (isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and cv >= 2)):
             raise NeurosafeError(f"cv must be 'loo', an int >= 2 or a splitter; got {cv!r}")
-        self.cv, self.seed = cv, seed
+        return alphas
 
-    @staticmethod
-    def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        if y.ndim == 1:
-            y = y[:, None]
-        if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-            raise DataValidationError(f"need features (n, p) and targets (n, N); got {x.shape} and {y.shape}")
-        if len(x) < 3:
-            raise DataValidationError(f"ridge needs at least 3 training stimuli; got {len(x)}")
-        return x, y
-
-    def solve(self, kernel: _LinearKernel, train: np.ndarray, y: np.ndarray) -> dict:
-        """Pick each neuron's alpha on ``train`` and return the solution's pieces (used by fit and CV)."""
+    def _solve(self, kernel: _LinearKernel, train: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> dict:
+        """Pick each target's alpha on ``train`` and return the solution's pieces (used by fit and CV)."""
         u, s = kernel.decompose(train)
         y_mean = y[train].mean(axis=0)
         yc = y[train] - y_mean
-        if len(self.alphas) == 1:
+        if len(alphas) == 1:
             mse = np.zeros((1, y.shape[1]))
-        elif self.cv == "loo":
-            mse = _loo_mse(u, s, yc, self.alphas)
+        elif isinstance(self.cv, str):
+            mse = _loo_mse(u, s, yc, alphas)
         else:
-            splitter = KFold(self.cv, shuffle=True, random_state=self.seed) if isinstance(self.cv, int) else self.cv
-            mse = _kfold_mse(kernel, train, y, self.alphas, splitter)
-        alpha = self.alphas[np.argmin(mse, axis=0)]
+            splitter = (KFold(int(self.cv), shuffle=True, random_state=self.random_state)
+                        if isinstance(self.cv, numbers.Integral) else self.cv)
+            mse = _kfold_mse(kernel, train, y, alphas, splitter)
+        alpha = alphas[np.argmin(mse, axis=0)]
         weights = (np.sqrt(s)[:, None] / (s[:, None] + alpha[None, :])) * (u.T @ yc)
         return {"u": u, "s": s, "y_mean": y_mean, "alpha": alpha, "mse": mse, "weights": weights}
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeCVMapping:
-        x, y = self._check(x, y)
-        kernel = _LinearKernel(x)
-        train = np.arange(len(x))
-        sol = self.solve(kernel, train, y)
-        self.alpha_, self.cv_mse_ = sol["alpha"], sol["mse"]
-        self.coef_ = kernel.loadings(train, sol["u"], sol["s"], sol["weights"])
-        self.intercept_ = sol["y_mean"] - x.mean(axis=0) @ self.coef_
+    def fit(self, X, y) -> RidgeCVMapping:
+        alphas = self._alpha_grid()
+        x, y = _validate(self, X, y, reset=True, min_samples=3)
+        kernel, train = _LinearKernel(x), np.arange(len(x))
+        sol = self._solve(kernel, train, y.reshape(len(y), -1), alphas)
+        coef = kernel.loadings(train, sol["u"], sol["s"], sol["weights"]).T
+        one = y.ndim == 1
+        self._set_linear(one, coef, sol["y_mean"] - coef @ x.mean(axis=0))
+        self.alpha_, self.cv_mse_ = (float(sol["alpha"][0]), sol["mse"][:, 0]) if one else (sol["alpha"], sol["mse"])
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64) @ self.coef_ + self.intercept_
 
-
-class PLSMapping:
+class PLSMapping(_MultiOutputRegressor):
     """Partial least squares regression (scikit-learn's ``PLSRegression``, unscaled), as in Brain-Score.
 
-    ``n_components`` is capped at the number of features and training stimuli - 1.
+    ``n_components`` is capped at the number of features and training stimuli - 1 (``n_components_``).
+    After ``fit``: ``coef_`` (n_targets, n_features), ``intercept_``, ``n_components_``, ``n_features_in_``.
     """
 
     def __init__(self, n_components: int = 25):
-        if n_components < 1:
-            raise NeurosafeError(f"n_components must be >= 1; got {n_components}")
         self.n_components = n_components
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> PLSMapping:
-        x, y = RidgeCVMapping._check(x, y)
-        k = min(self.n_components, x.shape[1], len(x) - 1)
-        self.model_ = PLSRegression(n_components=k, scale=False).fit(x, y)
+    def fit(self, X, y) -> PLSMapping:
+        k = self.n_components
+        if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1):
+            raise NeurosafeError(f"n_components must be an int >= 1; got {k!r}")
+        x, y = _validate(self, X, y, reset=True, min_samples=2)
+        self.n_components_ = int(min(k, x.shape[1], len(x) - 1))
+        pls = PLSRegression(n_components=self.n_components_, scale=False).fit(x, y)
+        coef = pls.coef_  # (n_targets, n_features); PLS predicts (X - x_mean) coef' + y_mean
+        self._set_linear(y.ndim == 1, coef, np.atleast_1d(pls.intercept_) - coef @ x.mean(axis=0))
         return self
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.model_.predict(np.asarray(x, dtype=np.float64)).reshape(len(x), -1)
 
 
 # ---------------------------------------------------------------------------------------- inputs
@@ -286,39 +323,33 @@ def _stimulus_labels(responses: xr.DataArray, coord: str | None) -> np.ndarray |
 
 def _mapping(mapping: str, alphas, inner_cv, n_components: int, seed: int):
     if mapping == "ridge":
-        return RidgeCVMapping(alphas, cv=inner_cv, seed=seed)
+        return RidgeCVMapping(alphas, cv=inner_cv, random_state=seed)
     if mapping == "pls":
         return PLSMapping(n_components)
     raise NeurosafeError(f"mapping must be 'ridge' or 'pls'; got {mapping!r}")
 
 
 def cross_validated_predictions(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray],
-                                mapping: RidgeCVMapping | PLSMapping) -> tuple[np.ndarray, np.ndarray | None]:
-    """Held-out predictions (n, N), each stimulus predicted by the mapping fitted without its fold
-    (``folds``: test-index arrays), and for ridge the chosen alphas (n_folds, N). Ridge folds share one
-    Gram matrix (see ``_LinearKernel``)."""
+                                mapping: RegressorMixin) -> tuple[np.ndarray, np.ndarray | None]:
+    """Held-out predictions (n, N), each stimulus predicted by a clone of ``mapping`` (any scikit-learn
+    regressor) fitted without its fold (``folds``: test-index arrays), and for ridge the chosen alphas
+    (n_folds, N). ``RidgeCVMapping`` folds share one Gram matrix (see ``_LinearKernel``)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    y = y.reshape(len(y), -1)
     pred = np.full(y.shape, np.nan)
     alphas = []
-    kernel = _LinearKernel(x) if isinstance(mapping, RidgeCVMapping) else None
+    ridge = isinstance(mapping, RidgeCVMapping)
+    if ridge:
+        grid, kernel = mapping._alpha_grid(), _LinearKernel(x)
     for test in folds:
         train = np.setdiff1d(np.arange(len(y)), test)
-        if kernel is None:
-            pred[test] = PLSMapping(mapping.n_components).fit(x[train], y[train]).predict(x[test])
+        if not ridge:
+            pred[test] = clone(mapping).fit(x[train], y[train]).predict(x[test]).reshape(len(test), -1)
             continue
-        sol = mapping.solve(kernel, train, y)
+        sol = mapping._solve(kernel, train, y, grid)
         pred[test] = sol["y_mean"] + kernel.project(test, train, sol["u"], sol["s"]) @ sol["weights"]
         alphas.append(sol["alpha"])
     return pred, (np.array(alphas) if alphas else None)
-
-
-def _ceiling(responses: xr.DataArray, seed: int) -> np.ndarray | None:
-    """sqrt(split-half reliability) per neuron (NaN where unreliable), or None without repeats."""
-    if "repeat" not in responses.dims:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rel = split_half_reliability(responses, seed=seed, n_boot=0).per_unit.values
-    return np.sqrt(np.where(rel > 0, rel, np.nan))
 
 
 def ridge_predictivity(
@@ -332,11 +363,11 @@ def ridge_predictivity(
     ``features``: DataArray (stimulus, ...) with ``stimulus_id`` (e.g. ``TorchSubject.respond``) or an
     array in the responses' stimulus order. ``responses``: (stimulus, neuron[, repeat]); the ceiling needs
     repeats. ``groups`` / ``stratify``: a stimulus coordinate of ``responses`` defining the outer folds.
-    Returns a Score: value = median over neurons of r (mean over folds); per_unit = r with coords
+    Returns a Score: value = median over neurons of r (mean over folds; bias-corrected); per_unit = r with coords
     ``ceiling`` and (ridge) ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling;
-    ceiled_value = value / ceiling. ``ceiling``: per-neuron ceilings already computed for these responses and
-    ``seed`` (a previous Score's ``per_unit.ceiling``), to score many models on one recording without
-    recomputing them.
+    ceiled_value = value / ceiling. ``ceiling``: per-neuron ceilings already computed for these responses
+    (:func:`correlation_ceiling`, or a previous Score's ``per_unit.ceiling``), to score many models on one
+    recording without recomputing them.
     """
     responses = validate_responses(responses)
     folds = stimulus_folds(responses.sizes["stimulus"], n_folds, seed, _stimulus_labels(responses, groups),
@@ -344,12 +375,14 @@ def ridge_predictivity(
     x = align_features(features, responses)
     y = _targets(responses)
     pred, chosen = cross_validated_predictions(x, y, folds, _mapping(mapping, alphas, inner_cv, n_components, seed))
-    weights = bootstrap_weights(len(y), n_boot, seed + 1)
+    weights = bootstrap_weights(len(y), n_boot, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         per_boot = np.nanmean([weighted_pearson(weights[:, t], pred[t], y[t]) for t in folds], axis=0)
+        medians = np.nanmedian(per_boot, axis=1)
     r = per_boot[0]
-    ceiling = _ceiling(responses, seed) if ceiling is None else np.asarray(ceiling, dtype=float)
+    if ceiling is None:
+        ceiling = correlation_ceiling(responses, seed) if "repeat" in responses.dims else None
     coords = {"neuron_id": ("neuron", responses["neuron_id"].values)}
     extra: dict = {"n_features": x.shape[1], "n_stimuli": len(y)}
     if ceiling is not None:
@@ -361,20 +394,13 @@ def ridge_predictivity(
         extra["alpha_at_grid_edge_fraction"] = float(at_edge) if len(grid) > 1 else None
     if np.isnan(r).all():
         raise DataValidationError("predictivity is undefined for every neuron (constant predictions)")
-    value = float(np.nanmedian(r))
-    ci = meds = None
-    if n_boot > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            meds = np.nanmedian(per_boot[1:], axis=1)
-        ci = bootstrap_ci(value, meds, ci_level)
     ceil_value = None if ceiling is None or np.isnan(ceiling).all() else float(np.nanmedian(ceiling))
     params = {"mapping": mapping, "n_folds": n_folds, "groups": groups, "stratify": stratify, "n_boot": n_boot}
     params.update({"alphas": [float(a) for a in alphas], "inner_cv": str(inner_cv)} if mapping == "ridge"
                   else {"n_components": n_components})
-    return Score(
-        value=value, per_unit=xr.DataArray(r, dims=("neuron",), coords=coords, name="pearson_r"),
-        ceiling=ceil_value, ceiled_value=None if ceil_value is None else value / ceil_value, ci=ci,
-        replicates=meds, n=len(y), method="percentile" if meds is not None else None,
+    score = Score.from_bootstrap(
+        medians, len(y), ci_level, method="bias_corrected", ceiling=ceil_value,
+        per_unit=xr.DataArray(r, dims=("neuron",), coords=coords, name="pearson_r"),
         provenance=provenance(f"{mapping}_predictivity", params, data=responses, seed=seed, **extra),
     )
+    return score if ceil_value is None else replace(score, ceiled_value=score.value / ceil_value)

@@ -3,11 +3,12 @@
 - split-half reliability with Spearman-Brown correction (e.g. Schoppe et al. 2016; Kar et al. 2019);
 - leave-one-out oracle correlation (Lurz et al. 2021, neuralpredictors ``compute_oracle_corr``);
 - FEV, fraction of explainable variance, and FEVE, fraction of explainable variance explained by a
-  prediction (Cadena et al. 2019, PLoS Comput Biol).
+  prediction (Cadena et al. 2019, PLoS Comput Biol);
+- :func:`correlation_ceiling`, the one ceiling convention of correlation scores in neurosafe.
 
 Every function returns a :class:`Score` whose value is the median over neurons and whose CI is a
-percentile bootstrap over stimuli (resampling stimuli with replacement, implemented as multinomial
-weights so that all bootstrap samples are computed with a few matrix products).
+percentile bootstrap over stimuli (:mod:`neurosafe.metrics.bootstrap`'s resamples as weights, so that all
+bootstrap samples are computed with a few matrix products).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import numpy as np
 import xarray as xr
 
 from neurosafe.core.errors import DataValidationError
+from neurosafe.core.seeds import make_rng
 from neurosafe.data.recording import check_repeats, validate_responses
-from neurosafe.metrics.bootstrap import bootstrap_weights, percentile_ci, weighted_pearson
+from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
 from neurosafe.metrics.score import Score, provenance
 
-__all__ = ["fev", "feve", "oracle_correlation", "reliability_summary", "spearman_brown", "split_half_reliability"]
+__all__ = [
+    "correlation_ceiling", "fev", "feve", "oracle_correlation", "reliability_summary", "spearman_brown",
+    "split_half_reliability",
+]
 
 
 def spearman_brown(r: np.ndarray | float, factor: float = 2.0) -> np.ndarray | float:
@@ -49,14 +54,13 @@ def _summarise(name: str, per_boot: np.ndarray, responses: xr.DataArray, params:
             f"{name}: undefined (NaN) for {n_bad} of {len(point)} neurons with constant responses; "
             "they are excluded from the median", RuntimeWarning, stacklevel=3,
         )
-    value = float(np.nanmedian(point))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        ci = percentile_ci(np.nanmedian(per_boot[1:], axis=1), ci_level) if per_boot.shape[0] > 1 else None
+        medians = np.nanmedian(per_boot, axis=1)
     per_unit = xr.DataArray(point, dims=("neuron",), coords={"neuron_id": ("neuron", responses.neuron_id.values)},
                             name=name)
     prov = provenance(name, params, data=responses, seed=seed, n_undefined=n_bad, **extra)
-    return Score(value=value, per_unit=per_unit, ci=ci, provenance=prov)
+    return Score.from_bootstrap(medians, responses.sizes["stimulus"], ci_level, per_unit=per_unit, provenance=prov)
 
 
 def split_half_reliability(
@@ -72,10 +76,10 @@ def split_half_reliability(
     x = _prepare(responses)
     if n_splits < 1:
         raise DataValidationError(f"n_splits must be >= 1; got {n_splits}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "split_half")
     s, _, r = x.shape
     valid = np.isfinite(x)
-    w = bootstrap_weights(s, n_boot, seed + 1)
+    w = bootstrap_weights(s, n_boot, seed)
     total = np.zeros((w.shape[0], x.shape[1]))
     counts = np.zeros_like(total)
     for _ in range(n_splits):
@@ -101,6 +105,25 @@ def split_half_reliability(
         {"n_splits": n_splits, "spearman_brown": correct, "n_boot": n_boot}, seed, ci_level,
         median_uncorrected=float(np.nanmedian(mean_r[0])),
     )
+
+
+def correlation_ceiling(responses: xr.DataArray, seed: int = 0, n_splits: int = 100) -> np.ndarray:
+    """Noise ceiling of a correlation with the repeat-averaged ``responses``, per neuron: sqrt(R), with R the
+    Spearman-Brown corrected split-half reliability (:func:`split_half_reliability`); NaN where R <= 0.
+
+    This is neurosafe's one ceiling convention for correlation scores (predictivity, twins, the study).
+    Reasoning (Spearman 1904, correction for attenuation): the repeat average is signal + noise, and its
+    reliability R = var(signal) / var(average) is the correlation of two independent such averages (the
+    split-half r stepped up to all repeats). A perfect model predicts the signal, and
+    corr(signal, average) = sqrt(var(signal) / var(average)) = sqrt(R). So a model's r with the average is
+    ceiled as r / sqrt(R), which is ~1 for a perfect model (as Hsu et al. 2004; Schoppe et al. 2016).
+    Dividing by R itself (Brain-Score's convention) would score a perfect model 1 / sqrt(R) > 1.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        reliability = split_half_reliability(responses, n_splits=n_splits, seed=seed, n_boot=0).per_unit.values
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.where(reliability > 0, reliability, np.nan))
 
 
 def _trial_sums(x: np.ndarray, prediction: np.ndarray | None = None) -> dict[str, np.ndarray]:

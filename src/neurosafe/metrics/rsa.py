@@ -17,8 +17,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import xarray as xr
 from scipy.stats import kendalltau
@@ -26,7 +24,7 @@ from scipy.stats import kendalltau
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import format_ids
-from neurosafe.metrics.bootstrap import bootstrap_ci, bootstrap_statistic
+from neurosafe.metrics.bootstrap import bootstrap_statistic
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = ["COMPARISONS", "DISTANCES", "compare_rdms", "rdm", "rsa_noise_ceiling", "rsa_score"]
@@ -313,20 +311,6 @@ def _as_rdms(x, distance: str, name: str) -> xr.DataArray | np.ndarray:
     raise DataValidationError(f"{name} must be responses or RDM(s); got {type(x).__name__}")
 
 
-def _bootstrap(stat: Callable[[np.ndarray], float], n: int, n_boot: int, seed: int,
-               ci_level: float) -> tuple[float, float] | None:
-    """Percentile CI of ``stat(indices)`` over stimuli resampled with replacement."""
-    if n_boot <= 0:
-        return None
-    rng = np.random.default_rng(seed)
-    values = np.array([stat(rng.integers(0, n, n)) for _ in range(n_boot)])
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return None
-    lo = (1 - ci_level) / 2
-    return float(np.quantile(values, lo)), float(np.quantile(values, 1 - lo))
-
-
 def rsa_score(model, reference, method: str = "spearman", distance: str = "correlation", groups: str | None = None,
               n_boot: int = 200, seed: int = 0, ci_level: float = 0.95) -> Score:
     """RSA of a model against reference RDMs: the mean similarity over references, ceiled by the noise ceiling.
@@ -358,11 +342,9 @@ def rsa_score(model, reference, method: str = "spearman", distance: str = "corre
         a, b = idx[i][keep], idx[j][keep]
         return float(_compare_vectors(model_arr[:, a, b], ref_arr[:, a, b], method).mean())
 
-    reps = bootstrap_statistic(boot, ref_arr.shape[1], n_boot, seed)[1:] if n_boot > 0 else None
-    ci = bootstrap_ci(value, reps, ci_level) if reps is not None else None
     params = {"method": method, "distance": distance, "groups": groups, "n_boot": n_boot}
-    return Score(value=value, per_unit=per_unit, ceiling=ceiling,
-                 ceiled_value=None if ceiling is None else value / ceiling, ci=ci, replicates=reps,
-                 n=int(ref_arr.shape[1]), method="percentile" if reps is not None else None,
-                 provenance=provenance("rsa", params, data=ref_arr, seed=seed, noise_ceiling_lower=lower,
+    return Score.from_bootstrap(
+        bootstrap_statistic(boot, ref_arr.shape[1], n_boot, seed), ref_arr.shape[1], ci_level,
+        per_unit=per_unit, ceiling=ceiling, ceiled_value=None if ceiling is None else value / ceiling,
+        provenance=provenance("rsa", params, data=ref_arr, seed=seed, noise_ceiling_lower=lower,
                                        n_stimuli=int(ref_arr.shape[1])))

@@ -19,7 +19,7 @@ import xarray as xr
 import neurosafe
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.hashing import data_hash
-from neurosafe.metrics.bootstrap import bootstrap_ci, bootstrap_statistic
+from neurosafe.metrics.bootstrap import CI_METHODS, bias_corrected, bootstrap_ci, bootstrap_indices
 
 __all__ = ["Score", "average_scores", "mean_score", "paired_difference", "provenance"]
 
@@ -47,7 +47,9 @@ class Score:
     when a ceiling is known; ``ci`` is a (low, high) confidence interval for ``value``;
     ``higher_is_better`` gives the direction; ``n`` is the number of resampled units (stimuli, images,
     participants) and ``method`` the interval's method. ``replicates`` holds the bootstrap replicates of
-    ``value`` (not serialised): equal-``seed`` Scores share resamples and can be paired.
+    ``value`` (not serialised): equal-``seed`` Scores share resamples and can be paired. For a
+    ``"bias_corrected"`` Score they are the corrected replicates (centred on the corrected value), so
+    differences and averages of Scores stay corrected. Build bootstrapped Scores with :meth:`from_bootstrap`.
     """
 
     value: float
@@ -60,6 +62,26 @@ class Score:
     n: int | None = None
     method: str | None = None
     replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_bootstrap(cls, values: np.ndarray, n: int, level: float = 0.95, method: str = "percentile",
+                       jackknife: np.ndarray | None = None, **fields: Any) -> Score:
+        """A Score from ``values`` = [point, *replicates] (``bootstrap_statistic``'s rows) over ``n`` resampled
+        units: value, ci, n, method, replicates; ``method``: a ``bootstrap_ci`` method or ``"bias_corrected"``
+        (value, CI and replicates corrected); no CI without replicates. ``fields``: other Score fields."""
+        values = np.asarray(values, dtype=float).ravel()
+        if method not in (*CI_METHODS, "bias_corrected"):
+            raise NeurosafeError(f"CI method must be one of {(*CI_METHODS, 'bias_corrected')}; got {method!r}")
+        point, reps = float(values[0]), values[1:]
+        if not len(reps):
+            return cls(value=point, n=n, **fields)
+        if method == "bias_corrected":
+            corrected, ci = bias_corrected(point, reps, level)
+            reps = reps - 2 * (point - corrected)
+            point = corrected
+        else:
+            ci = bootstrap_ci(point, reps, level, method, jackknife)
+        return cls(value=point, ci=ci, n=n, method=method, replicates=reps, **fields)
 
     def __float__(self) -> float:
         return float(self.value)
@@ -101,9 +123,9 @@ def _check_paired(scores: Sequence[Score]) -> None:
     seeds = {s.provenance.get("seed") for s in scores}
     ns = {s.n for s in scores}
     lens = {len(_replicates(s)) for s in scores}
-    if len(seeds) > 1 or len(ns) > 1 or len(lens) > 1:
+    if len(seeds) > 1 or len(ns) > 1 or len(lens) > 1 or None in seeds or None in ns:
         raise NeurosafeError(
-            f"paired scores need the same bootstrap resamples (seed, n, n_boot); got seeds {seeds}, n {ns}, "
+            f"paired scores need the same bootstrap resamples (a fixed seed, n, n_boot); got seeds {seeds}, n {ns}, "
             f"replicate counts {lens}")
 
 
@@ -141,6 +163,7 @@ def average_scores(scores: Sequence[Score], level: float = 0.95) -> Score:
     return replace(first, value=value, per_unit=None, ceiling=ceiling,
                    ceiled_value=None if ceiling is None else value / ceiling,
                    ci=None if reps is None else bootstrap_ci(value, reps, level), replicates=reps,
+                   method="bias_corrected" if first.method == "bias_corrected" else "percentile",
                    provenance={**first.provenance, "averaged_over": len(scores)})
 
 
@@ -149,11 +172,10 @@ def mean_score(values: np.ndarray, metric: str, seed: int | None = 0, n_boot: in
     """The mean of per-item ``values`` (e.g. 0/1 correctness per test image) with a percentile bootstrap
     CI over items; replicates kept for pairing."""
     values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or not len(values):
-        raise NeurosafeError(f"{metric}: need a non-empty 1-d array of per-item values; got shape {values.shape}")
-    reps = bootstrap_statistic(lambda ix: values[ix].mean(), len(values), n_boot, seed)
-    value = float(reps[0])
-    return Score(value=value, ci=bootstrap_ci(value, reps[1:], level) if n_boot > 0 else None,
-                 higher_is_better=higher_is_better, n=len(values), method="percentile" if n_boot > 0 else None,
-                 replicates=reps[1:] if n_boot > 0 else None,
-                 provenance=provenance(metric, {"n_boot": n_boot, "ci_level": level, **params}, seed=seed))
+    if values.ndim != 1 or not len(values) or not np.isfinite(values).all():
+        raise NeurosafeError(f"{metric}: need a non-empty 1-d array of finite per-item values; got shape "
+                             f"{values.shape}")
+    means = values[bootstrap_indices(len(values), n_boot, seed)].mean(axis=1)
+    return Score.from_bootstrap(
+        means, len(values), level, higher_is_better=higher_is_better,
+        provenance=provenance(metric, {"n_boot": n_boot, "ci_level": level, **params}, seed=seed))

@@ -13,10 +13,12 @@ from tqdm.auto import tqdm
 
 from neurosafe.core.errors import DataValidationError
 from neurosafe.core.hooks import eval_mode
-from neurosafe.robust._inputs import AttackError, as_images, differentiable, resolve_device, restore_type
+from neurosafe.robust._inputs import AttackError, as_images, restore_type
 from neurosafe.robust.objectives import resolve_objective
+from neurosafe.subjects import DifferentiableSubject, as_differentiable, network
 
-__all__ = ["Engine", "call_model", "check_budget", "eval_mode", "predict", "project", "random_start", "step_direction"]
+__all__ = ["Engine", "call_model", "check_budget", "eval_mode", "output", "predict", "project", "random_start",
+           "step_direction"]
 
 NORMS = ("linf", "l2")
 
@@ -70,6 +72,12 @@ def random_start(x: torch.Tensor, eps: float, norm: str, gen: torch.Generator) -
     return (x + delta).clamp(0.0, 1.0)
 
 
+def output(subject: DifferentiableSubject) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The differentiable map inputs -> the subject's output (its last site), the thing attacks move."""
+    site = subject.sites[-1]
+    return lambda x: subject.activations(x, [site])[site]
+
+
 def call_model(model: Any, x: torch.Tensor) -> Any:
     """``model(x)``, with a model that cannot take these inputs reported as a clear error."""
     try:
@@ -84,28 +92,29 @@ def call_model(model: Any, x: torch.Tensor) -> Any:
 @torch.no_grad()
 def predict(model: Any, x: Any, batch_size: int = 256, device: str | torch.device = "auto") -> torch.Tensor:
     """The model's outputs for inputs in [0, 1], batched, in evaluation mode, on the CPU."""
-    model = differentiable(model)
-    images = as_images(x)
-    dev = resolve_device(model, device)
-    with eval_mode(model):
+    subject = as_differentiable(model, device)
+    images, forward = as_images(x), output(subject)
+    with eval_mode(network(subject)):
         return torch.cat(
             [
-                call_model(model, images[i : i + batch_size].to(dev)).detach().cpu()
+                call_model(forward, images[i : i + batch_size].to(subject.device)).detach().cpu()
                 for i in range(0, len(images), batch_size)
             ]
         )
 
 
 class Engine:
-    """One attack call: the model as a differentiable callable, the objective, validated inputs/targets."""
+    """One attack call: the model as a ``DifferentiableSubject`` (``model``), its output as a differentiable
+    callable (``forward``), the objective, validated inputs/targets."""
 
     def __init__(
         self, model: Any, x: Any, y: Any, objective: Any, targeted: bool, device: str | torch.device
     ):
-        self.model = differentiable(model)
+        self.model = as_differentiable(model, device)
+        self.module, self.forward = network(self.model), output(self.model)
         self.original = x
         self.x = as_images(x)
-        self.device = resolve_device(self.model, device)
+        self.device = self.model.device
         self.objective = resolve_objective(objective, y is not None, targeted)
         self.labels = self._check_targets(y)
         self.classifies = hasattr(self.objective, "success")
@@ -133,9 +142,7 @@ class Engine:
 
     # --------------------------------------------------------------------------------- evaluation
     def _forward(self, x_adv: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        out = call_model(self.model, x_adv)
-        if not isinstance(out, torch.Tensor):
-            raise AttackError(f"the model must return a torch tensor; got {type(out).__name__}")
+        out = call_model(self.forward, x_adv)
         if not self._checked:
             if hasattr(self.objective, "check"):
                 self.objective.check(out, target)
@@ -147,7 +154,7 @@ class Engine:
         if self.labels is not None:
             return self.labels[index].to(self.device)
         with torch.no_grad():
-            return call_model(self.model, xb).detach()
+            return call_model(self.forward, xb).detach()
 
     def loss_and_grad(
         self, x_adv: torch.Tensor, target: torch.Tensor
@@ -226,7 +233,7 @@ class Engine:
         gen = torch.Generator(device=self.device).manual_seed(int(seed))
         out = []
         with (
-            eval_mode(self.model),
+            eval_mode(self.module),
             tqdm(total=len(self.x), desc=desc, disable=not progress, unit="img") as bar,
         ):
             for i in range(0, len(self.x), batch_size):

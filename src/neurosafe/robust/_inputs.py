@@ -1,51 +1,22 @@
-"""Shared plumbing of the robustness package: one error type, input validation, models as differentiable
-callables, devices, and converting results back to the caller's array type."""
+"""Shared plumbing of the robustness package: one error type, input validation, and converting results
+back to the caller's array type (models become ``DifferentiableSubject`` s through
+``neurosafe.subjects.as_differentiable``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.data.stimuli import StimulusSet
 
-__all__ = ["AttackError", "as_images", "differentiable", "resolve_device", "restore_type"]
+__all__ = ["AttackError", "as_images", "restore_type"]
 
 
 class AttackError(NeurosafeError):
     """A bad attack set-up: negative epsilon, unknown norm or objective, a model without gradients, ..."""
-
-
-Model = Callable[[torch.Tensor], torch.Tensor]
-
-
-def differentiable(model: Any) -> Model:
-    """The differentiable callable behind ``model``: an ``nn.Module`` or callable as is, a subject (the
-    synthetic brain, a torch subject, a twin) through its ``module`` / ``model`` attribute."""
-    for attr in ("module", "model"):
-        inner = getattr(model, attr, None)
-        if isinstance(inner, nn.Module) and not isinstance(model, nn.Module):
-            return inner
-    if callable(model):
-        return model
-    raise AttackError(
-        f"cannot attack a {type(model).__name__}: pass a torch nn.Module, a callable mapping image tensors "
-        "to outputs, or a subject exposing its network as `.module` / `.model`"
-    )
-
-
-def resolve_device(model: Model, device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: the device of the model's parameters, else CUDA when available, else CPU."""
-    if device != "auto":
-        return torch.device(device)
-    if isinstance(model, nn.Module):
-        for tensor in (*model.parameters(), *model.buffers()):
-            return tensor.device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def as_images(x: Any, what: str = "inputs") -> torch.Tensor:

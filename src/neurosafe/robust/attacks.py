@@ -7,7 +7,7 @@ baseline of the same size (a sanity check: a real attack must beat it).
   freezes an example at the first iterate that fools the model (a stronger evaluation than Madry's final
   iterate; off by default so that results equal the reference implementations).
 
-``model`` is any differentiable callable (an ``nn.Module``, a function, or a subject exposing ``.module``);
+``model`` is an ``nn.Module``, a function of image tensors or a ``DifferentiableSubject`` (its output: its last site);
 ``objective`` any per-example objective to maximise (see ``neurosafe.robust.objectives``): classification
 (``"ce"``, ``"margin"``, ``"dlr"``; targeted or not) or a change of the model's output / of a layer's
 representation (``"output_change"``, the default when ``y`` is None).

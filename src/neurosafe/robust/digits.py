@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from neurosafe.core.seeds import child_seed
+from neurosafe.subjects.training import TrainConfig, train_classifier
 
 __all__ = ["DigitsCNN", "train_digits_cnn"]
 
@@ -39,18 +41,12 @@ class DigitsCNN(nn.Module):
 def train_digits_cnn(
     x: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3, seed: int = 0
 ) -> DigitsCNN:
-    """Train a ``DigitsCNN`` with Adam on (x, y); seeded (initialisation, batch order); the global RNG is
+    """Train a ``DigitsCNN`` on (x, y) with ``neurosafe.subjects.train_classifier`` (Adam), on the CPU so the
+    reference model is the same on every machine; seeded (initialisation, batch order); the global RNG is
     left untouched."""
     x_t, y_t = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.int64))
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(child_seed(seed, "init"))
         net = DigitsCNN(size=x_t.shape[-1], n_classes=int(y_t.max()) + 1)
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        for _ in range(epochs):
-            order = torch.randperm(len(x_t))
-            for i in range(0, len(order), batch_size):
-                idx = order[i : i + batch_size]
-                opt.zero_grad()
-                F.cross_entropy(net(x_t[idx]), y_t[idx]).backward()
-                opt.step()
-    return net.eval()
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device="cpu", progress=False)
+    return train_classifier(net, x_t, y_t, config=config, seed=seed).model

@@ -11,8 +11,8 @@ import xarray as xr
 
 from neurosafe.core.errors import DataValidationError
 from neurosafe.core.figures import plt, save_figure
+from neurosafe.metrics.calibration import calibration_bins, expected_calibration_error
 from neurosafe.robust._inputs import as_images
-from neurosafe.robust.calibration import calibration_bins, expected_calibration_error
 from neurosafe.robust.corruptions import CORRUPTIONS, corrupt
 
 __all__ = ["corruption_grid", "reliability_diagram", "robustness_curve_figure"]

@@ -21,6 +21,7 @@ from torch import nn
 
 from neurosafe.core.errors import DataValidationError
 from neurosafe.robust._inputs import AttackError
+from neurosafe.subjects import as_differentiable, network
 
 __all__ = [
     "CrossEntropy",
@@ -131,28 +132,20 @@ class OutputChange:
 
 
 class Representation(nn.Module):
-    """The activations of one named submodule of ``model`` (taken with a forward hook), as a model.
+    """The activations of one site of ``model`` (a module or a DifferentiableSubject), as a model.
 
     ``pgd(Representation(net, "features.3"), x, None, eps=2/255)`` attacks that layer's representation.
     """
 
-    def __init__(self, model: nn.Module, layer: str) -> None:
+    def __init__(self, model, layer: str) -> None:
         super().__init__()
-        modules = dict(model.named_modules())
-        if layer not in modules or layer == "":
-            names = [n for n in modules if n]
-            raise AttackError(f"unknown layer {layer!r}; this model has layers {names}")
-        self.model, self.layer = model, layer
-        self._target = modules[layer]
+        self.subject = as_differentiable(model)
+        if layer not in self.subject.sites:
+            raise AttackError(f"unknown layer {layer!r}; this model has layers {list(self.subject.sites)}")
+        self.model, self.layer = network(self.subject), layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        captured: list[torch.Tensor] = []
-        handle = self._target.register_forward_hook(lambda _m, _i, out: captured.append(out))
-        try:
-            self.model(x)
-        finally:
-            handle.remove()
-        return captured[-1]
+        return self.subject.activations(x, [self.layer])[self.layer]
 
 
 _BY_NAME = {"ce": CrossEntropy, "margin": Margin, "dlr": DifferenceOfLogitsRatio}

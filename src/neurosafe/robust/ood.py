@@ -2,9 +2,8 @@
 
 Scores (higher = more in-distribution): maximum softmax probability (Hendrycks & Gimpel 2017, "A baseline
 for detecting misclassified and out-of-distribution examples") and negative free energy
-T logsumexp(z / T) (Liu et al. 2020, "Energy-based out-of-distribution detection"). Detection quality:
-AUROC (Mann-Whitney U, ties count one half) and the false-positive rate on OOD inputs at the threshold that
-keeps 95% of in-distribution inputs.
+T logsumexp(z / T) (Liu et al. 2020, "Energy-based out-of-distribution detection"). Detection quality
+(AUROC, FPR at 95% TPR) is :mod:`neurosafe.metrics.detection`.
 """
 
 from __future__ import annotations
@@ -13,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 from neurosafe.core.errors import DataValidationError
 
-__all__ = ["OOD_SETS", "auroc", "energy_score", "fpr_at_tpr", "max_softmax_score", "ood_images"]
+__all__ = ["OOD_SETS", "energy_score", "max_softmax_score", "ood_images"]
 
 OOD_SETS = ("uniform_noise", "gaussian_noise", "pink_noise", "natural")
 
@@ -34,32 +32,6 @@ def energy_score(logits: Any, temperature: float = 1.0) -> np.ndarray:
         raise DataValidationError(f"temperature must be > 0; got {temperature}")
     z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
     return (temperature * torch.logsumexp(z / temperature, dim=1)).numpy()
-
-
-def _scores(in_scores: Any, out_scores: Any) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(in_scores, dtype=np.float64).ravel(), np.asarray(out_scores, dtype=np.float64).ravel()
-    if len(a) == 0 or len(b) == 0:
-        raise DataValidationError(f"need in- and out-of-distribution scores; got {len(a)} and {len(b)}")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise DataValidationError("OOD scores must be finite")
-    return a, b
-
-
-def auroc(in_scores: Any, out_scores: Any) -> float:
-    """Probability that an in-distribution input scores above an OOD input (ties count 1/2)."""
-    a, b = _scores(in_scores, out_scores)
-    ranks = rankdata(np.concatenate([a, b]))
-    return float((ranks[: len(a)].sum() - len(a) * (len(a) + 1) / 2) / (len(a) * len(b)))
-
-
-def fpr_at_tpr(in_scores: Any, out_scores: Any, tpr: float = 0.95) -> float:
-    """Fraction of OOD inputs accepted at the highest threshold that accepts >= ``tpr`` of in-distribution."""
-    if not 0 < tpr <= 1:
-        raise DataValidationError(f"tpr must lie in (0, 1]; got {tpr}")
-    a, b = _scores(in_scores, out_scores)
-    k = int(np.ceil(tpr * len(a) - 1e-9))
-    threshold = np.sort(a)[::-1][k - 1]
-    return float((b >= threshold).mean())
 
 
 def ood_images(kind: str, like: np.ndarray, n: int | None = None, seed: int = 0) -> np.ndarray:

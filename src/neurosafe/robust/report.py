@@ -5,42 +5,44 @@ baseline and the gradient-masking checks), corruption accuracy and relative corr
 (Hendrycks & Dietterich 2019), calibration (ECE, Brier, NLL) and OOD detection (max-softmax and energy
 AUROC and FPR at 95% TPR). For a regression model such as a digital twin or the synthetic brain (no labels):
 the L2 change of its predicted responses under attack, under noise of the same size and under corruptions.
-Confidence intervals are percentile bootstraps over stimuli (``n_boot`` resamples, seeded).
+Confidence intervals bootstrap stimuli (``n_boot`` resamples of :mod:`neurosafe.metrics.bootstrap`, seeded:
+Scores of two models on the same stimuli pair up); the ECE is bias-corrected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 import xarray as xr
 
-from neurosafe.metrics import Score, provenance
+from neurosafe.core.seeds import child_seed
+from neurosafe.metrics import (
+    Score,
+    auroc,
+    brier_score,
+    calibration_score,
+    fpr_at_tpr,
+    mean_score,
+    negative_log_likelihood,
+    provenance,
+)
+from neurosafe.metrics.bootstrap import bootstrap_statistic
 from neurosafe.robust._engine import Engine, predict
 from neurosafe.robust._inputs import AttackError
 from neurosafe.robust.attacks import random_noise
-from neurosafe.robust.calibration import brier_score, expected_calibration_error, negative_log_likelihood
 from neurosafe.robust.checks import gradient_masking_checks
 from neurosafe.robust.corruptions import CORRUPTIONS
 from neurosafe.robust.evaluation import corruption_curve, corruption_summary, per_example_scores
-from neurosafe.robust.ood import OOD_SETS, auroc, energy_score, fpr_at_tpr, max_softmax_score, ood_images
+from neurosafe.robust.ood import OOD_SETS, energy_score, max_softmax_score, ood_images
 from neurosafe.robust.sweep import attack as run_attack
 
 __all__ = ["PARTS", "robustness_report"]
 
 PARTS = ("adversarial", "corruption", "calibration", "ood")
-
-
-def _bootstrap_ci(
-    statistic: Callable[[np.ndarray], float], n: int, n_boot: int, seed: int
-) -> tuple[float, float]:
-    """95% percentile interval of ``statistic(index)`` over bootstrap resamples of the n stimuli."""
-    rng = np.random.default_rng(seed)
-    stats = [statistic(rng.integers(0, n, n)) for _ in range(n_boot)]
-    low, high = np.percentile(stats, [2.5, 97.5])
-    return float(low), float(high)
 
 
 class _Builder:
@@ -49,26 +51,17 @@ class _Builder:
     def __init__(self, images: np.ndarray, n_boot: int, seed: int) -> None:
         self.images, self.n_boot, self.seed = images, n_boot, seed
 
-    def mean(
-        self, name: str, values: np.ndarray, params: dict, higher_is_better: bool, **extra: Any
-    ) -> Score:
-        ci = _bootstrap_ci(lambda idx: float(values[idx].mean()), len(values), self.n_boot, self.seed)
-        return self.score(name, float(values.mean()), params, higher_is_better, ci=ci, **extra)
+    def provenance(self, name: str, params: dict, **extra: Any) -> dict:
+        return provenance(name, params | {"n_boot": self.n_boot}, data=self.images, seed=self.seed, **extra)
 
-    def score(
-        self,
-        name: str,
-        value: float,
-        params: dict,
-        higher_is_better: bool,
-        ci: tuple | None = None,
-        per_unit: xr.DataArray | None = None,
-        **extra: Any,
-    ) -> Score:
-        prov = provenance(name, params, data=self.images, seed=self.seed, **extra)
-        return Score(
-            value=value, per_unit=per_unit, ci=ci, higher_is_better=higher_is_better, provenance=prov
-        )
+    def mean(self, name: str, values: np.ndarray, params: dict, higher_is_better: bool, **extra: Any) -> Score:
+        score = mean_score(values, name, self.seed, self.n_boot, higher_is_better=higher_is_better)
+        return replace(score, provenance=self.provenance(name, params, **extra))
+
+    def score(self, name: str, value: float, params: dict, higher_is_better: bool,
+              per_unit: xr.DataArray | None = None) -> Score:
+        prov = provenance(name, params, data=self.images, seed=self.seed)
+        return Score(value=value, per_unit=per_unit, higher_is_better=higher_is_better, provenance=prov)
 
 
 def robustness_report(
@@ -94,7 +87,7 @@ def robustness_report(
     device: str | torch.device = "auto",
     progress: bool = False,
 ) -> dict[str, Score]:
-    """Robustness of ``subject_or_model`` (an nn.Module, callable, or subject exposing ``.module``) on
+    """Robustness of ``subject_or_model`` (an nn.Module, a function or a DifferentiableSubject) on
     ``stimuli`` (images in [0, 1], array/tensor/StimulusSet) with integer ``labels`` (None: regression).
 
     Keys: ``accuracy_clean``, ``accuracy_<attack>_<norm>_eps<e>``, ``accuracy_noise_<norm>_eps<e>``,
@@ -247,19 +240,15 @@ def _corruption(
 
 
 def _calibration(build: _Builder, probs: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, Score]:
-    metrics = {
-        "expected_calibration_error": lambda p, t: expected_calibration_error(p, t, n_bins),
-        "brier_score": brier_score,
-        "negative_log_likelihood": negative_log_likelihood,
-    }
-    out = {}
-    for name, fn in metrics.items():
-        ci = _bootstrap_ci(
-            lambda idx, fn=fn: fn(probs[idx], labels[idx]), len(labels), build.n_boot, build.seed
-        )
-        out[name] = build.score(
-            name, fn(probs, labels), {"n_bins": n_bins} if "calibration" in name else {}, False, ci=ci
-        )
+    """ECE (bias-corrected, :func:`calibration_score`), Brier score and NLL with bootstraps over stimuli."""
+    ece = calibration_score(probs, labels, seed=build.seed, n_boot=build.n_boot, n_bins=n_bins)
+    out = {"expected_calibration_error": replace(ece, provenance=build.provenance("expected_calibration_error",
+                                                                                  {"n_bins": n_bins}))}
+    for name, fn in {"brier_score": brier_score, "negative_log_likelihood": negative_log_likelihood}.items():
+        values = bootstrap_statistic(lambda idx, fn=fn: fn(probs[idx], labels[idx]), len(labels), build.n_boot,
+                                     build.seed)
+        out[name] = Score.from_bootstrap(values, len(labels), higher_is_better=False,
+                                         provenance=build.provenance(name, {}))
     return out
 
 
@@ -271,7 +260,8 @@ def _ood(
     scorers = {"msp": max_softmax_score, "energy": energy_score}
     results: dict[str, dict[str, list[float]]] = {s: {"auroc": [], "fpr95": []} for s in scorers}
     for k, kind in enumerate(sets):
-        out_logits = predict(model, ood_images(kind, x.cpu().numpy(), seed=seed + k), **kw).numpy()
+        images = ood_images(kind, x.cpu().numpy(), seed=child_seed(seed, "ood_images", k))
+        out_logits = predict(model, images, **kw).numpy()
         for s, fn in scorers.items():
             results[s]["auroc"].append(auroc(fn(logits), fn(out_logits)))
             results[s]["fpr95"].append(fpr_at_tpr(fn(logits), fn(out_logits), 0.95))

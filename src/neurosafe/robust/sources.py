@@ -1,32 +1,30 @@
 """Models and data named on the command line: built-in references, or the user's own files.
 
 Models: ``digits-cnn`` (the reference CNN, trained in seconds on scikit-learn's digits), ``synthetic-v1`` /
-``synthetic-v4`` (the ground-truth brain's differentiable module, a regression model), or
-``package.module:factory`` (an importable callable returning an nn.Module; ``weights`` a state dict loaded
-with ``torch.load(weights_only=True)``). Data: ``digits`` (the held-out digits with labels), ``natural``
-(natural image patches, no labels), an ``.npz`` file with ``images`` (and optional ``labels``), or a
-neurosafe ``.nc`` recording's stimuli.
+``synthetic-v4`` (the ground-truth brain, a regression model), or any spec of
+:func:`neurosafe.subjects.resolve` (a zoo name, ``package.module:factory`` or ``file.py:factory``, with
+``weights``), which imports and runs the user's code. Data: ``digits`` (the held-out digits with labels),
+``natural`` (natural image patches, no labels), an ``.npz`` file with ``images`` (and optional ``labels``), or
+a neurosafe ``.nc`` recording's stimuli.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from neurosafe.core.errors import DataFileError
 from neurosafe.robust._inputs import AttackError
+from neurosafe.subjects import resolve
 
 __all__ = ["MODELS", "load_data", "load_model"]
 
 MODELS = ("digits-cnn", "synthetic-v1", "synthetic-v4")
 
 
-def load_model(spec: str, weights: str | Path | None = None, seed: int = 0) -> nn.Module:
-    """The model named by ``spec`` (see the module docstring), in evaluation mode."""
+def load_model(spec: str, weights: str | Path | None = None, seed: int = 0):
+    """The model named by ``spec`` (see the module docstring): a module or a differentiable subject."""
     if spec == "digits-cnn":
         from neurosafe.data.tasks import digits_dataset
         from neurosafe.robust.digits import train_digits_cnn
@@ -36,23 +34,8 @@ def load_model(spec: str, weights: str | Path | None = None, seed: int = 0) -> n
     if spec in ("synthetic-v1", "synthetic-v4"):
         from neurosafe.data import SyntheticBrain
 
-        return SyntheticBrain(n_neurons=100, area=spec[-2:].upper(), seed=seed).module.eval()
-    if ":" not in spec:
-        raise AttackError(f"unknown model {spec!r}; use one of {', '.join(MODELS)} or package.module:factory")
-    module_name, _, attr = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise AttackError(f"cannot import the model factory {spec!r}: {err}") from err
-    model = factory()
-    if not isinstance(model, nn.Module):
-        raise AttackError(f"{spec} returned a {type(model).__name__}, not a torch nn.Module")
-    if weights is not None:
-        path = Path(weights)
-        if not path.is_file():
-            raise DataFileError(f"weights file not found: {path}")
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval()
+        return SyntheticBrain(n_neurons=100, area=spec[-2:].upper(), seed=seed)
+    return resolve(spec, weights, seed=seed)
 
 
 def load_data(

@@ -52,7 +52,7 @@ def evaluate(
     engine = Engine(model, x_adv, y, objective, False, device)
     clean = None if x_clean is None else as_images(x_clean, "clean inputs")
     values = []
-    with eval_mode(engine.model):
+    with eval_mode(engine.module):
         for i in range(0, len(engine.x), batch_size):
             index = slice(i, i + batch_size)
             xb = engine.x[index].to(engine.device)

@@ -1,21 +1,21 @@
 """Content-addressed cache of a study's expensive intermediates (recordings, twins, networks, scores).
 
-A key is the sha256 of the stage name, its inputs (config subset, upstream keys) and the package version,
-so a changed input never reuses a stale result, and a killed run resumes by finding its finished stages.
-Writes are atomic; ``enabled=False`` (``--no-cache``) recomputes everything and overwrites.
+A key is the sha256 of the stage name, its inputs (config subset, upstream keys, data hashed by content)
+and the hash of neurosafe's source (``core.hashing.source_hash``), so changed inputs or edited code never
+reuse a stale result, and a killed run resumes by finding its finished stages. Writes are atomic; an entry
+that cannot be read back is reported in one line and recomputed. ``enabled=False`` (``--no-cache``)
+recomputes everything, checkpoints included, and overwrites.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
-import neurosafe
-from neurosafe.core.io import atomic_path
+from neurosafe.core.checkpoint import read_or_none
+from neurosafe.core.hashing import data_hash, source_hash
+from neurosafe.core.io import load_json, load_state, save_json, save_state
 
 __all__ = ["StageCache"]
 
@@ -31,8 +31,7 @@ class StageCache:
 
     @staticmethod
     def key(stage: str, **inputs: Any) -> str:
-        payload = json.dumps({"stage": stage, "version": neurosafe.__version__, **inputs}, sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return data_hash(stage, source_hash(), inputs)
 
     def path(self, stage: str, key: str, ext: str) -> Path:
         return self.root / f"{stage}-{key}.{ext}"
@@ -43,16 +42,19 @@ class StageCache:
             self.hits.append(path.name)
         return found
 
+    def read(self, path: Path, reader: Callable[[Path], Any]) -> Any:
+        """``reader(path)``, or None (one-line warning) when the entry is corrupt: the caller recomputes it."""
+        value = read_or_none(path, reader)
+        if value is None and path.name in self.hits:
+            self.hits.remove(path.name)
+        return value
+
     def load_json(self, path: Path) -> Any:
-        return json.loads(path.read_text())
+        return self.read(path, load_json)
 
-    def save_json(self, path: Path, obj: Any) -> None:
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    save_json = staticmethod(save_json)
 
-    def load_state(self, path: Path) -> dict:
-        return torch.load(path, weights_only=True)
+    def load_state(self, path: Path) -> dict | None:
+        return self.read(path, load_state)
 
-    def save_state(self, path: Path, state: dict) -> None:
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+    save_state = staticmethod(save_state)

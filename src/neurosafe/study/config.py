@@ -17,8 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.finetune import RegularizerConfig, TrainConfig
-from neurosafe.twin import TrainConfig as TwinTrainConfig
-from neurosafe.twin import TwinConfig
+from neurosafe.twin import TwinConfig, TwinTrainConfig
 
 __all__ = ["StudyConfig", "StudyConfigError", "load_study"]
 
@@ -51,7 +50,7 @@ class TwinStageConfig(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     enabled: bool = True
     n_target_stimuli: int = Field(1000, ge=20, description="new stimuli the twin labels as regularizer targets")
-    config: TwinConfig = TwinConfig(train=TwinTrainConfig(max_epochs=40, progress=False))
+    config: TwinConfig = TwinConfig(train=TwinTrainConfig(epochs=40, progress=False))
 
     @field_validator("config", mode="before")
     @classmethod
@@ -69,7 +68,7 @@ class TaskConfig(_Strict):
     dataset: Literal["digits"] = "digits"
     model: str = "cnn_small"
     n_test: int = Field(500, ge=50)
-    train: TrainConfig = TrainConfig(epochs=8, batch_size=64, lr=2e-3)
+    train: TrainConfig = TrainConfig(epochs=8, batch_size=64, lr=2e-3, progress=False)
 
 
 class EvaluationConfig(_Strict):

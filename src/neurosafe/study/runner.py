@@ -20,7 +20,7 @@ import neurosafe
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import DataValidationError
 from neurosafe.core.executor import get_executor
-from neurosafe.core.hashing import data_hash
+from neurosafe.core.hashing import data_hash, file_hash
 from neurosafe.core.seeds import child_seed
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcdf
@@ -29,10 +29,10 @@ from neurosafe.finetune import NeuralTargets, make_control, train_classifier
 from neurosafe.metrics import Score
 from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
-from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects
+from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects, scorable
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
 from neurosafe.study.results import StudyResults
-from neurosafe.subjects.zoo import get_model
+from neurosafe.subjects import resolve
 
 __all__ = ["StudyResult", "run_study"]
 
@@ -61,11 +61,14 @@ def _split_recording(rec: Recording, cfg: StudyConfig) -> tuple[Recording, Recor
 
 
 def _record(cfg: StudyConfig, cache: StageCache) -> tuple[Recording, Recording]:
-    source = {"data": data_hash(str(cfg.data), cfg.data.stat().st_size)} if cfg.data else cfg.brain.model_dump()
+    source = ({"data": file_hash(cfg.data), "image_size": cfg.brain.image_size} if cfg.data
+              else cfg.brain.model_dump())  # real data by content, never by path or size
     key = cache.key("record", source=source, recording=cfg.recording.model_dump(), seed=cfg.seed)
     paths = [cache.path("record", key, f"{part}.nc") for part in ("train", "test")]
     if all(cache.has(p) for p in paths):
-        return load_netcdf(paths[0]), load_netcdf(paths[1])
+        parts = [cache.read(p, load_netcdf) for p in paths]
+        if all(r is not None for r in parts):
+            return parts[0], parts[1]
     size = cfg.brain.image_size
     if cfg.data is not None:
         train, test = _split_recording(load_recording(cfg.data), cfg)
@@ -97,10 +100,11 @@ def _targets(cfg: StudyConfig, cache: StageCache, train: Recording, test: Record
     path = cache.path("twin", key, "targets.nc")
     info_path = cache.path("twin", key, "json")
     if cache.has(path) and cache.has(info_path):
-        rec = load_netcdf(path)
-        return NeuralTargets.from_responses(rec.stimuli, rec.responses, "twin"), cache.load_json(info_path)
+        rec, info = cache.read(path, load_netcdf), cache.load_json(info_path)
+        if rec is not None and info is not None:
+            return NeuralTargets.from_responses(rec.stimuli, rec.responses, "twin"), info
     twin = fit_twin(train.stimuli, train.responses, config=cfg.twin.config, seed=cfg.seed,
-                    checkpoint_dir=cache.root / f"twin-{key}-ckpt", resume=True)
+                    checkpoint_dir=cache.root / f"twin-{key}-ckpt", resume=cache.enabled)
     new = natural_patches(cfg.twin.n_target_stimuli, cfg.brain.image_size, seed=child_seed(cfg.seed, "twin targets"))
     predicted = twin.respond(new)
     save_netcdf(Recording(predicted, new), path)
@@ -121,20 +125,19 @@ def _site(cfg: StudyConfig, model: torch.nn.Module) -> str:
 def _train(cfg: StudyConfig, cache: StageCache, condition: str, seed: int, targets: NeuralTargets,
            upstream: str, task: tuple) -> torch.nn.Module:
     x, y = task[0], task[1]
-    model = get_model(cfg.task.model, seed=seed, in_channels=1, n_classes=10)
+    model = resolve(cfg.task.model, seed=seed, in_channels=1, n_classes=10)
     key = cache.key("train", upstream=upstream, condition=condition, seed=seed, task=cfg.task.model_dump(),
                     regularizer=cfg.regularizer.model_dump())
     final = cache.path("net", key, "pt")
-    if cache.has(final):
-        model.load_state_dict(cache.load_state(final))
+    if cache.has(final) and (state := cache.load_state(final)) is not None:
+        model.load_state_dict(state)
         return model.eval()
     regs = []
     if condition != BASELINE:
         tgt = targets if condition == BRAIN else make_control(condition, targets, seed=seed)
         regs = [cfg.regularizer.build(model, tgt, _site(cfg, model))]
-    result = train_classifier(model, x, y, regs, cfg.task.train, seed=seed,
-                              checkpoint=cache.path("ckpt", key, "pt") if cache.enabled else None,
-                              progress=False)
+    result = train_classifier(model, x, y, regs, cfg.task.train, seed=seed, checkpoint=cache.path("ckpt", key, "pt"),
+                              resume=cache.enabled, fingerprint=key)
     cache.save_state(final, result.model.state_dict())
     return result.model.eval()
 
@@ -143,8 +146,8 @@ def _evaluate(cfg: StudyConfig, cache: StageCache, model: torch.nn.Module, data:
               device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
     key = cache.key("eval", evaluation=cfg.evaluation.model_dump(), sites=list(data.sites), **key_parts)
     path = cache.path("eval", key, "pt")
-    if cache.has(path):
-        return {k: v.numpy() for k, v in cache.load_state(path).items()}
+    if cache.has(path) and (state := cache.load_state(path)) is not None:
+        return {k: v.numpy() for k, v in state.items()}
     out = evaluate_network(model, data, seed=cfg.seed, device=device)
     cache.save_state(path, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()})
     return out
@@ -199,14 +202,14 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=cfg.task.n_test, seed=cfg.seed)
     n_eval = min(cfg.evaluation.n_eval, len(x_te))
     conditions = [BASELINE, BRAIN, *cfg.controls]
-    probe = get_model(cfg.task.model, seed=0, in_channels=1, n_classes=10)
+    probe = resolve(cfg.task.model, seed=0, in_channels=1, n_classes=10)
     site = _site(cfg, probe)
     sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
-                          test.responses, sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions), ev.severity,
-                          pool=ev.pool)
-    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, brain_rdm(test.responses), site,
+                          scorable(test.responses), sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions),
+                          ev.severity, pool=ev.pool)
+    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, brain_rdm(data.responses), site,
                         threads)
     jobs = [(c, s) for c in conditions for s in cfg.seeds]
     scores = executor.map(task, tqdm(jobs, desc="networks", disable=progress is False))

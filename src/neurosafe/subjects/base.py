@@ -1,15 +1,20 @@
-"""The one protocol every responding thing implements (DESIGN.md idea 1)."""
+"""The protocols every responding thing implements (DESIGN.md idea 1).
+
+Both are structural (``typing.Protocol``): the synthetic brain in ``neurosafe.data`` satisfies them without
+importing ``neurosafe.subjects``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+import torch
 import xarray as xr
 
 from neurosafe.data.stimuli import StimulusSet
 
-__all__ = ["Subject"]
+__all__ = ["DifferentiableSubject", "Subject"]
 
 
 @runtime_checkable
@@ -24,3 +29,23 @@ class Subject(Protocol):
     def sites(self) -> Sequence[str]: ...
 
     def respond(self, stimuli: StimulusSet, site: str | None = None) -> xr.DataArray: ...
+
+
+@runtime_checkable
+class DifferentiableSubject(Protocol):
+    """A subject whose activations can be differentiated w.r.t. its input: what attacks, MEIs, gradient RFs,
+    lesions and neural regularizers use (a ``TorchSubject``, the synthetic brain, a digital twin, a
+    connectome rate model).
+
+    ``activations(x, sites)`` maps a batch ``x`` already on ``device`` to ``{site: tensor}`` with each site's
+    original shape, keeping the autograd graph; ``sites`` lists the valid names, the last being the
+    subject's output (its default site).
+    """
+
+    @property
+    def sites(self) -> Sequence[str]: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def activations(self, x: torch.Tensor, sites: Sequence[str]) -> dict[str, torch.Tensor]: ...

@@ -6,14 +6,20 @@ be reduced by spatial pooling or a seeded Gaussian random projection (Johnson & 
 extracting, the size of the result is estimated and extraction is refused, with the numbers, when it would
 exceed ``max_memory_gb`` unless a ``cache_dir`` is given, in which case activations stream to ``.npy`` files
 there and come back memory-mapped. Cached activations are keyed by a hash of the weights, the stimuli, the
-site, the transform, the reduction and the package version. ``activations`` is the differentiable path used
-for training: it returns the raw activations with their original shapes.
+site, the transform, the reduction and the package source; an unreadable cache file is recomputed.
+``activations`` is the differentiable path used for training: it returns the raw activations with their
+original shapes. Besides its named modules, every TorchSubject has the site ``"output"``: what the model
+returns (unless a submodule is named so).
+
+:func:`as_differentiable` is the one adapter from what a user passes (a subject, a module, a function) to a
+``DifferentiableSubject``; :func:`network` is the module behind one (for hooks and train/eval mode).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -23,20 +29,28 @@ from numpy.lib.format import open_memmap
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-import neurosafe
+from neurosafe.core.checkpoint import read_or_none
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import NeurosafeError
-from neurosafe.core.hashing import data_hash, stable_int, state_hash
-from neurosafe.core.hooks import SiteError, capture, check_sites, eval_mode
-from neurosafe.core.io import atomic_path
+from neurosafe.core.hashing import data_hash, source_hash, stable_int, state_hash
+from neurosafe.core.hooks import SiteError, capture, check_sites, eval_mode, first_tensor
+from neurosafe.core.io import CorruptFileError, atomic_path
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
+from neurosafe.subjects.base import DifferentiableSubject
 
-__all__ = ["ActivationMemoryError", "TorchSubject", "model_hash"]
+__all__ = ["OUTPUT", "ActivationMemoryError", "NotDifferentiableError", "TorchSubject", "as_differentiable",
+           "model_hash", "network"]
+
+OUTPUT = "output"
 
 
 class ActivationMemoryError(NeurosafeError):
     """Extraction refused because the activations would not fit in the memory budget."""
+
+
+class NotDifferentiableError(NeurosafeError):
+    """An object that cannot be made a DifferentiableSubject (not a module, a function or a subject)."""
 
 
 def model_hash(model: nn.Module) -> str:
@@ -101,8 +115,9 @@ class TorchSubject:
     # ------------------------------------------------------------------------------------------- sites
     @property
     def sites(self) -> tuple[str, ...]:
-        """Every named module except the root, in registration order."""
-        return tuple(name for name in self._modules if name)
+        """Every named module except the root, in registration order, then ``"output"`` (the model's output)."""
+        names = tuple(name for name in self._modules if name)
+        return names if OUTPUT in names else (*names, OUTPUT)
 
     @property
     def top_level_sites(self) -> tuple[str, ...]:
@@ -111,14 +126,19 @@ class TorchSubject:
 
     @property
     def default_site(self) -> str:
-        """The last registered module (usually the output layer)."""
-        if not self.sites:
-            raise SiteError(f"{type(self.model).__name__} has no submodules to read activations from")
+        """The model's output."""
         return self.sites[-1]
+
+    def _is_output(self, site: str) -> bool:
+        return site == OUTPUT and OUTPUT not in self._modules
 
     def check_sites(self, sites: str | Sequence[str]) -> list[str]:
         """Return ``sites`` as a list, or raise a :class:`SiteError` listing close valid names."""
-        return check_sites(self.model, sites)
+        sites = [sites] if isinstance(sites, str) else list(sites)
+        named = [s for s in sites if not self._is_output(s)]
+        if named or not sites:
+            check_sites(self.model, named)
+        return sites
 
     # ------------------------------------------------------------------------------ differentiable path
     def activations(self, x: Tensor, sites: Sequence[str]) -> dict[str, Tensor]:
@@ -127,8 +147,11 @@ class TorchSubject:
         The transform is applied first; hooks are removed even when the forward pass raises.
         """
         sites = self.check_sites(sites)
-        with capture(self.model, sites) as out:
-            self.model(x if self.transform is None else self.transform(x))
+        named = [s for s in sites if not self._is_output(s)]
+        with capture(self.model, named) if named else nullcontext({}) as out:
+            result = self.model(x if self.transform is None else self.transform(x))
+        if len(named) < len(sites):
+            out[OUTPUT] = first_tensor(result)
         missing = [s for s in sites if s not in out]
         if missing:
             raise SiteError(f"sites {missing} did not run in the forward pass of {type(self.model).__name__}")
@@ -168,11 +191,11 @@ class TorchSubject:
 
     # -------------------------------------------------------------------------------------- caching
     def cache_key(self, stimuli: StimulusSet, site: str) -> str | None:
-        """Hash of weights + stimuli + site + transform + reduction + version (None: transform not hashable)."""
+        """Hash of weights + stimuli + site + transform + reduction + source (None: transform not hashable)."""
         if self.transform_key is None:
             return None
         parts = (model_hash(self.model), data_hash(stimuli.images, stimuli.ids), site, self.transform_key,
-                 self.pool, self.projection, self.seed if self.projection else None, neurosafe.__version__)
+                 self.pool, self.projection, self.seed if self.projection else None, source_hash())
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
     def _cache_file(self, stimuli: StimulusSet, site: str) -> Path | None:
@@ -214,7 +237,8 @@ class TorchSubject:
         arrays: dict[str, np.ndarray] = {}
         for s in sites:
             if use_cache and files[s] is not None and files[s].exists():
-                arrays[s] = np.load(files[s], mmap_mode="r", allow_pickle=False)
+                if (cached := read_or_none(files[s], _load_npy)) is not None:
+                    arrays[s] = cached
         todo = [s for s in sites if s not in arrays]
         if todo:
             arrays.update(self._run(stimuli, todo, {s: files[s] for s in todo}))
@@ -259,6 +283,13 @@ class TorchSubject:
                 f"pool={self.pool!r}, projection={self.projection})")
 
 
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as err:  # truncated or not an .npy file
+        raise CorruptFileError(f"{path}: not a readable .npy file ({err})") from err
+
+
 class _Outputs:
     """Per-site output arrays: in memory, or ``.npy`` memmaps written atomically to their cache files."""
 
@@ -301,3 +332,44 @@ class _Outputs:
             ctx.__exit__(exc_type, exc, tb)
         self._contexts = []
 
+
+
+class _Function(nn.Module):
+    """A plain function images -> outputs as a module without submodules (its one site is the output)."""
+
+    def __init__(self, fn: Callable[[Tensor], Tensor]):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+
+def as_differentiable(obj, device: str | torch.device = "auto") -> DifferentiableSubject:
+    """``obj`` as a ``DifferentiableSubject``: a DifferentiableSubject as is; an ``nn.Module`` or a function of
+    image tensors wrapped in a :class:`TorchSubject` (``"auto"``: the device of the module's parameters, else
+    CUDA when present); anything else raises a one-line error naming what it got."""
+    if isinstance(obj, DifferentiableSubject):
+        return obj
+    if not isinstance(obj, nn.Module):
+        if not callable(obj):
+            raise NotDifferentiableError(
+                f"a {type(obj).__name__} is not differentiable: pass a torch.nn.Module, a function of image "
+                "tensors, or a subject with activations(x, sites) (TorchSubject, SyntheticBrain, DigitalTwin)"
+            )
+        obj = _Function(obj)
+    if str(device) == "auto":
+        device = next((t.device for t in (*obj.parameters(), *obj.buffers())), "auto")
+    return TorchSubject(obj, device=device, progress=False)
+
+
+def network(subject) -> nn.Module | None:
+    """The module that computes a differentiable subject's activations, where forward hooks (lesions) attach
+    and whose train/eval mode matters: a TorchSubject's model, a subject that is a module itself, else the
+    subject's ``module`` (the synthetic brain, a twin); None when there is none."""
+    if isinstance(subject, TorchSubject):
+        return subject.model
+    if isinstance(subject, nn.Module):
+        return subject
+    inner = getattr(subject, "module", None)
+    return inner if isinstance(inner, nn.Module) else None

@@ -1,7 +1,8 @@
 """Reference networks, small enough to train and probe on a CPU: a CNN family and a fixed V1-like front end.
 
 ``get_model(name, seed=0, **kwargs)`` builds a registered network with seeded initial weights (the global
-torch RNG is left untouched); every factory takes ``in_channels`` (1 or 3) and ``n_classes``.
+torch RNG is left untouched); every factory takes ``in_channels`` (1 or 3) and ``n_classes``. Zoo names are
+one form of the specs that :func:`neurosafe.subjects.resolve` accepts.
 
 - ``cnn_small`` / ``cnn_medium``: conv3x3-ReLU-maxpool blocks (3 blocks of 16-64 / 4 blocks of 32-256
   channels), adaptive average pooling to 2x2 (any input of at least 32 px) and a linear classifier.
@@ -17,21 +18,19 @@ torch RNG is left untouched); every factory takes ``in_channels`` (1 or 3) and `
 from __future__ import annotations
 
 import difflib
-import hashlib
-import importlib.util
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.seeds import child_seed
 from neurosafe.data.synthetic import gabor
 
-__all__ = ["V1Frontend", "conv_net", "get_model", "list_models", "load_model", "register"]
+__all__ = ["V1Frontend", "conv_net", "factory", "get_model", "list_models", "register", "seeded_call"]
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 _LUMA = (0.299, 0.587, 0.114)
@@ -52,60 +51,32 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_model(name: str, seed: int = 0, **kwargs) -> nn.Module:
-    """Build zoo network ``name`` with weights initialised from ``seed`` (kwargs go to its factory)."""
+def factory(name: str) -> Callable[..., nn.Module]:
+    """The registered factory of zoo network ``name``; an unknown name raises with close matches."""
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.4)
         raise NeurosafeError(f"unknown zoo model {name!r}; available: {list_models()}"
                              + (f" (did you mean {close}?)" if close else ""))
+    return _REGISTRY[name]
+
+
+def get_model(name: str, seed: int = 0, **kwargs) -> nn.Module:
+    """Build zoo network ``name`` with weights initialised from ``seed`` (kwargs go to its factory)."""
+    return seeded_call(factory(name), seed, kwargs)
+
+
+def seeded_call(build: Callable, seed: int, kwargs: dict):
+    """``build(**kwargs it accepts)`` under torch's RNG seeded from ``child_seed(seed, "model")``; the
+    caller's RNG state is restored afterwards."""
+    try:
+        params = inspect.signature(build).parameters.values()
+        takes_all = any(p.kind == p.VAR_KEYWORD for p in params)
+        names = {p.name for p in params}
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_all, names = True, set()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return _REGISTRY[name](**kwargs)
-
-
-def _factory_from_file(spec: str) -> Callable[..., nn.Module]:
-    path, _, name = spec.rpartition(":")
-    file = Path(path)
-    if not file.is_file():
-        raise NeurosafeError(f"model file not found: {file}")
-    module_name = "neurosafe_user_model_" + hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
-    loader = importlib.util.spec_from_file_location(module_name, file)
-    if loader is None or loader.loader is None:
-        raise NeurosafeError(f"cannot import {file} as a Python module")
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    factory = getattr(module, name, None)
-    if not callable(factory):
-        raise NeurosafeError(f"{file} has no callable {name!r}")
-    return factory
-
-
-def load_model(spec: str, seed: int = 0, weights: str | Path | None = None, **kwargs) -> nn.Module:
-    """A model from a zoo name or ``path/to/file.py:factory`` (the file is executed: trusted code only).
-
-    ``kwargs`` (e.g. ``in_channels``, ``n_classes``) go to the factory when it accepts them; ``weights``
-    is a state-dict file read with ``torch.load(..., weights_only=True)``.
-    """
-    if spec.endswith(".py"):
-        raise NeurosafeError(f"a model file needs a factory name: {spec}:factory")
-    if ".py:" not in spec:
-        model = get_model(spec, seed=seed, **kwargs)
-    else:
-        factory = _factory_from_file(spec)
-        accepted = inspect.signature(factory).parameters
-        takes_all = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = factory(**{k: v for k, v in kwargs.items() if takes_all or k in accepted})
-    if not isinstance(model, nn.Module):
-        raise NeurosafeError(f"{spec} did not build a torch.nn.Module (got {type(model).__name__})")
-    if weights is not None:
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
-        except (OSError, RuntimeError, KeyError, TypeError) as err:
-            raise NeurosafeError(f"cannot load weights {weights} into {spec}: {err}") from err
-    return model
+        torch.manual_seed(child_seed(seed, "model"))
+        return build(**{k: v for k, v in kwargs.items() if takes_all or k in names})
 
 
 def _check_channels(in_channels: int, n_classes: int) -> None:

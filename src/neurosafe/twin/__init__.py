@@ -1,7 +1,7 @@
 """Sensory digital twins (paper section 2): core + readout models fit to recordings, judged against noise
 ceilings, with scaling laws over recording time."""
 
-from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TrainConfig, TwinConfig
+from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig
 from neurosafe.twin.errors import TwinConfigError, TwinError
 from neurosafe.twin.evaluate import TwinEvaluation, evaluate_twin
 from neurosafe.twin.fragility import FragilityResult, twin_fragility
@@ -19,11 +19,11 @@ __all__ = [
     "ReadoutConfig",
     "ScalingFit",
     "StackedCoreConfig",
-    "TrainConfig",
     "TwinConfig",
     "TwinConfigError",
     "TwinError",
     "TwinEvaluation",
+    "TwinTrainConfig",
     "evaluate_twin",
     "fit_scaling_law",
     "fit_twin",

@@ -1,4 +1,5 @@
-"""Typed configuration of a digital twin: core, readout, inputs and training, each a frozen dataclass.
+"""Typed configuration of a digital twin: core, readout, inputs (frozen dataclasses) and training (a frozen
+``neurosafe.subjects.TrainConfig`` with the twin's extra options).
 
 A ``TwinConfig`` round-trips through JSON (``to_dict`` / ``from_dict``) so that a saved twin can be rebuilt
 without pickling, and so that YAML/JSON files can configure ``neurosafe twin fit``.
@@ -7,16 +8,20 @@ without pickling, and so that YAML/JSON files can configure ``neurosafe twin fit
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar, Literal
 
+from pydantic import Field
+
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.subjects.training import TrainConfig
 from neurosafe.twin.errors import TwinConfigError
 
 __all__ = [
     "FeatureCoreConfig",
     "ReadoutConfig",
     "StackedCoreConfig",
-    "TrainConfig",
     "TwinConfig",
+    "TwinTrainConfig",
 ]
 
 
@@ -113,38 +118,26 @@ class ReadoutConfig:
             raise TwinConfigError(f"readout.init_mu_range must lie in [0, 1]; got {self.init_mu_range}")
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training: loss, Adam, early stopping on validation correlation and learning-rate decay on plateau.
+class TwinTrainConfig(TrainConfig):
+    """Training of a twin: ``neurosafe.subjects.TrainConfig`` (Adam; ``epochs`` is the maximum) plus the
+    loss, early stopping on validation correlation and learning-rate decay on plateau.
 
     Training stops after ``patience`` epochs without a better validation correlation, after
     ``max_lr_decays`` decays of the learning rate (by ``lr_decay`` after ``lr_patience`` flat epochs), or
-    at ``max_epochs``; the best state is restored. ``val_fraction`` of the stimuli (seeded) is held out
+    at ``epochs``; the best state is restored. ``val_fraction`` of the stimuli (seeded) is held out
     for validation.
     """
 
-    loss: str = "poisson"
-    lr: float = 5e-3
-    batch_size: int = 64
-    max_epochs: int = 60
-    patience: int = 6
-    lr_decay: float = 0.3
-    lr_patience: int = 2
-    max_lr_decays: int = 3
-    val_fraction: float = 0.1
-    device: str = "auto"
-    progress: bool | None = None
+    error: ClassVar[type[NeurosafeError]] = TwinConfigError
 
-    def __post_init__(self) -> None:
-        _choice("train.loss", self.loss, ("poisson", "gaussian"))
-        for name in ("lr", "batch_size", "max_epochs", "patience", "max_lr_decays"):
-            _positive(f"train.{name}", getattr(self, name))
-        _positive("train.lr_patience", self.lr_patience, strict=False)
-        if not 0 < self.lr_decay < 1:
-            raise TwinConfigError(f"train.lr_decay must lie in (0, 1); got {self.lr_decay}")
-        if not 0 < self.val_fraction < 1:
-            raise TwinConfigError(f"train.val_fraction must lie in (0, 1); got {self.val_fraction}")
-        _choice("train.device", self.device.split(":")[0], ("auto", "cpu", "cuda", "mps"))
+    lr: float = Field(5e-3, gt=0)
+    epochs: int = Field(60, ge=1)
+    loss: Literal["poisson", "gaussian"] = "poisson"
+    patience: int = Field(6, ge=1)
+    lr_decay: float = Field(0.3, gt=0, lt=1)
+    lr_patience: int = Field(2, ge=0)
+    max_lr_decays: int = Field(3, ge=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
 
 
 _CORES = {"stacked": StackedCoreConfig, "feature": FeatureCoreConfig}
@@ -163,7 +156,7 @@ class TwinConfig:
 
     core: StackedCoreConfig | FeatureCoreConfig = field(default_factory=StackedCoreConfig)
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TwinTrainConfig = field(default_factory=TwinTrainConfig)
     output: str = "elu1"
     shifter: tuple[str, ...] = ()
     modulator: tuple[str, ...] = ()
@@ -195,7 +188,7 @@ class TwinConfig:
 
     def to_dict(self) -> dict:
         """JSON-ready dict; ``from_dict`` inverts it."""
-        return asdict(self)
+        return asdict(self) | {"train": self.train.model_dump()}
 
     @classmethod
     def from_dict(cls, data: dict) -> TwinConfig:
@@ -209,13 +202,13 @@ class TwinConfig:
         if core_cls is None:
             raise TwinConfigError(f"core.kind must be one of {tuple(_CORES)}; got {core.get('kind')!r}")
         parts["core"] = _build(core_cls, core, "core")
-        for key, sub in (("readout", ReadoutConfig), ("train", TrainConfig)):
+        for key, sub in (("readout", ReadoutConfig), ("train", TwinTrainConfig)):
             parts[key] = _build(sub, dict(data.pop(key, {}) or {}), key)
         return _build(cls, {**data, **parts}, "twin")
 
 
 def _build(cls: type, values: dict, where: str) -> Any:
-    known = {f.name for f in fields(cls)}
+    known = set(cls.model_fields) if issubclass(cls, TrainConfig) else {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise TwinConfigError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")

@@ -3,23 +3,27 @@
 - correlation to the repeat average (the usual "test correlation");
 - single-trial correlation: pooled over every valid (stimulus, repeat) (Lurz et al. 2021);
 - FEVE, the fraction of explainable variance explained (Cadena et al. 2019; ``neurosafe.metrics.feve``);
-- fraction of ceiling: correlation to the average divided by its noise ceiling sqrt(r_sh), where r_sh
-  is the Spearman-Brown corrected split-half reliability of the repeat average (the correlation a
-  perfect model of the mean response would reach; Schrimpf et al. 2018 normalise the same way).
+- fraction of ceiling: correlation to the average divided by its noise ceiling
+  (:func:`neurosafe.metrics.correlation_ceiling`: sqrt of the Spearman-Brown corrected split-half
+  reliability, the correlation a perfect model of the mean response would reach), median over neurons.
+  The correlation's ``ceiled_value`` is, as for every Score, its value over the median ceiling.
 
-Confidence intervals bootstrap stimuli (for the fraction of ceiling the ceiling is held at its estimate).
+Confidence intervals bootstrap stimuli with the shared resamples of :mod:`neurosafe.metrics.bootstrap`
+(for the fraction of ceiling the ceiling is held at its estimate); correlations are bias-corrected.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
 
 from neurosafe.data.recording import check_repeats, validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.metrics import Score, feve, provenance, split_half_reliability
+from neurosafe.metrics import Score, correlation_ceiling, feve, provenance
+from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
 from neurosafe.subjects import Subject
 from neurosafe.twin.errors import TwinError
 
@@ -60,62 +64,34 @@ def _num(x) -> float | None:
     return None if np.isnan(x) else x
 
 
-def _boot_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """Row 0: ones (the point estimate); then multinomial resampling counts of the n stimuli."""
-    rng = np.random.default_rng(seed)
-    return np.vstack([np.ones((1, n)), rng.multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)])
-
-
-def _pearson(w: np.ndarray, sums: dict[str, np.ndarray]) -> np.ndarray:
-    """Pearson r per neuron from per-stimulus sums (n, x, y, xx, yy, xy), for each row of weights."""
-    s = {k: w @ v for k, v in sums.items()}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = s["xy"] - s["x"] * s["y"] / s["n"]
-        vx = s["xx"] - s["x"] ** 2 / s["n"]
-        vy = s["yy"] - s["y"] ** 2 / s["n"]
-        r = cov / np.sqrt(vx * vy)
-    r[(s["n"] < 3) | ~(vx > 1e-12) | ~(vy > 1e-12)] = np.nan
-    return r
-
-
-def _sums(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-stimulus sums over repeats of prediction x (S, N, 1) and responses y (S, N, R), NaN = missing."""
+def _sums(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, np.ndarray], None, np.ndarray]:
+    """Arguments of ``weighted_pearson``: per-stimulus sums over repeats of prediction x (S, N, 1) and
+    responses y (S, N, R) (NaN = missing), and their counts."""
     ok = np.isfinite(y)
     x, y = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
     return {
-        "n": ok.sum(2).astype(float),
         "x": x.sum(2),
         "y": y.sum(2),
         "xx": (x * x).sum(2),
         "yy": (y * y).sum(2),
         "xy": (x * y).sum(2),
-    }
+    }, None, ok.sum(2).astype(float)
 
 
-def _score(
-    name: str,
-    per_boot: np.ndarray,
-    ids: np.ndarray,
-    responses: xr.DataArray,
-    seed: int,
-    ci_level: float,
-    **kw,
-) -> Score:
+def _score(name: str, per_boot: np.ndarray, ids: np.ndarray, responses: xr.DataArray, seed: int, ci_level: float,
+           **kw) -> Score:
+    """Median over neurons of each row of ``per_boot`` (row 0: the data), bias-corrected as
+    ``ridge_predictivity``'s correlations."""
     point = per_boot[0]
     if np.isnan(point).all():
         raise TwinError(f"{name} is undefined for every neuron (constant predictions or responses)")
-    ci = None
-    if per_boot.shape[0] > 1:
-        meds = np.nanmedian(per_boot[1:], axis=1)
-        a = (1 - ci_level) / 2
-        ci = (float(np.nanquantile(meds, a)), float(np.nanquantile(meds, 1 - a)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanmedian(per_boot, axis=1)
     per_unit = xr.DataArray(point, dims=("neuron",), coords={"neuron_id": ("neuron", ids)}, name=name)
-    return Score(
-        value=float(np.nanmedian(point)),
-        per_unit=per_unit,
-        ci=ci,
-        provenance=provenance(name, {"n_boot": per_boot.shape[0] - 1}, data=responses, seed=seed),
-        **kw,
+    return Score.from_bootstrap(
+        medians, responses.sizes["stimulus"], ci_level, method="bias_corrected", per_unit=per_unit,
+        provenance=provenance(name, {"n_boot": per_boot.shape[0] - 1}, data=responses, seed=seed), **kw,
     )
 
 
@@ -137,28 +113,18 @@ def evaluate_predictions(
     if not np.isfinite(x).all():
         raise TwinError("predictions contain NaN or inf")
     ids = responses.neuron_id.values.astype(str)
-    w = _boot_weights(y.shape[0], n_boot, seed)
+    w = bootstrap_weights(y.shape[0], n_boot, seed)
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(y, axis=2, keepdims=True)
-    r_avg = _pearson(w, _sums(x, mean))
+    r_avg = weighted_pearson(w, *_sums(x, mean))
     if np.isnan(r_avg[0]).all():
         raise TwinError("the correlation is undefined for every neuron (constant predictions or responses)")
-    r_single = _pearson(w, _sums(np.broadcast_to(x, y.shape), y))
-    reliability = split_half_reliability(responses, seed=seed, n_boot=0).per_unit.values
-    with np.errstate(invalid="ignore"):
-        ceiling = np.where(reliability > 0, np.sqrt(reliability), np.nan)
+    r_single = weighted_pearson(w, *_sums(np.broadcast_to(x, y.shape), y))
+    ceiling = correlation_ceiling(responses, seed=seed)
     fraction = r_avg / ceiling
     med_ceiling = float(np.nanmedian(ceiling))
-    corr = _score(
-        "correlation_to_average",
-        r_avg,
-        ids,
-        responses,
-        seed,
-        ci_level,
-        ceiling=med_ceiling,
-        ceiled_value=float(np.nanmedian(fraction[0])),
-    )
+    corr = _score("correlation_to_average", r_avg, ids, responses, seed, ci_level, ceiling=med_ceiling)
+    corr = replace(corr, ceiled_value=corr.value / med_ceiling)
     return TwinEvaluation(
         correlation=corr,
         single_trial_correlation=_score("single_trial_correlation", r_single, ids, responses, seed, ci_level),

@@ -4,13 +4,11 @@ with optional shifter (eye position) and modulator (behaviour gain), wrapped as 
 The architecture follows the Sinz-lab sensory twins (Sinz et al. 2018, NeurIPS; Lurz et al. 2021, ICLR):
 the shifter maps eye position to a shift of every receptive field of a session, the modulator maps
 behaviour to a positive per-neuron gain ``exp(MLP(behaviour))`` that multiplies the predicted rate.
-Saved as a JSON description plus a ``torch.save`` state dict, loaded with ``weights_only=True``.
+Saved as one folder, written atomically: a JSON description plus a state dict loaded with ``weights_only=True``.
 """
 
 from __future__ import annotations
 
-import json
-import pickle  # only for its exception type: nothing is unpickled
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,7 +19,8 @@ from torch import nn
 from torch.nn import functional as F
 
 import neurosafe
-from neurosafe.core.io import atomic_path
+from neurosafe.core.errors import DataFileError
+from neurosafe.core.io import atomic_dir, load_json, load_state, save_json, save_state
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.twin.config import TwinConfig
@@ -33,6 +32,7 @@ __all__ = ["DigitalTwin", "TwinNetwork", "trial_inputs"]
 
 _LUMA = (0.299, 0.587, 0.114)
 _FORMAT = "neurosafe-twin-1"
+_FILES = ("twin.json", "weights.pt")
 
 
 def inverse_output(y: torch.Tensor, output: str) -> torch.Tensor:
@@ -171,24 +171,12 @@ class TwinNetwork(nn.Module):
         return self.core.regularizer() + self.readouts[session].regularizer()
 
 
-class _AllSessions(nn.Module):
-    """Images in [0, 1] at the stimulus size -> rates of every session's neurons, concatenated."""
-
-    def __init__(self, network: TwinNetwork, sessions: Sequence[str]):
-        super().__init__()
-        self.network, self.sessions = network, tuple(sessions)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feats = self.network.core(self.network.preprocess(x))
-        return torch.cat([self.network.from_features(feats, s) for s in self.sessions], dim=1)
-
-
 class DigitalTwin:
-    """A fitted sensory digital twin; implements the ``Subject`` protocol.
+    """A fitted sensory digital twin; implements the ``Subject`` and ``DifferentiableSubject`` protocols.
 
     Sites: the core's layers (``core.layer0`` ...; ``core.features`` for a feature core) and one readout
-    site per session (``readout.<session>``); ``site=None`` gives every session's neurons. ``module`` is
-    the differentiable map from images in [0, 1] to predicted responses (for MEIs and attacks).
+    site per session (``readout.<session>``); ``site=None`` gives every session's neurons. ``activations``
+    is the differentiable map from images in [0, 1] (for MEIs and attacks).
     """
 
     def __init__(
@@ -203,7 +191,6 @@ class DigitalTwin:
         self.neuron_ids = {s: [str(i) for i in ids] for s, ids in neuron_ids.items()}
         self.stimulus_shape = tuple(int(v) for v in stimulus_shape)
         self.history = list(history)
-        self.module = _AllSessions(network, list(self.neuron_ids)).eval()
 
     # ---------------------------------------------------------------------------------------- Subject
     @property
@@ -256,10 +243,8 @@ class DigitalTwin:
         out = []
         for i in range(0, len(stimuli), batch_size):
             x = torch.from_numpy(stimuli.images[i : i + batch_size]).to(self.device)
-            if site is None:
-                out.append(self.module(x).cpu())
-            else:
-                out.append(self.activations(x, [site])[site].flatten(1).cpu())
+            sites = [f"readout.{s}" for s in self.sessions] if site is None else [site]
+            out.append(torch.cat([a.flatten(1) for a in self.activations(x, sites).values()], 1).cpu())
         values = torch.cat(out).double().numpy()
         attrs = {"source": "neurosafe.twin.DigitalTwin", "kind": "prediction", "site": site or "readout"}
         if site is not None and not site.startswith("readout."):
@@ -332,8 +317,11 @@ class DigitalTwin:
 
     # ------------------------------------------------------------------------------------------- files
     def save(self, directory: str | Path) -> Path:
-        """Write ``twin.json`` (config, neuron ids, shapes, history) and ``weights.pt`` (state dict)."""
+        """Write the folder ``directory`` (new, empty or a saved twin) atomically, as a whole: ``twin.json``
+        (config, neuron ids, shapes, history) and ``weights.pt`` (state dict)."""
         directory = Path(directory)
+        if directory.is_file() or (directory.is_dir() and {p.name for p in directory.iterdir()} - set(_FILES)):
+            raise TwinError(f"{directory} holds other files; save a twin into a folder of its own")
         meta = {
             "format": _FORMAT,
             "version": neurosafe.__version__,
@@ -343,10 +331,9 @@ class DigitalTwin:
             "history": self.history,
         }
         state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
-        with atomic_path(directory / "weights.pt") as tmp:
-            torch.save(state, tmp)
-        with atomic_path(directory / "twin.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=1))
+        with atomic_dir(directory) as tmp:
+            save_json(tmp / _FILES[0], meta)
+            save_state(tmp / _FILES[1], state)
         return directory
 
     @classmethod
@@ -355,22 +342,21 @@ class DigitalTwin:
     ) -> DigitalTwin:
         """Rebuild a saved twin (a feature-core twin needs its ``subject`` again)."""
         directory = Path(directory)
-        files = directory / "twin.json", directory / "weights.pt"
+        files = directory / _FILES[0], directory / _FILES[1]
         missing = [str(f) for f in files if not f.exists()]
         if missing:
             raise TwinError(f"not a saved twin: missing {missing}")
         try:
-            meta = json.loads(files[0].read_text())
-        except json.JSONDecodeError as err:
-            raise TwinError(f"{files[0]} is not valid JSON: {err}") from err
+            meta = load_json(files[0])
+        except DataFileError as err:
+            raise TwinError(str(err)) from err
         if meta.get("format") != _FORMAT:
             raise TwinError(f"{files[0]} is not a neurosafe twin (format={meta.get('format')!r})")
         config = TwinConfig.from_dict(meta["config"])
         c, h, w = meta["stimulus_shape"]
         network = TwinNetwork(config, c, (h, w), {s: len(v) for s, v in meta["neuron_ids"].items()}, subject)
         try:
-            state = torch.load(files[1], map_location="cpu", weights_only=True)
-            network.load_state_dict(state)
-        except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
+            network.load_state_dict(load_state(files[1]))
+        except (DataFileError, RuntimeError) as err:
             raise TwinError(f"{files[1]} does not hold this twin's weights: {err}") from err
         return cls(network.to(device), meta["neuron_ids"], (c, h, w), meta.get("history", ()))

@@ -1,7 +1,7 @@
 """File-level workflows behind ``neurosafe twin fit | eval | scaling``: a recording in, a run folder out.
 
-A fit folder holds the twin (``twin.json`` + ``weights.pt``), ``split.json`` (the held-out test stimulus
-ids, so ``eval`` on the same file scores only unseen stimuli) and ``checkpoint/`` for resuming.
+A fit folder holds the twin (``twin/``, written atomically by ``DigitalTwin.save``), ``split.json`` (the
+held-out test stimulus ids, so ``eval`` on the same file scores only unseen stimuli) and ``checkpoint/``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from neurosafe.core.executor import Executor
 from neurosafe.core.hashing import data_hash
-from neurosafe.core.io import atomic_path
+from neurosafe.core.io import atomic_path, load_json, save_json
 from neurosafe.data.io import Recording
 from neurosafe.twin.config import TwinConfig
 from neurosafe.twin.errors import TwinError
@@ -26,6 +26,7 @@ from neurosafe.twin.train import fit_twin
 __all__ = ["evaluate_run", "fit_recording", "holdout_split", "scaling_recording"]
 
 SPLIT = "split.json"
+TWIN = "twin"
 
 
 def holdout_split(ids: Sequence[str], test_fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -65,12 +66,11 @@ def fit_recording(
         "seed": seed,
         "data_hash": data_hash(rec.responses),
     }
-    with atomic_path(out / SPLIT) as tmp:
-        tmp.write_text(json.dumps(split))
+    save_json(out / SPLIT, split)
     twin = fit_twin(
         rec.stimuli, _sel(rec, train_ids), config, seed=seed, checkpoint_dir=out / "checkpoint", resume=resume
     )
-    twin.save(out)
+    twin.save(out / TWIN)
     best = max(twin.history, key=lambda h: h["val_correlation"])
     return {
         "out": str(out),
@@ -90,11 +90,11 @@ def evaluate_run(
     on (``split.json``), else (or with ``all_stimuli``) every stimulus."""
     _need_stimuli(rec)
     run_dir = Path(run_dir)
-    twin = DigitalTwin.load(run_dir)
+    twin = DigitalTwin.load(run_dir / TWIN)
     responses, used = rec.responses, "all"
     split_file = run_dir / SPLIT
     if not all_stimuli and split_file.exists():
-        split = json.loads(split_file.read_text())
+        split = load_json(split_file)
         if split["data_hash"] == data_hash(rec.responses):
             if not split["test_ids"]:
                 raise TwinError(

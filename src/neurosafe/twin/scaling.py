@@ -29,6 +29,7 @@ from scipy.optimize import curve_fit
 from neurosafe.core.executor import Executor, LocalExecutor
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
+from neurosafe.metrics.bootstrap import bootstrap_indices, percentile_ci
 from neurosafe.twin.config import TwinConfig
 from neurosafe.twin.errors import TwinError
 from neurosafe.twin.evaluate import evaluate_twin
@@ -280,10 +281,8 @@ def fit_scaling_law(
     log_ref = float(np.mean(log_t))
     params = _fit_once(model, log_t, y, log_ref)
     rmse = float(np.sqrt(np.mean((_curve(model, log_t, params) - y) ** 2)))
-    rng = np.random.default_rng(seed)
     boots = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(t), len(t))
+    for idx in bootstrap_indices(len(t), n_boot, seed)[1:]:
         if len(np.unique(t[idx])) < 3:
             continue
         try:
@@ -291,12 +290,10 @@ def fit_scaling_law(
         except RuntimeError:  # curve_fit did not converge on this resample
             continue
         boots.append({**p, "time_to_fraction": _time_to(model, p, fraction)})
-    a = (1 - ci_level) / 2
 
     def interval(key: str) -> tuple[float, float] | None:
         vals = np.array([b[key] for b in boots], dtype=float)
-        vals = vals[np.isfinite(vals)]
-        return (float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))) if len(vals) >= 10 else None
+        return percentile_ci(vals, ci_level) if np.isfinite(vals).sum() >= 10 else None
 
     ci = {k: c for k in params if k != "log_reference_time" and (c := interval(k)) is not None}
     return ScalingFit(

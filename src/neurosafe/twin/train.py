@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import pickle  # only for its exception type: nothing is unpickled
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from neurosafe.core.checkpoint import fingerprint as run_fingerprint
+from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.devices import resolve_device
-from neurosafe.core.hashing import data_hash
-from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.twin.config import TwinConfig
@@ -135,14 +134,14 @@ def _samples(resp: xr.DataArray, names: Sequence[str]) -> tuple[np.ndarray, np.n
 def _fingerprint(
     data: Mapping[str, tuple[StimulusSet, xr.DataArray]], config: TwinConfig, seed: int, validation
 ) -> str:
-    """Hash of data, config (minus run-only options) and seed: a checkpoint resumes only the same fit."""
+    """Hash of data, config (minus run-only options), seed and code: a checkpoint resumes only the same fit."""
     cfg = config.to_dict()
-    for key in ("max_epochs", "progress", "device"):
+    for key in ("epochs", "progress", "device"):
         cfg["train"].pop(key)
-    parts = [json.dumps(cfg, sort_keys=True), seed, json.dumps(validation, sort_keys=True, default=list)]
+    parts = [cfg, seed, json.dumps(validation, sort_keys=True, default=list)]
     for name, (stim, resp) in sorted(data.items()):
         parts += [name, resp, stim.images]
-    return data_hash(*parts)
+    return run_fingerprint(*parts)
 
 
 @contextlib.contextmanager
@@ -317,36 +316,6 @@ def _step(state: _State, score: float, optimizer, config: TwinConfig) -> bool:
     return False
 
 
-def _save_checkpoint(
-    path: Path, fingerprint: str, network, optimizer, state: _State, best_state: dict
-) -> None:
-    payload = {
-        "fingerprint": fingerprint,
-        "model": network.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "best_state": best_state,
-        **vars(state),
-    }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def _load_checkpoint(path: Path, fingerprint: str, network, optimizer, device) -> tuple[_State, dict]:
-    try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
-        raise TwinError(f"cannot read checkpoint {path}: {err}") from err
-    if ckpt.get("fingerprint") != fingerprint:
-        raise TwinError(
-            f"checkpoint {path} belongs to a different fit (data, config or seed differ); "
-            "delete it or fit with resume=False"
-        )
-    network.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    state = _State(**{k: ckpt[k] for k in vars(_State()) if k in ckpt})
-    return state, ckpt["best_state"]
-
-
 def fit_twin(
     stimuli: StimulusSet | Mapping[str, StimulusSet],
     responses: xr.DataArray | Mapping[str, xr.DataArray],
@@ -365,7 +334,8 @@ def fit_twin(
     ``stimuli`` a StimulusSet holding every stimulus id (or one per session). ``subject`` is the network of
     a feature core. ``validation``: stimulus ids (per session: a mapping) for early stopping, instead of a
     seeded ``config.train.val_fraction`` of the stimuli. With ``checkpoint_dir`` a checkpoint is written
-    after every epoch; ``resume=True`` continues from it (same data, config and seed). ``callbacks`` get
+    after every epoch; ``resume=True`` continues from it when it is this fit's (same data, config, seed and
+    code; otherwise it starts fresh with a warning and overwrites it). ``callbacks`` get
     an :class:`EpochReport` per epoch.
     """
     config = TwinConfig() if config is None else config
@@ -379,21 +349,25 @@ def fit_twin(
             config, first.shape[1], first.size, {n: r.sizes["neuron"] for n, (_, r) in data.items()}, subject
         ).to(device)
     samples = _prepare(network, data, config, seed, device, validation)
-    optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr)
+    optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr,
+                                 weight_decay=config.train.weight_decay)
     state = _State()
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     fingerprint = _fingerprint(data, config, seed, validation)
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
-    if resume and ckpt is not None and ckpt.exists():
-        state, best_state = _load_checkpoint(ckpt, fingerprint, network, optimizer, device)
+    saved = load_checkpoint(ckpt, fingerprint, map_location=device) if resume and ckpt is not None else None
+    if saved is not None:  # this fit's checkpoint (another fit's or an unreadable one: warned, start fresh)
+        network.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state, best_state = _State(**{k: saved[k] for k in vars(_State()) if k in saved}), saved["best_state"]
     bar = tqdm(
-        total=config.train.max_epochs,
+        total=config.train.epochs,
         initial=state.epoch,
         desc="fit_twin",
         unit="epoch",
         disable=None if config.train.progress is None else not config.train.progress,
     )
-    while not state.finished and state.epoch < config.train.max_epochs:
+    while not state.finished and state.epoch < config.train.epochs:
         state.epoch += 1
         start = time.perf_counter()
         with _seeded(seed, device, state.epoch):
@@ -412,10 +386,11 @@ def fit_twin(
             }
         )
         if ckpt is not None:
-            _save_checkpoint(ckpt, fingerprint, network, optimizer, state, best_state)
+            save_checkpoint(ckpt, {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+                                   "best_state": best_state, **vars(state)}, fingerprint)
         bar.update(1)
         bar.set_postfix(val_r=f"{score:.3f}", best=state.best_epoch)
-        stopping = state.finished or state.epoch >= config.train.max_epochs
+        stopping = state.finished or state.epoch >= config.train.epochs
         report = EpochReport(state.epoch, train_loss, score, lr, state.best_epoch, stopping)
         for callback in callbacks:
             callback(report)

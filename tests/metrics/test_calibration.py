@@ -7,7 +7,13 @@ import pytest
 from sklearn.metrics import brier_score_loss, log_loss
 
 from neurosafe.core.errors import DataValidationError
-from neurosafe.robust import brier_score, calibration_bins, expected_calibration_error, negative_log_likelihood
+from neurosafe.metrics.calibration import (
+    brier_score,
+    calibration_bins,
+    calibration_score,
+    expected_calibration_error,
+    negative_log_likelihood,
+)
 
 
 def _predictor(confidence: np.ndarray, p_correct: np.ndarray, k: int, rng: np.random.Generator):
@@ -77,3 +83,37 @@ def test_bad_inputs():
         negative_log_likelihood(probs, [0, 2])
     with pytest.raises(DataValidationError, match="n_bins"):
         expected_calibration_error(probs, [0, 1], n_bins=0)
+
+
+def test_hand_computed_ece_from_confidences_or_labels():
+    # 15 bins of width 1/15: 0.95 and 0.95 share (14/15, 1], 0.55 is in (8/15, 9/15], 0.35 in (5/15, 6/15]
+    conf, correct = np.array([0.95, 0.95, 0.55, 0.35]), np.array([True, False, True, False])
+    expected = (abs(1 - 1.9) + abs(1 - 0.55) + abs(0 - 0.35)) / 4
+    assert expected_calibration_error(conf, correct) == pytest.approx(expected)
+    # the same predictions as probabilities over 3 classes, with labels or with correctness
+    probs = np.array([[0.95, 0.03, 0.02], [0.95, 0.03, 0.02], [0.55, 0.25, 0.2], [0.35, 0.33, 0.32]])
+    labels = np.array([0, 1, 0, 2])
+    assert expected_calibration_error(probs, labels) == pytest.approx(expected)
+    assert expected_calibration_error(probs, correct) == pytest.approx(expected)
+
+
+def test_calibration_score_is_bias_corrected_toward_the_truth():
+    """Planted truth: a perfectly calibrated predictor (true ECE 0). The plug-in ECE of 400 items is biased
+    up; the bias-corrected Score is closer to 0 and lies inside its CI."""
+    rng = np.random.default_rng(3)
+    plug, corrected = [], []
+    for seed in range(20):
+        c = rng.uniform(0.3, 1.0, 400)
+        probs, labels = _predictor(c, c, 10, rng)
+        score = calibration_score(probs, labels, seed=seed, n_boot=300)
+        assert score.ci[0] <= score.value <= score.ci[1]
+        assert score.n == 400 and score.method == "bias_corrected" and not score.higher_is_better
+        plug.append(expected_calibration_error(probs, labels))
+        corrected.append(score.value)
+    assert np.mean(np.abs(corrected)) < 0.6 * np.mean(plug)
+    # a miscalibrated predictor (closed form ECE 1/6): the CI covers the truth
+    c = rng.uniform(0.5, 1.0, 3000)
+    probs, labels = _predictor(c, c**2, 10, rng)
+    score = calibration_score(probs, labels, n_boot=300)
+    assert score.ci[0] <= 1 / 6 <= score.ci[1]
+    assert calibration_score(probs, labels, n_boot=0).value == pytest.approx(expected_calibration_error(probs, labels))
