@@ -9,6 +9,7 @@ the test-set uncertainty; the spread over seeds is reported beside it.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -20,7 +21,7 @@ from neurosafe.metrics import Score, average_scores, mean_score, paired_differen
 from neurosafe.metrics.calibration import calibration_score
 from neurosafe.study.results import ScoreRecord
 
-__all__ = ["Key", "brain_rdm", "condition_scores", "network_scores", "paired_effects"]
+__all__ = ["Key", "brain_rdm", "condition_scores", "network_scores", "paired_effects", "scorable"]
 
 Key = tuple[str, str | None, float | None]  # (metric, site, eps)
 
@@ -33,6 +34,17 @@ def brain_rdm(responses: xr.DataArray) -> xr.DataArray:
         raise DataValidationError(
             f"the test recording needs at least 2 repeats complete for every stimulus; it has {int(complete.sum())}")
     return rdm(responses.isel(repeat=np.flatnonzero(complete)), distance="crossnobis")
+
+
+def scorable(responses: xr.DataArray) -> xr.DataArray:
+    """The neurons of ``responses`` whose repeat average varies over stimuli (a correlation with a constant
+    is undefined, so ridge predictivity refuses them); the others are dropped with a warning."""
+    mean = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
+    varies = (mean.max("stimulus") > mean.min("stimulus")).values
+    if not varies.all():
+        warnings.warn(f"{int((~varies).sum())} of {len(varies)} neurons have constant test responses; "
+                      "they are left out of the alignment scores", RuntimeWarning, stacklevel=2)
+    return responses.isel(neuron=np.flatnonzero(varies))
 
 
 def network_scores(evaluation: dict[str, np.ndarray], responses: xr.DataArray, brain_rdm: xr.DataArray,

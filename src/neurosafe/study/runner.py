@@ -29,7 +29,7 @@ from neurosafe.finetune import NeuralTargets, make_control, train_classifier
 from neurosafe.metrics import Score
 from neurosafe.study.cache import StageCache
 from neurosafe.study.config import StudyConfig
-from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects
+from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects, scorable
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
 from neurosafe.study.results import StudyResults
 from neurosafe.subjects.zoo import get_model
@@ -204,9 +204,9 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
     sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
-                          test.responses, sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions), ev.severity,
-                          pool=ev.pool)
-    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, brain_rdm(test.responses), site,
+                          scorable(test.responses), sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions),
+                          ev.severity, pool=ev.pool)
+    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, brain_rdm(data.responses), site,
                         threads)
     jobs = [(c, s) for c in conditions for s in cfg.seeds]
     scores = executor.map(task, tqdm(jobs, desc="networks", disable=progress is False))
