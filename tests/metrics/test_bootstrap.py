@@ -134,4 +134,25 @@ def test_bias_corrected_estimate_lies_inside_its_ci(point, replicates):
     assert ci[0] <= est <= ci[1]
     corrected = Score.from_bootstrap([point, *replicates], n=5, method="bias_corrected")
     assert corrected.value == est and corrected.ci == ci
-    assert corrected.replicates.mean() == pytest.approx(est, abs=1e-9)  # corrected replicates centre on it
+    assert corrected.plugin == point  # the uncorrected estimate and its raw replicates are kept for pairing
+    assert np.array_equal(corrected.replicates, np.array(replicates, dtype=float))
+
+
+def test_bias_corrected_scores_pair_and_average_on_their_plug_in_estimates():
+    """Differences use the plug-in estimates and raw replicates (the biases cancel); averages are corrected
+    again, which (the correction being linear) equals the mean of the corrected values."""
+    rng = np.random.default_rng(3)
+    point_a, point_b = 0.8, 0.7
+    reps_a, reps_b = point_a - 0.05 + 0.02 * rng.standard_normal(200), point_b - 0.04 + 0.02 * rng.standard_normal(200)
+    common = {"n": 50, "method": "bias_corrected", "provenance": {"seed": 0}}
+    a = Score.from_bootstrap([point_a, *reps_a], **common)
+    b = Score.from_bootstrap([point_b, *reps_b], **common)
+    assert a.value == pytest.approx(point_a - (reps_a.mean() - point_a))
+    d = paired_difference(a, b)
+    assert d.value == pytest.approx(point_a - point_b)
+    assert d.ci[0] <= d.value <= d.ci[1]
+    assert d.ci == pytest.approx(tuple(np.quantile(reps_a - reps_b, [0.025, 0.975])))
+    avg = average_scores([a, b])
+    assert avg.value == pytest.approx((a.value + b.value) / 2)
+    assert avg.plugin == pytest.approx((point_a + point_b) / 2)
+    assert avg.ci[0] <= avg.value <= avg.ci[1]

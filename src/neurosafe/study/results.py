@@ -32,7 +32,7 @@ def _score_from_dict(d: dict) -> Score:
     return Score(value=nan if d["value"] is None else d["value"], ceiling=d.get("ceiling"),
                  ceiled_value=d.get("ceiled_value"), ci=None if d.get("ci") is None else tuple(d["ci"]),
                  higher_is_better=d.get("higher_is_better", True), provenance=d.get("provenance") or {},
-                 n=d.get("n"), method=d.get("method"))
+                 n=d.get("n"), method=d.get("method"), plugin=d.get("plugin"))
 
 
 @dataclass(frozen=True)
