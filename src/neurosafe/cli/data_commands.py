@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.core.seeds import child_seed
 
 
 class StimulusKind(StrEnum):
@@ -42,10 +43,10 @@ def record(
     from neurosafe.data.io import Recording, save_netcdf
     from neurosafe.data.stimuli import make_stimuli
 
-    stim = make_stimuli(stimuli.value, n_stimuli, size, seed=seed + 1)
+    stim = make_stimuli(stimuli.value, n_stimuli, size, seed=child_seed(seed, "stimuli"))
     brain = SyntheticBrain(n_neurons=neurons, area=area, seed=seed, image_size=size)
     with console.status(f"recording {len(stim)} stimuli x {neurons} neurons x {repeats} repeats"):
-        responses = brain.record(stim, repeats=repeats, seed=seed + 2)
+        responses = brain.record(stim, repeats=repeats, seed=child_seed(seed, "trials"))
         save_netcdf(Recording(responses, stim), out)
     summary = {"file": str(out), "stimuli": len(stim), "neurons": neurons, "repeats": repeats, "area": area,
                "seed": seed, "mean_count": float(responses.mean())}

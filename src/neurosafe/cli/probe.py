@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.core.seeds import child_seed
 
 app = typer.Typer(help="In-silico electrophysiology: tuning, receptive fields, MEIs, lesions, population geometry.",
                   no_args_is_help=True)
@@ -155,7 +156,7 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     meis = most_exciting_inputs(subj, site, _units(units), n_seeds=seeds, seed=seed,
                                 config=AscentConfig(steps=steps, rms_contrast=rms_contrast))
     c, h, _ = meis["image"].shape[1:]
-    natural = natural_patches(n_natural, h, seed=seed + 1, color=c == 3)
+    natural = natural_patches(n_natural, h, seed=child_seed(seed, "stimuli"), color=c == 3)
     comparison = mei_vs_natural(subj, meis, natural, site)
     titles = [f"{u} ({a:.3g})" for u, a in zip(meis["neuron_id"].values, meis["activation"].values, strict=True)]
     summary = mei_summary(meis, comparison) | {
@@ -184,7 +185,8 @@ def lesion(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
     subj = _subject(subject, neurons, area, seed)
     score = orientation_decoding(subj, read_site or site, seed=seed)
     color, size = stimulus_format(subj)
-    reference = None if method == Ablation.zero else natural_patches(200, size, seed=seed + 1, color=color)
+    reference = None if method == Ablation.zero else natural_patches(200, size, seed=child_seed(seed, "stimuli"),
+                                                                     color=color)
     fr = [float(f) for f in fractions.split(",")]
     ds = dose_response(subj, site, score, fractions=fr, method=method.value, reference=reference, n_draws=draws,
                        seed=seed)
@@ -214,9 +216,9 @@ def geometry(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int
     stimuli = None
     if not hasattr(subj, "responses"):
         color, size = stimulus_format(subj)
-        stimuli = natural_patches(n_stimuli, size, seed=seed + 1, color=color)
+        stimuli = natural_patches(n_stimuli, size, seed=child_seed(seed, "stimuli"), color=color)
     if isinstance(subj, SyntheticBrain):
-        subj, stimuli = subj.record(stimuli, repeats=repeats, seed=seed + 2), None
+        subj, stimuli = subj.record(stimuli, repeats=repeats, seed=child_seed(seed, "trials")), None
     score = eigenspectrum_alpha(subj, site, stimuli, n_boot=n_boot, seed=seed)
     spectrum = np.asarray(score.provenance["spectrum"])
     fit_range = tuple(score.provenance["params"]["fit_range"])

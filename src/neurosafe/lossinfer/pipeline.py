@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosafe.core.errors import DataFileError
+from neurosafe.core.seeds import child_seed
 from neurosafe.lossinfer.errors import PlanningError
 from neurosafe.lossinfer.evaluate import (
     action_scores,
@@ -84,8 +85,8 @@ def run_planted_fit(figure: str | Path, *, seed: int = 0, l2: float = 1e-3, n_ep
     task = planted_task(seed=seed, n_episodes=n_episodes)
     fit = maxent_irl(task.world, task.trajectories, task.features, l2=l2)
     true_policy = boltzmann_policy(value_iteration(task.world, task.reward).q, task.beta)
-    heldout = sample_episodes(task.world, true_policy, n_episodes, seed=seed + 7, starts="random",
-                              max_steps=15)
+    heldout = sample_episodes(task.world, true_policy, n_episodes, seed=child_seed(seed, "held-out episodes"),
+                              starts="random", max_steps=15)
     policies = {"maxent": fit.policy(task.world), "true_agent": true_policy,
                 "uniform": uniform_policy(task.world)}
     scores = {name: action_scores(p, task.world, heldout, seed=seed, name=name)["log_likelihood"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from neurosafe.core.seeds import child_seed
 from neurosafe.lossinfer.errors import MazeError
 from neurosafe.lossinfer.gridworld import ACTIONS, GridWorld
 from neurosafe.lossinfer.planning import boltzmann_policy, value_iteration
@@ -92,6 +93,6 @@ def planted_task(*, shape: tuple[int, int] = (10, 10), n_features: int = 4, n_ep
     weights = rng.normal(size=n_features)
     weights /= np.std(features @ weights)
     policy = boltzmann_policy(value_iteration(world, features @ weights).q, beta)
-    demos = sample_episodes(world, policy, n_episodes, seed=seed + 1, starts="random",
+    demos = sample_episodes(world, policy, n_episodes, seed=child_seed(seed, "demonstrations"), starts="random",
                             max_steps=episode_length)
     return PlantedTask(world, features, weights, beta, demos)

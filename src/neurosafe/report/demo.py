@@ -9,6 +9,7 @@ import numpy as np
 
 from neurosafe.core.figures import save_figure
 from neurosafe.core.io import atomic_path
+from neurosafe.core.seeds import child_seed
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.data.io import Recording, save_netcdf
 from neurosafe.metrics import reliability_summary
@@ -34,8 +35,8 @@ def run_demo(out: str | Path, n_neurons: int = 100, n_stimuli: int = 500, repeat
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     brain = SyntheticBrain(n_neurons=n_neurons, area="V1", seed=seed)
-    stimuli = natural_patches(n_stimuli, brain.image_size, seed=seed + 1)
-    responses = brain.record(stimuli, repeats=repeats, seed=seed + 2)
+    stimuli = natural_patches(n_stimuli, brain.image_size, seed=child_seed(seed, "stimuli"))
+    responses = brain.record(stimuli, repeats=repeats, seed=child_seed(seed, "trials"))
     save_netcdf(Recording(responses, stimuli), out / "recording.nc")
     summary = reliability_summary(responses, seed=seed)
     expected = brain.respond(stimuli).values

@@ -77,10 +77,10 @@ def _record(cfg: StudyConfig, cache: StageCache) -> tuple[Recording, Recording]:
     else:
         brain = SyntheticBrain(cfg.brain.n_neurons, area=cfg.brain.area, seed=cfg.brain.seed, image_size=size)
         r = cfg.recording
-        train_st = natural_patches(r.n_train, size, seed=cfg.seed + 101)
-        test_st = natural_patches(r.n_test, size, seed=cfg.seed + 202)
-        train = Recording(brain.record(train_st, r.repeats_train, seed=cfg.seed + 1), train_st)
-        test = Recording(brain.record(test_st, r.repeats_test, seed=cfg.seed + 2), test_st)
+        train_st = natural_patches(r.n_train, size, seed=child_seed(cfg.seed, "train stimuli"))
+        test_st = natural_patches(r.n_test, size, seed=child_seed(cfg.seed, "test stimuli"))
+        train = Recording(brain.record(train_st, r.repeats_train, seed=child_seed(cfg.seed, "train trials")), train_st)
+        test = Recording(brain.record(test_st, r.repeats_test, seed=child_seed(cfg.seed, "test trials")), test_st)
     for rec, path in zip((train, test), paths, strict=True):
         save_netcdf(rec, path)
     return train, test
