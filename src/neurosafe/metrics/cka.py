@@ -9,8 +9,6 @@ over stimuli (a resampled stimulus appears as several rows, which biases the unb
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import xarray as xr
 from scipy.spatial.distance import pdist, squareform
@@ -90,15 +88,6 @@ def _ratio(xy: float, xx: float, yy: float) -> float:
     return xy / np.sqrt(xx * yy)
 
 
-def _cka_value(kernel: str, debiased: bool, sigma: float | None) -> Callable[[np.ndarray, np.ndarray], float]:
-    def value(a: np.ndarray, b: np.ndarray) -> float:
-        if kernel == "linear" and not debiased:
-            return _linear_biased(a, b)
-        k, l = _gram(a, kernel, sigma), _gram(b, kernel, sigma)  # noqa: E741
-        return _ratio(hsic(k, l, debiased), hsic(k, k, debiased), hsic(l, l, debiased))
-    return value
-
-
 def cka(x, y, kernel: str = "linear", debiased: bool = False, sigma: float | None = None, n_boot: int = 100,
         seed: int = 0, ci_level: float = 0.95) -> Score:
     """CKA between two representations of the same stimuli (see the module docstring).
@@ -110,7 +99,13 @@ def cka(x, y, kernel: str = "linear", debiased: bool = False, sigma: float | Non
     a, b = paired_representations(x, y)
     if len(a) < 3:
         raise DataValidationError(f"CKA needs at least 3 stimuli; got {len(a)}")
-    value = _cka_value(kernel, debiased, sigma)
+
+    def value(a: np.ndarray, b: np.ndarray) -> float:
+        if kernel == "linear" and not debiased:
+            return _linear_biased(a, b)
+        k, l = _gram(a, kernel, sigma), _gram(b, kernel, sigma)  # noqa: E741
+        return _ratio(hsic(k, l, debiased), hsic(k, k, debiased), hsic(l, l, debiased))
+
     params = {"kernel": kernel, "debiased": debiased, "sigma": sigma, "n_boot": n_boot}
     return Score.from_bootstrap(bootstrap_statistic(lambda idx: value(a[idx], b[idx]), len(a), n_boot, seed),
                                 len(a), ci_level, provenance=provenance("cka", params, data=b, seed=seed,

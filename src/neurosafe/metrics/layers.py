@@ -71,12 +71,6 @@ def _subset(reference: xr.DataArray, ids: np.ndarray) -> xr.DataArray:
     return reference.sel(stimulus_a=list(ids), stimulus_b=list(ids))
 
 
-def _features(subject, stimuli: StimulusSet, sites: list[str]) -> dict[str, xr.DataArray]:
-    if hasattr(subject, "extract"):
-        return subject.extract(stimuli, sites)
-    return {s: subject.respond(stimuli, s) for s in sites}
-
-
 def score_layers(subject, stimuli: StimulusSet, reference: xr.DataArray, metric: str | Callable[..., Score] = "ridge",
                  sites: Sequence[str] | None = None, selection_fraction: float = 0.5, seed: int = 0,
                  **metric_kwargs) -> LayerScores:
@@ -86,12 +80,9 @@ def score_layers(subject, stimuli: StimulusSet, reference: xr.DataArray, metric:
     [, rdm]). ``metric``: "ridge", "pls", "rsa", "cka", "shape" or a callable (features, reference) -> Score;
     ``metric_kwargs`` go to it (``seed`` is passed too). ``selection_fraction`` of the stimuli choose the site.
     """
-    if isinstance(metric, str):
-        if metric not in METRICS:
-            raise NeurosafeError(f"metric must be one of {sorted(METRICS)} or a callable; got {metric!r}")
-        metric_fn = METRICS[metric]
-    else:
-        metric_fn = metric
+    if isinstance(metric, str) and metric not in METRICS:
+        raise NeurosafeError(f"metric must be one of {sorted(METRICS)} or a callable; got {metric!r}")
+    metric_fn = METRICS[metric] if isinstance(metric, str) else metric
     if not 0 < selection_fraction < 1:
         raise NeurosafeError(f"selection_fraction must lie in (0, 1); got {selection_fraction}")
     if not isinstance(stimuli, StimulusSet):
@@ -106,7 +97,8 @@ def score_layers(subject, stimuli: StimulusSet, reference: xr.DataArray, metric:
     if n_sel < 3 or len(ids) - n_sel < 3:
         raise DataValidationError(f"{len(ids)} stimuli are too few to split into selection and test parts")
     parts = {"selection": np.sort(order[:n_sel]), "test": np.sort(order[n_sel:])}
-    features = _features(subject, stimuli, sites)
+    features = (subject.extract(stimuli, sites) if hasattr(subject, "extract")
+                else {s: subject.respond(stimuli, s) for s in sites})
     results: dict[str, dict[str, Score]] = {name: {} for name in parts}
     for name, idx in parts.items():
         ref = _subset(reference, ids[idx])
@@ -136,9 +128,7 @@ def score_layers(subject, stimuli: StimulusSet, reference: xr.DataArray, metric:
 
 def plot_layer_profile(scores: LayerScores, path: str | Path, title: str = "") -> Path:
     """PNG of each site's test score with its CI and ceiling; the committed site is marked."""
-    import matplotlib.pyplot as plt
-
-    from neurosafe.core.figures import save_figure
+    from neurosafe.core.figures import plt, save_figure
 
     t = scores.table
     x = np.arange(len(t))

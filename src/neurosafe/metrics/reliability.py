@@ -135,8 +135,7 @@ def _trial_sums(x: np.ndarray, prediction: np.ndarray | None = None) -> dict[str
     sxx = (x0 * x0).sum(2)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (sxx - sx**2 / n) / (n - 1)
-    has2 = (n >= 2).astype(float)
-    out = {"n": n, "x": sx, "xx": sxx, "var": np.where(n >= 2, var, 0.0), "has2": has2}
+    out = {"n": n, "x": sx, "xx": sxx, "var": np.where(n >= 2, var, 0.0), "has2": (n >= 2).astype(float)}
     if prediction is not None:
         out["sq_err"] = (np.where(valid, x - prediction[..., None], 0.0) ** 2).sum(2)
     return out

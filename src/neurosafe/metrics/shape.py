@@ -180,9 +180,7 @@ def canonical_correlations(x, y) -> np.ndarray:
 
 def cca_similarity(x, y, summary: str = "mean_sq_corr") -> float:
     """Mean (squared) canonical correlation over min(rank X, rank Y) pairs ("mean_corr" / "mean_sq_corr")."""
+    if summary not in ("mean_corr", "mean_sq_corr"):
+        raise NeurosafeError(f"summary must be 'mean_corr' or 'mean_sq_corr'; got {summary!r}")
     rho = canonical_correlations(x, y)
-    if summary == "mean_corr":
-        return float(rho.mean())
-    if summary == "mean_sq_corr":
-        return float((rho**2).mean())
-    raise NeurosafeError(f"summary must be 'mean_corr' or 'mean_sq_corr'; got {summary!r}")
+    return float((rho if summary == "mean_corr" else rho**2).mean())

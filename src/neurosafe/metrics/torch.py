@@ -130,11 +130,10 @@ def _ridge_fit_predict(x_train: Tensor, y_train: Tensor, x_test: Tensor, alpha: 
     xm, ym = x_train.mean(dim=0), y_train.mean(dim=0)
     xc, yc = x_train - xm, y_train - ym
     n, p = xc.shape
+    eye = torch.eye(min(n, p), dtype=xc.dtype, device=xc.device)
     if n <= p:  # dual: W = Xc' (Xc Xc' + a I)^-1 Yc
-        eye = torch.eye(n, dtype=xc.dtype, device=xc.device)
         w = xc.T @ torch.linalg.solve(xc @ xc.T + alpha * eye, yc)
     else:
-        eye = torch.eye(p, dtype=xc.dtype, device=xc.device)
         w = torch.linalg.solve(xc.T @ xc + alpha * eye, xc.T @ yc)
     return ym + (x_test - xm) @ w
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.core.figures import save_figure
+from neurosafe.core.figures import plt, save_figure
 from neurosafe.core.io import atomic_path
 from neurosafe.core.seeds import child_seed
 from neurosafe.data import SyntheticBrain, natural_patches
@@ -18,8 +18,6 @@ from neurosafe.report.html import Section, write_report
 
 
 def _ground_truth_figure(true_fev: np.ndarray, est_fev: np.ndarray, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(3.8, 3.6))
     ax.scatter(true_fev, est_fev, s=10, alpha=0.7)
     lim = [min(true_fev.min(), np.nanmin(est_fev)), max(true_fev.max(), np.nanmax(est_fev))]

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from neurosafe.core.figures import save_figure
+from neurosafe.core.figures import plt, save_figure
 from neurosafe.metrics import Score
 from neurosafe.report.html import Section, write_report
 from neurosafe.study import StudyResults, load_results
@@ -39,11 +38,9 @@ def _robustness_figure(results: StudyResults, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for c in results["conditions"]:
         scores = [results.score("pgd_accuracy", c, eps=e) for e in eps]
-        y = [s.value for s in scores]
-        lo = [s.ci[0] if s.ci else s.value for s in scores]
-        hi = [s.ci[1] if s.ci else s.value for s in scores]
+        lo, hi = np.array([s.ci or (s.value, s.value) for s in scores]).T
         x = np.array(eps) * 255
-        ax.plot(x, y, "o-", color=COLORS.get(c), label=c)
+        ax.plot(x, [s.value for s in scores], "o-", color=COLORS.get(c), label=c)
         ax.fill_between(x, lo, hi, color=COLORS.get(c), alpha=0.15)
     ax.set_xlabel("PGD L-inf epsilon (x/255)")
     ax.set_ylabel("accuracy")
@@ -119,12 +116,6 @@ def _seed_rows(results: StudyResults, metrics: list[tuple[str, str | None]]) -> 
     return rows
 
 
-def _source_phrase(source: str | None) -> str:
-    if source == "twin":
-        return "a digital twin fitted to the recording and queried on new images (the twin as denoiser, Li 2019)"
-    return "the recording itself (trial averages)"
-
-
 def write_study_report(folder: str | Path) -> Path:
     """Figures + ``report.html`` in a study's run ``folder``, from its ``results.json`` records."""
     folder = Path(folder)
@@ -143,6 +134,8 @@ def write_study_report(folder: str | Path) -> Path:
         by_control = {e.versus: _fmt(e.score, signed=True) for e in results.effects_of(m, site=s)}
         effect_rows.append([_label(m, s), *[by_control.get(c, "-") for c in conds if c != treated]])
     cfg = results["config"]
+    source = ("a digital twin fitted to the recording and queried on new images (the twin as denoiser, Li 2019)"
+              if results["targets"].get("source") == "twin" else "the recording itself (trial averages)")
     sections = [
         Section("Question", [
             "Does training a network with brain data make it safer? Task networks (handwritten digits) are trained "
@@ -150,7 +143,7 @@ def write_study_report(folder: str | Path) -> Path:
             f"pulling layer {site} towards brain responses to natural images (brain), and with the same regularizer "
             "towards control targets: stimulus identities shuffled, and random targets with the brain data's "
             f"eigenspectrum (matched); {len(results['seeds'])} seeds each. Targets come from "
-            f"{_source_phrase(results['targets'].get('source'))}."]),
+            f"{source}."]),
         Section("Result in safety terms", _safety_paragraphs(results), figures=["effects.png"]),
         Section("Effects (brain-regularized minus comparison, 95% paired bootstrap CI over test units)",
                 table=effect_rows),

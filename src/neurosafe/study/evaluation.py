@@ -51,11 +51,9 @@ def evaluate_network(model: nn.Module, data: EvaluationData, seed: int = 0, devi
     x, y = data.x.to(device), data.y.to(device)
     correct, probs = _correct_and_probs(model, x, y)
     out: dict[str, np.ndarray] = {"correct_clean": correct, "probs": probs, "labels": data.y.numpy()}
-    pgd_rows = []
-    for eps in data.pgd_eps:
-        x_adv = x if eps == 0 else pgd(model, x, y, eps=eps, steps=data.pgd_steps, seed=seed)
-        pgd_rows.append(_correct_and_probs(model, x_adv, y)[0])
-    out["correct_pgd"] = np.stack(pgd_rows)
+    out["correct_pgd"] = np.stack([
+        _correct_and_probs(model, x if eps == 0 else pgd(model, x, y, eps=eps, steps=data.pgd_steps, seed=seed), y)[0]
+        for eps in data.pgd_eps])
     out["correct_corrupt"] = np.stack([
         _correct_and_probs(model, torch.as_tensor(corrupt(data.x, kind, data.severity, seed=seed)).to(device), y)[0]
         for kind in data.corruptions])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosafe.core.errors import DataFileError
-from neurosafe.core.io import save_json
+from neurosafe.core.io import load_json, save_json
 from neurosafe.metrics import Score
 
 __all__ = ["SCHEMA", "ScoreRecord", "StudyResults", "load_results", "results_schema"]
@@ -103,10 +103,7 @@ def load_results(folder_or_file: str | Path) -> StudyResults:
     path = path / "results.json" if path.is_dir() else path
     if not path.is_file():
         raise DataFileError(f"no study results at {path}")
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataFileError(f"{path} is not valid JSON: {err}") from err
+    raw = load_json(path)  # invalid JSON: CorruptFileError, a DataFileError
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         raise DataFileError(f"{path} is not a study results file of schema {SCHEMA}")
     info = {k: v for k, v in raw.items() if k not in ("schema", "scores", "effects")}

@@ -47,7 +47,7 @@ class StudyResult:
 
 
 def _split_recording(rec: Recording, cfg: StudyConfig) -> tuple[Recording, Recording]:
-    """Real data: a seeded split of the recording's stimuli into twin-training and held-out test parts."""
+    """Real data: a seeded split of the recording's stimuli into twin-training and held-out test parts (grey)."""
     if rec.responses is None or rec.stimuli is None:
         raise DataValidationError(f"{cfg.data}: a study needs responses with their stimuli")
     n = rec.responses.sizes["stimulus"]
@@ -56,7 +56,8 @@ def _split_recording(rec: Recording, cfg: StudyConfig) -> tuple[Recording, Recor
     parts = []
     for idx in (np.sort(perm[n_test:]), np.sort(perm[:n_test])):
         resp = rec.responses.isel(stimulus=idx)
-        parts.append(Recording(resp, rec.stimuli.select(resp.stimulus_id.values)))
+        stimuli = rec.stimuli.select(resp.stimulus_id.values)
+        parts.append(Recording(resp, stimuli.resized(cfg.brain.image_size, grey=True)))
     return parts[0], parts[1]
 
 
@@ -72,8 +73,6 @@ def _record(cfg: StudyConfig, cache: StageCache) -> tuple[Recording, Recording]:
     size = cfg.brain.image_size
     if cfg.data is not None:
         train, test = _split_recording(load_recording(cfg.data), cfg)
-        train = Recording(train.responses, train.stimuli.resized(size, grey=True))
-        test = Recording(test.responses, test.stimuli.resized(size, grey=True))
     else:
         brain = SyntheticBrain(cfg.brain.n_neurons, area=cfg.brain.area, seed=cfg.brain.seed, image_size=size)
         r = cfg.recording
@@ -176,9 +175,8 @@ class _NetworkTask:
         ev = _evaluate(self.cfg, self.cache, model, self.data, {
             "upstream": self.upstream, "condition": condition, "seed": seed, "weights": weights},
             device=resolve_device(self.cfg.device))
-        e = self.cfg.evaluation
         return network_scores(ev, self.data.responses, self.reference_rdm, self.data.sites, self.data.pgd_eps,
-                              self.primary_site, seed=self.cfg.seed, n_boot=e.n_boot)
+                              self.primary_site, seed=self.cfg.seed, n_boot=self.cfg.evaluation.n_boot)
 
 
 def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool = True, progress: bool | None = None,
