@@ -54,7 +54,6 @@ def write_report(path: str | Path, title: str, sections: list[Section], provenan
         created=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         provenance=json.dumps(prov, indent=2, default=str),
     )
-    path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    return path
+    return Path(path)
