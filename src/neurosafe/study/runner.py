@@ -56,8 +56,7 @@ def _split_recording(rec: Recording, cfg: StudyConfig) -> tuple[Recording, Recor
     parts = []
     for idx in (np.sort(perm[n_test:]), np.sort(perm[:n_test])):
         resp = rec.responses.isel(stimulus=idx)
-        stimuli = rec.stimuli.select(resp.stimulus_id.values)
-        parts.append(Recording(resp, stimuli.resized(cfg.brain.image_size, grey=True)))
+        parts.append(Recording(resp, rec.stimuli.aligned_to(resp).resized(cfg.brain.image_size, grey=True)))
     return parts[0], parts[1]
 
 
