@@ -24,9 +24,7 @@ from neurosafe.core.io import atomic_path
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import StimulusSet
 
-__all__ = [
-    "Recording", "export_nwb", "import_nwb", "load_netcdf", "load_npz", "load_recording", "save_netcdf",
-]
+__all__ = ["Recording", "export_nwb", "import_nwb", "load_netcdf", "load_npz", "load_recording", "save_netcdf"]
 
 _ATTRS_KEY = "neurosafe_attrs_json"
 _FORMAT = "neurosafe-recording-1"

@@ -21,15 +21,10 @@ REQUIRED_DIMS = ("stimulus", "neuron")
 OPTIONAL_DIMS = ("repeat", "time")
 
 
-def make_responses(
-    values: np.ndarray,
-    stimulus_ids: Sequence | None = None,
-    neuron_ids: Sequence | None = None,
-    dims: Sequence[str] = ("stimulus", "neuron", "repeat"),
-    attrs: Mapping | None = None,
-    stimulus_coords: Mapping[str, Sequence] | None = None,
-    neuron_coords: Mapping[str, Sequence] | None = None,
-) -> xr.DataArray:
+def make_responses(values: np.ndarray, stimulus_ids: Sequence | None = None, neuron_ids: Sequence | None = None,
+                   dims: Sequence[str] = ("stimulus", "neuron", "repeat"), attrs: Mapping | None = None,
+                   stimulus_coords: Mapping[str, Sequence] | None = None,
+                   neuron_coords: Mapping[str, Sequence] | None = None) -> xr.DataArray:
     """Build a validated response DataArray from a plain array (dims in the order given)."""
     values = np.asarray(values)
     dims = tuple(dims)
@@ -67,15 +62,12 @@ def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) 
     missing = [d for d in REQUIRED_DIMS if d not in dims]
     unknown = [d for d in dims if d not in (*REQUIRED_DIMS, *OPTIONAL_DIMS)]
     if missing or unknown:
-        raise DataValidationError(
-            f"responses need dims {REQUIRED_DIMS} plus optional {OPTIONAL_DIMS}; got {dims}"
-            + (f" (missing {missing})" if missing else "")
-            + (f" (unknown {unknown})" if unknown else "")
-        )
+        raise DataValidationError(f"responses need dims {REQUIRED_DIMS} plus optional {OPTIONAL_DIMS}; got {dims}"
+                                  + (f" (missing {missing})" if missing else "")
+                                  + (f" (unknown {unknown})" if unknown else ""))
     if not np.issubdtype(responses.dtype, np.floating):
-        raise DataValidationError(
-            f"responses must be floating point (NaN marks missing repeats); got dtype {responses.dtype}"
-        )
+        raise DataValidationError("responses must be floating point (NaN marks missing repeats); "
+                                  f"got dtype {responses.dtype}")
     if responses.sizes["stimulus"] == 0 or responses.sizes["neuron"] == 0:
         raise DataValidationError(f"responses are empty: sizes {dict(responses.sizes)}")
     for dim, coord in (("stimulus", "stimulus_id"), ("neuron", "neuron_id")):
@@ -87,22 +79,18 @@ def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) 
     values = responses.values
     if np.isinf(values).any():
         where = np.isinf(values).reshape(values.shape[0], values.shape[1], -1).any(axis=2)
-        raise DataValidationError(
-            "responses contain inf: neurons "
-            f"{format_ids(responses.neuron_id.values[where.any(axis=0)])}, stimuli "
-            f"{format_ids(responses.stimulus_id.values[where.any(axis=1)])}"
-        )
+        raise DataValidationError("responses contain inf: neurons "
+                                  f"{format_ids(responses.neuron_id.values[where.any(axis=0)])}, stimuli "
+                                  f"{format_ids(responses.stimulus_id.values[where.any(axis=1)])}")
     valid = ~np.isnan(values).reshape(values.shape[0], values.shape[1], -1)
     dead_neurons = ~valid.any(axis=(0, 2))
     if dead_neurons.any():
-        raise DataValidationError(
-            f"neurons with no valid response (all NaN): {format_ids(responses.neuron_id.values[dead_neurons])}"
-        )
+        raise DataValidationError("neurons with no valid response (all NaN): "
+                                  f"{format_ids(responses.neuron_id.values[dead_neurons])}")
     dead_stimuli = ~valid.any(axis=(1, 2))
     if dead_stimuli.any():
-        raise DataValidationError(
-            f"stimuli with no valid response (all NaN): {format_ids(responses.stimulus_id.values[dead_stimuli])}"
-        )
+        raise DataValidationError("stimuli with no valid response (all NaN): "
+                                  f"{format_ids(responses.stimulus_id.values[dead_stimuli])}")
     if min_repeats is not None:
         check_repeats(responses, min_repeats)
     return responses
@@ -111,10 +99,8 @@ def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) 
 def check_repeats(responses: xr.DataArray, min_repeats: int = 2) -> None:
     """Raise unless every neuron has >= ``min_repeats`` valid repeats on at least two stimuli."""
     if "repeat" not in responses.dims:
-        raise DataValidationError(
-            "a noise ceiling needs repeated presentations: responses have no 'repeat' dim "
-            f"(dims {responses.dims})"
-        )
+        raise DataValidationError("a noise ceiling needs repeated presentations: responses have no 'repeat' dim "
+                                  f"(dims {responses.dims})")
     if "time" in responses.dims:
         raise DataValidationError("reduce the 'time' dim first (e.g. sum spike counts over a window)")
     n_valid = responses.notnull().sum("repeat").transpose("stimulus", "neuron").values

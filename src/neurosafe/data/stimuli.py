@@ -50,9 +50,8 @@ class StimulusSet:
         if images.ndim == 3:
             images = images[:, None]
         if images.ndim != 4:
-            raise DataValidationError(
-                f"stimulus images must have shape (n, channels, height, width); got shape {images.shape}"
-            )
+            raise DataValidationError("stimulus images must have shape (n, channels, height, width); "
+                                      f"got shape {images.shape}")
         if images.shape[0] == 0:
             raise DataValidationError("a StimulusSet needs at least one image; got 0")
         if images.shape[1] not in (1, 3):
@@ -61,10 +60,8 @@ class StimulusSet:
                 f"(shape {images.shape}; channels-last arrays must be transposed)"
             )
         if not np.issubdtype(images.dtype, np.floating):
-            raise DataValidationError(
-                f"stimulus images must be floating point in [0, 1]; got dtype {images.dtype} "
-                "(divide uint8 images by 255)"
-            )
+            raise DataValidationError(f"stimulus images must be floating point in [0, 1]; got dtype {images.dtype} "
+                                      "(divide uint8 images by 255)")
         images = images.astype(np.float32, copy=False)
         bad = ~np.isfinite(images).reshape(len(images), -1).all(axis=1)
         lo, hi = float(np.nanmin(images)), float(np.nanmax(images))
@@ -76,10 +73,8 @@ class StimulusSet:
             raise DataValidationError(f"stimulus images contain NaN or inf: ids {format_ids(ids[bad])}")
         if lo < 0 or hi > 1:
             out = ((images < 0) | (images > 1)).reshape(len(images), -1).any(axis=1)
-            raise DataValidationError(
-                f"stimulus pixel values must lie in [0, 1]; got range [{lo:.4g}, {hi:.4g}] "
-                f"in ids {format_ids(ids[out])}"
-            )
+            raise DataValidationError(f"stimulus pixel values must lie in [0, 1]; got range [{lo:.4g}, {hi:.4g}] "
+                                      f"in ids {format_ids(ids[out])}")
         check_unique(ids, "stimulus")
         meta = pd.DataFrame(index=range(len(images))) if self.metadata is None else self.metadata
         if len(meta) != len(images):
@@ -145,9 +140,8 @@ def check_unique(ids: np.ndarray, what: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------- gratings
-def grating_carrier(
-    size: tuple[int, int], orientation: float, sf: float, phase: float, center: tuple[float, float] | None = None
-) -> np.ndarray:
+def grating_carrier(size: tuple[int, int], orientation: float, sf: float, phase: float,
+                    center: tuple[float, float] | None = None) -> np.ndarray:
     """cos(2 pi sf u + phase) with u the coordinate along the orientation (degrees); sf in cycles/pixel."""
     h, w = size
     cx, cy = ((w - 1) / 2, (h - 1) / 2) if center is None else center
@@ -157,16 +151,10 @@ def grating_carrier(
     return np.cos(2 * np.pi * sf * u + np.deg2rad(phase))
 
 
-def gratings(
-    orientations: Sequence[float] = tuple(np.arange(0, 180, 22.5)),
-    spatial_frequencies: Sequence[float] = (0.08,),
-    phases: Sequence[float] = (0.0, 90.0, 180.0, 270.0),
-    contrasts: Sequence[float] = (1.0,),
-    size: int | tuple[int, int] = 32,
-    aperture: float | None = None,
-    color: bool = False,
-    mean: float = 0.5,
-) -> StimulusSet:
+def gratings(orientations: Sequence[float] = tuple(np.arange(0, 180, 22.5)),
+             spatial_frequencies: Sequence[float] = (0.08,), phases: Sequence[float] = (0.0, 90.0, 180.0, 270.0),
+             contrasts: Sequence[float] = (1.0,), size: int | tuple[int, int] = 32, aperture: float | None = None,
+             color: bool = False, mean: float = 0.5) -> StimulusSet:
     """Sinusoidal gratings, the full factorial of the given parameters.
 
     ``spatial_frequencies`` are in cycles/pixel, angles in degrees, ``contrast`` is Michelson contrast
@@ -209,10 +197,8 @@ def _check_n(n: int) -> None:
         raise DataValidationError(f"number of stimuli must be >= 1; got {n}")
 
 
-def white_noise(
-    n: int, size: int | tuple[int, int] = 32, seed: int = 0, contrast: float = 0.2,
-    distribution: str = "gaussian", color: bool = False,
-) -> StimulusSet:
+def white_noise(n: int, size: int | tuple[int, int] = 32, seed: int = 0, contrast: float = 0.2,
+                distribution: str = "gaussian", color: bool = False) -> StimulusSet:
     """Spatially white noise around mean grey: Gaussian (std = ``contrast``, clipped) or binary (+/- contrast)."""
     _check_n(n)
     h, w = _size(size)
@@ -229,10 +215,8 @@ def white_noise(
     return StimulusSet(imgs, [f"white_{seed}_{i:05d}" for i in range(n)], meta)
 
 
-def pink_noise(
-    n: int, size: int | tuple[int, int] = 32, seed: int = 0, exponent: float = 1.0,
-    contrast: float = 0.2, color: bool = False,
-) -> StimulusSet:
+def pink_noise(n: int, size: int | tuple[int, int] = 32, seed: int = 0, exponent: float = 1.0, contrast: float = 0.2,
+               color: bool = False) -> StimulusSet:
     """1/f^exponent amplitude-spectrum noise (random phases), RMS contrast ``contrast`` around grey, clipped."""
     _check_n(n)
     h, w = _size(size)
@@ -270,10 +254,8 @@ def _source_image(name: str) -> np.ndarray:
     return img[..., :3]
 
 
-def natural_patches(
-    n: int, size: int | tuple[int, int] = 32, seed: int = 0, color: bool = False,
-    scales: tuple[float, float] = (1.0, 4.0), sources: Sequence[str] = NATURAL_SOURCES,
-) -> StimulusSet:
+def natural_patches(n: int, size: int | tuple[int, int] = 32, seed: int = 0, color: bool = False,
+                    scales: tuple[float, float] = (1.0, 4.0), sources: Sequence[str] = NATURAL_SOURCES) -> StimulusSet:
     """Random crops of the natural photographs bundled with scikit-image, resized to ``size``.
 
     Each patch takes a random source image, a random scale (crop side = size x scale, log-uniform in

@@ -94,8 +94,7 @@ class _V4(nn.Module):
         self.register_buffer("wb", torch.as_tensor(weights_b, dtype=torch.float32))
         self.pool = pool
         n = len(mask)
-        for name, val in (("mu_a", 0.0), ("sd_a", 1.0), ("mu_b", 0.0), ("sd_b", 1.0), ("gain", 1.0),
-                          ("offset", 0.0)):
+        for name, val in (("mu_a", 0.0), ("sd_a", 1.0), ("mu_b", 0.0), ("sd_b", 1.0), ("gain", 1.0), ("offset", 0.0)):
             self.register_buffer(name, torch.full((n,), val))
 
     def feature_maps(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,9 +38,8 @@ class _SiteRegularizer:
     def __init__(self, model: nn.Module, site: str, targets: NeuralTargets, weight: float = 1.0,
                  batch_size: int = 32, warmup_epochs: int = 0):
         if weight < 0 or batch_size < 4 or warmup_epochs < 0:
-            raise DataValidationError(
-                f"need weight >= 0, batch_size >= 4, warmup_epochs >= 0; got {weight}, {batch_size}, {warmup_epochs}"
-            )
+            raise DataValidationError("need weight >= 0, batch_size >= 4, warmup_epochs >= 0; "
+                                      f"got {weight}, {batch_size}, {warmup_epochs}")
         self.subject = as_differentiable(model, device="cpu")
         if site not in self.subject.sites:
             raise SiteError(f"unknown regularizer site {site!r}; sites include {list(self.subject.sites)[:12]}")

@@ -42,8 +42,7 @@ class NeuralTargets:
             raise DataValidationError("target responses contain NaN or inf")
 
     @classmethod
-    def from_responses(cls, stimuli: StimulusSet, responses: xr.DataArray, source: str = "recording"
-                       ) -> NeuralTargets:
+    def from_responses(cls, stimuli: StimulusSet, responses: xr.DataArray, source: str = "recording") -> NeuralTargets:
         """Targets from a recording (repeats averaged) or a subject's responses, aligned by stimulus id."""
         mean = trial_average(responses)
         stimuli = stimuli.aligned_to(mean)

@@ -82,20 +82,17 @@ class TrainResult:
 
 def _check_task(x: torch.Tensor, y: torch.Tensor) -> None:
     if x.ndim != 4 or y.ndim != 1 or len(x) != len(y):
-        raise DataValidationError(
-            f"task data need x (n, C, H, W) and labels (n,); got {tuple(x.shape)}, {tuple(y.shape)}"
-        )
+        raise DataValidationError("task data need x (n, C, H, W) and labels (n,); "
+                                  f"got {tuple(x.shape)}, {tuple(y.shape)}")
     if len(x) == 0:
         raise DataValidationError("task data are empty")
     if not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
         raise DataValidationError("task images must be finite and lie in [0, 1]")
 
 
-def train_classifier(
-    model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor,
-    regularizers: list[Regularizer] | tuple = (), config: TrainConfig | None = None, seed: int = 0,
-    checkpoint: str | Path | None = None, resume: bool = True, fingerprint: str = "",
-) -> TrainResult:
+def train_classifier(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor,
+                     regularizers: list[Regularizer] | tuple = (), config: TrainConfig | None = None, seed: int = 0,
+                     checkpoint: str | Path | None = None, resume: bool = True, fingerprint: str = "") -> TrainResult:
     """Train ``model`` (in place, on ``config.device``) on images ``x`` in [0, 1] and labels ``y``.
 
     With ``checkpoint``, state is saved after every epoch and, when ``resume`` and the file exists, training
@@ -113,8 +110,7 @@ def train_classifier(
     x, y = x.to(device), y.to(device)
     heads = nn.ModuleDict({r.name: r.extra_modules() for r in regularizers}).to(device)
     model.to(device)
-    opt = torch.optim.Adam([*model.parameters(), *heads.parameters()], lr=config.lr,
-                           weight_decay=config.weight_decay)
+    opt = torch.optim.Adam([*model.parameters(), *heads.parameters()], lr=config.lr, weight_decay=config.weight_decay)
     gen = torch_generator(seed, "batches")
     history: list[dict] = []
     start = 0

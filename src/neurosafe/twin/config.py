@@ -16,13 +16,7 @@ from neurosafe.core.errors import NeurosafeError
 from neurosafe.subjects.training import TrainConfig
 from neurosafe.twin.errors import TwinConfigError
 
-__all__ = [
-    "FeatureCoreConfig",
-    "ReadoutConfig",
-    "StackedCoreConfig",
-    "TwinConfig",
-    "TwinTrainConfig",
-]
+__all__ = ["FeatureCoreConfig", "ReadoutConfig", "StackedCoreConfig", "TwinConfig", "TwinTrainConfig"]
 
 
 def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
@@ -55,9 +49,7 @@ class StackedCoreConfig:
         object.__setattr__(self, "kernel_sizes", tuple(int(k) for k in self.kernel_sizes))
         _positive("core.channels", self.channels)
         if not self.kernel_sizes or any(k < 1 or k % 2 == 0 for k in self.kernel_sizes):
-            raise TwinConfigError(
-                f"core.kernel_sizes must be a non-empty list of odd sizes; got {self.kernel_sizes}"
-            )
+            raise TwinConfigError(f"core.kernel_sizes must be a non-empty list of odd sizes; got {self.kernel_sizes}")
         _positive("core.laplace", self.laplace, strict=False)
 
 
@@ -169,9 +161,7 @@ class TwinConfig:
         object.__setattr__(self, "shifter", tuple(self.shifter))
         object.__setattr__(self, "modulator", tuple(self.modulator))
         if self.shifter and len(self.shifter) != 2:
-            raise TwinConfigError(
-                f"shifter needs exactly two eye-position coordinates (x, y); got {self.shifter}"
-            )
+            raise TwinConfigError(f"shifter needs exactly two eye-position coordinates (x, y); got {self.shifter}")
         if self.shifter and self.readout.kind != "gaussian":
             raise TwinConfigError("a shifter moves receptive-field positions: it needs the gaussian readout")
         _positive("hidden", self.hidden)

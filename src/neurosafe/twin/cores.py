@@ -41,12 +41,8 @@ class StackedCore(nn.Module):
         self.config = config
         layers = []
         for i, k in enumerate(config.kernel_sizes):
-            block = nn.Sequential(
-                nn.Conv2d(
-                    in_channels if i == 0 else config.channels, config.channels, k, padding=k // 2, bias=False
-                ),
-                nn.BatchNorm2d(config.channels),
-            )
+            conv = nn.Conv2d(in_channels if i == 0 else config.channels, config.channels, k, padding=k // 2, bias=False)
+            block = nn.Sequential(conv, nn.BatchNorm2d(config.channels))
             if config.final_nonlinearity or i < len(config.kernel_sizes) - 1:
                 block.append(nn.ELU())
             layers.append(block)
@@ -102,10 +98,8 @@ class FeatureCore(nn.Module):
     def __init__(self, subject: FeatureSubject, config: FeatureCoreConfig, probe: torch.Tensor):
         super().__init__()
         if not callable(getattr(subject, "activations", None)):
-            raise TwinError(
-                f"a feature core needs a subject with activations(x, sites) (e.g. a TorchSubject); "
-                f"got {type(subject).__name__}"
-            )
+            raise TwinError(f"a feature core needs a subject with activations(x, sites) (e.g. a TorchSubject); "
+                            f"got {type(subject).__name__}")
         self.config = config
         self._subject = [subject]  # a list hides it from nn.Module registration
         model = getattr(subject, "model", None)
@@ -114,11 +108,8 @@ class FeatureCore(nn.Module):
         with torch.no_grad():
             feats = self.encode(probe)
         if feats.ndim != 4:
-            raise TwinError(
-                f"site {config.site!r} gives activations of shape {tuple(feats.shape)}; a feature core needs "
-                "a "
-                "spatial map (batch, channels, height, width): pick a convolutional layer"
-            )
+            raise TwinError(f"site {config.site!r} gives activations of shape {tuple(feats.shape)}; a feature core "
+                            "needs a spatial map (batch, channels, height, width): pick a convolutional layer")
         self.norm = nn.BatchNorm2d(feats.shape[1])
         top = config.trainable_layers()
         self.top = None if top is None else StackedCore(feats.shape[1], top)
@@ -160,17 +151,11 @@ class FeatureCore(nn.Module):
         return self.norm.weight.new_zeros(()) if self.top is None else self.top.regularizer()
 
 
-def build_core(
-    config: StackedCoreConfig | FeatureCoreConfig,
-    in_channels: int,
-    image_size: tuple[int, int],
-    subject: FeatureSubject | None = None,
-) -> StackedCore | FeatureCore:
+def build_core(config: StackedCoreConfig | FeatureCoreConfig, in_channels: int, image_size: tuple[int, int],
+               subject: FeatureSubject | None = None) -> StackedCore | FeatureCore:
     """The core a config describes; a feature core needs its ``subject`` (the task-trained network)."""
     if isinstance(config, StackedCoreConfig):
         return StackedCore(in_channels, config)
     if subject is None:
-        raise TwinError(
-            f"a feature core (site {config.site!r}) needs the subject (network) it reads: pass subject="
-        )
+        raise TwinError(f"a feature core (site {config.site!r}) needs the subject (network) it reads: pass subject=")
     return FeatureCore(subject, config, torch.zeros(2, in_channels, *image_size))

@@ -41,22 +41,17 @@ class TwinEvaluation:
     ceiling: Score
 
     def scores(self) -> dict[str, Score]:
-        return {
-            k: getattr(self, k)
-            for k in ("correlation", "single_trial_correlation", "feve", "fraction_of_ceiling", "ceiling")
-        }
+        names = ("correlation", "single_trial_correlation", "feve", "fraction_of_ceiling", "ceiling")
+        return {k: getattr(self, k) for k in names}
 
     def to_dict(self) -> dict:
         """Medians, CIs and per-neuron values, JSON-ready (NaN -> None)."""
         scores = self.scores()
         ids = [str(i) for i in self.feve.per_unit.neuron_id.values]
         per = {k: s.per_unit.values for k, s in scores.items()}
-        return {
-            **{k: _num(s.value) for k, s in scores.items()},
-            "n_neurons": len(ids),
-            "scores": {k: s.to_dict(per_unit=False) for k, s in scores.items()},
-            "per_neuron": {n: {k: _num(v[i]) for k, v in per.items()} for i, n in enumerate(ids)},
-        }
+        return {**{k: _num(s.value) for k, s in scores.items()}, "n_neurons": len(ids),
+                "scores": {k: s.to_dict(per_unit=False) for k, s in scores.items()},
+                "per_neuron": {n: {k: _num(v[i]) for k, v in per.items()} for i, n in enumerate(ids)}}
 
 
 def _num(x) -> float | None:
@@ -69,13 +64,8 @@ def _sums(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, np.ndarray], None, np
     responses y (S, N, R) (NaN = missing), and their counts."""
     ok = np.isfinite(y)
     x, y = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
-    return {
-        "x": x.sum(2),
-        "y": y.sum(2),
-        "xx": (x * x).sum(2),
-        "yy": (y * y).sum(2),
-        "xy": (x * y).sum(2),
-    }, None, ok.sum(2).astype(float)
+    sums = {"x": x.sum(2), "y": y.sum(2), "xx": (x * x).sum(2), "yy": (y * y).sum(2), "xy": (x * y).sum(2)}
+    return sums, None, ok.sum(2).astype(float)
 
 
 def _score(name: str, per_boot: np.ndarray, ids: np.ndarray, responses: xr.DataArray, seed: int, ci_level: float,
@@ -95,19 +85,13 @@ def _score(name: str, per_boot: np.ndarray, ids: np.ndarray, responses: xr.DataA
     )
 
 
-def evaluate_predictions(
-    prediction: xr.DataArray,
-    responses: xr.DataArray,
-    seed: int = 0,
-    n_boot: int = 200,
-    ci_level: float = 0.95,
-) -> TwinEvaluation:
+def evaluate_predictions(prediction: xr.DataArray, responses: xr.DataArray, seed: int = 0, n_boot: int = 200,
+                         ci_level: float = 0.95) -> TwinEvaluation:
     """Score predictions (stimulus, neuron) of the mean response against repeated ``responses``."""
     responses = validate_responses(responses)
     check_repeats(responses, 2)
-    pred = prediction.sel(
-        stimulus=_index(prediction, responses, "stimulus"), neuron=_index(prediction, responses, "neuron")
-    )
+    pred = prediction.sel(stimulus=_index(prediction, responses, "stimulus"),
+                          neuron=_index(prediction, responses, "neuron"))
     y = responses.transpose("stimulus", "neuron", "repeat").values.astype(float)
     x = pred.transpose("stimulus", "neuron").values.astype(float)[..., None]
     if not np.isfinite(x).all():
@@ -145,15 +129,8 @@ def _index(prediction: xr.DataArray, responses: xr.DataArray, dim: str) -> np.nd
     return np.array([have[v] for v in want])
 
 
-def evaluate_twin(
-    twin: Subject,
-    stimuli: StimulusSet,
-    responses: xr.DataArray,
-    site: str | None = None,
-    seed: int = 0,
-    n_boot: int = 200,
-    ci_level: float = 0.95,
-) -> TwinEvaluation:
+def evaluate_twin(twin: Subject, stimuli: StimulusSet, responses: xr.DataArray, site: str | None = None, seed: int = 0,
+                  n_boot: int = 200, ci_level: float = 0.95) -> TwinEvaluation:
     """Evaluate a twin (any Subject) on held-out stimuli with repeated ``responses``
     (stimulus, neuron, repeat).
 

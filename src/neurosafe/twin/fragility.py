@@ -39,13 +39,8 @@ class FragilityResult:
         return float(self.adversarial.mean() / self.random.mean())
 
     def to_dict(self) -> dict:
-        return {
-            "epsilon": self.epsilon,
-            "adversarial_change": float(self.adversarial.mean()),
-            "random_change": float(self.random.mean()),
-            "ratio": self.ratio,
-            "n_stimuli": len(self.adversarial),
-        }
+        return {"epsilon": self.epsilon, "adversarial_change": float(self.adversarial.mean()),
+                "random_change": float(self.random.mean()), "ratio": self.ratio, "n_stimuli": len(self.adversarial)}
 
 
 def _responses(subject: DifferentiableSubject) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -60,15 +55,8 @@ def _sq_change(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, base:
     return (((f(x) - base) / scale) ** 2).mean(1)
 
 
-def twin_fragility(
-    subject,
-    stimuli: StimulusSet,
-    epsilon: float = 2 / 255,
-    steps: int = 10,
-    n_random: int = 8,
-    seed: int = 0,
-    batch_size: int = 64,
-) -> FragilityResult:
+def twin_fragility(subject, stimuli: StimulusSet, epsilon: float = 2 / 255, steps: int = 10, n_random: int = 8,
+                   seed: int = 0, batch_size: int = 64) -> FragilityResult:
     """Response change of ``subject`` (a DigitalTwin, any DifferentiableSubject, or a module images ->
     responses (B, N)) under a PGD L-inf perturbation of size ``epsilon`` vs random sign perturbations of the
     same size."""
@@ -77,13 +65,9 @@ def twin_fragility(
     except NotDifferentiableError as err:
         raise TwinError(f"fragility needs a differentiable twin or model: {err}") from err
     if not isinstance(stimuli, StimulusSet) or len(stimuli) < 2:
-        raise TwinError(
-            "fragility needs a StimulusSet of at least 2 stimuli (to scale each neuron's response)"
-        )
+        raise TwinError("fragility needs a StimulusSet of at least 2 stimuli (to scale each neuron's response)")
     if not 0 < epsilon < 1 or steps < 1 or n_random < 1:
-        raise TwinError(
-            f"need 0 < epsilon < 1, steps >= 1, n_random >= 1; got {epsilon}, {steps}, {n_random}"
-        )
+        raise TwinError(f"need 0 < epsilon < 1, steps >= 1, n_random >= 1; got {epsilon}, {steps}, {n_random}")
     model, device = _responses(subject), subject.device
     with eval_mode(network(subject)):
         images = torch.from_numpy(stimuli.images).to(device)

@@ -49,15 +49,12 @@ def trial_inputs(responses: xr.DataArray, names: Sequence[str]) -> np.ndarray:
     cols = []
     for name in names:
         if name not in responses.coords:
-            raise TwinError(
-                f"responses have no coordinate {name!r} (per-trial input); coords: {list(responses.coords)}"
-            )
+            raise TwinError(f"responses have no coordinate {name!r} (per-trial input); "
+                            f"coords: {list(responses.coords)}")
         coord = responses[name]
         if not set(coord.dims) <= {"stimulus", "repeat"} or "stimulus" not in coord.dims:
             raise TwinError(f"coordinate {name!r} must have dims (stimulus[, repeat]); got {coord.dims}")
-        values = coord.transpose("stimulus", *[d for d in ("repeat",) if d in coord.dims]).values.astype(
-            float
-        )
+        values = coord.transpose("stimulus", *[d for d in ("repeat",) if d in coord.dims]).values.astype(float)
         values = np.broadcast_to(values.reshape(len(values), -1), (len(values), n_rep))
         if not np.isfinite(values).all():
             raise TwinError(f"coordinate {name!r} contains NaN or inf")
@@ -87,15 +84,11 @@ class Preprocess(nn.Module):
 class _InputMLP(nn.Module):
     """Standardised per-trial inputs -> hidden -> outputs; the last layer starts at zero (no effect)."""
 
-    def __init__(
-        self, n_in: int, hidden: int, n_out: int, activation: nn.Module, final: nn.Module | None = None
-    ):
+    def __init__(self, n_in: int, hidden: int, n_out: int, activation: nn.Module, final: nn.Module | None = None):
         super().__init__()
         self.register_buffer("center", torch.zeros(n_in))
         self.register_buffer("scale", torch.ones(n_in))
-        self.net = nn.Sequential(
-            nn.Linear(n_in, hidden), activation, nn.Linear(hidden, n_out), final or nn.Identity()
-        )
+        self.net = nn.Sequential(nn.Linear(n_in, hidden), activation, nn.Linear(hidden, n_out), final or nn.Identity())
         nn.init.zeros_(self.net[2].weight)
         nn.init.zeros_(self.net[2].bias)
 
@@ -107,19 +100,11 @@ class _InputMLP(nn.Module):
 class TwinNetwork(nn.Module):
     """Core + per-session readouts (``ModuleDict``) + optional per-session shifters and modulators."""
 
-    def __init__(
-        self,
-        config: TwinConfig,
-        in_channels: int,
-        image_size: tuple[int, int],
-        sessions: Mapping[str, int],
-        subject: FeatureSubject | None = None,
-    ):
+    def __init__(self, config: TwinConfig, in_channels: int, image_size: tuple[int, int], sessions: Mapping[str, int],
+                 subject: FeatureSubject | None = None):
         super().__init__()
         self.config = config
-        self.preprocess = Preprocess(
-            config.grey, config.image_size, standardize=config.core.kind == "stacked"
-        )
+        self.preprocess = Preprocess(config.grey, config.image_size, standardize=config.core.kind == "stacked")
         channels = 1 if config.grey else in_channels
         size = (config.image_size,) * 2 if config.image_size else tuple(image_size)
         self.core = build_core(config.core, channels, size, subject)
@@ -127,33 +112,23 @@ class TwinNetwork(nn.Module):
             self.map_size = tuple(self.core.eval()(torch.zeros(2, channels, *size)).shape[-2:])
         h, w = self.map_size
         self.readouts = nn.ModuleDict(
-            {s: build_readout(config.readout, n, self.core.out_channels, h, w) for s, n in sessions.items()}
-        )
+            {s: build_readout(config.readout, n, self.core.out_channels, h, w) for s, n in sessions.items()})
         self.shifters = nn.ModuleDict(
-            {s: _InputMLP(2, config.hidden, 2, nn.Tanh(), final=nn.Tanh()) for s in sessions}
-            if config.shifter
-            else {}
-        )
+            {s: _InputMLP(2, config.hidden, 2, nn.Tanh(), final=nn.Tanh()) for s in sessions} if config.shifter else {})
         self.modulators = nn.ModuleDict(
             {s: _InputMLP(len(config.modulator), config.hidden, n, nn.ELU()) for s, n in sessions.items()}
-            if config.modulator
-            else {}
-        )
+            if config.modulator else {})
 
     def forward(self, z: torch.Tensor, session: str, inputs: torch.Tensor | None = None) -> torch.Tensor:
         """Rates (B, N) of ``session`` for preprocessed images ``z``; ``inputs`` (B, eye + behaviour) or
         None for the training means."""
         return self.from_encoded(self.core.encode(z), session, inputs)
 
-    def from_encoded(
-        self, encoded: torch.Tensor, session: str, inputs: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def from_encoded(self, encoded: torch.Tensor, session: str, inputs: torch.Tensor | None = None) -> torch.Tensor:
         """Rates from the output of the core's fixed part (``core.encode``)."""
         return self.from_features(self.core.head(encoded), session, inputs)
 
-    def from_features(
-        self, features: torch.Tensor, session: str, inputs: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def from_features(self, features: torch.Tensor, session: str, inputs: torch.Tensor | None = None) -> torch.Tensor:
         batch = features.shape[0]
         n_eye = len(self.config.shifter)
         shift = None
@@ -162,9 +137,7 @@ class TwinNetwork(nn.Module):
         drive = self.readouts[session](features, shift)
         rate = F.elu(drive) + 1 if self.config.output == "elu1" else F.softplus(drive)
         if self.modulators:
-            rate = rate * torch.exp(
-                self.modulators[session](None if inputs is None else inputs[:, n_eye:], batch)
-            )
+            rate = rate * torch.exp(self.modulators[session](None if inputs is None else inputs[:, n_eye:], batch))
         return rate
 
     def regularizer(self, session: str) -> torch.Tensor:
@@ -179,13 +152,8 @@ class DigitalTwin:
     is the differentiable map from images in [0, 1] (for MEIs and attacks).
     """
 
-    def __init__(
-        self,
-        network: TwinNetwork,
-        neuron_ids: Mapping[str, Sequence[str]],
-        stimulus_shape: tuple[int, int, int],
-        history: Sequence[dict] = (),
-    ):
+    def __init__(self, network: TwinNetwork, neuron_ids: Mapping[str, Sequence[str]],
+                 stimulus_shape: tuple[int, int, int], history: Sequence[dict] = ()):
         self.network = network.eval()
         self.config: TwinConfig = network.config
         self.neuron_ids = {s: [str(i) for i in ids] for s, ids in neuron_ids.items()}
@@ -210,9 +178,7 @@ class DigitalTwin:
             stimuli = StimulusSet(np.asarray(stimuli, dtype=np.float32))
         c, h, w = self.stimulus_shape
         if stimuli.size != (h, w):
-            raise TwinError(
-                f"this twin was fitted on {h}x{w} images; got {stimuli.size[0]}x{stimuli.size[1]}"
-            )
+            raise TwinError(f"this twin was fitted on {h}x{w} images; got {stimuli.size[0]}x{stimuli.size[1]}")
         if stimuli.shape[1] != c and not self.config.grey:
             raise TwinError(f"this twin was fitted on {c}-channel images; got {stimuli.shape[1]} channels")
         return stimuli
@@ -248,27 +214,18 @@ class DigitalTwin:
         values = torch.cat(out).double().numpy()
         attrs = {"source": "neurosafe.twin.DigitalTwin", "kind": "prediction", "site": site or "readout"}
         if site is not None and not site.startswith("readout."):
-            shape = self.activations(torch.from_numpy(stimuli.images[:1]).to(self.device), [site])[
-                site
-            ].shape[1:]
+            shape = self.activations(torch.from_numpy(stimuli.images[:1]).to(self.device), [site])[site].shape[1:]
             ids = [f"c{c}_y{y}_x{x}" for c, y, x in np.ndindex(*shape)]
             return make_responses(values, stimuli.ids, ids, dims=("stimulus", "neuron"), attrs=attrs)
         sessions = self.sessions if site is None else (site.removeprefix("readout."),)
         ids = [i for s in sessions for i in self.neuron_ids[s]]
         sess = [s for s in sessions for _ in self.neuron_ids[s]]
-        return make_responses(
-            values,
-            stimuli.ids,
-            ids,
-            dims=("stimulus", "neuron"),
-            attrs=attrs,
-            neuron_coords={"session": sess},
-        )
+        return make_responses(values, stimuli.ids, ids, dims=("stimulus", "neuron"), attrs=attrs,
+                              neuron_coords={"session": sess})
 
     @torch.no_grad()
-    def predict_trials(
-        self, stimuli: StimulusSet, responses: xr.DataArray, session: str | None = None, batch_size: int = 256
-    ) -> xr.DataArray:
+    def predict_trials(self, stimuli: StimulusSet, responses: xr.DataArray, session: str | None = None,
+                       batch_size: int = 256) -> xr.DataArray:
         """Per-trial predictions (stimulus, neuron, repeat) using the per-trial eye position and behaviour
         coordinates of ``responses`` (the ones named in the config)."""
         session = self._session(session)
@@ -284,12 +241,8 @@ class DigitalTwin:
             extra = flat[i : i + batch_size].to(self.device) if self.config.behaviour_inputs else None
             out.append(self.network(z, session, extra).cpu())
         values = torch.cat(out).double().numpy().reshape(s, r, -1).transpose(0, 2, 1)
-        return make_responses(
-            values,
-            stimuli.ids,
-            self.neuron_ids[session],
-            attrs={"source": "neurosafe.twin.DigitalTwin", "kind": "trial prediction"},
-        )
+        attrs = {"source": "neurosafe.twin.DigitalTwin", "kind": "trial prediction"}
+        return make_responses(values, stimuli.ids, self.neuron_ids[session], attrs=attrs)
 
     def _session(self, session: str | None) -> str:
         if session is None:
@@ -308,12 +261,8 @@ class DigitalTwin:
         px = self.network.readouts[session].positions(h, w).cpu().double().numpy()
         _, sh, sw = self.stimulus_shape
         px = (px + 0.5) * np.array([sw / w, sh / h]) - 0.5
-        return xr.DataArray(
-            px,
-            dims=("neuron", "axis"),
-            coords={"neuron_id": ("neuron", self.neuron_ids[session]), "axis": ["x", "y"]},
-            name="rf_position",
-        )
+        coords = {"neuron_id": ("neuron", self.neuron_ids[session]), "axis": ["x", "y"]}
+        return xr.DataArray(px, dims=("neuron", "axis"), coords=coords, name="rf_position")
 
     # ------------------------------------------------------------------------------------------- files
     def save(self, directory: str | Path) -> Path:
@@ -322,14 +271,8 @@ class DigitalTwin:
         directory = Path(directory)
         if directory.is_file() or (directory.is_dir() and {p.name for p in directory.iterdir()} - set(_FILES)):
             raise TwinError(f"{directory} holds other files; save a twin into a folder of its own")
-        meta = {
-            "format": _FORMAT,
-            "version": neurosafe.__version__,
-            "config": self.config.to_dict(),
-            "neuron_ids": self.neuron_ids,
-            "stimulus_shape": list(self.stimulus_shape),
-            "history": self.history,
-        }
+        meta = {"format": _FORMAT, "version": neurosafe.__version__, "config": self.config.to_dict(),
+                "neuron_ids": self.neuron_ids, "stimulus_shape": list(self.stimulus_shape), "history": self.history}
         state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
         with atomic_dir(directory) as tmp:
             save_json(tmp / _FILES[0], meta)
@@ -337,9 +280,7 @@ class DigitalTwin:
         return directory
 
     @classmethod
-    def load(
-        cls, directory: str | Path, subject: FeatureSubject | None = None, device: str = "cpu"
-    ) -> DigitalTwin:
+    def load(cls, directory: str | Path, subject: FeatureSubject | None = None, device: str = "cpu") -> DigitalTwin:
         """Rebuild a saved twin (a feature-core twin needs its ``subject`` again)."""
         directory = Path(directory)
         files = directory / _FILES[0], directory / _FILES[1]

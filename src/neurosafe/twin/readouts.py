@@ -33,9 +33,7 @@ class GaussianReadout(nn.Module):
         self.config = config
         r = config.init_mu_range
         self.mu = nn.Parameter(torch.empty(n_neurons, 2).uniform_(-r, r))
-        self.log_sigma = nn.Parameter(
-            torch.full((n_neurons, 1), float(torch.tensor(config.init_sigma).log()))
-        )
+        self.log_sigma = nn.Parameter(torch.full((n_neurons, 1), float(torch.tensor(config.init_sigma).log())))
         self.features = nn.Parameter(torch.randn(n_neurons, channels) / channels)
         self.bias = nn.Parameter(torch.zeros(n_neurons))
 
@@ -83,9 +81,8 @@ class FactorizedReadout(nn.Module):
         return self.config.l1 * (self.mask.abs().sum() + self.features.abs().sum())
 
 
-def build_readout(
-    config: ReadoutConfig, n_neurons: int, channels: int, height: int, width: int
-) -> GaussianReadout | FactorizedReadout:
+def build_readout(config: ReadoutConfig, n_neurons: int, channels: int, height: int,
+                  width: int) -> GaussianReadout | FactorizedReadout:
     if config.kind == "gaussian":
         return GaussianReadout(n_neurons, channels, config)
     return FactorizedReadout(n_neurons, channels, height, width, config)

@@ -48,44 +48,25 @@ def _sel(rec: Recording, ids: Sequence[str]):
     return rec.responses.isel(stimulus=np.isin(rec.responses.stimulus_id.values.astype(str), list(ids)))
 
 
-def fit_recording(
-    rec: Recording,
-    out: str | Path,
-    config: TwinConfig | None = None,
-    test_fraction: float = 0.2,
-    seed: int = 0,
-    resume: bool = False,
-) -> dict:
+def fit_recording(rec: Recording, out: str | Path, config: TwinConfig | None = None, test_fraction: float = 0.2,
+                  seed: int = 0, resume: bool = False) -> dict:
     """Hold out a test split, fit a twin on the rest (checkpointed), save it to ``out``; a summary dict."""
     _need_stimuli(rec)
     out = Path(out)
     train_ids, test_ids = holdout_split(rec.responses.stimulus_id.values, test_fraction, seed)
-    split = {
-        "test_ids": test_ids,
-        "test_fraction": test_fraction,
-        "seed": seed,
-        "data_hash": data_hash(rec.responses),
-    }
+    split = {"test_ids": test_ids, "test_fraction": test_fraction, "seed": seed, "data_hash": data_hash(rec.responses)}
     save_json(out / SPLIT, split)
-    twin = fit_twin(
-        rec.stimuli, _sel(rec, train_ids), config, seed=seed, checkpoint_dir=out / "checkpoint", resume=resume
-    )
+    twin = fit_twin(rec.stimuli, _sel(rec, train_ids), config, seed=seed, checkpoint_dir=out / "checkpoint",
+                    resume=resume)
     twin.save(out / TWIN)
     best = max(twin.history, key=lambda h: h["val_correlation"])
-    return {
-        "out": str(out),
-        "n_train_stimuli": len(train_ids),
-        "n_test_stimuli": len(test_ids),
-        "n_neurons": sum(len(v) for v in twin.neuron_ids.values()),
-        "epochs": len(twin.history),
-        "best_epoch": best["epoch"],
-        "best_val_correlation": best["val_correlation"],
-    }
+    return {"out": str(out), "n_train_stimuli": len(train_ids), "n_test_stimuli": len(test_ids),
+            "n_neurons": sum(len(v) for v in twin.neuron_ids.values()), "epochs": len(twin.history),
+            "best_epoch": best["epoch"], "best_val_correlation": best["val_correlation"]}
 
 
-def evaluate_run(
-    run_dir: str | Path, rec: Recording, all_stimuli: bool = False, seed: int = 0, n_boot: int = 200
-) -> dict:
+def evaluate_run(run_dir: str | Path, rec: Recording, all_stimuli: bool = False, seed: int = 0,
+                 n_boot: int = 200) -> dict:
     """Evaluate a saved twin on a recording: its held-out test stimuli when the file is the one it was fit
     on (``split.json``), else (or with ``all_stimuli``) every stimulus."""
     _need_stimuli(rec)
@@ -97,30 +78,18 @@ def evaluate_run(
         split = load_json(split_file)
         if split["data_hash"] == data_hash(rec.responses):
             if not split["test_ids"]:
-                raise TwinError(
-                    f"{run_dir} was fit on every stimulus of this file (no test split): "
-                    "evaluate on another recording, or pass all_stimuli to score the training data"
-                )
+                raise TwinError(f"{run_dir} was fit on every stimulus of this file (no test split): evaluate on "
+                                "another recording, or pass all_stimuli to score the training data")
             responses, used = _sel(rec, split["test_ids"]), "held-out split"
     result = evaluate_twin(twin, rec.stimuli, responses, seed=seed, n_boot=n_boot).to_dict()
     return {"run": str(run_dir), "stimuli": used, "n_stimuli": int(responses.sizes["stimulus"]), **result}
 
 
-def scaling_recording(
-    rec: Recording,
-    out: str | Path,
-    n_stimuli: Sequence[int] | None = None,
-    repeats: Sequence[int] | None = None,
-    n_neurons: Sequence[int] | None = None,
-    seeds: Sequence[int] = (0,),
-    config: TwinConfig | None = None,
-    test_fraction: float = 0.2,
-    trial_duration: float = 1.0,
-    fraction: float = 0.9,
-    n_boot: int = 200,
-    executor: Executor | None = None,
-    seed: int = 0,
-) -> dict:
+def scaling_recording(rec: Recording, out: str | Path, n_stimuli: Sequence[int] | None = None,
+                      repeats: Sequence[int] | None = None, n_neurons: Sequence[int] | None = None,
+                      seeds: Sequence[int] = (0,), config: TwinConfig | None = None, test_fraction: float = 0.2,
+                      trial_duration: float = 1.0, fraction: float = 0.9, n_boot: int = 200,
+                      executor: Executor | None = None, seed: int = 0) -> dict:
     """Scaling sweep on one recording (test split held out), scaling-law fits, ``results.json`` and a figure.
 
     ``n_stimuli`` defaults to 5 budgets from 1/16 of the training stimuli to all of them.
@@ -132,35 +101,20 @@ def scaling_recording(
         raise TwinError("a scaling sweep needs a held-out test split (test_fraction > 0) with repeats")
     if n_stimuli is None:
         n_stimuli = sorted({max(10, round(len(train_ids) / 2**k)) for k in range(4, -1, -1)})
-    table = scaling_sweep(
-        rec.stimuli,
-        _sel(rec, train_ids),
-        rec.stimuli,
-        _sel(rec, test_ids),
-        n_stimuli=n_stimuli,
-        repeats=repeats,
-        n_neurons=n_neurons,
-        seeds=seeds,
-        config=config,
-        trial_duration=trial_duration,
-        executor=executor,
-    )
+    table = scaling_sweep(rec.stimuli, _sel(rec, train_ids), rec.stimuli, _sel(rec, test_ids), n_stimuli=n_stimuli,
+                          repeats=repeats, n_neurons=n_neurons, seeds=seeds, config=config,
+                          trial_duration=trial_duration, executor=executor)
     full = table[table["n_neurons"] == table["n_neurons"].max()]
     fits, problems = {}, {}
     for model in MODELS:
         try:
-            fits[model] = fit_scaling_law(
-                full["recording_time"], full["feve"], model, fraction=fraction, n_boot=n_boot, seed=seed
-            )
+            fits[model] = fit_scaling_law(full["recording_time"], full["feve"], model, fraction=fraction,
+                                          n_boot=n_boot, seed=seed)
         except (TwinError, RuntimeError) as err:
             problems[model] = str(err)
     figure = plot_scaling(table, fits, out / "scaling.png")
-    result = {
-        "cells": table.to_dict(orient="records"),
-        "fits": {k: f.to_dict() for k, f in fits.items()},
-        "fit_errors": problems,
-        "figure": str(figure),
-    }
+    result = {"cells": table.to_dict(orient="records"), "fits": {k: f.to_dict() for k, f in fits.items()},
+              "fit_errors": problems, "figure": str(figure)}
     with atomic_path(out / "results.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1, default=float))
     return result

@@ -35,15 +35,7 @@ from neurosafe.twin.errors import TwinError
 from neurosafe.twin.evaluate import evaluate_twin
 from neurosafe.twin.train import fit_twin
 
-__all__ = [
-    "MODELS",
-    "ScalingCell",
-    "ScalingFit",
-    "fit_scaling_law",
-    "plot_scaling",
-    "recording_time",
-    "scaling_sweep",
-]
+__all__ = ["MODELS", "ScalingCell", "ScalingFit", "fit_scaling_law", "plot_scaling", "recording_time", "scaling_sweep"]
 
 MODELS = ("sigmoid", "power")
 
@@ -63,31 +55,16 @@ class ScalingCell:
     seed: int
 
 
-def _run_cell(
-    cell: ScalingCell,
-    stimuli: StimulusSet,
-    responses: xr.DataArray,
-    n_validation: int,
-    test_stimuli: StimulusSet,
-    test_responses: xr.DataArray,
-    config: TwinConfig,
-    trial_duration: float,
-) -> dict:
+def _run_cell(cell: ScalingCell, stimuli: StimulusSet, responses: xr.DataArray, n_validation: int,
+              test_stimuli: StimulusSet, test_responses: xr.DataArray, config: TwinConfig,
+              trial_duration: float) -> dict:
     rng = np.random.default_rng(cell.seed)
     stim_idx = n_validation + rng.permutation(responses.sizes["stimulus"] - n_validation)[: cell.n_stimuli]
     neurons = np.sort(rng.permutation(responses.sizes["neuron"])[: cell.n_neurons])
-    train = responses.isel(
-        stimulus=np.concatenate([np.arange(n_validation), np.sort(stim_idx)]),
-        neuron=neurons,
-        repeat=slice(0, cell.repeats),
-    )
-    twin = fit_twin(
-        stimuli,
-        train,
-        config,
-        seed=cell.seed,
-        validation=responses.stimulus_id.values[:n_validation].astype(str).tolist(),
-    )
+    train = responses.isel(stimulus=np.concatenate([np.arange(n_validation), np.sort(stim_idx)]), neuron=neurons,
+                           repeat=slice(0, cell.repeats))
+    validation = responses.stimulus_id.values[:n_validation].astype(str).tolist()
+    twin = fit_twin(stimuli, train, config, seed=cell.seed, validation=validation)
     score = evaluate_twin(twin, test_stimuli, test_responses.isel(neuron=neurons), n_boot=0, seed=cell.seed)
     return {
         **vars(cell),
@@ -99,21 +76,11 @@ def _run_cell(
     }
 
 
-def scaling_sweep(
-    stimuli: StimulusSet,
-    responses: xr.DataArray,
-    test_stimuli: StimulusSet,
-    test_responses: xr.DataArray,
-    *,
-    n_stimuli: Sequence[int],
-    repeats: Sequence[int] | None = None,
-    n_neurons: Sequence[int] | None = None,
-    seeds: Sequence[int] = (0,),
-    config: TwinConfig | None = None,
-    trial_duration: float = 1.0,
-    val_fraction: float = 0.1,
-    executor: Executor | None = None,
-) -> pd.DataFrame:
+def scaling_sweep(stimuli: StimulusSet, responses: xr.DataArray, test_stimuli: StimulusSet,
+                  test_responses: xr.DataArray, *, n_stimuli: Sequence[int], repeats: Sequence[int] | None = None,
+                  n_neurons: Sequence[int] | None = None, seeds: Sequence[int] = (0,), config: TwinConfig | None = None,
+                  trial_duration: float = 1.0, val_fraction: float = 0.1,
+                  executor: Executor | None = None) -> pd.DataFrame:
     """Fit and score one twin per cell of (n_stimuli x repeats x n_neurons x seeds); one row per cell.
 
     A fixed ``val_fraction`` of the training stimuli (at least 20) is set aside once for early stopping in
@@ -133,38 +100,21 @@ def scaling_sweep(
     n_rep, n_neu = responses.sizes["repeat"], responses.sizes["neuron"]
     n_stim = responses.sizes["stimulus"] - n_val
     if n_stim < 1:
-        raise TwinError(
-            f"{responses.sizes['stimulus']} training stimuli leave none after {n_val} for validation"
-        )
+        raise TwinError(f"{responses.sizes['stimulus']} training stimuli leave none after {n_val} for validation")
     order = np.random.default_rng(0).permutation(responses.sizes["stimulus"])
     responses = responses.isel(stimulus=order)
     repeats = list(repeats or [n_rep])
     n_neurons = list(n_neurons or [n_neu])
-    for name, values, limit in (
-        ("n_stimuli", n_stimuli, n_stim),
-        ("repeats", repeats, n_rep),
-        ("n_neurons", n_neurons, n_neu),
-    ):
+    for name, values, limit in (("n_stimuli", n_stimuli, n_stim), ("repeats", repeats, n_rep),
+                                ("n_neurons", n_neurons, n_neu)):
         bad = [v for v in values if not 1 <= v <= limit]
         if bad or not len(values):
-            raise TwinError(
-                f"{name} must be non-empty values in [1, {limit}] (the data's size, less validation "
-                f"stimuli); got {list(values)}"
-            )
-    cells = [
-        ScalingCell(int(s), int(r), int(n), int(seed))
-        for s, r, n, seed in product(n_stimuli, repeats, n_neurons, seeds)
-    ]
-    run = partial(
-        _run_cell,
-        stimuli=stimuli,
-        responses=responses,
-        n_validation=n_val,
-        test_stimuli=test_stimuli,
-        test_responses=test_responses,
-        config=config or TwinConfig(),
-        trial_duration=trial_duration,
-    )
+            raise TwinError(f"{name} must be non-empty values in [1, {limit}] (the data's size, less validation "
+                            f"stimuli); got {list(values)}")
+    grid = product(n_stimuli, repeats, n_neurons, seeds)
+    cells = [ScalingCell(int(s), int(r), int(n), int(seed)) for s, r, n, seed in grid]
+    run = partial(_run_cell, stimuli=stimuli, responses=responses, n_validation=n_val, test_stimuli=test_stimuli,
+                  test_responses=test_responses, config=config or TwinConfig(), trial_duration=trial_duration)
     return pd.DataFrame((executor or LocalExecutor()).map(run, cells))
 
 
@@ -173,9 +123,7 @@ def _sigmoid(log_t: np.ndarray, asymptote: float, midpoint: float, slope: float)
     return asymptote / (1 + np.exp(-slope * (log_t - midpoint)))
 
 
-def _power(
-    log_t: np.ndarray, asymptote: float, scale: float, exponent: float, log_ref: float = 0.0
-) -> np.ndarray:
+def _power(log_t: np.ndarray, asymptote: float, scale: float, exponent: float, log_ref: float = 0.0) -> np.ndarray:
     return asymptote - scale * 10 ** (-exponent * (log_t - log_ref))
 
 
@@ -202,18 +150,10 @@ class ScalingFit:
         return _curve(self.model, np.log10(np.asarray(time, dtype=float)), self.params)
 
     def to_dict(self) -> dict:
-        return {
-            "model": self.model,
-            "params": self.params,
-            "ci": {k: list(v) for k, v in self.ci.items()},
-            "fraction": self.fraction,
-            "time_to_fraction": self.time_to_fraction,
-            "time_to_fraction_ci": None
-            if self.time_to_fraction_ci is None
-            else list(self.time_to_fraction_ci),
-            "rmse": self.rmse,
-            "n_points": self.n_points,
-        }
+        ttf_ci = None if self.time_to_fraction_ci is None else list(self.time_to_fraction_ci)
+        return {"model": self.model, "params": self.params, "ci": {k: list(v) for k, v in self.ci.items()},
+                "fraction": self.fraction, "time_to_fraction": self.time_to_fraction, "time_to_fraction_ci": ttf_ci,
+                "rmse": self.rmse, "n_points": self.n_points}
 
 
 def _curve(model: str, log_t: np.ndarray, p: dict[str, float]) -> np.ndarray:
@@ -246,23 +186,12 @@ def _fit_once(model: str, log_t: np.ndarray, y: np.ndarray, log_ref: float) -> d
     p0 = [top, max(top - float(np.min(y)), 1e-3), 0.5]
     bounds = ([-1.0, 0.0, 1e-3], [max(2.0, 2 * top), np.inf, 10.0])
     popt, _ = curve_fit(f, log_t, y, p0=p0, bounds=bounds, maxfev=2000)
-    return {
-        "asymptote": float(popt[0]),
-        "scale": float(popt[1]),
-        "exponent": float(popt[2]),
-        "log_reference_time": log_ref,
-    }
+    return {"asymptote": float(popt[0]), "scale": float(popt[1]), "exponent": float(popt[2]),
+            "log_reference_time": log_ref}
 
 
-def fit_scaling_law(
-    time: Sequence[float],
-    score: Sequence[float],
-    model: str = "sigmoid",
-    fraction: float = 0.9,
-    n_boot: int = 200,
-    seed: int = 0,
-    ci_level: float = 0.95,
-) -> ScalingFit:
+def fit_scaling_law(time: Sequence[float], score: Sequence[float], model: str = "sigmoid", fraction: float = 0.9,
+                    n_boot: int = 200, seed: int = 0, ci_level: float = 0.95) -> ScalingFit:
     """Fit ``score`` (e.g. median FEVE) against recording ``time`` (seconds) with ``model``."""
     if model not in MODELS:
         raise TwinError(f"model must be one of {MODELS}; got {model!r}")
@@ -274,9 +203,8 @@ def fit_scaling_law(
     if not (np.isfinite(t).all() and np.isfinite(y).all()) or (t <= 0).any():
         raise TwinError("times must be positive and finite, scores finite")
     if len(np.unique(t)) < 3 or len(t) < 4:
-        raise TwinError(
-            f"a 3-parameter law needs >= 4 points at >= 3 distinct times; got {len(t)} at {len(np.unique(t))}"
-        )
+        raise TwinError(f"a 3-parameter law needs >= 4 points at >= 3 distinct times; "
+                        f"got {len(t)} at {len(np.unique(t))}")
     log_t = np.log10(t)
     log_ref = float(np.mean(log_t))
     params = _fit_once(model, log_t, y, log_ref)
@@ -296,43 +224,24 @@ def fit_scaling_law(
         return percentile_ci(vals, ci_level) if np.isfinite(vals).sum() >= 10 else None
 
     ci = {k: c for k in params if k != "log_reference_time" and (c := interval(k)) is not None}
-    return ScalingFit(
-        model,
-        params,
-        ci,
-        fraction,
-        _time_to(model, params, fraction),
-        interval("time_to_fraction"),
-        rmse,
-        len(t),
-    )
+    return ScalingFit(model, params, ci, fraction, _time_to(model, params, fraction), interval("time_to_fraction"),
+                      rmse, len(t))
 
 
 # ------------------------------------------------------------------------------------------ figure
-def plot_scaling(
-    table: pd.DataFrame, fits: dict[str, ScalingFit], path: str | Path, metric: str = "feve"
-) -> Path:
+def plot_scaling(table: pd.DataFrame, fits: dict[str, ScalingFit], path: str | Path, metric: str = "feve") -> Path:
     """FEVE vs recording time (log axis) with the fitted laws; and vs number of neurons when swept."""
     import matplotlib.pyplot as plt
 
     from neurosafe.core.figures import save_figure
 
     by_neurons = table["n_neurons"].nunique() > 1
-    fig, axes = plt.subplots(
-        1, 2 if by_neurons else 1, figsize=(10 if by_neurons else 5.5, 3.8), squeeze=False
-    )
+    fig, axes = plt.subplots(1, 2 if by_neurons else 1, figsize=(10 if by_neurons else 5.5, 3.8), squeeze=False)
     ax = axes[0, 0]
     full = table[table["n_neurons"] == table["n_neurons"].max()]
     for (reps, cells), marker in zip(full.groupby("repeats"), "os^Dv<>p", strict=False):
-        ax.scatter(
-            cells["recording_time"],
-            cells[metric],
-            color="k",
-            marker=marker,
-            s=18,
-            zorder=3,
-            label=f"twins, {reps} repeat{'s' if reps > 1 else ''}",
-        )
+        ax.scatter(cells["recording_time"], cells[metric], color="k", marker=marker, s=18, zorder=3,
+                   label=f"twins, {reps} repeat{'s' if reps > 1 else ''}")
     grid = np.geomspace(full["recording_time"].min() / 2, full["recording_time"].max() * 4, 200)
     for (name, fit), color in zip(fits.items(), ("#C44E52", "#4C72B0"), strict=False):
         ax.plot(grid, fit.predict(grid), color=color, label=f"{name} (asymptote {fit.asymptote:.2f})")

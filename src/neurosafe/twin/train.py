@@ -98,9 +98,7 @@ def _sessions(stimuli, responses) -> dict[str, tuple[StimulusSet, xr.DataArray]]
             raise TwinError(f"session names must be non-empty strings without '.'; got {name!r}")
         resp = validate_responses(resp)
         if "time" in resp.dims:
-            raise TwinError(
-                f"session {name!r}: reduce the 'time' dim first (e.g. sum spike counts over a window)"
-            )
+            raise TwinError(f"session {name!r}: reduce the 'time' dim first (e.g. sum spike counts over a window)")
         stim = stimuli[name] if isinstance(stimuli, Mapping) else stimuli
         if not isinstance(stim, StimulusSet):
             raise TwinError(f"session {name!r}: stimuli must be a StimulusSet; got {type(stim).__name__}")
@@ -131,9 +129,8 @@ def _samples(resp: xr.DataArray, names: Sequence[str]) -> tuple[np.ndarray, np.n
     return np.repeat(np.arange(s), r)[keep], trials[keep], inputs.reshape(s * r, -1)[keep]
 
 
-def _fingerprint(
-    data: Mapping[str, tuple[StimulusSet, xr.DataArray]], config: TwinConfig, seed: int, validation
-) -> str:
+def _fingerprint(data: Mapping[str, tuple[StimulusSet, xr.DataArray]], config: TwinConfig, seed: int,
+                 validation) -> str:
     """Hash of data, config (minus run-only options), seed and code: a checkpoint resumes only the same fit."""
     cfg = config.to_dict()
     for key in ("epochs", "progress", "device"):
@@ -165,25 +162,19 @@ def _validation_masks(data, config: TwinConfig, seed: int, validation) -> dict[s
         if validation is not None and name in validation:
             val = np.isin(stim.ids.astype(str), [str(i) for i in validation[name]])
             if val.sum() < 3 or n - val.sum() < 2:
-                raise TwinError(
-                    f"session {name!r}: the validation ids select {val.sum()} of {n} stimuli; need >= 3 "
-                    "for validation and >= 2 left for training"
-                )
+                raise TwinError(f"session {name!r}: the validation ids select {val.sum()} of {n} stimuli; "
+                                "need >= 3 for validation and >= 2 left for training")
         else:
             n_val = max(2, round(config.train.val_fraction * n))
             if n < _MIN_STIMULI or n - n_val < 2:
-                raise TwinError(
-                    f"session {name!r} has {n} stimuli; fitting a twin needs at least {_MIN_STIMULI}"
-                )
+                raise TwinError(f"session {name!r} has {n} stimuli; fitting a twin needs at least {_MIN_STIMULI}")
             val = np.zeros(n, bool)
             val[rng.choice(n, n_val, replace=False)] = True
         splits[name] = val
     return splits
 
 
-def _prepare(
-    network: TwinNetwork, data, config: TwinConfig, seed: int, device, validation
-) -> dict[str, _Data]:
+def _prepare(network: TwinNetwork, data, config: TwinConfig, seed: int, device, validation) -> dict[str, _Data]:
     """Split stimuli into train/validation, set input statistics and readout biases."""
     splits = _validation_masks(data, config, seed, validation)
     with torch.no_grad():
@@ -198,20 +189,13 @@ def _prepare(
         stim_idx, targets, inputs = _samples(resp, network.config.behaviour_inputs)
         is_val = splits[name][stim_idx]
         if config.train.loss == "poisson" and np.nanmin(targets) < 0:
-            raise TwinError(
-                f"session {name!r}: the Poisson loss needs non-negative responses (counts); "
-                "use train.loss='gaussian' for signed data"
-            )
+            raise TwinError(f"session {name!r}: the Poisson loss needs non-negative responses (counts); "
+                            "use train.loss='gaussian' for signed data")
         mask = np.isfinite(targets)
-        images, encoded = _encode_once(
-            network,
-            ((pre[name] - network.preprocess.mean) / network.preprocess.std).to(device),
-            4 * config.train.batch_size,
-        )
+        standardized = ((pre[name] - network.preprocess.mean) / network.preprocess.std).to(device)
+        images, encoded = _encode_once(network, standardized, 4 * config.train.batch_size)
         d = _Data(
-            images=images,
-            encoded=encoded,
-            stimulus=torch.from_numpy(stim_idx).to(device),
+            images=images, encoded=encoded, stimulus=torch.from_numpy(stim_idx).to(device),
             targets=torch.from_numpy(np.where(mask, targets, 0)).float().to(device),
             mask=torch.from_numpy(mask).to(device),
             inputs=None if inputs is None else torch.from_numpy(inputs).float().to(device),
@@ -316,18 +300,11 @@ def _step(state: _State, score: float, optimizer, config: TwinConfig) -> bool:
     return False
 
 
-def fit_twin(
-    stimuli: StimulusSet | Mapping[str, StimulusSet],
-    responses: xr.DataArray | Mapping[str, xr.DataArray],
-    config: TwinConfig | None = None,
-    seed: int = 0,
-    *,
-    subject: FeatureSubject | None = None,
-    validation: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
-    checkpoint_dir: str | Path | None = None,
-    resume: bool = False,
-    callbacks: Sequence[Callable[[EpochReport], None]] = (),
-) -> DigitalTwin:
+def fit_twin(stimuli: StimulusSet | Mapping[str, StimulusSet], responses: xr.DataArray | Mapping[str, xr.DataArray],
+             config: TwinConfig | None = None, seed: int = 0, *, subject: FeatureSubject | None = None,
+             validation: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+             checkpoint_dir: str | Path | None = None, resume: bool = False,
+             callbacks: Sequence[Callable[[EpochReport], None]] = ()) -> DigitalTwin:
     """Fit a digital twin to responses (stimulus, neuron[, repeat]) of one or several sessions.
 
     ``responses`` may be one DataArray or {session: DataArray} (one readout per session, one shared core);
@@ -345,9 +322,8 @@ def fit_twin(
     device = resolve_device(config.train.device)
     first = next(iter(data.values()))[0]
     with _seeded(seed, device):
-        network = TwinNetwork(
-            config, first.shape[1], first.size, {n: r.sizes["neuron"] for n, (_, r) in data.items()}, subject
-        ).to(device)
+        sizes = {n: r.sizes["neuron"] for n, (_, r) in data.items()}
+        network = TwinNetwork(config, first.shape[1], first.size, sizes, subject).to(device)
     samples = _prepare(network, data, config, seed, device, validation)
     optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr,
                                  weight_decay=config.train.weight_decay)
@@ -360,13 +336,8 @@ def fit_twin(
         network.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state, best_state = _State(**{k: saved[k] for k in vars(_State()) if k in saved}), saved["best_state"]
-    bar = tqdm(
-        total=config.train.epochs,
-        initial=state.epoch,
-        desc="fit_twin",
-        unit="epoch",
-        disable=None if config.train.progress is None else not config.train.progress,
-    )
+    bar = tqdm(total=config.train.epochs, initial=state.epoch, desc="fit_twin", unit="epoch",
+               disable=None if config.train.progress is None else not config.train.progress)
     while not state.finished and state.epoch < config.train.epochs:
         state.epoch += 1
         start = time.perf_counter()
@@ -376,15 +347,8 @@ def fit_twin(
         lr = optimizer.param_groups[0]["lr"]
         if _step(state, score, optimizer, config):
             best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        state.history.append(
-            {
-                "epoch": state.epoch,
-                "train_loss": train_loss,
-                "val_correlation": score,
-                "lr": lr,
-                "seconds": time.perf_counter() - start,
-            }
-        )
+        state.history.append({"epoch": state.epoch, "train_loss": train_loss, "val_correlation": score, "lr": lr,
+                              "seconds": time.perf_counter() - start})
         if ckpt is not None:
             save_checkpoint(ckpt, {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
                                    "best_state": best_state, **vars(state)}, fingerprint)
@@ -396,9 +360,5 @@ def fit_twin(
             callback(report)
     bar.close()
     network.load_state_dict(best_state)
-    return DigitalTwin(
-        network,
-        {n: [str(i) for i in r.neuron_id.values] for n, (_, r) in data.items()},
-        first.shape[1:],
-        state.history,
-    )
+    neuron_ids = {n: [str(i) for i in r.neuron_id.values] for n, (_, r) in data.items()}
+    return DigitalTwin(network, neuron_ids, first.shape[1:], state.history)
