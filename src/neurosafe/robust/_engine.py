@@ -36,6 +36,14 @@ def check_budget(eps: float, norm: str) -> float:
     return eps
 
 
+def check_steps(steps: int, restarts: int) -> None:
+    """Validate an iterative attack's iterations and random restarts (positive integers)."""
+    if int(steps) != steps or steps < 1:
+        raise AttackError(f"steps must be a positive integer; got {steps}")
+    if int(restarts) != restarts or restarts < 1:
+        raise AttackError(f"restarts must be a positive integer; got {restarts}")
+
+
 def _per_example(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return v.view(-1, *([1] * (like.ndim - 1)))
 
