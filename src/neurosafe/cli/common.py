@@ -10,14 +10,17 @@ from functools import wraps
 from typing import Any
 
 import numpy as np
+import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from neurosafe.core.errors import NeurosafeError
 
 console = Console(stderr=True)
 
 JSON_OPTION_HELP = "Print machine-readable JSON on stdout instead of tables."
+JsonOpt = typer.Option(False, "--json", help=JSON_OPTION_HELP)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -39,6 +42,25 @@ def to_jsonable(obj: Any) -> Any:
 
 def print_json(payload: dict) -> None:
     sys.stdout.write(json.dumps(to_jsonable(payload), indent=2) + "\n")
+
+
+def report(payload: dict, json_out: bool, lines: list[str]) -> None:
+    """Print ``payload`` as JSON with --json, else the human-readable ``lines``."""
+    if json_out:
+        print_json(payload)
+    else:
+        for line in lines:
+            console.print(line)
+
+
+def print_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print a rich table with these column headers and rows of strings."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def handle_errors(func: Callable) -> Callable:

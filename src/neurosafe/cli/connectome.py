@@ -6,15 +6,12 @@ from enum import Enum, StrEnum
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table
 from neurosafe.connectome.loaders import CONNECTOMES
 
-app = typer.Typer(
-    help="Connectome-constrained models: load real connectomes, simulate rate and LIF networks.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help="Connectome-constrained models: load real connectomes, simulate rate and LIF networks.",
+                  no_args_is_help=True)
 
 ConnectomeName = Enum("ConnectomeName", {name: name for name in CONNECTOMES}, type=str)
 
@@ -30,11 +27,8 @@ EXTENT_HELP = "flyvis_optic_lobe only: lattice radius in columns (15 = the paper
 def _load(name: ConnectomeName, extent: int):
     from neurosafe.connectome import load_connectome
 
-    return (
-        load_connectome(name.value, extent=extent)
-        if name.value == "flyvis_optic_lobe"
-        else load_connectome(name.value)
-    )
+    kwargs = {"extent": extent} if name.value == "flyvis_optic_lobe" else {}
+    return load_connectome(name.value, **kwargs)
 
 
 def _format(value) -> str:
@@ -48,7 +42,7 @@ def _format(value) -> str:
 def info(
     name: ConnectomeName = typer.Argument(..., help="Which connectome."),
     extent: int = typer.Option(15, help=EXTENT_HELP),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Neurons, cell types, synapse counts, sign balance, reciprocity and degree statistics."""
     connectome = _load(name, extent)
@@ -56,42 +50,27 @@ def info(
     if json_out:
         print_json(summary)
         return
-    table = Table(title=f"{name.value}: {summary['citation']}")
-    table.add_column("statistic")
-    table.add_column("value")
-    for key, value in summary.items():
-        table.add_row(key, _format(value))
-    console.print(table)
+    print_table(f"{name.value}: {summary['citation']}", ("statistic", "value"),
+                [(key, _format(value)) for key, value in summary.items()])
 
 
 @app.command()
 @handle_errors
 def simulate(
     name: ConnectomeName = typer.Argument(..., help="Which connectome."),
-    inputs: list[str] = typer.Option(
-        ..., "--input", "-i", help="Neurons or cell types that receive input (comma-separated or repeated)."
-    ),
-    model: Model = typer.Option(
-        Model.lif, help="lif: spiking (Shiu et al. 2024 preset); rate: rate network."
-    ),
+    inputs: list[str] = typer.Option(..., "--input", "-i",
+                                     help="Neurons or cell types that receive input (comma-separated or repeated)."),
+    model: Model = typer.Option(Model.lif, help="lif: spiking (Shiu et al. 2024 preset); rate: rate network."),
     duration: float = typer.Option(200.0, help="Simulated time (ms)."),
     dt: float | None = typer.Option(None, help="Time step (ms); default 0.1 (lif) or 1 (rate)."),
-    current: float = typer.Option(
-        0.0, help="Constant input to the input neurons (lif: mV of drive; rate: a.u.)."
-    ),
-    poisson_rate: float = typer.Option(
-        150.0, help="lif: Poisson input rate (Hz) to the input neurons (0: none)."
-    ),
+    current: float = typer.Option(0.0, help="Constant input to the input neurons (lif: mV of drive; rate: a.u.)."),
+    poisson_rate: float = typer.Option(150.0, help="lif: Poisson input rate (Hz) to the input neurons (0: none)."),
     weight_per_synapse: float = typer.Option(0.275, help="lif: mV per synapse (Shiu et al. 2024: 0.275)."),
-    gap_weight: float = typer.Option(
-        0.0, help="lif: gap-junction conductance per contact, relative to the leak."
-    ),
+    gap_weight: float = typer.Option(0.0, help="lif: gap-junction conductance per contact, relative to the leak."),
     seed: int = typer.Option(0, help="Seed of the Poisson input."),
-    figure: Path | None = typer.Option(
-        None, help="PNG raster (lif) or rate traces (rate); default <name>_<model>.png"
-    ),
+    figure: Path | None = typer.Option(None, help="PNG raster (lif) or rate traces (rate); default <name>_<model>.png"),
     extent: int = typer.Option(15, help=EXTENT_HELP),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Simulate a connectome with input to chosen neurons; print the most active neurons and save a figure."""
     from dataclasses import replace
@@ -101,28 +80,14 @@ def simulate(
     connectome = _load(name, extent)
     names = [x.strip() for item in inputs for x in item.split(",") if x.strip()]
     params = replace(SHIU2024, weight_per_synapse=weight_per_synapse, gap_weight=gap_weight)
-    summary = simulate_connectome(
-        connectome,
-        names,
-        model=model.value,
-        duration=duration,
-        dt=dt,
-        current=current,
-        poisson_rate=poisson_rate if model is Model.lif else 0.0,
-        seed=seed,
-        params=params,
-        figure=figure or Path(f"{name.value}_{model.value}.png"),
-    )
+    summary = simulate_connectome(connectome, names, model=model.value, duration=duration, dt=dt, current=current,
+                                  poisson_rate=poisson_rate if model is Model.lif else 0.0, seed=seed, params=params,
+                                  figure=figure or Path(f"{name.value}_{model.value}.png"))
     if json_out:
         print_json(summary)
         return
     key = "top_rates_hz" if model is Model.lif else "top_rates"
-    table = Table(title=f"{name.value}, {model.value} model, {duration:g} ms: most active neurons")
-    for col in ("neuron", "type", "rate (Hz)" if model is Model.lif else "rate (a.u.)"):
-        table.add_column(col)
-    for row in summary[key]:
-        table.add_row(row["neuron"], row["type"], f"{row['value']:.3g}")
-    console.print(table)
-    console.print(
-        f"{summary['active_neurons']} of {summary['n_neurons']} neurons active; figure: {summary['figure']}"
-    )
+    print_table(f"{name.value}, {model.value} model, {duration:g} ms: most active neurons",
+                ("neuron", "type", "rate (Hz)" if model is Model.lif else "rate (a.u.)"),
+                [(row["neuron"], row["type"], f"{row['value']:.3g}") for row in summary[key]])
+    console.print(f"{summary['active_neurons']} of {summary['n_neurons']} neurons active; figure: {summary['figure']}")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.table import Table
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table, report
 from neurosafe.core.seeds import child_seed
 
 
@@ -36,7 +35,7 @@ def record(
     size: int = typer.Option(32, help="Image size in pixels."),
     repeats: int = typer.Option(10, help="Repeats per stimulus."),
     seed: int = typer.Option(0, help="Seed of the brain, the stimuli and the noise."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Record the synthetic ground-truth brain's responses to stimuli and save them (with the stimuli)."""
     from neurosafe.data import SyntheticBrain
@@ -50,10 +49,8 @@ def record(
         save_netcdf(Recording(responses, stim), out)
     summary = {"file": str(out), "stimuli": len(stim), "neurons": neurons, "repeats": repeats, "area": area,
                "seed": seed, "mean_count": float(responses.mean())}
-    if json_out:
-        print_json(summary)
-    else:
-        console.print(f"wrote [bold]{out}[/]: {len(stim)} stimuli x {neurons} neurons x {repeats} repeats ({area})")
+    report(summary, json_out, [f"wrote [bold]{out}[/]: {len(stim)} stimuli x {neurons} neurons x {repeats} repeats "
+                               f"({area})"])
 
 
 @handle_errors
@@ -61,7 +58,7 @@ def import_dataset(
     dataset: Dataset = typer.Argument(..., help="Which public dataset layout to read."),
     path: Path = typer.Argument(..., help="The dataset's folder (ecker2010: its .mat file)."),
     out: Path = typer.Option(..., "--out", "-o", help="netCDF file to write."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Convert a downloaded public dataset into a neurosafe netCDF recording."""
     from neurosafe.data import datasets
@@ -72,10 +69,7 @@ def import_dataset(
     rec = loader(path)
     save_netcdf(rec, out)
     summary = {"file": str(out), "dataset": dataset.value, **_describe(rec)}
-    if json_out:
-        print_json(summary)
-    else:
-        console.print(f"wrote [bold]{out}[/] from {dataset.value}")
+    report(summary, json_out, [f"wrote [bold]{out}[/] from {dataset.value}"])
 
 
 def _describe(rec) -> dict:
@@ -94,7 +88,7 @@ def _describe(rec) -> dict:
 @handle_errors
 def info(
     file: Path = typer.Argument(..., help="A neurosafe netCDF (.nc) or NWB (.nwb) file."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Describe a recording file: dims, attributes, missing data, stimuli and extra arrays."""
     from neurosafe.data.io import load_recording
@@ -103,12 +97,7 @@ def info(
     if json_out:
         print_json({"file": str(file), **desc})
         return
-    table = Table(title=str(file))
-    table.add_column("part")
-    table.add_column("description")
-    for part, value in desc.items():
-        table.add_row(part, str(value))
-    console.print(table)
+    print_table(str(file), ("part", "description"), [(part, str(value)) for part, value in desc.items()])
 
 
 @handle_errors
@@ -117,7 +106,7 @@ def reliability(
     n_splits: int = typer.Option(100, help="Random split-halves averaged per neuron."),
     seed: int = typer.Option(0, help="Seed of the splits and the bootstrap."),
     figure: Path | None = typer.Option(None, help="Histogram PNG (default: <file>_reliability.png)."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Split-half reliability (Spearman-Brown corrected), oracle correlation and FEV per neuron."""
     from neurosafe.data.io import load_recording
@@ -136,11 +125,7 @@ def reliability(
     if json_out:
         print_json(summary)
         return
-    table = Table(title=f"reliability of {file.name} ({summary['n_neurons']} neurons)")
-    for col in ("measure", "median", "95% CI"):
-        table.add_column(col)
-    for key in ("split_half", "oracle", "fev"):
-        s = summary[key]
-        table.add_row(key, f"{s['value']:.3f}", f"[{s['ci'][0]:.3f}, {s['ci'][1]:.3f}]")
-    console.print(table)
+    rows = [(key, f"{summary[key]['value']:.3f}", f"[{summary[key]['ci'][0]:.3f}, {summary[key]['ci'][1]:.3f}]")
+            for key in ("split_half", "oracle", "fev")]
+    print_table(f"reliability of {file.name} ({summary['n_neurons']} neurons)", ("measure", "median", "95% CI"), rows)
     console.print(f"histogram: {fig_path}")

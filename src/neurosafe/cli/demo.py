@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
 
 
 @handle_errors
@@ -18,7 +18,7 @@ def demo(
     n_stimuli: int = typer.Option(500, "--n-stimuli", help="Natural image patches."),
     repeats: int = typer.Option(10, help="Repeats per stimulus."),
     seed: int = typer.Option(0, help="Seed of everything."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Record the synthetic V1, check reliability against ground truth, write report.html."""
     from neurosafe.report.demo import run_demo

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
 
 app = typer.Typer(help="Loss-function inference: inverse RL on gridworld demonstrations.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def fit(
     seed: int = typer.Option(0, help="Seed of the participant split, the bootstrap and the planted task."),
     maze: str | None = typer.Option(None, help="Maze to draw (default: the first by name)."),
     figure: Path = typer.Option(Path("irl_reward.png"), help="PNG of the maze beside the recovered reward."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Fit a reward by maximum causal entropy IRL; score held-out actions against uniform and shortest-path."""
     from neurosafe.lossinfer.pipeline import read_demonstrations, run_irl_fit, run_planted_fit

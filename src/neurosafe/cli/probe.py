@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, handle_errors, report
+from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import child_seed
 
 app = typer.Typer(help="In-silico electrophysiology: tuning, receptive fields, MEIs, lesions, population geometry.",
@@ -52,8 +53,6 @@ def _out(out: Path | None, name: str) -> Path:
 
 
 def _units(text: str | None) -> list[int] | None:
-    from neurosafe.core.errors import NeurosafeError
-
     if not text:
         return None
     try:
@@ -63,8 +62,6 @@ def _units(text: str | None) -> list[int] | None:
 
 
 def _select(pairs: list[str]) -> dict[str, object]:
-    from neurosafe.core.errors import NeurosafeError
-
     out: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -83,15 +80,6 @@ NeuronsOpt = typer.Option(100, "--neurons", help="Neurons of the synthetic brain
 AreaOpt = typer.Option("V1", "--area", help="Area of the synthetic brain: V1 or V4.")
 SeedOpt = typer.Option(0, "--seed", help="Seed of the brain, the stimuli and the optimisation.")
 OutOpt = typer.Option(None, "--out", "-o", help="Output folder (default probe_<command>/).")
-JsonOpt = typer.Option(False, "--json", help=JSON_OPTION_HELP)
-
-
-def _report(summary: dict, json_out: bool, lines: list[str]) -> None:
-    if json_out:
-        print_json(summary)
-    else:
-        for line in lines:
-            console.print(line)
 
 
 @app.command("tuning")
@@ -111,8 +99,8 @@ def tuning(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
     summary = tuning_summary(ds) | {"result": str(save_result(ds, folder / "tuning.nc")),
                                     "figure": str(plot_tuning_summary(ds, folder / "tuning.png"))}
     osi = summary["osi"]
-    _report(summary, json_out, [f"{summary['n_neurons']} neurons: OSI median {osi['q50']:.3f} "
-                                f"(IQR {osi['q25']:.3f}-{osi['q75']:.3f}); results in {folder}/"])
+    report(summary, json_out, [f"{summary['n_neurons']} neurons: OSI median {osi['q50']:.3f} "
+                               f"(IQR {osi['q25']:.3f}-{osi['q75']:.3f}); results in {folder}/"])
 
 
 @app.command("rf")
@@ -132,9 +120,9 @@ def rf(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Neu
                           units=_units(units), seed=seed)
     summary = rf_summary(ds) | {"result": str(save_result(ds, folder / "rf.nc")),
                                 "figure": str(plot_rfs(ds, folder / "rf.png"))}
-    _report(summary, json_out, [f"{summary['n_neurons']} RFs ({method.value}): median size "
-                                f"{summary['rf_size']['q50']:.2f} px, median fit R2 {summary['fit_r2']['q50']:.3f}; "
-                                f"results in {folder}/"])
+    report(summary, json_out, [f"{summary['n_neurons']} RFs ({method.value}): median size "
+                               f"{summary['rf_size']['q50']:.2f} px, median fit R2 {summary['fit_r2']['q50']:.3f}; "
+                               f"results in {folder}/"])
 
 
 @app.command("mei")
@@ -162,9 +150,9 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     summary = mei_summary(meis, comparison) | {
         "result": str(save_result(meis, folder / "mei.nc")),
         "figure": str(plot_images(meis["image"].values, titles, folder / "mei.png"))}
-    _report(summary, json_out, [f"{summary['n_units']} MEIs: MEI / best natural response median "
-                                f"{summary['ratio']['q50']:.2f} (min {comparison['ratio'].min().item():.2f}); "
-                                f"results in {folder}/"])
+    report(summary, json_out, [f"{summary['n_units']} MEIs: MEI / best natural response median "
+                               f"{summary['ratio']['q50']:.2f} (min {comparison['ratio'].min().item():.2f}); "
+                               f"results in {folder}/"])
 
 
 @app.command("lesion")
@@ -193,8 +181,8 @@ def lesion(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
     summary = dose_summary(ds) | {"result": str(save_result(ds, folder / "lesion.nc")),
                                   "figure": str(plot_dose_response(ds, folder / "lesion.png",
                                                                    "orientation decoding accuracy"))}
-    _report(summary, json_out, [f"fraction {c['fraction']:.2f}: accuracy {c['score']:.3f} "
-                                f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" for c in summary["curve"]])
+    report(summary, json_out, [f"fraction {c['fraction']:.2f}: accuracy {c['score']:.3f} "
+                               f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" for c in summary["curve"]])
 
 
 @app.command("geometry")
@@ -226,8 +214,8 @@ def geometry(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int
                "cross_validated": score.provenance["params"]["cross_validated"],
                "participation_ratio": participation_ratio(subj, site, stimuli), "n_components": len(spectrum),
                "figure": str(plot_spectrum(spectrum, score.value, fit_range, folder / "spectrum.png"))}
-    _report(summary, json_out, [f"alpha = {score.value:.3f} (CI {score.ci}), participation ratio "
-                                f"{summary['participation_ratio']:.1f}; figure {summary['figure']}"])
+    report(summary, json_out, [f"alpha = {score.value:.3f} (CI {score.ci}), participation ratio "
+                               f"{summary['participation_ratio']:.1f}; figure {summary['figure']}"])
 
 
 @app.command("cards")
@@ -243,4 +231,4 @@ def cards(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = 
     folder = _out(out, "cards")
     path = write_unit_cards(folder / "cards.html", _subject(subject, neurons, area, seed), site, _units(units),
                             config=AscentConfig(steps=steps), seed=seed)
-    _report({"report": str(path)}, json_out, [f"unit cards: {path}"])
+    report({"report": str(path)}, json_out, [f"unit cards: {path}"])

@@ -7,9 +7,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table
 
 MODEL_HELP = ("digits-cnn, synthetic-v1, synthetic-v4, a zoo name, package.module:factory or file.py:factory "
               "(imports and runs that code: trusted code only).")
@@ -53,7 +52,7 @@ def attack(
     figure: Path | None = typer.Option(None, help="Write the robustness curve (PNG)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     seed: int = typer.Option(0, help="Seed of the model, the data split and the random starts."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Attack a model at each epsilon: accuracy (or, for a regression model such as the synthetic brain,
     the change of its predicted responses) under the attack and under random noise of the same size."""
@@ -78,14 +77,11 @@ def attack(
                     "measure": measure, "scores": {k: s.to_dict() for k, s in scores.items()},
                     "checks": found, "figure": None if figure is None else str(figure)})
         return
-    table = Table(title=f"{method.value} ({norm.value}) on {model}, {len(x)} inputs from {data}")
-    for col in ("epsilon", f"{measure} (attack)", f"{measure} (noise)"):
-        table.add_column(col)
-    if "accuracy_clean" in scores:
-        table.add_row("0 (clean)", f"{scores['accuracy_clean'].value:.3f}", "")
-    for e, att, noise in rows:
-        table.add_row(f"{e:.4g}", f"{att.value:.3f} [{att.ci[0]:.3f}, {att.ci[1]:.3f}]", f"{noise.value:.3f}")
-    console.print(table)
+    clean = [("0 (clean)", f"{scores['accuracy_clean'].value:.3f}", "")] if "accuracy_clean" in scores else []
+    print_table(f"{method.value} ({norm.value}) on {model}, {len(x)} inputs from {data}",
+                ("epsilon", f"{measure} (attack)", f"{measure} (noise)"),
+                clean + [(f"{e:.4g}", f"{att.value:.3f} [{att.ci[0]:.3f}, {att.ci[1]:.3f}]", f"{noise.value:.3f}")
+                         for e, att, noise in rows])
     for name, check in found.items():
         colour = "green" if check["passed"] else "bold red"
         console.print(f"[{colour}]{'pass' if check['passed'] else 'FAIL'}[/] {name}: {check['message']}")
@@ -112,7 +108,7 @@ def corrupt(
     weights: Path | None = typer.Option(None, help="State-dict file for the model (weights_only)."),
     n: int = typer.Option(500, "--n", help="Number of inputs to evaluate the model on."),
     seed: int = typer.Option(0, help="Seed of the corruptions, the data and the model."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Draw every corruption (Hendrycks & Dietterich 2019) at every severity on one image; with --model,
     measure accuracy (or output change) under each corruption."""

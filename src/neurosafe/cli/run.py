@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
 
 
 @handle_errors
@@ -19,7 +19,7 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage, ignoring cached results."),
     backend: str = typer.Option("local", help="Executor of the twin fit and the networks: local or ray."),
     workers: int | None = typer.Option(None, help="Parallel tasks (ray: CPUs of a local instance)."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Does brain data make a network safer? Record -> twin -> train baseline, brain-regularized and
     control networks over seeds -> robustness and alignment -> runs/<name>/report.html and results.json."""

@@ -7,9 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json, to_jsonable
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table, to_jsonable
 
 
 class Metric(StrEnum):
@@ -59,7 +58,7 @@ def score(
     out: Path = typer.Option(Path("runs/score"), help="Folder for layers.png and scores.json."),
     cache_dir: Path = typer.Option(Path("runs/cache/activations"), help="Activation cache (keyed by content)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write cached activations."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Score every site of a network against brain data: a table per site, a layer-profile figure, JSON.
 
@@ -98,14 +97,11 @@ def score(
     if json_out:
         print_json(summary)
         return
-    table = Table(title=f"{model} vs {data.name} ({metric.value}; committed: {result.committed_site})")
-    for col in ("site", "selection", "test", "95% CI", "ceiling", "ceiled"):
-        table.add_column(col)
-    for row in result.table.itertuples():
-        ci = "" if row.ci_low != row.ci_low else f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
-        mark = " *" if row.committed else ""
-        table.add_row(row.site + mark, f"{row.selection_value:.3f}", f"{row.value:.3f}", ci,
-                      "" if row.ceiling != row.ceiling else f"{row.ceiling:.3f}",
-                      "" if row.ceiled_value != row.ceiled_value else f"{row.ceiled_value:.3f}")
-    console.print(table)
+    rows = [(row.site + (" *" if row.committed else ""), f"{row.selection_value:.3f}", f"{row.value:.3f}",
+             "" if row.ci_low != row.ci_low else f"[{row.ci_low:.3f}, {row.ci_high:.3f}]",
+             "" if row.ceiling != row.ceiling else f"{row.ceiling:.3f}",
+             "" if row.ceiled_value != row.ceiled_value else f"{row.ceiled_value:.3f}")
+            for row in result.table.itertuples()]
+    print_table(f"{model} vs {data.name} ({metric.value}; committed: {result.committed_site})",
+                ("site", "selection", "test", "95% CI", "ceiling", "ceiled"), rows)
     console.print(f"figure: {figure}; scores: {out / 'scores.json'}")

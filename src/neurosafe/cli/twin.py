@@ -6,14 +6,11 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from neurosafe.cli.common import JSON_OPTION_HELP, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, handle_errors, print_json, print_table, report
 
-app = typer.Typer(
-    help="Sensory digital twins: fit core + readout models to recordings, evaluate, scaling laws.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help="Sensory digital twins: fit core + readout models to recordings, evaluate, scaling laws.",
+                  no_args_is_help=True)
 
 
 class Readout(StrEnum):
@@ -26,13 +23,8 @@ class Backend(StrEnum):
     ray = "ray"
 
 
-def _config(
-    config: Path | None,
-    epochs: int | None,
-    readout: Readout | None,
-    channels: int | None,
-    image_size: int | None,
-):
+def _config(config: Path | None, epochs: int | None, readout: Readout | None, channels: int | None,
+            image_size: int | None):
     """A TwinConfig from an optional JSON/YAML file, then the command-line overrides."""
     import yaml
 
@@ -84,23 +76,17 @@ def fit(
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for `twin eval`."),
     seed: int = typer.Option(0, help="Seed of the split, the initialisation and the training order."),
     resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Fit a digital twin (core + readout) to a recording and save it."""
     from neurosafe.data.io import load_recording
     from neurosafe.twin.runs import fit_recording
 
     cfg = _config(config, epochs, readout, channels, image_size)
-    summary = fit_recording(
-        load_recording(data), out, cfg, test_fraction=test_fraction, seed=seed, resume=resume
-    )
-    if json_out:
-        print_json(summary)
-    else:
-        console.print(
-            f"twin saved to [bold]{out}[/]: {summary['n_neurons']} neurons, {summary['epochs']} epochs, "
-            f"best validation r {summary['best_val_correlation']:.3f} (epoch {summary['best_epoch']})"
-        )
+    summary = fit_recording(load_recording(data), out, cfg, test_fraction=test_fraction, seed=seed, resume=resume)
+    report(summary, json_out, [f"twin saved to [bold]{out}[/]: {summary['n_neurons']} neurons, {summary['epochs']} "
+                               f"epochs, best validation r {summary['best_val_correlation']:.3f} "
+                               f"(epoch {summary['best_epoch']})"])
 
 
 @app.command("eval")
@@ -108,12 +94,10 @@ def fit(
 def evaluate(
     run: Path = typer.Argument(..., help="Folder written by `neurosafe twin fit`."),
     data: Path = typer.Argument(..., help="Recording with repeats (.nc or .nwb)."),
-    all_stimuli: bool = typer.Option(
-        False, "--all-stimuli", help="Score every stimulus, ignoring the test split."
-    ),
+    all_stimuli: bool = typer.Option(False, "--all-stimuli", help="Score every stimulus, ignoring the test split."),
     seed: int = typer.Option(0, help="Seed of the bootstrap and the split-halves."),
     n_boot: int = typer.Option(200, help="Bootstrap resamples for the CIs."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Score a twin: correlation to the average, single-trial correlation, FEVE, fraction of ceiling."""
     from neurosafe.data.io import load_recording
@@ -123,41 +107,30 @@ def evaluate(
     if json_out:
         print_json(result)
         return
-    table = Table(title=f"twin {run} on {data.name} ({result['stimuli']}, {result['n_stimuli']} stimuli)")
-    for col in ("measure", "median over neurons", "95% CI"):
-        table.add_column(col)
-    for key, score in result["scores"].items():
-        ci = score["ci"]
-        table.add_row(key, f"{score['value']:.3f}", "" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]")
-    console.print(table)
+    print_table(f"twin {run} on {data.name} ({result['stimuli']}, {result['n_stimuli']} stimuli)",
+                ("measure", "median over neurons", "95% CI"),
+                [(key, f"{score['value']:.3f}", "" if score["ci"] is None else
+                  f"[{score['ci'][0]:.3f}, {score['ci'][1]:.3f}]") for key, score in result["scores"].items()])
 
 
 @app.command("scaling")
 @handle_errors
 def scaling(
     data: Path = typer.Argument(..., help="Recording with stimuli and repeats (.nc or .nwb)."),
-    out: Path = typer.Option(
-        Path("runs/twin-scaling"), "--out", "-o", help="Folder for results.json and the figure."
-    ),
-    stimuli: str | None = typer.Option(
-        None, help="Comma-separated numbers of training stimuli (default: 5 budgets)."
-    ),
+    out: Path = typer.Option(Path("runs/twin-scaling"), "--out", "-o", help="Folder for results.json and the figure."),
+    stimuli: str | None = typer.Option(None, help="Comma-separated numbers of training stimuli (default: 5 budgets)."),
     repeats: str | None = typer.Option(None, help="Comma-separated numbers of repeats (default: all)."),
     neurons: str | None = typer.Option(None, help="Comma-separated numbers of neurons (default: all)."),
     seeds: str = typer.Option("0", help="Comma-separated seeds (one twin per seed and cell)."),
-    trial_duration: float = typer.Option(
-        1.0, help="Seconds per trial (recording time = stimuli x repeats x this)."
-    ),
-    fraction: float = typer.Option(
-        0.9, help="Report the recording time to reach this fraction of the asymptote."
-    ),
+    trial_duration: float = typer.Option(1.0, help="Seconds per trial (recording time = stimuli x repeats x this)."),
+    fraction: float = typer.Option(0.9, help="Report the recording time to reach this fraction of the asymptote."),
     n_boot: int = typer.Option(200, help="Bootstrap resamples of the cells for the fits' CIs."),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
     epochs: int | None = typer.Option(None, help="Maximum number of epochs per twin."),
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for scoring."),
     backend: Backend = typer.Option(Backend.local, help="Where the sweep's cells run."),
     seed: int = typer.Option(0, help="Seed of the test split and the bootstrap."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Twin accuracy vs recording time (and neurons): sigmoid and power-law fits, CIs, a figure."""
     from neurosafe.core.executor import get_executor
@@ -165,27 +138,10 @@ def scaling(
     from neurosafe.twin.runs import scaling_recording
 
     cfg = _config(config, epochs, None, None, None)
-    result = scaling_recording(
-        load_recording(data),
-        out,
-        n_stimuli=_ints(stimuli),
-        repeats=_ints(repeats),
-        n_neurons=_ints(neurons),
-        seeds=_ints(seeds) or [0],
-        config=cfg,
-        test_fraction=test_fraction,
-        trial_duration=trial_duration,
-        fraction=fraction,
-        n_boot=n_boot,
-        executor=get_executor(backend.value),
-        seed=seed,
-    )
-    if json_out:
-        print_json(result)
-        return
-    for name, fit in result["fits"].items():
-        console.print(
-            f"{name}: asymptote {fit['params']['asymptote']:.3f}, {fit['fraction']:.0%} of it after "
-            f"{fit['time_to_fraction']:.0f} s (rmse {fit['rmse']:.3f})"
-        )
-    console.print(f"figure: {result['figure']}")
+    result = scaling_recording(load_recording(data), out, n_stimuli=_ints(stimuli), repeats=_ints(repeats),
+                               n_neurons=_ints(neurons), seeds=_ints(seeds) or [0], config=cfg,
+                               test_fraction=test_fraction, trial_duration=trial_duration, fraction=fraction,
+                               n_boot=n_boot, executor=get_executor(backend.value), seed=seed)
+    report(result, json_out, [f"{name}: asymptote {fit['params']['asymptote']:.3f}, {fit['fraction']:.0%} of it after "
+                              f"{fit['time_to_fraction']:.0f} s (rmse {fit['rmse']:.3f})"
+                              for name, fit in result["fits"].items()] + [f"figure: {result['figure']}"])

@@ -55,36 +55,24 @@ class Connectome:
             raise DataValidationError(f"connectome {self.name!r}: {types.size} types for {n} neurons")
         names, counts = np.unique(neurons, return_counts=True)
         if (counts > 1).any():
-            raise DataValidationError(
-                f"connectome {self.name!r}: duplicate neuron names {format_ids(names[counts > 1])}"
-            )
+            raise DataValidationError(f"connectome {self.name!r}: duplicate neuron names "
+                                      f"{format_ids(names[counts > 1])}")
         chemical = _as_csr(self.chemical, n, "chemical")
         electrical = _as_csr(self.electrical, n, "electrical")
         sign = _as_csr(self.sign, n, "sign")
         for what, m in (("chemical", chemical), ("electrical", electrical)):
             if (m.data < 0).any():
-                raise DataValidationError(
-                    f"connectome {self.name!r}: {what} synapse counts must be >= 0 (signs go in `sign`)"
-                )
+                raise DataValidationError(f"connectome {self.name!r}: {what} synapse counts must be >= 0 "
+                                          "(signs go in `sign`)")
         if abs(electrical - electrical.T).max() > 0:
-            raise DataValidationError(
-                f"connectome {self.name!r}: the electrical (gap junction) matrix is not symmetric"
-            )
-        same_pattern = np.array_equal(sign.indptr, chemical.indptr) and np.array_equal(
-            sign.indices, chemical.indices
-        )
+            raise DataValidationError(f"connectome {self.name!r}: the electrical (gap junction) matrix is not "
+                                      "symmetric")
+        same_pattern = np.array_equal(sign.indptr, chemical.indptr) and np.array_equal(sign.indices, chemical.indices)
         if not same_pattern or not np.isin(sign.data, (-1, 1)).all():
-            raise DataValidationError(
-                f"connectome {self.name!r}: `sign` must hold +1 or -1 exactly where `chemical` has synapses"
-            )
-        for attr, value in (
-            ("neurons", neurons),
-            ("types", types),
-            ("chemical", chemical),
-            ("electrical", electrical),
-            ("sign", sign),
-            ("metadata", dict(self.metadata)),
-        ):
+            raise DataValidationError(f"connectome {self.name!r}: `sign` must hold +1 or -1 exactly where `chemical` "
+                                      "has synapses")
+        for attr, value in (("neurons", neurons), ("types", types), ("chemical", chemical),
+                            ("electrical", electrical), ("sign", sign), ("metadata", dict(self.metadata))):
             object.__setattr__(self, attr, value)
 
     # -- basic views ---------------------------------------------------------------------------------------
@@ -116,9 +104,8 @@ class Connectome:
             else:
                 unknown.append(name)
         if unknown:
-            raise DataValidationError(
-                f"connectome {self.name!r} has no neuron or cell type named {format_ids(unknown)}"
-            )
+            raise DataValidationError(f"connectome {self.name!r} has no neuron or cell type named "
+                                      f"{format_ids(unknown)}")
         return np.asarray(list(dict.fromkeys(out)), dtype=np.int64)
 
     def type_codes(self) -> np.ndarray:
@@ -189,21 +176,11 @@ class Connectome:
         arrays in ``metadata`` are restricted too)."""
         idx = self.indices(names)
         take = np.ix_(idx, idx)
-        return Connectome(
-            name=self.name,
-            neurons=self.neurons[idx],
-            types=self.types[idx],
-            chemical=self.chemical[take],
-            sign=self.sign[take],
-            electrical=self.electrical[take],
-            metadata={
-                **{
-                    k: v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (self.n_neurons,) else v
-                    for k, v in self.metadata.items()
-                },
-                "subnetwork_of": self.name,
-            },
-        )
+        metadata = {k: v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (self.n_neurons,) else v
+                    for k, v in self.metadata.items()}
+        return Connectome(name=self.name, neurons=self.neurons[idx], types=self.types[idx],
+                          chemical=self.chemical[take], sign=self.sign[take], electrical=self.electrical[take],
+                          metadata={**metadata, "subnetwork_of": self.name})
 
 
 def random_connectome(
@@ -234,12 +211,7 @@ def random_connectome(
     gaps = np.triu(rng.random(shape) < gap_prob, k=1)
     gi, gj = np.nonzero(gaps)
     electrical = sp.csr_array((np.ones(2 * gi.size), (np.r_[gi, gj], np.r_[gj, gi])), shape=shape)
-    return Connectome(
-        name=f"random{n_neurons}",
-        neurons=np.array([f"n{i:05d}" for i in range(n_neurons)]),
-        types=np.where(inhibitory, "inhibitory", "excitatory"),
-        chemical=chemical,
-        sign=sign,
-        electrical=electrical,
-        metadata={"source": f"random_connectome(n={n_neurons}, p={connection_prob}, seed={seed})"},
-    )
+    return Connectome(name=f"random{n_neurons}", neurons=np.array([f"n{i:05d}" for i in range(n_neurons)]),
+                      types=np.where(inhibitory, "inhibitory", "excitatory"), chemical=chemical, sign=sign,
+                      electrical=electrical,
+                      metadata={"source": f"random_connectome(n={n_neurons}, p={connection_prob}, seed={seed})"})

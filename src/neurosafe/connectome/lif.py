@@ -63,16 +63,8 @@ class LIFParams:
     def __post_init__(self) -> None:
         if self.synapse not in ("exponential", "delta"):
             raise DataValidationError(f"synapse must be 'exponential' or 'delta'; got {self.synapse!r}")
-        if (
-            self.tau_m <= 0
-            or self.tau_syn <= 0
-            or self.refractory < 0
-            or self.delay < 0
-            or self.gap_weight < 0
-        ):
-            raise DataValidationError(
-                "need tau_m > 0, tau_syn > 0, refractory >= 0, delay >= 0, gap_weight >= 0"
-            )
+        if self.tau_m <= 0 or self.tau_syn <= 0 or self.refractory < 0 or self.delay < 0 or self.gap_weight < 0:
+            raise DataValidationError("need tau_m > 0, tau_syn > 0, refractory >= 0, delay >= 0, gap_weight >= 0")
         if self.input_refractory is not None and self.input_refractory < 0:
             raise DataValidationError("input_refractory must be >= 0 or None")
 
@@ -126,14 +118,10 @@ def _torch_csr(m: sp.csr_array, device, dtype) -> torch.Tensor:
     m.sort_indices()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(
-            torch.as_tensor(m.indptr, dtype=torch.int64),
-            torch.as_tensor(m.indices, dtype=torch.int64),
-            torch.as_tensor(m.data, dtype=dtype),
-            size=m.shape,
-            device=device,
-            check_invariants=False,
-        )
+        return torch.sparse_csr_tensor(torch.as_tensor(m.indptr, dtype=torch.int64),
+                                       torch.as_tensor(m.indices, dtype=torch.int64),
+                                       torch.as_tensor(m.data, dtype=dtype), size=m.shape, device=device,
+                                       check_invariants=False)
 
 
 class LIFNetwork(ConnectomeSubject):
@@ -170,23 +158,14 @@ class LIFNetwork(ConnectomeSubject):
         elec.eliminate_zeros()
         self.use_gaps = params.gap_weight > 0 and elec.nnz > 0
         self.gaps = _torch_csr(elec * params.gap_weight, self.device, dtype)
-        self.gap_degree = torch.as_tensor(
-            np.asarray(elec.sum(axis=1)).ravel() * params.gap_weight, dtype=dtype, device=self.device
-        )[:, None]
+        self.gap_degree = torch.as_tensor(np.asarray(elec.sum(axis=1)).ravel() * params.gap_weight, dtype=dtype,
+                                          device=self.device)[:, None]
         self.delay_steps = round(params.delay / dt)  # Brian2 rounds synaptic delays to the nearest step
 
     def with_params(self, **changes) -> LIFNetwork:
         """A copy of this network with some parameters replaced (e.g. ``gap_weight=0.1``)."""
-        return LIFNetwork(
-            self.connectome,
-            replace(self.params, **changes),
-            self.dt,
-            self.duration,
-            self.input_neurons,
-            self.input_scale,
-            self.device,
-            self.dtype,
-        )
+        return LIFNetwork(self.connectome, replace(self.params, **changes), self.dt, self.duration,
+                          self.input_neurons, self.input_scale, self.device, self.dtype)
 
     def _neuron_batch(self, x, batch: int, what: str) -> torch.Tensor:
         """A per-neuron quantity as (neurons, batch) from a scalar, (neurons,) or (batch, neurons)."""
@@ -240,47 +219,34 @@ class LIFNetwork(ConnectomeSubject):
         if poisson_rate is not None:
             poisson = self._neuron_batch(poisson_rate, batch, "poisson_rate") * (dt / 1000.0)
             if (poisson < 0).any() or (poisson > 1).any():
-                raise DataValidationError(
-                    "poisson_rate must be >= 0 and at most 1 spike per step (1000 / dt Hz)"
-                )
+                raise DataValidationError("poisson_rate must be >= 0 and at most 1 spike per step (1000 / dt Hz)")
         refractory = torch.full((n, batch), _steps(p.refractory, dt), dtype=torch.int64, device=self.device)
         if p.input_refractory is not None:
-            for driven in (
-                inputs.any(0) if inputs is not None else None,
-                poisson > 0 if poisson is not None else None,
-            ):
+            for driven in (inputs.any(0) if inputs is not None else None, poisson > 0 if poisson is not None else None):
                 if driven is not None:
                     refractory[driven] = _steps(p.input_refractory, dt)
         generator = torch.Generator(device=self.device).manual_seed(seed)
 
         # exact one-step propagators of the linear ODE (Brian2 "linear")
         decay_m, decay_s = math.exp(-dt / p.tau_m), math.exp(-dt / p.tau_syn)
-        g_to_v = (
-            p.tau_syn * (decay_s - decay_m) / (p.tau_syn - p.tau_m)
-            if p.tau_syn != p.tau_m
-            else dt / p.tau_m * decay_m
-        )
+        same_tau = p.tau_syn == p.tau_m
+        g_to_v = dt / p.tau_m * decay_m if same_tau else p.tau_syn * (decay_s - decay_m) / (p.tau_syn - p.tau_m)
         exponential = p.synapse == "exponential"
         rest = p.v_rest + drive
         rest_part = rest * (1 - decay_m)  # v(t + dt) = rest_part + decay_m * v(t) + g_to_v * g(t)
         v = torch.full((n, batch), p.v_rest, dtype=self.dtype, device=self.device)
         g = torch.zeros_like(v)
-        ready = torch.full(
-            (n, batch), -(10**9), dtype=torch.int64, device=self.device
-        )  # step a neuron may fire
+        ready = torch.full((n, batch), -(10**9), dtype=torch.int64, device=self.device)  # step a neuron may fire
         delay = self.delay_steps
         chunk = max(delay, 1)
         # spikes of the last `delay` steps are read from the record (or, when not recording, from a ring)
-        record = torch.zeros(
-            (steps if record_spikes else chunk, n, batch), dtype=torch.bool, device=self.device
-        )
+        record = torch.zeros((steps if record_spikes else chunk, n, batch), dtype=torch.bool, device=self.device)
         counts = torch.zeros((n, batch), dtype=torch.int64, device=self.device)
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
             if delay > 0 and start > 0:
-                events = self._propagate(
-                    record[start - delay : stop - delay] if record_spikes else record[: stop - start]
-                )
+                events = self._propagate(record[start - delay : stop - delay] if record_spikes
+                                         else record[: stop - start])
             else:
                 events = None
             for step in range(start, stop):
@@ -307,11 +273,8 @@ class LIFNetwork(ConnectomeSubject):
                 if inputs is not None:
                     v_new.add_(inputs[step], alpha=p.input_weight)
                 if poisson is not None:
-                    v_new.add_(
-                        torch.rand(v.shape, generator=generator, device=self.device, dtype=self.dtype)
-                        < poisson,
-                        alpha=p.input_weight,
-                    )
+                    noise = torch.rand(v.shape, generator=generator, device=self.device, dtype=self.dtype)
+                    v_new.add_(noise < poisson, alpha=p.input_weight)
                 v = torch.where(free, v_new, p.v_reset)
                 g.mul_(free)
                 record[step if record_spikes else step - start] = fired
@@ -320,13 +283,7 @@ class LIFNetwork(ConnectomeSubject):
         if record_spikes:
             counts = record.sum(0)
         spikes = record.permute(0, 2, 1) if record_spikes else None
-        return SpikeResult(
-            spikes=spikes,
-            counts=counts.T,
-            dt=dt,
-            duration=steps * dt,
-            neurons=self.connectome.neurons,
-        )
+        return SpikeResult(spikes=spikes, counts=counts.T, dt=dt, duration=steps * dt, neurons=self.connectome.neurons)
 
     def _propagate(self, fired: torch.Tensor) -> torch.Tensor | None:
         """Synaptic input ``(k, neurons, batch)`` from spikes ``(k, neurons, batch)``; None if none fired.

@@ -70,15 +70,10 @@ def _cect_categories() -> dict[str, str]:
 
 @cache
 def _cect_gabaergic() -> frozenset[str]:
-    rows = read_csv_rows(
-        package_file("cect", "cect/data/Modified celegans db dump.csv"),
-        ("Entity1", "Relationship", "Entity2"),
-    )
-    return frozenset(
-        r["Entity1"].strip()
-        for r in rows
-        if r["Relationship"].strip() == "Neurotransmitter" and r["Entity2"].strip() == "GABA"
-    )
+    rows = read_csv_rows(package_file("cect", "cect/data/Modified celegans db dump.csv"),
+                         ("Entity1", "Relationship", "Entity2"))
+    return frozenset(r["Entity1"].strip() for r in rows
+                     if r["Relationship"].strip() == "Neurotransmitter" and r["Entity2"].strip() == "GABA")
 
 
 def _square_matrix(connections: dict, key: str, n: int, path: Path) -> np.ndarray:
@@ -89,9 +84,7 @@ def _square_matrix(connections: dict, key: str, n: int, path: Path) -> np.ndarra
     except (TypeError, ValueError) as err:
         raise DataFileError(f"{path}: the {key!r} matrix is not numeric or ragged ({err})") from err
     if m.shape != (n, n):
-        raise DataFileError(
-            f"{path}: the {key!r} matrix has shape {m.shape}; expected ({n}, {n}) for {n} nodes"
-        )
+        raise DataFileError(f"{path}: the {key!r} matrix has shape {m.shape}; expected ({n}, {n}) for {n} nodes")
     if not np.isfinite(m).all() or (m < 0).any():
         raise DataFileError(f"{path}: the {key!r} matrix must hold finite synapse counts >= 0")
     return m
@@ -112,26 +105,14 @@ def load_cect(name: str, reader: str, citation: str, path: str | Path | None = N
     categories, gabaergic = _cect_categories(), _cect_gabaergic()
     pre, _ = chemical.nonzero()
     inhibitory = np.isin(np.asarray(nodes, dtype=object)[pre], list(gabaergic))
-    sign = sp.csr_array(
-        (np.where(inhibitory, -1.0, 1.0), chemical.indices.copy(), chemical.indptr.copy()),
-        shape=chemical.shape,
-    )
+    sign = sp.csr_array((np.where(inhibitory, -1.0, 1.0), chemical.indices.copy(), chemical.indptr.copy()),
+                        shape=chemical.shape)
     try:
-        return Connectome(
-            name=name,
-            neurons=np.asarray(nodes),
-            types=np.array(neuron_classes(nodes, frozenset(categories))),
-            chemical=chemical,
-            sign=sign,
-            electrical=electrical,
-            metadata={
-                "source": f"cect {reader}",
-                "citation": citation,
-                "file": str(path),
-                "species": "C. elegans",
-                "category": np.array([categories.get(x, "unknown") for x in nodes]),
-            },
-        )
+        metadata = {"source": f"cect {reader}", "citation": citation, "file": str(path), "species": "C. elegans",
+                    "category": np.array([categories.get(x, "unknown") for x in nodes])}
+        return Connectome(name=name, neurons=np.asarray(nodes),
+                          types=np.array(neuron_classes(nodes, frozenset(categories))), chemical=chemical, sign=sign,
+                          electrical=electrical, metadata=metadata)
     except DataValidationError as err:
         raise DataFileError(f"{path}: {err}") from err
 
@@ -144,41 +125,24 @@ def _registry() -> dict[str, Callable[..., Connectome]]:
     from neurosafe.connectome.optic_lobe import load_optic_lobe
 
     reg: dict[str, Callable[..., Connectome]] = {
-        "varshney2011": partial(
-            load_cect,
-            "varshney2011",
-            "VarshneyDataReader",
-            "Varshney et al. 2011, PLoS Comput Biol 7:e1001066",
-        ),
-        "white1986": partial(
-            load_cect, "white1986", "White_whole", "White et al. 1986, Phil Trans R Soc Lond B 314:1-340"
-        ),
-        "cook2019_herm": partial(
-            load_cect,
-            "cook2019_herm",
-            "Cook2019HermReader",
-            "Cook et al. 2019, Nature 571:63-71 (hermaphrodite)",
-        ),
-        "cook2019_male": partial(
-            load_cect, "cook2019_male", "Cook2019MaleReader", "Cook et al. 2019, Nature 571:63-71 (male)"
-        ),
+        "varshney2011": partial(load_cect, "varshney2011", "VarshneyDataReader",
+                                "Varshney et al. 2011, PLoS Comput Biol 7:e1001066"),
+        "white1986": partial(load_cect, "white1986", "White_whole",
+                             "White et al. 1986, Phil Trans R Soc Lond B 314:1-340"),
+        "cook2019_herm": partial(load_cect, "cook2019_herm", "Cook2019HermReader",
+                                 "Cook et al. 2019, Nature 571:63-71 (hermaphrodite)"),
+        "cook2019_male": partial(load_cect, "cook2019_male", "Cook2019MaleReader",
+                                 "Cook et al. 2019, Nature 571:63-71 (male)"),
     }
     for i, stage in _WITVLIET_STAGES.items():
-        reg[f"witvliet2021_{i}"] = partial(
-            load_cect, f"witvliet2021_{i}", f"WitvlietDataReader{i}", _WITVLIET.format(i=i, stage=stage)
-        )
+        reg[f"witvliet2021_{i}"] = partial(load_cect, f"witvliet2021_{i}", f"WitvlietDataReader{i}",
+                                           _WITVLIET.format(i=i, stage=stage))
     reg["flyvis_optic_lobe"] = load_optic_lobe
     return reg
 
 
-CONNECTOMES: tuple[str, ...] = (
-    "varshney2011",
-    "white1986",
-    "cook2019_herm",
-    "cook2019_male",
-    *(f"witvliet2021_{i}" for i in _WITVLIET_STAGES),
-    "flyvis_optic_lobe",
-)
+CONNECTOMES: tuple[str, ...] = ("varshney2011", "white1986", "cook2019_herm", "cook2019_male",
+                                 *(f"witvliet2021_{i}" for i in _WITVLIET_STAGES), "flyvis_optic_lobe")
 
 
 def load_connectome(name: str, **options) -> Connectome:

@@ -79,28 +79,19 @@ class RateModel(ConnectomeSubject, nn.Module):
         if activation not in ACTIVATIONS:
             raise DataValidationError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
         if dt <= 0 or duration < dt or gap_strength < 0 or (strength is not None and strength <= 0):
-            raise DataValidationError(
-                f"need dt > 0, duration >= dt, gap_strength >= 0, strength > 0; got {dt}, {duration}, "
-                f"{gap_strength}, {strength}"
-            )
+            raise DataValidationError(f"need dt > 0, duration >= dt, gap_strength >= 0, strength > 0; got {dt}, "
+                                      f"{duration}, {gap_strength}, {strength}")
         taus = per_type(tau, connectome.cell_types, "tau")
         if (taus <= 0).any():
             raise DataValidationError("time constants tau must be > 0")
-        self.connectome, self.activation, self.dt, self.duration = (
-            connectome,
-            activation,
-            float(dt),
-            float(duration),
-        )
+        self.connectome, self.activation, self.dt, self.duration = connectome, activation, float(dt), float(duration)
         self.input_neurons, self.input_scale = input_neurons, float(input_scale)
         if input_neurons is not None:
             connectome.indices(input_neurons)  # unknown names fail here, not at the first respond
 
         codes = connectome.type_codes()
         # edges sorted by (post, pre), so the [post, pre] weight matrix can be built already coalesced
-        chem = (
-            connectome.chemical.T.tocsr()
-        )  # [post, pre]; sign has exactly chemical's pattern (see Connectome)
+        chem = connectome.chemical.T.tocsr()  # [post, pre]; sign has exactly chemical's pattern (see Connectome)
         chem.sort_indices()
         post, pre = np.repeat(np.arange(connectome.n_neurons), np.diff(chem.indptr)), chem.indices
         signs = connectome.sign.T.tocsr()
@@ -117,19 +108,15 @@ class RateModel(ConnectomeSubject, nn.Module):
 
         elec = connectome.electrical.tocoo()
         off_diagonal = elec.row != elec.col
-        self.register_buffer(
-            "gap_index", _buffer(np.stack([elec.row, elec.col])[:, off_diagonal].astype(np.int64))
-        )
+        self.register_buffer("gap_index", _buffer(np.stack([elec.row, elec.col])[:, off_diagonal].astype(np.int64)))
         self.register_buffer("gap_count", _buffer(elec.data[off_diagonal], dtype))
         self.use_gaps = gap_strength > 0 and bool(off_diagonal.any())
 
         self.log_tau = nn.Parameter(_buffer(np.log(taus), dtype))
         self.bias = nn.Parameter(_buffer(per_type(bias, connectome.cell_types, "bias"), dtype))
         self.log_strength = nn.Parameter(torch.full((len(pairs),), float(np.log(strength)), dtype=dtype))
-        self.log_gap = nn.Parameter(
-            torch.tensor(float(np.log(gap_strength)) if self.use_gaps else 0.0, dtype=dtype),
-            requires_grad=self.use_gaps,
-        )
+        self.log_gap = nn.Parameter(torch.tensor(float(np.log(gap_strength)) if self.use_gaps else 0.0, dtype=dtype),
+                                    requires_grad=self.use_gaps)
         self.to(device)
 
     # -- parameters -----------------------------------------------------------------------------------
@@ -154,15 +141,12 @@ class RateModel(ConnectomeSubject, nn.Module):
         return torch.sparse_coo_tensor(index, values, (n, n), is_coalesced=True, check_invariants=False)
 
     # -- dynamics -----------------------------------------------------------------------------------------
-    def forward(
-        self, currents: torch.Tensor, steps: int | None = None, r0: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, currents: torch.Tensor, steps: int | None = None, r0: torch.Tensor | None = None) -> torch.Tensor:
         n = self.connectome.n_neurons
         currents = torch.as_tensor(currents, dtype=self.signed_count.dtype, device=self.signed_count.device)
         if currents.ndim not in (2, 3) or currents.shape[-1] != n:
-            raise DataValidationError(
-                f"currents must be (batch, {n}) or (batch, steps, {n}); got shape {tuple(currents.shape)}"
-            )
+            raise DataValidationError(f"currents must be (batch, {n}) or (batch, steps, {n}); got shape "
+                                      f"{tuple(currents.shape)}")
         steps = currents.shape[1] if currents.ndim == 3 else (steps or round(self.duration / self.dt))
         f = ACTIVATIONS[self.activation]
         # state is kept (neurons, batch) so that the sparse [post, pre] matrices multiply it directly

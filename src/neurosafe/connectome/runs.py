@@ -20,11 +20,8 @@ __all__ = ["simulate_connectome"]
 
 def _top(values: np.ndarray, connectome: Connectome, k: int = 10) -> list[dict]:
     order = np.argsort(-values, kind="stable")[:k]
-    return [
-        {"neuron": str(connectome.neurons[i]), "type": str(connectome.types[i]), "value": float(values[i])}
-        for i in order
-        if values[i] > 0
-    ]
+    return [{"neuron": str(connectome.neurons[i]), "type": str(connectome.types[i]), "value": float(values[i])}
+            for i in order if values[i] > 0]
 
 
 def simulate_connectome(
@@ -54,64 +51,30 @@ def simulate_connectome(
     n = connectome.n_neurons
     drive = np.zeros(n)
     drive[idx] = current
-    summary: dict = {
-        "connectome": connectome.name,
-        "model": model,
-        "inputs": list(inputs),
-        "n_inputs": len(idx),
-        "n_neurons": n,
-        "duration_ms": duration,
-        "seed": seed,
-    }
+    summary: dict = {"connectome": connectome.name, "model": model, "inputs": list(inputs), "n_inputs": len(idx),
+                     "n_neurons": n, "duration_ms": duration, "seed": seed}
     if model == "lif":
         dt = dt or 0.1
         rates = np.zeros(n)
         rates[idx] = poisson_rate
         net = LIFNetwork(connectome, params, dt=dt)
-        result = net.simulate(
-            duration, current=drive, poisson_rate=rates if poisson_rate > 0 else None, seed=seed
-        )
+        result = net.simulate(duration, current=drive, poisson_rate=rates if poisson_rate > 0 else None, seed=seed)
         rate_hz = result.rates()[0]
-        summary |= {
-            "dt_ms": dt,
-            "current_mV": current,
-            "poisson_rate_hz": poisson_rate,
-            "n_spikes": int(result.counts.sum()),
-            "active_neurons": int((rate_hz > 0).sum()),
-            "mean_rate_hz": float(rate_hz.mean()),
-            "top_rates_hz": _top(rate_hz, connectome),
-        }
+        summary |= {"dt_ms": dt, "current_mV": current, "poisson_rate_hz": poisson_rate,
+                    "n_spikes": int(result.counts.sum()), "active_neurons": int((rate_hz > 0).sum()),
+                    "mean_rate_hz": float(rate_hz.mean()), "top_rates_hz": _top(rate_hz, connectome)}
         if figure is not None:
-            summary["figure"] = str(
-                raster_figure(
-                    result.spikes[:, 0].cpu().numpy(),
-                    dt,
-                    connectome.neurons,
-                    f"{connectome.name}: LIF, input to {', '.join(inputs)}",
-                    figure,
-                )
-            )
+            summary["figure"] = str(raster_figure(result.spikes[:, 0].cpu().numpy(), dt, connectome.neurons,
+                                                  f"{connectome.name}: LIF, input to {', '.join(inputs)}", figure))
     else:
         dt = dt or 1.0
         rate_model = RateModel(connectome, dt=dt, duration=duration)
         with torch.no_grad():
             trace = rate_model(torch.as_tensor(drive[None])).double().numpy()[0]
         final = trace[-1]
-        summary |= {
-            "dt_ms": dt,
-            "current": current,
-            "active_neurons": int((final > 0).sum()),
-            "mean_rate": float(final.mean()),
-            "top_rates": _top(final, connectome),
-        }
+        summary |= {"dt_ms": dt, "current": current, "active_neurons": int((final > 0).sum()),
+                    "mean_rate": float(final.mean()), "top_rates": _top(final, connectome)}
         if figure is not None:
-            summary["figure"] = str(
-                rate_figure(
-                    trace,
-                    dt,
-                    connectome.neurons,
-                    f"{connectome.name}: rate model, input to {', '.join(inputs)}",
-                    figure,
-                )
-            )
+            summary["figure"] = str(rate_figure(trace, dt, connectome.neurons,
+                                                f"{connectome.name}: rate model, input to {', '.join(inputs)}", figure))
     return summary

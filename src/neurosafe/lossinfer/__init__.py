@@ -16,20 +16,10 @@ from neurosafe.lossinfer.evaluate import (
     shortest_path_policy,
     uniform_policy,
 )
-from neurosafe.lossinfer.features import (
-    NAVIGATION_FEATURES,
-    feature_matrix,
-    navigation_features,
-    state_indicators,
-)
+from neurosafe.lossinfer.features import NAVIGATION_FEATURES, feature_matrix, navigation_features, state_indicators
 from neurosafe.lossinfer.gridworld import ACTIONS, GridWorld, build_worlds
 from neurosafe.lossinfer.ho2022 import load_ho2022
-from neurosafe.lossinfer.inverse_planning import (
-    RationalityFit,
-    fit_rationality,
-    goal_posterior,
-    goal_q_values,
-)
+from neurosafe.lossinfer.inverse_planning import RationalityFit, fit_rationality, goal_posterior, goal_q_values
 from neurosafe.lossinfer.maxent import MaxEntResult, maxent_irl
 from neurosafe.lossinfer.planning import (
     Plan,

@@ -9,13 +9,7 @@ from neurosafe.robust.attacks import fgsm, pgd, random_noise
 from neurosafe.robust.checks import Check, GradientMaskingWarning, gradient_masking_checks
 from neurosafe.robust.corruptions import CORRUPTIONS, corrupt
 from neurosafe.robust.evaluation import corruption_curve, corruption_summary
-from neurosafe.robust.objectives import (
-    CrossEntropy,
-    DifferenceOfLogitsRatio,
-    Margin,
-    OutputChange,
-    Representation,
-)
+from neurosafe.robust.objectives import CrossEntropy, DifferenceOfLogitsRatio, Margin, OutputChange, Representation
 from neurosafe.robust.ood import OOD_SETS, energy_score, max_softmax_score, ood_images
 from neurosafe.robust.report import robustness_report
 from neurosafe.robust.sweep import robustness_curve

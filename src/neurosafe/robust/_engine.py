@@ -36,6 +36,14 @@ def check_budget(eps: float, norm: str) -> float:
     return eps
 
 
+def check_steps(steps: int, restarts: int) -> None:
+    """Validate an iterative attack's iterations and random restarts (positive integers)."""
+    if int(steps) != steps or steps < 1:
+        raise AttackError(f"steps must be a positive integer; got {steps}")
+    if int(restarts) != restarts or restarts < 1:
+        raise AttackError(f"restarts must be a positive integer; got {restarts}")
+
+
 def _per_example(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return v.view(-1, *([1] * (like.ndim - 1)))
 
@@ -95,21 +103,15 @@ def predict(model: Any, x: Any, batch_size: int = 256, device: str | torch.devic
     subject = as_differentiable(model, device)
     images, forward = as_images(x), output(subject)
     with eval_mode(network(subject)):
-        return torch.cat(
-            [
-                call_model(forward, images[i : i + batch_size].to(subject.device)).detach().cpu()
-                for i in range(0, len(images), batch_size)
-            ]
-        )
+        return torch.cat([call_model(forward, images[i : i + batch_size].to(subject.device)).detach().cpu()
+                          for i in range(0, len(images), batch_size)])
 
 
 class Engine:
     """One attack call: the model as a ``DifferentiableSubject`` (``model``), its output as a differentiable
     callable (``forward``), the objective, validated inputs/targets."""
 
-    def __init__(
-        self, model: Any, x: Any, y: Any, objective: Any, targeted: bool, device: str | torch.device
-    ):
+    def __init__(self, model: Any, x: Any, y: Any, objective: Any, targeted: bool, device: str | torch.device):
         self.model = as_differentiable(model, device)
         self.module, self.forward = network(self.model), output(self.model)
         self.original = x
@@ -128,15 +130,11 @@ class Engine:
             return None
         y = torch.as_tensor(np.asarray(y)) if not isinstance(y, torch.Tensor) else y.detach()
         if y.ndim == 0 or len(y) != len(self.x):
-            raise DataValidationError(
-                f"got {1 if y.ndim == 0 else len(y)} labels/targets for {len(self.x)} inputs"
-            )
+            raise DataValidationError(f"got {1 if y.ndim == 0 else len(y)} labels/targets for {len(self.x)} inputs")
         if needs_labels:
             if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool or y.ndim != 1:
-                raise DataValidationError(
-                    f"labels must be a 1-d array of integer classes; got dtype {y.dtype}, "
-                    f"shape {tuple(y.shape)}"
-                )
+                raise DataValidationError(f"labels must be a 1-d array of integer classes; got dtype {y.dtype}, "
+                                          f"shape {tuple(y.shape)}")
             return y.long()
         return y.float() if y.is_floating_point() else y  # reference outputs, or a custom objective's targets
 

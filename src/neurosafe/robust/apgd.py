@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from neurosafe.robust._engine import Engine, check_budget, project, step_direction
+from neurosafe.robust._engine import Engine, check_budget, check_steps, project, step_direction
 from neurosafe.robust._engine import random_start as random_start_point
 from neurosafe.robust._inputs import AttackError, restore_type
 from neurosafe.robust.objectives import Objective
@@ -61,10 +61,7 @@ def apgd(
     iterate that fooled the model when one was found, else the iterate with the highest objective (in the
     type of ``x``)."""
     eps = check_budget(eps, norm)
-    if int(steps) != steps or steps < 1 or int(restarts) != restarts or restarts < 1:
-        raise AttackError(
-            f"steps and restarts must be positive integers; got steps={steps}, restarts={restarts}"
-        )
+    check_steps(steps, restarts)
     engine = Engine(model, x, y, loss, False, device)
     if not random_start and getattr(engine.objective, "needs_random_start", False):
         raise AttackError(f"{engine.objective!r} has zero gradient at the clean input; use random_start=True")

@@ -19,19 +19,12 @@ from typing import Any
 
 import torch
 
-from neurosafe.robust._engine import Engine, check_budget, project, step_direction
+from neurosafe.robust._engine import Engine, check_budget, check_steps, project, step_direction
 from neurosafe.robust._engine import random_start as random_start_point
 from neurosafe.robust._inputs import AttackError, as_images, restore_type
 from neurosafe.robust.objectives import Objective
 
 __all__ = ["fgsm", "pgd", "random_noise"]
-
-
-def _check_steps(steps: int, restarts: int) -> None:
-    if int(steps) != steps or steps < 1:
-        raise AttackError(f"steps must be a positive integer; got {steps}")
-    if int(restarts) != restarts or restarts < 1:
-        raise AttackError(f"restarts must be a positive integer; got {restarts}")
 
 
 def pgd(
@@ -62,7 +55,7 @@ def pgd(
     first success or the highest objective. ``device="auto"``: the model's device.
     """
     eps = check_budget(eps, norm)
-    _check_steps(steps, restarts)
+    check_steps(steps, restarts)
     step = 2.5 * eps / steps if step_size is None else float(step_size)
     if step <= 0 and eps > 0:
         raise AttackError(f"step_size must be > 0; got {step_size}")
@@ -110,21 +103,8 @@ def fgsm(
 ) -> Any:
     """Fast gradient (sign) method: one step of size ``eps`` along sign(grad) (L-inf) or grad / ||grad||
     (L2, the fast gradient method), clipped to [0, 1]. Equal to one PGD step from the clean input."""
-    return pgd(
-        model,
-        x,
-        y,
-        eps=eps,
-        norm=norm,
-        steps=1,
-        step_size=eps,
-        random_start=False,
-        objective=objective,
-        targeted=targeted,
-        batch_size=batch_size,
-        device=device,
-        progress=progress,
-    )
+    return pgd(model, x, y, eps=eps, norm=norm, steps=1, step_size=eps, random_start=False, objective=objective,
+               targeted=targeted, batch_size=batch_size, device=device, progress=progress)
 
 
 def random_noise(x: Any, *, eps: float, norm: str = "linf", seed: int = 0) -> Any:

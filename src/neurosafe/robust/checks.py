@@ -82,56 +82,31 @@ def gradient_masking_checks(
         return 1.0 - value if classifies else value
 
     def noise_strength(e: float) -> float:
-        value = float(
-            evaluate(
-                model, random_noise(x, eps=e, norm=norm, seed=seed), y, x_clean=x, objective=objective
-            ).mean()
-        )
+        value = float(evaluate(model, random_noise(x, eps=e, norm=norm, seed=seed), y, x_clean=x,
+                               objective=objective).mean())
         return 1.0 - value if classifies else value
 
     strengths = strengths or {}
     attacked = list(strengths.get("attack") or [strength(model, e) for e in eps])
     noise = list(strengths.get("noise") or [noise_strength(e) for e in eps])
-    tol = (
-        (1.0 / n if classifies else 0.01 * max(map(abs, attacked), default=0.0))
-        if tolerance is None
-        else tolerance
-    )
-    checks = [
-        _monotone(eps, attacked, tol, classifies),
-        _compare("beats_noise", "random noise", eps, attacked, noise, tol, classifies),
-    ]
+    default_tol = 1.0 / n if classifies else 0.01 * max(map(abs, attacked), default=0.0)
+    tol = default_tol if tolerance is None else tolerance
+    checks = [_monotone(eps, attacked, tol, classifies),
+              _compare("beats_noise", "random noise", eps, attacked, noise, tol, classifies)]
     if classifies:
         big = (1.0 if norm == "linf" else math.sqrt(engine.x[0].numel())) if large_eps is None else large_eps
         acc = 1 - strength(model, big)
-        checks.append(
-            Check(
-                "large_eps",
-                acc <= max_large_eps_accuracy,
-                f"accuracy {acc:.3f} at eps={big:.4g} (must be <= {max_large_eps_accuracy})",
-                {"eps": big, "accuracy": acc},
-            )
-        )
+        checks.append(Check("large_eps", acc <= max_large_eps_accuracy,
+                            f"accuracy {acc:.3f} at eps={big:.4g} (must be <= {max_large_eps_accuracy})",
+                            {"eps": big, "accuracy": acc}))
     if surrogate is not None:
         transfer = [strength(surrogate, e) for e in eps]
-        checks.append(
-            _compare(
-                "beats_transfer",
-                "a transfer attack from the surrogate",
-                eps,
-                attacked,
-                transfer,
-                tol,
-                classifies,
-            )
-        )
+        checks.append(_compare("beats_transfer", "a transfer attack from the surrogate", eps, attacked, transfer, tol,
+                               classifies))
     for check in checks:
         if warn and not check.passed:
-            warnings.warn(
-                f"possible gradient masking ({check.name}): {check.message}",
-                GradientMaskingWarning,
-                stacklevel=2,
-            )
+            warnings.warn(f"possible gradient masking ({check.name}): {check.message}", GradientMaskingWarning,
+                          stacklevel=2)
     return {c.name: c for c in checks}
 
 
@@ -143,39 +118,18 @@ def _as_reported(values: Sequence[float], classifies: bool) -> list[float]:
 def _monotone(eps: list[float], strength: list[float], tol: float, classifies: bool) -> Check:
     drops = [i for i in range(1, len(eps)) if strength[i] < strength[i - 1] - tol]
     what = "accuracy" if classifies else "objective"
-    message = (
-        "attack strength grows with epsilon"
-        if not drops
-        else f"{what} goes the wrong way between eps={eps[drops[0] - 1]:.4g} and eps={eps[drops[0]]:.4g}"
-    )
+    message = "attack strength grows with epsilon" if not drops else \
+        f"{what} goes the wrong way between eps={eps[drops[0] - 1]:.4g} and eps={eps[drops[0]]:.4g}"
     return Check("monotone", not drops, message, {"eps": eps, what: _as_reported(strength, classifies)})
 
 
-def _compare(
-    name: str,
-    baseline: str,
-    eps: list[float],
-    attacked: list[float],
-    other: list[float],
-    tol: float,
-    classifies: bool,
-) -> Check:
+def _compare(name: str, baseline: str, eps: list[float], attacked: list[float], other: list[float], tol: float,
+             classifies: bool) -> Check:
     weaker = [e for e, a, o in zip(eps, attacked, other, strict=True) if a < o - tol]
     what = "accuracy" if classifies else "objective"
-    message = (
-        f"the attack is at least as strong as {baseline}"
-        if not weaker
-        else f"the attack is weaker than {baseline} at eps={', '.join(f'{e:.4g}' for e in weaker)}"
-    )
-    return Check(
-        name,
-        not weaker,
-        message,
-        {
-            "eps": eps,
-            f"attack_{what}": _as_reported(attacked, classifies),
-            f"{name.removeprefix('beats_')}_{what}": _as_reported(other, classifies),
-            "weaker_at": weaker,
-            "max_gap": float(np.max(np.subtract(other, attacked))),
-        },
-    )
+    message = f"the attack is at least as strong as {baseline}" if not weaker else \
+        f"the attack is weaker than {baseline} at eps={', '.join(f'{e:.4g}' for e in weaker)}"
+    return Check(name, not weaker, message,
+                 {"eps": eps, f"attack_{what}": _as_reported(attacked, classifies),
+                  f"{name.removeprefix('beats_')}_{what}": _as_reported(other, classifies), "weaker_at": weaker,
+                  "max_gap": float(np.max(np.subtract(other, attacked)))})

@@ -152,9 +152,8 @@ def jpeg_compression(img: np.ndarray, severity: int, rng: np.random.Generator) -
     quality = [80, 65, 58, 50, 40][severity - 1]
     arr = np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)).save(
-        buffer, format="JPEG", quality=quality
-    )
+    Image.fromarray(arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)).save(buffer, format="JPEG",
+                                                                                   quality=quality)
     decoded = np.asarray(Image.open(buffer), dtype=np.float64) / 255
     return decoded[None] if decoded.ndim == 2 else np.moveaxis(decoded, -1, 0)
 
@@ -202,21 +201,8 @@ def elastic_transform(img: np.ndarray, severity: int, rng: np.random.Generator) 
 
 
 _FUNCTIONS: dict[str, Corruption] = {
-    f.__name__: f
-    for f in (
-        gaussian_noise,
-        shot_noise,
-        impulse_noise,
-        gaussian_blur,
-        defocus_blur,
-        motion_blur,
-        contrast,
-        brightness,
-        fog,
-        pixelate,
-        jpeg_compression,
-        elastic_transform,
-    )
+    f.__name__: f for f in (gaussian_noise, shot_noise, impulse_noise, gaussian_blur, defocus_blur, motion_blur,
+                            contrast, brightness, fog, pixelate, jpeg_compression, elastic_transform)
 }
 CORRUPTIONS: tuple[str, ...] = tuple(_FUNCTIONS)
 
@@ -230,9 +216,8 @@ def corrupt(x: Any, kind: str, severity: int, seed: int = 0) -> Any:
         raise AttackError(f"severity must be an integer 1-5; got {severity!r}")
     images = as_images(x, "images")
     if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise AttackError(
-            f"corruptions need images (n, 1 or 3 channels, height, width); got shape {tuple(images.shape)}"
-        )
+        raise AttackError(f"corruptions need images (n, 1 or 3 channels, height, width); got shape "
+                          f"{tuple(images.shape)}")
     rng = np.random.default_rng(seed)
     func = _FUNCTIONS[kind]
     arr = images.detach().cpu().numpy().astype(np.float64)

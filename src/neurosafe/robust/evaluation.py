@@ -17,9 +17,7 @@ from neurosafe.robust.sweep import evaluate
 __all__ = ["corruption_curve", "corruption_summary", "per_example_scores"]
 
 
-def per_example_scores(
-    model: Any, x: Any, y: Any = None, x_corrupted: Any = None, **kwargs: Any
-) -> np.ndarray:
+def per_example_scores(model: Any, x: Any, y: Any = None, x_corrupted: Any = None, **kwargs: Any) -> np.ndarray:
     """Correctness (1/0) of each example when ``y`` holds labels, else the L2 change of the model's output
     from the clean inputs ``x`` to ``x_corrupted``."""
     inputs = x if x_corrupted is None else x_corrupted
@@ -41,22 +39,11 @@ def corruption_curve(
     """Accuracy (labels given) or mean L2 output change per (corruption, severity)."""
     if not kinds or not severities:
         raise AttackError("corruption_curve needs at least one corruption kind and one severity")
-    values = np.array(
-        [
-            [
-                per_example_scores(model, x, y, corrupt(x, k, s, seed=seed), **kwargs).mean()
-                for s in severities
-            ]
-            for k in kinds
-        ]
-    )
-    return xr.DataArray(
-        values,
-        dims=("corruption", "severity"),
-        coords={"corruption": list(kinds), "severity": list(severities)},
-        name="accuracy" if y is not None else "output_change",
-        attrs={"seed": seed},
-    )
+    values = np.array([[per_example_scores(model, x, y, corrupt(x, k, s, seed=seed), **kwargs).mean()
+                        for s in severities] for k in kinds])
+    return xr.DataArray(values, dims=("corruption", "severity"),
+                        coords={"corruption": list(kinds), "severity": list(severities)},
+                        name="accuracy" if y is not None else "output_change", attrs={"seed": seed})
 
 
 def corruption_summary(
@@ -70,17 +57,14 @@ def corruption_summary(
     sum_s E_s / sum_s E_s^base, its mean ``mce``, and ``relative_mce``, the mean over corruptions of
     sum_s (E_s - E_clean) / sum_s (E_s^base - E_clean^base)."""
     error, clean_error = 1 - accuracy, 1 - float(clean_accuracy)
-    out: dict[str, Any] = {
-        "mean_corruption_accuracy": float(accuracy.mean()),
-        "relative_error": (error - clean_error).mean("severity"),
-    }
+    out: dict[str, Any] = {"mean_corruption_accuracy": float(accuracy.mean()),
+                           "relative_error": (error - clean_error).mean("severity")}
     if baseline is not None:
         if baseline_clean_accuracy is None:
             raise AttackError("a baseline needs its clean accuracy too (baseline_clean_accuracy)")
         base_error = 1 - baseline.sel(corruption=accuracy.corruption, severity=accuracy.severity)
         ce = error.sum("severity") / base_error.sum("severity")
-        relative = (error - clean_error).sum("severity") / (base_error - (1 - baseline_clean_accuracy)).sum(
-            "severity"
-        )
+        base_clean_error = 1 - baseline_clean_accuracy
+        relative = (error - clean_error).sum("severity") / (base_error - base_clean_error).sum("severity")
         out.update(corruption_error=ce, mce=float(ce.mean()), relative_mce=float(relative.mean()))
     return out

@@ -47,19 +47,16 @@ class _Classification:
 
     def check(self, outputs: torch.Tensor, labels: torch.Tensor) -> None:
         if outputs.ndim != 2:
-            raise AttackError(
-                f"{type(self).__name__} needs logits of shape (batch, classes); the model returned "
-                f"shape {tuple(outputs.shape)}"
-            )
+            raise AttackError(f"{type(self).__name__} needs logits of shape (batch, classes); the model returned "
+                              f"shape {tuple(outputs.shape)}")
         k = outputs.shape[1]
         if k < self.min_classes:
             raise AttackError(f"{type(self).__name__} needs at least {self.min_classes} classes; got {k}")
         bad = (labels < 0) | (labels >= k)
         if bad.any():
-            raise DataValidationError(
-                f"labels must lie in [0, {k - 1}] for a model with {k} outputs; got "
-                f"{labels[bad][:5].tolist()} at examples {torch.nonzero(bad).flatten()[:5].tolist()}"
-            )
+            raise DataValidationError(f"labels must lie in [0, {k - 1}] for a model with {k} outputs; got "
+                                      f"{labels[bad][:5].tolist()} at examples "
+                                      f"{torch.nonzero(bad).flatten()[:5].tolist()}")
 
     def success(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         pred = outputs.argmax(dim=1)
@@ -95,9 +92,7 @@ class DifferenceOfLogitsRatio(_Classification):
 
     def __init__(self, targeted: bool = False) -> None:
         if targeted:
-            raise AttackError(
-                "only the untargeted DLR loss is provided; use 'ce' or 'margin' for targeted attacks"
-            )
+            raise AttackError("only the untargeted DLR loss is provided; use 'ce' or 'margin' for targeted attacks")
         super().__init__(False)
 
     def __call__(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -119,10 +114,8 @@ class OutputChange:
 
     def check(self, outputs: torch.Tensor, target: torch.Tensor) -> None:
         if outputs.shape != target.shape:
-            raise AttackError(
-                f"OutputChange compares outputs with the clean outputs; shapes differ: "
-                f"{tuple(outputs.shape)} vs {tuple(target.shape)}"
-            )
+            raise AttackError(f"OutputChange compares outputs with the clean outputs; shapes differ: "
+                              f"{tuple(outputs.shape)} vs {tuple(target.shape)}")
 
     def __call__(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return (outputs - target).flatten(1).pow(2).sum(dim=1)
@@ -151,9 +144,7 @@ class Representation(nn.Module):
 _BY_NAME = {"ce": CrossEntropy, "margin": Margin, "dlr": DifferenceOfLogitsRatio}
 
 
-def resolve_objective(
-    objective: str | Objective | None, labels_given: bool, targeted: bool = False
-) -> Objective:
+def resolve_objective(objective: str | Objective | None, labels_given: bool, targeted: bool = False) -> Objective:
     """An objective from a name (``ce``, ``margin``, ``dlr``, ``output_change``), a callable, or None
     (cross-entropy when labels are given, else output change)."""
     if objective is None:
@@ -164,10 +155,8 @@ def resolve_objective(
                 raise AttackError("a targeted attack needs a classification objective ('ce' or 'margin')")
             return OutputChange()
         if objective not in _BY_NAME:
-            raise AttackError(
-                f"unknown objective {objective!r}; choose ce, margin, dlr, output_change or pass a "
-                "callable (outputs, target) -> per-example values to maximise"
-            )
+            raise AttackError(f"unknown objective {objective!r}; choose ce, margin, dlr, output_change or pass a "
+                              "callable (outputs, target) -> per-example values to maximise")
         return _BY_NAME[objective](targeted=targeted)
     if not callable(objective):
         raise AttackError(f"objective must be a name or a callable; got {type(objective).__name__}")

@@ -107,21 +107,16 @@ def robustness_report(
     kw = {"batch_size": batch_size, "device": device}
     scores: dict[str, Score] = {}
     if classifies:
-        scores["accuracy_clean"] = build.mean(
-            "accuracy_clean", per_example_scores(model, x, y, **kw), {}, True
-        )
+        scores["accuracy_clean"] = build.mean("accuracy_clean", per_example_scores(model, x, y, **kw), {}, True)
     if "adversarial" in parts:
-        scores |= _adversarial(
-            build, model, x, y, eps, norm, attack, steps, restarts, surrogate, checks, seed, progress, kw
-        )
+        scores |= _adversarial(build, model, x, y, eps, norm, attack, steps, restarts, surrogate, checks, seed,
+                               progress, kw)
     if "corruption" in parts:
         scores |= _corruption(build, model, x, y, corruptions, severities, seed, kw)
     if classifies and ({"calibration", "ood"} & set(parts)):
         logits = predict(model, x, **kw)
         if logits.ndim != 2:
-            raise AttackError(
-                f"calibration and OOD need logits (batch, classes); got shape {tuple(logits.shape)}"
-            )
+            raise AttackError(f"calibration and OOD need logits (batch, classes); got shape {tuple(logits.shape)}")
         if "calibration" in parts:
             scores |= _calibration(build, torch.softmax(logits.double(), 1).numpy(), y.numpy(), n_bins)
         if "ood" in parts:
@@ -129,59 +124,26 @@ def robustness_report(
     return scores
 
 
-def _adversarial(
-    build: _Builder,
-    model: Any,
-    x: torch.Tensor,
-    y: torch.Tensor | None,
-    eps: Sequence[float],
-    norm: str,
-    attack: str,
-    steps: int,
-    restarts: int,
-    surrogate: Any,
-    checks: bool,
-    seed: int,
-    progress: bool,
-    kw: dict,
-) -> dict[str, Score]:
+def _adversarial(build: _Builder, model: Any, x: torch.Tensor, y: torch.Tensor | None, eps: Sequence[float],
+                 norm: str, attack: str, steps: int, restarts: int, surrogate: Any, checks: bool, seed: int,
+                 progress: bool, kw: dict) -> dict[str, Score]:
     eps = sorted(float(e) for e in eps)
-    attack_kwargs = (
-        {"steps": steps, "restarts": restarts, "progress": progress, **kw} if attack != "fgsm" else kw
-    )
+    attack_kwargs = {"steps": steps, "restarts": restarts, "progress": progress, **kw} if attack != "fgsm" else kw
     measure = "accuracy" if y is not None else "output_change"
     per_eps: dict[str, list[np.ndarray]] = {"attack": [], "noise": []}
     for e in eps:
-        per_eps["attack"].append(
-            per_example_scores(
-                model,
-                x,
-                y,
-                run_attack(attack, model, x, y, eps=e, norm=norm, seed=seed, **attack_kwargs),
-                **kw,
-            )
-        )
-        per_eps["noise"].append(
-            per_example_scores(model, x, y, random_noise(x, eps=e, norm=norm, seed=seed), **kw)
-        )
+        x_adv = run_attack(attack, model, x, y, eps=e, norm=norm, seed=seed, **attack_kwargs)
+        per_eps["attack"].append(per_example_scores(model, x, y, x_adv, **kw))
+        per_eps["noise"].append(per_example_scores(model, x, y, random_noise(x, eps=e, norm=norm, seed=seed), **kw))
     found = {}
     if checks:
         # the checks compare attack strength: error rate for classifiers, squared output change otherwise
         def strength(v: np.ndarray) -> float:
             return float(1 - v.mean()) if y is not None else float((v**2).mean())
 
-        found = gradient_masking_checks(
-            model,
-            x,
-            y,
-            eps=eps,
-            norm=norm,
-            attack_name=attack,
-            surrogate=surrogate,
-            seed=seed,
-            strengths={k: [strength(v) for v in vals] for k, vals in per_eps.items()},
-            **attack_kwargs,
-        )
+        strengths = {k: [strength(v) for v in vals] for k, vals in per_eps.items()}
+        found = gradient_masking_checks(model, x, y, eps=eps, norm=norm, attack_name=attack, surrogate=surrogate,
+                                        seed=seed, strengths=strengths, **attack_kwargs)
     summary = {name: c.to_dict() for name, c in found.items()}
     out = {}
     for i, e in enumerate(eps):
@@ -190,53 +152,26 @@ def _adversarial(
             params = {"attack": label, "norm": norm, "eps": e}
             if which == "attack" and attack != "noise":
                 params |= {"steps": steps, "restarts": restarts} if attack != "fgsm" else {}
-            out[name] = build.mean(
-                name,
-                per_eps[which][i],
-                params,
-                y is not None,
-                **({"gradient_masking_checks": summary} if which == "attack" else {}),
-            )
+            out[name] = build.mean(name, per_eps[which][i], params, y is not None,
+                                   **({"gradient_masking_checks": summary} if which == "attack" else {}))
     return out
 
 
-def _corruption(
-    build: _Builder,
-    model: Any,
-    x: torch.Tensor,
-    y: torch.Tensor | None,
-    kinds: Sequence[str],
-    severities: Sequence[int],
-    seed: int,
-    kw: dict,
-) -> dict[str, Score]:
+def _corruption(build: _Builder, model: Any, x: torch.Tensor, y: torch.Tensor | None, kinds: Sequence[str],
+                severities: Sequence[int], seed: int, kw: dict) -> dict[str, Score]:
     curve = corruption_curve(model, x, y, kinds=kinds, severities=severities, seed=seed, **kw)
     params = {"corruptions": list(kinds), "severities": list(severities)}
     if y is None:
         per_kind = curve.mean("severity")
-        return {
-            "corruption_output_change": build.score(
-                "corruption_output_change", float(per_kind.mean()), params, False, per_unit=per_kind
-            )
-        }
+        return {"corruption_output_change": build.score("corruption_output_change", float(per_kind.mean()), params,
+                                                        False, per_unit=per_kind)}
     clean = float(per_example_scores(model, x, y, **kw).mean())
     summary = corruption_summary(curve, clean)
-    return {
-        "mean_corruption_accuracy": build.score(
-            "mean_corruption_accuracy",
-            summary["mean_corruption_accuracy"],
-            params,
-            True,
-            per_unit=curve.mean("severity"),
-        ),
-        "relative_corruption_error": build.score(
-            "relative_corruption_error",
-            float(summary["relative_error"].mean()),
-            params,
-            False,
-            per_unit=summary["relative_error"],
-        ),
-    }
+    return {"mean_corruption_accuracy": build.score("mean_corruption_accuracy", summary["mean_corruption_accuracy"],
+                                                    params, True, per_unit=curve.mean("severity")),
+            "relative_corruption_error": build.score("relative_corruption_error",
+                                                     float(summary["relative_error"].mean()), params, False,
+                                                     per_unit=summary["relative_error"])}
 
 
 def _calibration(build: _Builder, probs: np.ndarray, labels: np.ndarray, n_bins: int) -> dict[str, Score]:
@@ -270,11 +205,6 @@ def _ood(
         for metric, values in res.items():
             per_set = xr.DataArray(values, dims=("ood_set",), coords={"ood_set": list(sets)})
             name = f"ood_{metric}_{s}"
-            out[name] = build.score(
-                name,
-                float(np.mean(values)),
-                {"score": s, "ood_sets": list(sets)},
-                metric == "auroc",
-                per_unit=per_set,
-            )
+            out[name] = build.score(name, float(np.mean(values)), {"score": s, "ood_sets": list(sets)},
+                                    metric == "auroc", per_unit=per_set)
     return out

@@ -90,18 +90,8 @@ def robustness_curve(
         kwargs = dict(attack_kwargs) if attack_name == "noise" else {**attack_kwargs, "objective": objective}
         x_adv = attack(attack_name, model, x, y, eps=e, norm=norm, seed=seed, **kwargs)
         values.append(evaluate(model, x_adv, y, x_clean=x, objective=objective).mean())
-    attrs = {
-        "attack": attack_name,
-        "norm": norm,
-        "seed": seed,
-        "n_inputs": len(engine.x),
-        "objective": repr(engine.objective),
-        **{k: v for k, v in attack_kwargs.items() if isinstance(v, int | float | str | bool)},
-    }
-    return xr.DataArray(
-        np.array(values),
-        dims=("epsilon",),
-        coords={"epsilon": eps},
-        name="accuracy" if engine.classifies else "objective",
-        attrs=attrs,
-    )
+    attrs = {"attack": attack_name, "norm": norm, "seed": seed, "n_inputs": len(engine.x),
+             "objective": repr(engine.objective),
+             **{k: v for k, v in attack_kwargs.items() if isinstance(v, int | float | str | bool)}}
+    return xr.DataArray(np.array(values), dims=("epsilon",), coords={"epsilon": eps},
+                        name="accuracy" if engine.classifies else "objective", attrs=attrs)
