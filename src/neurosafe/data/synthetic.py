@@ -23,7 +23,6 @@ import xarray as xr
 from torch import nn
 
 from neurosafe.core.errors import DataValidationError
-from neurosafe.core.seeds import child_seed
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet, grating_carrier, natural_patches
 
@@ -163,7 +162,7 @@ class SyntheticBrain:
             self.module, table = self._build_v4(rng)
         draw = _Draw(snr=np.exp(rng.uniform(*np.log(snr_range), n_neurons)),
                      baseline_fraction=rng.uniform(0.05, 0.3, n_neurons))
-        self._calibrate(natural_patches(n_calibration, image_size, seed=child_seed(seed, "calibration")), draw)
+        self._calibrate(natural_patches(n_calibration, image_size, seed=seed + 7919), draw)
         table.update(gain=self.module.gain.numpy().astype(float),
                      baseline=(self.module.gain * self.module.offset).numpy().astype(float), snr=draw.snr)
         self._table = table

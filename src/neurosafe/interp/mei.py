@@ -36,7 +36,6 @@ import xarray as xr
 from torch import Tensor
 from torch.nn import functional as F
 
-from neurosafe.core.seeds import child_seed
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.interp._access import Differentiable, InterpError, differentiable, eval_mode, input_shape, resolve_units
 
@@ -247,7 +246,7 @@ def diverse_exciting_inputs(subject, site: str | None = None, units=None, *, n_i
         for pos, unit_of in run.batches(batch_size, n_images):
             goal = (min_fraction * target[torch.as_tensor(pos)]).clamp_min(1e-12).repeat_interleave(n_images)
             start = _noise_starts(run.diff.forward, unit_of, n_images, run.shape, 1.0, run.norm, cfg,
-                                  child_seed(seed, "starts"), run.diff.device)
+                                  seed + 1, run.diff.device)
 
             def objective(r, d, goal=goal):  # below the goal: climb; above it: spread out without falling below
                 spread = -_similarity(d, n_images) - _PENALTY * torch.relu(1 - r / goal)
@@ -256,8 +255,7 @@ def diverse_exciting_inputs(subject, site: str | None = None, units=None, *, n_i
             def feasible(r, goal=goal):  # 0 once the constraint holds (the latest such iterate wins), else -shortfall
                 return -torch.relu(1 - r / goal)
 
-            d = _ascend(run.diff.forward, unit_of, start, objective, feasible, run.norm, cfg,
-                        child_seed(seed, "ascent"))
+            d = _ascend(run.diff.forward, unit_of, start, objective, feasible, run.norm, cfg, seed + 1)
             acts[pos] = run.responses(d, unit_of, n_images)
             images[pos] = (0.5 + d).clamp(0, 1).view(len(pos), n_images, *run.shape).cpu().numpy()
     sim = _similarity(torch.from_numpy(images - 0.5).flatten(0, 1), n_images).view(-1, n_images).mean(1).numpy()
