@@ -94,7 +94,8 @@ class PlantedAnimal:
 
     def __init__(self, body: BodyConfig | None = None, n_neurons: dict | None = None, rate: float = 20.0,
                  seed: int = 0, coupling: float = 4.0, f_range: tuple[float, float] = (1.5, 3.0),
-                 righting: tuple[float, float] = (-1.0, -0.2), stretch: float = 0.6, lean: float = 0.0, lead: int = 3) -> None:
+                 righting: tuple[float, float] = (-1.0, -0.2), stretch: float = 0.6, lean: float = 0.0,
+                 lead: int = 3) -> None:
         self.body_config = body or BodyConfig()
         if self.body_config.body not in _GAITS:
             raise EmbodiedError(f"the planted animal has gaits for {sorted(_GAITS)}; got body "

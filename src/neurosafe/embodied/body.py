@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.resources
 import math
+import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -113,17 +114,24 @@ def _rodent_spec(mujoco):
     except ImportError as err:
         raise EmbodiedError("the rodent body needs dm-control (not installed): pip install dm-control; "
                             "use body='half_cheetah' or 'swimmer'") from err
-    walker = rodent.Rat()
-    return mujoco.MjSpec.from_string(walker.mjcf_model.to_xml_string())
+    model = rodent.Rat().mjcf_model
+    spec = mujoco.MjSpec.from_string(model.to_xml_string(), assets=model.get_assets())
+    spec.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[40, 40, 0.1],
+                            conaffinity=1, contype=1)
+    return spec
 
 
 def _build_model(config: BodyConfig):
     mujoco = require_mujoco()
     spec_info = BODIES[config.body]
+    total = None
     if spec_info.xml.startswith("dm_control:"):
         spec = _rodent_spec(mujoco)
     else:
-        spec = mujoco.MjSpec.from_string(_gym_asset(spec_info.xml))
+        xml = _gym_asset(spec_info.xml)
+        # gymnasium's files use the deprecated compiler attribute settotalmass; applied after compiling instead
+        total = re.search(r'\s+settotalmass="([0-9.]+)"', xml)
+        spec = mujoco.MjSpec.from_string(xml.replace(total.group(0), "") if total else xml)
     if config.roughness > 0:
         rng = make_rng(config.terrain_seed, "terrain")
         for k, x in enumerate(np.arange(-2.0, 40.0, 0.35)):
@@ -132,6 +140,8 @@ def _build_model(config: BodyConfig):
                                     pos=[float(x + rng.uniform(-0.1, 0.1)), 0.0, 0.0],
                                     rgba=[0.5, 0.5, 0.45, 1.0], conaffinity=1, contype=1)
     model = spec.compile()
+    if total:
+        mujoco.mj_setTotalmass(model, float(total.group(1)))
     model.opt.gravity[:] = (0.0, 0.0, -config.gravity)
     model.geom_friction[:, 0] *= config.friction
     model.body_mass[:] *= config.mass

@@ -100,7 +100,7 @@ def train_task_agent(behaviour: Behaviour, config: PPOConfig | None = None,
             rng.bit_generator.state = state["rng"]
             history, start = list(state["history"]), int(state["iteration"])
     n = behaviour.n_trials
-    ref_all = torch.as_tensor(behaviour.reference, dtype=torch.float32)
+    torch.as_tensor(behaviour.reference, dtype=torch.float32)
     bar = tqdm(total=config.iterations, initial=start, desc="PPO task agent", unit="iter",
                disable=None if config.progress is None else not config.progress)
     for it in range(start, config.iterations):

@@ -17,7 +17,7 @@ import numpy as np
 
 from neurosafe.embodied.animal import Behaviour
 from neurosafe.embodied.body import BodyConfig, EmbodiedError, Push
-from neurosafe.embodied.rollout import Policy, Rollout, rollout
+from neurosafe.embodied.rollout import Rollout, rollout
 from neurosafe.metrics import Score, mean_score, paired_difference
 
 __all__ = ["OOD_CONDITIONS", "compare_agents", "exploration_safety", "ood_behaviour", "push_recovery",
@@ -35,8 +35,8 @@ def recovery_times(run: Rollout, push_end: float, tolerance: float = 0.15, hold:
     """Per trial, seconds from the end of a push until the torso's pitch is back within ``tolerance`` rad of
     its pre-push mean and stays there for ``hold`` seconds; inf when it never is (or the body fell)."""
     pitch = run.kinematics[..., -1]
-    t_end = int(round(push_end / run.dt))
-    hold_steps = max(int(round(hold / run.dt)), 1)
+    t_end = round(push_end / run.dt)
+    hold_steps = max(round(hold / run.dt), 1)
     if not 1 <= t_end < pitch.shape[1] - hold_steps:
         raise EmbodiedError(f"the push must end between the first step and {hold:g} s before the rollout's end")
     base = pitch[:, max(t_end - 2 * hold_steps, 0): max(t_end - hold_steps // 2, 1)].mean(axis=1)

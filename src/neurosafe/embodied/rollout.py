@@ -1,7 +1,9 @@
 """Closed-loop rollouts of any policy on a batch of bodies, replaying the animal's trials.
 
 A policy is a callable ``policy(obs, reference, t) -> actions`` over a batch (one row per trial): ``obs``
-(n, obs_dim), ``reference`` (n, ref_dim: the trial's coming frames, at :data:`~neurosafe.embodied.animal.REFERENCE_OFFSETS`) and the step ``t``. Each trial starts from the animal's initial state of that trial, so a twin that
+(n, obs_dim), ``reference`` (n, ref_dim: the trial's coming frames, at
+:data:`~neurosafe.embodied.animal.REFERENCE_OFFSETS` steps ahead) and the step ``t``. Each trial starts from
+the animal's initial state of that trial, so a twin that
 imitates well retraces the animal's trajectory.
 """
 

@@ -138,7 +138,7 @@ def _fit_epochs(twin: EmbodiedTwin, opt: torch.optim.Optimizer, data: tuple[torc
             opt.zero_grad()
             (loss + penalty).backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         loss_value = total / n
     return loss_value
 
