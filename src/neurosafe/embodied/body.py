@@ -146,6 +146,7 @@ def _build_model(config: BodyConfig):
     model.geom_friction[:, 0] *= config.friction
     model.body_mass[:] *= config.mass
     model.body_inertia[:] *= config.mass
+    mujoco.mj_setConst(model, mujoco.MjData(model))  # derived constants (subtree masses) of the changed model
     return model
 
 
