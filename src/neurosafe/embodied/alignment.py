@@ -80,9 +80,11 @@ def twin_activations(twin: EmbodiedTwin, behaviour: Behaviour, closed_loop: bool
 
 
 def neural_alignment(twin: EmbodiedTwin, behaviour: Behaviour, recording: Recording, sites=SITES,
-                     closed_loop: bool = True, seed: int = 0, n_folds: int = 5, n_boot: int = 200) -> Alignment:
+                     closed_loop: bool = True, seed: int = 0, n_folds: int = 5, n_boot: int = 200,
+                     extra_features: dict[str, np.ndarray] | None = None) -> Alignment:
     """Cross-validated ridge predictivity of the recording's neurons from each twin site and from the
-    animal's kinematics, with ceilings, CIs and paired differences against kinematics."""
+    animal's kinematics, with ceilings, CIs and paired differences against kinematics. ``extra_features``:
+    other named feature sets (trial, time, k) scored alongside (e.g. the animal's planted drives)."""
     responses = flatten_trials(recording)
     n = behaviour.n_trials * behaviour.n_steps
     if responses.sizes["stimulus"] != n:
@@ -95,6 +97,12 @@ def neural_alignment(twin: EmbodiedTwin, behaviour: Behaviour, recording: Record
         raise EmbodiedError(f"unknown twin sites {unknown}; the twin has {list(SITES)}")
     acts = twin_activations(twin, behaviour, closed_loop)
     features = {site: acts[site].reshape(n, -1) for site in sites}
+    for name, x in (extra_features or {}).items():
+        x = np.asarray(x, dtype=float)
+        if x.shape[:2] != (behaviour.n_trials, behaviour.n_steps):
+            raise EmbodiedError(f"extra features {name!r} must be (trial, time, k) = ({behaviour.n_trials}, "
+                                f"{behaviour.n_steps}, k); got {x.shape}")
+        features[name] = x.reshape(n, -1)
     features["kinematics"] = behaviour.kinematics.reshape(n, -1)
     ceiling = correlation_ceiling(responses, seed)
     scores = {name: ridge_predictivity(x, responses, groups="trial", seed=seed, n_folds=n_folds, n_boot=n_boot,
