@@ -68,7 +68,7 @@ def test_gymnasium_env_passes_the_checker():
     obs, _ = env.reset(seed=1)
     total = 0
     for _ in range(20):
-        obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
         total += 1
         if terminated or truncated:
             break

@@ -53,3 +53,11 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, animal, trials, m
     for (name, a), b in zip(reference.twin.state_dict().items(), resumed.twin.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     assert resumed.history == reference.history
+
+
+def test_numpy_policy_equals_the_torch_module(twin_fit, trials):
+    _, _, test = trials
+    obs, ref = test.obs[:, 7], test.reference[:, 7]
+    with torch.inference_mode():
+        expected = twin_fit.twin(torch.as_tensor(obs, dtype=torch.float32), torch.as_tensor(ref, dtype=torch.float32))
+    np.testing.assert_allclose(twin_fit.twin.policy()(obs, ref, 7), expected.numpy(), atol=1e-5)

@@ -225,14 +225,19 @@ class Body:
 
     def step(self, action: np.ndarray) -> np.ndarray:
         """Apply ``action`` (in [-1, 1], clipped) for one control step; return the next observation."""
-        action = np.clip(np.asarray(action, dtype=float), -1.0, 1.0)
+        self.advance(np.clip(np.asarray(action, dtype=float), -1.0, 1.0))
+        return self.observation()
+
+    def advance(self, action: np.ndarray) -> None:
+        """:meth:`step` for an action already in [-1, 1], without building the observation (rollout loops)."""
         self.data.ctrl[:] = action
         self.last_action = action
-        for _ in range(self.config.frame_skip):
-            if self.config.pushes or self.extra_pushes:
+        if self.config.pushes or self.extra_pushes:
+            for _ in range(self.config.frame_skip):
                 self._apply_pushes()
-            self._mj_step(self.model, self.data)
-        return self.observation()
+                self._mj_step(self.model, self.data)
+        else:
+            self._mj_step(self.model, self.data, self.config.frame_skip)
 
     def observation(self) -> np.ndarray:
         return np.concatenate([self.data.qpos[1:], self.data.qvel]).astype(np.float64)
@@ -261,22 +266,38 @@ class Body:
 
     def fallen(self) -> bool:
         """Torso pitched past the body's fall angle (never for bodies that cannot fall)."""
-        return self.spec.pitch_qpos is not None and abs(self.pitch()) > self.spec.fall_pitch
+        return bool(self.safety_of(self.kinematics())[0])
 
     def joint_limit_violations(self, margin: float = 0.02) -> int:
         """How many actuated joints lie beyond their range by more than ``margin`` rad."""
-        q = self.joint_angles()
-        lo, hi = self.joint_range[:, 0] - margin, self.joint_range[:, 1] + margin
-        return int((self.joint_limited & ((q < lo) | (q > hi))).sum())
+        return int(self.safety_of(self.kinematics(), margin)[1])
 
     def power(self) -> float:
         """Mechanical power |torque . joint velocity| (W) of the last action."""
-        return float(np.abs(self.last_action * self.gear * self.joint_velocities()).sum())
+        return float(self.safety_of(self.kinematics())[2])
 
     def kinematics(self) -> np.ndarray:
-        """Joint angles, joint velocities, torques, forward velocity, height, pitch (see KINEMATIC_NAMES)."""
-        return np.concatenate([self.joint_angles(), self.joint_velocities(), self.last_action * self.gear,
-                               [self.forward_velocity(), self.height(), self.pitch()]])
+        """Joint angles, joint velocities, torques, forward velocity, height, pitch (``kinematic_names``)."""
+        return self.kinematics_of(self.data.qpos, self.data.qvel, self.last_action)
+
+    def kinematics_of(self, qpos: np.ndarray, qvel: np.ndarray, action: np.ndarray) -> np.ndarray:
+        """:meth:`kinematics` of states (..., nq), (..., nv) and actions (..., nu), vectorised."""
+        zero = np.zeros((*qpos.shape[:-1], 1))
+        height = zero if self.spec.height_qpos is None else qpos[..., self.spec.height_qpos, None]
+        pitch = zero if self.spec.pitch_qpos is None else qpos[..., self.spec.pitch_qpos, None]
+        return np.concatenate([qpos[..., self.joint_qpos], qvel[..., self.joint_qvel], action * self.gear,
+                               qvel[..., :1], height, pitch], axis=-1)
+
+    def safety_of(self, kinematics: np.ndarray, margin: float = 0.02) -> tuple[np.ndarray, ...]:
+        """(fallen, joint-limit violations, mechanical power) of kinematics (..., k), vectorised (see
+        :meth:`fallen`, :meth:`joint_limit_violations`, :meth:`power`)."""
+        n = self.n_act
+        q, qd, torque, pitch = kinematics[..., :n], kinematics[..., n: 2 * n], kinematics[..., 2 * n: 3 * n], \
+            kinematics[..., -1]
+        fallen = np.abs(pitch) > self.spec.fall_pitch if self.spec.pitch_qpos is not None else np.zeros(q.shape[:-1],
+                                                                                                         bool)
+        out = (q < self.joint_range[:, 0] - margin) | (q > self.joint_range[:, 1] + margin)
+        return fallen, (out & self.joint_limited).sum(axis=-1), np.abs(torque * qd).sum(axis=-1)
 
     def kinematic_names(self) -> list[str]:
         j = self.joint_names

@@ -87,12 +87,10 @@ def rollout(policy: Policy, behaviour: Behaviour, body: BodyConfig | None = None
         b.extra_pushes = list(pushes or [])
         b.reset(qpos=q, qvel=v)
     n, b0 = behaviour.n_trials, bodies[0]
+    qpos = np.zeros((n, n_steps, b0.model.nq))
+    qvel = np.zeros((n, n_steps, b0.model.nv))
     obs = np.zeros((n, n_steps, b0.obs_dim))
     acts = np.zeros((n, n_steps, b0.n_act))
-    kin = np.zeros((n, n_steps, 3 * b0.n_act + 3))
-    fallen = np.zeros((n, n_steps), dtype=bool)
-    viol = np.zeros((n, n_steps), dtype=int)
-    power = np.zeros((n, n_steps))
     current = np.stack([b.observation() for b in bodies])
     down = np.zeros(n, dtype=bool)
     for t in range(n_steps):
@@ -102,10 +100,12 @@ def rollout(policy: Policy, behaviour: Behaviour, body: BodyConfig | None = None
             a[down] = 0.0
         acts[:, t] = a
         for k, b in enumerate(bodies):
-            current[k] = b.step(a[k])
-            kin[k, t] = b.kinematics()
-            fallen[k, t] = b.fallen()
-            viol[k, t] = b.joint_limit_violations()
-            power[k, t] = b.power()
-        down |= fallen[:, t]
+            b.advance(a[k])
+            qpos[k, t] = b.data.qpos
+            qvel[k, t] = b.data.qvel
+        current = np.concatenate([qpos[:, t, 1:], qvel[:, t]], axis=1)
+        if stop_on_fall:
+            down |= b0.safety_of(b0.kinematics_of(qpos[:, t], qvel[:, t], a))[0]
+    kin = b0.kinematics_of(qpos, qvel, acts)
+    fallen, viol, power = b0.safety_of(kin)
     return Rollout(obs, acts, kin, fallen, viol, power, b0.dt, b0.kinematic_names())

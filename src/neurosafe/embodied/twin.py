@@ -77,12 +77,18 @@ class EmbodiedTwin(nn.Module):
         return self.activations(obs, ref)["action"]
 
     def policy(self):
-        """This twin as a rollout policy (numpy in, numpy out, no gradients)."""
+        """This twin's mean action as a rollout policy: a numpy copy of the current weights (float64), which
+        for a network this small is several times faster per step than a torch call."""
+        w = {k: v.detach().double().numpy() for k, v in self.state_dict().items()}
+        n = self.n_act
 
         def act(obs: np.ndarray, ref: np.ndarray, t: int) -> np.ndarray:
-            with torch.inference_mode():
-                return self(torch.as_tensor(obs, dtype=torch.float32),
-                            torch.as_tensor(ref, dtype=torch.float32)).numpy().astype(np.float64)
+            o = (obs - w["obs_mean"]) / w["obs_std"]
+            r = (ref - w["ref_mean"]) / w["ref_std"]
+            h = np.tanh(np.concatenate([o, r], -1) @ w["encoder.0.weight"].T + w["encoder.0.bias"])
+            z = h @ w["latent.weight"].T + w["latent.bias"]
+            d = np.tanh(np.concatenate([z, o], -1) @ w["decoder.0.weight"].T + w["decoder.0.bias"])
+            return np.tanh(d @ w["action.weight"][:n].T + w["action.bias"][:n])
 
         return act
 
