@@ -66,6 +66,7 @@ def test_gymnasium_env_passes_the_checker():
     env = make_env(max_steps=20)
     check_env(env, skip_render_check=True)
     obs, _ = env.reset(seed=1)
+    assert obs.shape == env.observation_space.shape
     total = 0
     for _ in range(20):
         _, _, terminated, truncated, _ = env.step(env.action_space.sample())
