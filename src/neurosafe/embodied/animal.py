@@ -89,7 +89,11 @@ def reference_features(kinematics: np.ndarray, n_act: int) -> np.ndarray:
 class PlantedAnimal:
     """The planted animal on a body (see the module docstring); ``seed`` fixes its neurons' tuning.
 
-    ``n_neurons``: units per population (cpg, intention, reflex, motor); ``rate``: mean firing rate (Hz).
+    ``n_neurons``: units per population (cpg, intention, reflex, motor); ``rate``: mean firing rate (Hz);
+    ``coupling``: oscillator coupling (1/s); ``f_range``: stepping frequency (Hz) from speed intention 0 to 1;
+    ``righting``: gains of the righting reflex on pitch and pitch rate; ``stretch``: stretch-reflex gain;
+    ``lean``: tonic posture per unit of speed intention; ``lead``: control steps by which the CPG and motor
+    units lead the executed command (premotor activity leads movement).
     """
 
     def __init__(self, body: BodyConfig | None = None, n_neurons: dict | None = None, rate: float = 20.0,
