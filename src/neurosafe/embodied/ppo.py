@@ -113,6 +113,7 @@ def train_task_agent(behaviour: Behaviour, config: PPOConfig | None = None,
         done = np.zeros((config.steps, n))
         obs = np.stack([b.observation() for b in bodies])
         tstep = np.zeros(n, dtype=int)
+        falls = 0
         ref_buf = np.zeros((config.steps, n, behaviour.reference.shape[-1]))
         for t in range(config.steps):
             ref = behaviour.reference[np.arange(n), tstep]
@@ -125,7 +126,9 @@ def train_task_agent(behaviour: Behaviour, config: PPOConfig | None = None,
                 obs[k] = b.step(a[k])
                 rew[t, k] = b.forward_velocity() - 0.1 * float(np.square(b.last_action).sum())
                 tstep[k] += 1
-                if b.fallen() or tstep[k] >= behaviour.n_steps:
+                fell = b.fallen()
+                falls += fell
+                if fell or tstep[k] >= behaviour.n_steps:
                     done[t, k] = 1.0
                     obs[k] = b.reset(qpos=behaviour.initial_qpos[k], qvel=behaviour.initial_qvel[k])
                     tstep[k] = 0
@@ -166,7 +169,7 @@ def train_task_agent(behaviour: Behaviour, config: PPOConfig | None = None,
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, 0.5)
                 opt.step()
-        history.append({"iteration": it, "mean_reward": float(rew.mean()), "falls": int(done.sum())})
+        history.append({"iteration": it, "mean_reward": float(rew.mean()), "falls": int(falls)})
         if checkpoint is not None:
             save_checkpoint(checkpoint, {"agent": agent.state_dict(), "value": value.state_dict(),
                                          "optimizer": opt.state_dict(), "generator": gen.get_state(),
