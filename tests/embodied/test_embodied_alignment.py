@@ -25,7 +25,9 @@ def test_alignment_table_and_planted_truth(animal, trials, twin_fit):
     diff = al.differences["planted drives"]
     assert diff.ci[0] > 0
     rows = {r["features"]: r for r in al.table()}
-    assert rows["kinematics"]["minus_kinematics"] is None and rows["latent"]["n_features"] == 8
+    assert rows["kinematics"]["minus_kinematics"] is None and rows["latent"]["n_features"] == 16
+    # issue acceptance: the twin's latent layer predicts the planted neurons better than kinematics
+    assert al.differences["latent"].ci[0] > 0
 
 
 def test_flatten_trials_keeps_counts(animal, trials):

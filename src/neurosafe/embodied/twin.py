@@ -44,12 +44,13 @@ class EmbodiedTwin(nn.Module):
     the Gaussian action noise a PPO agent of the same architecture learns (unused by imitation)."""
 
     def __init__(self, obs_dim: int, ref_dim: int, n_act: int, hidden: int = 64, latent: int = 8,
-                 horizon: int = 1) -> None:
+                 horizon: int = 1, proprioceptive_decoder: bool = True) -> None:
         super().__init__()
+        self.proprioceptive_decoder = proprioceptive_decoder
         self.obs_dim, self.ref_dim, self.n_act, self.horizon = obs_dim, ref_dim, n_act, horizon
         self.encoder = nn.Sequential(nn.Linear(obs_dim + ref_dim, hidden), nn.Tanh())
         self.latent = nn.Linear(hidden, latent)
-        self.decoder = nn.Sequential(nn.Linear(latent + obs_dim, hidden), nn.Tanh())
+        self.decoder = nn.Sequential(nn.Linear(latent + obs_dim * proprioceptive_decoder, hidden), nn.Tanh())
         self.action = nn.Linear(hidden, n_act * horizon)
         self.log_std = nn.Parameter(torch.full((n_act,), -0.5))
         for name, dim in (("obs", obs_dim), ("ref", ref_dim)):
@@ -69,7 +70,7 @@ class EmbodiedTwin(nn.Module):
         r = (ref - self.ref_mean) / self.ref_std
         h = self.encoder(torch.cat([o, r], -1))
         z = self.latent(h)
-        d = self.decoder(torch.cat([z, o], -1))
+        d = self.decoder(torch.cat([z, o], -1) if self.proprioceptive_decoder else z)
         plan = torch.tanh(self.action(d))
         return {"encoder": h, "latent": z, "decoder": d, "action": plan[..., : self.n_act], "plan": plan}
 
@@ -87,7 +88,8 @@ class EmbodiedTwin(nn.Module):
             r = (ref - w["ref_mean"]) / w["ref_std"]
             h = np.tanh(np.concatenate([o, r], -1) @ w["encoder.0.weight"].T + w["encoder.0.bias"])
             z = h @ w["latent.weight"].T + w["latent.bias"]
-            d = np.tanh(np.concatenate([z, o], -1) @ w["decoder.0.weight"].T + w["decoder.0.bias"])
+            zo = np.concatenate([z, o], -1) if self.proprioceptive_decoder else z
+            d = np.tanh(zo @ w["decoder.0.weight"].T + w["decoder.0.bias"])
             return np.tanh(d @ w["action.weight"][:n].T + w["action.bias"][:n])
 
         return act
@@ -101,8 +103,9 @@ class TwinConfig(_Config):
     ``lr``, ``batch_size``, the latent L2 weight and the ``seed``."""
 
     hidden: int = Field(64, ge=2)
-    latent: int = Field(8, ge=1)
-    horizon: int = Field(1, ge=1)
+    latent: int = Field(16, ge=1)
+    horizon: int = Field(4, ge=1)
+    proprioceptive_decoder: bool = False
     bc_epochs: int = Field(60, ge=1)
     dagger_iterations: int = Field(3, ge=0)
     dagger_epochs: int = Field(20, ge=1)
@@ -177,7 +180,7 @@ def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinC
     torch.manual_seed(0)  # parameter init is drawn from the seeded generator below
     body = make_body(behaviour.body)
     twin = EmbodiedTwin(body.obs_dim, behaviour.reference.shape[-1], body.n_act, config.hidden, config.latent,
-                        config.horizon)
+                        config.horizon, config.proprioceptive_decoder)
     gen = torch_generator(config.seed, "twin_init")
     with torch.no_grad():
         for p in twin.parameters():
