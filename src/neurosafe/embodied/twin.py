@@ -2,9 +2,13 @@
 
 Architecture after MIMIC (Aldarondo et al. 2024, "A virtual rodent predicts the structure of neural activity
 across behaviours", Nature 632:594; Merel et al. 2019 "Neural probabilistic motor primitives"): an encoder
-reads the current observation and the reference (the animal's next frames) and compresses them into a small
-latent; a decoder maps the latent and the observation to the action. Simplifications: MLPs, and a
-deterministic bottleneck with an L2 penalty on the latent instead of MIMIC's variational (KL) one.
+reads the current observation and the reference (the animal's coming frames) and compresses them into a small
+latent; a decoder maps the latent to the actions. Simplifications and choices: MLPs; a deterministic
+bottleneck with an L2 penalty instead of MIMIC's variational (KL) one; by default the decoder does not also
+read the observation (MIMIC's does), so the latent must carry the whole control state, and it predicts a
+short motor plan (the expert's actions for ``horizon`` steps, the first one executed; action chunking) so
+the latent carries where the movement is going. ``slowness`` optionally penalises latent steps (the AR(1)
+prior of NPMP's latent).
 
 Training is imitation only: behaviour cloning on the animal's trials, then DAgger (Ross, Gordon & Bagnell
 2011, "A reduction of imitation learning and structured prediction to no-regret online learning", AISTATS):
@@ -39,9 +43,10 @@ SITES = ("encoder", "latent", "decoder", "action")
 
 
 class EmbodiedTwin(nn.Module):
-    """Encoder (obs + reference -> hidden) -> latent bottleneck -> decoder (latent + obs -> hidden) ->
-    action (tanh). Inputs are standardised with the training data's statistics (buffers). ``log_std`` is
-    the Gaussian action noise a PPO agent of the same architecture learns (unused by imitation)."""
+    """Encoder (obs + reference -> hidden) -> latent bottleneck -> decoder (latent [+ obs] -> hidden) ->
+    plan of ``horizon`` actions (tanh), the first executed. Inputs are standardised with the training data's
+    statistics (buffers). ``log_std`` is the Gaussian action noise a PPO agent of the same architecture
+    learns (unused by imitation)."""
 
     def __init__(self, obs_dim: int, ref_dim: int, n_act: int, hidden: int = 64, latent: int = 8,
                  horizon: int = 1, proprioceptive_decoder: bool = True) -> None:
