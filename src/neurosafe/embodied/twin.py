@@ -7,8 +7,7 @@ latent; a decoder maps the latent to the actions. Simplifications and choices: M
 bottleneck with an L2 penalty instead of MIMIC's variational (KL) one; by default the decoder does not also
 read the observation (MIMIC's does), so the latent must carry the whole control state, and it predicts a
 short motor plan (the expert's actions for ``horizon`` steps, the first one executed; action chunking) so
-the latent carries where the movement is going. ``slowness`` optionally penalises latent steps (the AR(1)
-prior of NPMP's latent).
+the latent carries where the movement is going.
 
 Training is imitation only: behaviour cloning on the animal's trials, then DAgger (Ross, Gordon & Bagnell
 2011, "A reduction of imitation learning and structured prediction to no-regret online learning", AISTATS):
@@ -118,7 +117,6 @@ class TwinConfig(_Config):
     lr: float = Field(3e-3, gt=0)
     batch_size: int = Field(256, ge=1)
     latent_l2: float = Field(1e-3, ge=0)
-    slowness: float = Field(0.0, ge=0)
     seed: int = Field(0, ge=0)
     progress: bool | None = None
 
@@ -135,7 +133,7 @@ class TwinFit:
 
 def _fit_epochs(twin: EmbodiedTwin, opt: torch.optim.Optimizer, data: tuple[torch.Tensor, ...], epochs: int,
                 config: TwinConfig, gen: torch.Generator) -> float:
-    obs, ref, act, nxt = data
+    obs, ref, act = data
     n = len(obs)
     loss_value = float("nan")
     for _ in range(epochs):
@@ -146,9 +144,6 @@ def _fit_epochs(twin: EmbodiedTwin, opt: torch.optim.Optimizer, data: tuple[torc
             out = twin.activations(obs[idx], ref[idx])
             loss = nn.functional.mse_loss(out["plan"], act[idx])
             penalty = config.latent_l2 * out["latent"].pow(2).mean()
-            if config.slowness > 0:  # NPMP's AR(1) latent prior, as a penalty on the latent's steps
-                z_next = twin.activations(obs[nxt[idx]], ref[nxt[idx]])["latent"]
-                penalty = penalty + config.slowness * (z_next - out["latent"]).pow(2).mean()
             opt.zero_grad()
             (loss + penalty).backward()
             opt.step()
@@ -165,13 +160,9 @@ def plan_targets(actions: np.ndarray, horizon: int) -> np.ndarray:
     return actions[:, idx].reshape(actions.shape[0], n, -1)
 
 
-def _tensors(obs: np.ndarray, ref: np.ndarray, act: np.ndarray, offset: int = 0) -> tuple[torch.Tensor, ...]:
-    """Flattened (obs, ref, act) and each sample's successor in its trial (itself at a trial's end), with
-    sample indices starting at ``offset``."""
-    n_trials, n_steps = obs.shape[:2]
-    nxt = np.minimum(np.arange(n_steps) + 1, n_steps - 1)[None, :] + n_steps * np.arange(n_trials)[:, None]
-    flat = tuple(torch.as_tensor(x.reshape(-1, x.shape[-1]), dtype=torch.float32) for x in (obs, ref, act))
-    return (*flat, torch.as_tensor(nxt.ravel() + offset))
+def _tensors(obs: np.ndarray, ref: np.ndarray, act: np.ndarray) -> tuple[torch.Tensor, ...]:
+    """(obs, ref, act) flattened over trials and steps."""
+    return tuple(torch.as_tensor(x.reshape(-1, x.shape[-1]), dtype=torch.float32) for x in (obs, ref, act))
 
 
 def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinConfig | None = None,
@@ -206,7 +197,7 @@ def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinC
             twin.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             gen.set_state(state["generator"])
-            data = (state["obs"], state["ref"], state["act"], state["next"])
+            data = (state["obs"], state["ref"], state["act"])
             history, stage0 = list(state["history"]), int(state["stage"])
     expert = AnimalPolicy(animal, behaviour, body)
     rng = make_rng(config.seed, "dagger_mixing")
@@ -228,7 +219,7 @@ def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinC
 
             run = rollout(mixed, behaviour)
             labels = animal.act(run.obs, behaviour.central, body)
-            new = _tensors(run.obs, behaviour.reference, plan_targets(labels, config.horizon), len(data[0]))
+            new = _tensors(run.obs, behaviour.reference, plan_targets(labels, config.horizon))
             data = tuple(torch.cat([a, b]) for a, b in zip(data, new, strict=True))
             twin.train()
         epochs = config.bc_epochs if stage == 0 else config.dagger_epochs
@@ -237,7 +228,7 @@ def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinC
         if checkpoint is not None:
             save_checkpoint(checkpoint, {"model": twin.state_dict(), "optimizer": opt.state_dict(),
                                          "generator": gen.get_state(), "obs": data[0], "ref": data[1],
-                                         "act": data[2], "next": data[3], "history": history, "stage": stage + 1}, fp)
+                                         "act": data[2], "history": history, "stage": stage + 1}, fp)
         bar.update(1)
     bar.close()
     twin.eval()
