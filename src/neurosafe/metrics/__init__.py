@@ -42,13 +42,15 @@ from neurosafe.metrics.shape import (
     shape_distance,
     whiten,
 )
+from neurosafe.metrics.two_sample import TwoSampleTest, c2st, mmd
 
 __all__ = [
-    "DEFAULT_ALPHAS", "LayerScores", "LinearShapeMetric", "PLSMapping", "RidgeCVMapping", "Score", "align_features",
-    "auroc", "average_scores", "brier_score", "calibration_bins", "calibration_score", "canonical_correlations",
-    "cca_similarity", "cka", "compare_rdms", "correlation_ceiling", "cross_validated_predictions",
-    "expected_calibration_error", "fev", "feve", "fpr_at_tpr", "hsic", "mean_score", "negative_log_likelihood",
-    "oracle_correlation", "paired_difference", "paired_representations", "permutation_distance", "provenance", "rdm",
-    "reliability_summary", "ridge_predictivity", "rsa_noise_ceiling", "rsa_score", "score_layers", "shape_distance",
-    "spearman_brown", "split_half_reliability", "stimulus_folds", "whiten",
+    "DEFAULT_ALPHAS", "LayerScores", "LinearShapeMetric", "PLSMapping", "RidgeCVMapping", "Score", "TwoSampleTest",
+    "align_features", "auroc", "average_scores", "brier_score", "c2st", "calibration_bins", "calibration_score",
+    "canonical_correlations", "cca_similarity", "cka", "compare_rdms", "correlation_ceiling",
+    "cross_validated_predictions", "expected_calibration_error", "fev", "feve", "fpr_at_tpr", "hsic", "mean_score",
+    "mmd", "negative_log_likelihood", "oracle_correlation", "paired_difference", "paired_representations",
+    "permutation_distance", "provenance", "rdm", "reliability_summary", "ridge_predictivity", "rsa_noise_ceiling",
+    "rsa_score", "score_layers", "shape_distance", "spearman_brown", "split_half_reliability", "stimulus_folds",
+    "whiten",
 ]
