@@ -259,15 +259,18 @@ class MarkovChain:
 class GRUWalk:
     """A GRU over node and turn embeddings predicting the next move among the legal ones (torch).
 
-    One graph at a time (node embeddings are graph-specific). Trained by Adam on whole walks (full-batch,
-    padded), ``epochs`` passes; seeded through ``neurosafe.core.seeds``.
+    One graph at a time (node embeddings are graph-specific). Trained by Adam, full-batch, ``epochs``
+    passes, on the walks cut into chunks of ``chunk`` moves (truncated backpropagation through time: the
+    hidden state starts afresh in each chunk; scoring and simulation run whole walks); seeded through
+    ``neurosafe.core.seeds``.
     """
 
     name = "gru"
 
-    def __init__(self, hidden: int = 32, embed: int = 16, epochs: int = 150, lr: float = 1e-2,
-                 weight_decay: float = 1e-4, seed: int = 0) -> None:
+    def __init__(self, hidden: int = 32, embed: int = 16, epochs: int = 80, lr: float = 1e-2,
+                 weight_decay: float = 1e-4, chunk: int = 25, seed: int = 0) -> None:
         self.hidden, self.embed, self.epochs, self.lr, self.wd, self.seed = hidden, embed, epochs, lr, weight_decay, seed
+        self.chunk = chunk
         self.net = None
 
     def _graph(self, graphs: Graphs) -> tuple[str, NavigationGraph]:
@@ -276,16 +279,18 @@ class GRUWalk:
             raise PlanningError("the GRU twin models one graph; fit one per graph")
         return next(iter(table.items()))
 
-    def _inputs(self, graph: NavigationGraph, walks: Sequence[Walk]):
+    def _inputs(self, graph: NavigationGraph, walks: Sequence[Walk], chunk: int | None = None):
         import torch
 
         seqs = []
         for w in walks:
             states, actions = encode_walk(graph, w)
             node = graph.state_node[states]
-            prev_turn = np.r_[len(graph.turns[0]) * 0 + 5, graph.turns[states[:-1], actions[:-1]]]
+            prev_turn = np.r_[5, graph.turns[states[:-1], actions[:-1]]]
             prev_turn = np.where(prev_turn < 0, 5, prev_turn)
-            seqs.append((node, prev_turn, graph.legal[states], actions))
+            seq = (node, prev_turn, graph.legal[states], actions)
+            step = chunk or len(node)
+            seqs += [tuple(x[lo:lo + step] for x in seq) for lo in range(0, len(node), step)]
         t_max = max(len(s[0]) for s in seqs)
         n = len(seqs)
         node = torch.zeros(n, t_max, dtype=torch.long)
@@ -327,7 +332,7 @@ class GRUWalk:
         gen = torch_generator(self.seed, "gru twin init")
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         self.net = self._build(graph)
-        node, turn, legal, act, _ = self._inputs(graph, walks)
+        node, turn, legal, act, _ = self._inputs(graph, walks, self.chunk)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, weight_decay=self.wd)
         for _ in range(self.epochs):
             opt.zero_grad()
