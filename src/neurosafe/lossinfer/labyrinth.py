@@ -80,10 +80,16 @@ def labyrinth_node_features(graph: NavigationGraph) -> np.ndarray:
 
 
 def labyrinth_irl_features(graph: NavigationGraph) -> np.ndarray:
-    """The IRL twin's state-action features: turn type per node type, plus depth and home of the target."""
+    """The IRL twin's state-action features: turn type per node type (:data:`LABYRINTH_CONTEXTS`), depth
+    and home of the node a move leads to, and turn type per level of the current node (mice turn back more
+    in some levels than others)."""
     from neurosafe.lossinfer.graph import turn_features
 
-    return turn_features(graph, *labyrinth_context(graph), node_features=labyrinth_node_features(graph))
+    level = np.floor(np.log2(np.arange(graph.n_nodes) + 1)).astype(int)
+    level[HOME] = 7
+    return np.concatenate([
+        turn_features(graph, *labyrinth_context(graph), node_features=labyrinth_node_features(graph)),
+        turn_features(graph, level[graph.state_node], 8)], axis=2)
 
 
 def labyrinth_walks(maze: Labyrinth) -> list[Walk]:

@@ -261,16 +261,19 @@ class GRUWalk:
 
     One graph at a time (node embeddings are graph-specific). Trained by Adam, full-batch, ``epochs``
     passes, on the walks cut into chunks of ``chunk`` moves (truncated backpropagation through time: the
-    hidden state starts afresh in each chunk; scoring and simulation run whole walks); seeded through
-    ``neurosafe.core.seeds``.
+    hidden state starts afresh in each chunk; scoring and simulation run whole walks), with early stopping:
+    a seeded ``val_fraction`` of the training walks is held back and the weights with the best validation
+    log-likelihood (checked every ``check_every`` epochs) are kept; seeded through ``neurosafe.core.seeds``.
     """
 
     name = "gru"
 
     def __init__(self, hidden: int = 32, embed: int = 16, epochs: int = 80, lr: float = 1e-2,
-                 weight_decay: float = 1e-4, chunk: int = 25, seed: int = 0) -> None:
+                 weight_decay: float = 1e-4, chunk: int = 25, val_fraction: float = 0.2, check_every: int = 4,
+                 seed: int = 0) -> None:
         self.hidden, self.embed, self.epochs, self.lr, self.wd, self.seed = hidden, embed, epochs, lr, weight_decay, seed
-        self.chunk = chunk
+        self.chunk, self.val_fraction, self.check_every = chunk, val_fraction, check_every
+        self.best_epoch = 0
         self.net = None
 
     def _graph(self, graphs: Graphs) -> tuple[str, NavigationGraph]:
@@ -332,14 +335,32 @@ class GRUWalk:
         gen = torch_generator(self.seed, "gru twin init")
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         self.net = self._build(graph)
-        node, turn, legal, act, _ = self._inputs(graph, walks, self.chunk)
+        walks = list(walks)
+        n_val = int(round(self.val_fraction * len(walks))) if len(walks) >= 5 else 0
+        order = make_rng(self.seed, "gru twin validation").permutation(len(walks))
+        val = [walks[i] for i in order[:n_val]]
+        train = [walks[i] for i in order[n_val:]]
+        node, turn, legal, act, _ = self._inputs(graph, train, self.chunk)
+        val_inputs = self._inputs(graph, val) if val else None
+        nll = torch.nn.functional.nll_loss
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, weight_decay=self.wd)
-        for _ in range(self.epochs):
+        best, best_state = np.inf, None
+        for epoch in range(1, self.epochs + 1):
+            self.net.train()
             opt.zero_grad()
             logp, _ = self.net(node, turn, legal)
-            loss = torch.nn.functional.nll_loss(logp.reshape(-1, logp.shape[-1]), act.reshape(-1), ignore_index=-100)
+            loss = nll(logp.reshape(-1, logp.shape[-1]), act.reshape(-1), ignore_index=-100)
             loss.backward()
             opt.step()
+            if val_inputs is not None and (epoch % self.check_every == 0 or epoch == self.epochs):
+                with torch.no_grad():
+                    vl, _ = self.net(*val_inputs[:3])
+                    v = float(nll(vl.reshape(-1, vl.shape[-1]), val_inputs[3].reshape(-1), ignore_index=-100))
+                if v < best:
+                    best, self.best_epoch = v, epoch
+                    best_state = {k: t.clone() for k, t in self.net.state_dict().items()}
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
         self.net.eval()
         return self
 
