@@ -42,7 +42,7 @@ def _mean_ll(twin, graph, walks):
 
 def test_biased_walk_recovers_planted_turn_biases_and_the_true_log_likelihood(grid):
     truth = BiasedWalk()
-    ctx, n_ctx = degree_context(grid)
+    _ctx, n_ctx = degree_context(grid)
     theta = np.zeros(n_ctx * 5)
     for c in range(n_ctx):  # forward, left, right, back, start
         theta[c * 5:(c + 1) * 5] = [1.5, 0.3, -0.4, -1.5, 0.0]

@@ -94,7 +94,8 @@ def load_labyrinth(directory: str | Path, animal: str = "D9b") -> Labyrinth:
         if inner.min() < 0 or inner.max() >= HOME:
             raise DataFileError(f"{path}: bout {b} names a node outside 0..{HOME - 1} before its end")
         a, c = inner[:-1], inner[1:]
-        joined = ((c >= 1) & (parent[np.clip(c, 0, HOME - 1)] == a)) | ((a >= 1) & (parent[np.clip(a, 0, HOME - 1)] == c))
+        par_c, par_a = parent[np.clip(c, 0, HOME - 1)], parent[np.clip(a, 0, HOME - 1)]
+        joined = ((c >= 1) & (par_c == a)) | ((a >= 1) & (par_a == c))
         if not joined.all():
             t = int(np.argmin(joined))
             raise DataFileError(f"{path}: bout {b} step {t} jumps from node {a[t]} to {c[t]}, which are not joined")

@@ -42,7 +42,8 @@ class NavigationGraph:
     ``edges``: pairs of node numbers 0..n_nodes-1. ``coords`` (n_nodes, 2). ``headings``: optional mapping
     (u, v) -> (depart, arrive), the 2-D direction of motion on leaving u towards v and on reaching v's
     decision point (default both coords[v] - coords[u]). ``terminal``: nodes that end a walk (home, goal).
-    ``discount`` of the MDP; ``n_actions`` a minimum number of action slots (so graphs stack). States: one per directed edge, then one start state per node (no heading).
+    ``discount`` of the MDP; ``n_actions`` a minimum number of action slots (so graphs stack). States: one
+    per directed edge, then one start state per node (no heading).
     """
 
     def __init__(self, n_nodes: int, edges: Iterable[tuple[int, int]], *, coords: np.ndarray | None = None,
@@ -240,7 +241,7 @@ def encode_walk(graph: NavigationGraph, walk: Walk) -> tuple[np.ndarray, np.ndar
     if not ok.all():
         t = int(np.argmin(ok))
         raise TrajectoryError(f"walk {walk.walk_id!r} step {t}: node {cur[t]} -> {nxt[t]} is not an edge")
-    first = graph.state_of(int(walk.start_from), int(cur[0])) if walk.start_from >= 0 else graph.state_of(-1, int(cur[0]))
+    first = graph.state_of(int(walk.start_from) if walk.start_from >= 0 else -1, int(cur[0]))
     states = np.r_[first, graph.edge_index[prev[1:], cur[1:]]].astype(np.int64)
     term = graph.mdp.terminal[states]
     if term.any():

@@ -3,7 +3,8 @@
 Each state-action pair has ``K`` possible outcomes: ``next_states[s, a, k]`` with probability
 ``next_probs[s, a, k]`` (K = 1 for deterministic dynamics). Terminal states end an episode: their value is
 their own reward, with nothing after it. An optional ``legal`` (S, A) mask marks the actions a state
-offers (a graph node offers only its edges): planners give the others Q = -inf. A table like this makes one Bellman backup a single gather and sum
+offers (a graph node offers only its edges): planners give the others Q = -inf.
+A table like this makes one Bellman backup a single gather and sum
 over an (S, A, K) array, and lets many mazes be stacked into one MDP and solved in one vectorized sweep.
 """
 

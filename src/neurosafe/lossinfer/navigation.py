@@ -20,7 +20,7 @@ from neurosafe.lossinfer.evaluate import unit_scores
 from neurosafe.lossinfer.graph import TURNS, NavigationGraph, Walk, graphs_for, walk_steps
 from neurosafe.metrics import Score, paired_difference
 
-__all__ = ["NavigationComparison", "compare_twins", "window_features", "WINDOW_FEATURES"]
+__all__ = ["WINDOW_FEATURES", "NavigationComparison", "compare_twins", "window_features"]
 
 TwinFactory = Callable[[], object]
 

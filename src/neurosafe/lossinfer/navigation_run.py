@@ -147,7 +147,8 @@ def _bias_table(biased: BiasedWalk, graph: NavigationGraph) -> dict:
     return out
 
 
-def gridworld_graphs(trajectories: Trajectories, discount: float = 0.9) -> tuple[dict[str, NavigationGraph], list[Walk]]:
+def gridworld_graphs(trajectories: Trajectories,
+                     discount: float = 0.9) -> tuple[dict[str, NavigationGraph], list[Walk]]:
     """Each maze as a graph (goals terminal) and each episode as a walk of cells (bumps dropped: the graph
     has no move into a wall); unit = participant."""
     worlds = build_worlds({k: trajectories.mazes[k] for k in {e.maze for e in trajectories}})

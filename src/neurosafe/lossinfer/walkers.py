@@ -271,7 +271,8 @@ class GRUWalk:
     def __init__(self, hidden: int = 32, embed: int = 16, epochs: int = 80, lr: float = 1e-2,
                  weight_decay: float = 1e-4, chunk: int = 25, val_fraction: float = 0.2, check_every: int = 4,
                  seed: int = 0) -> None:
-        self.hidden, self.embed, self.epochs, self.lr, self.wd, self.seed = hidden, embed, epochs, lr, weight_decay, seed
+        self.hidden, self.embed, self.epochs, self.lr = hidden, embed, epochs, lr
+        self.wd, self.seed = weight_decay, seed
         self.chunk, self.val_fraction, self.check_every = chunk, val_fraction, check_every
         self.best_epoch = 0
         self.net = None
@@ -336,7 +337,7 @@ class GRUWalk:
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         self.net = self._build(graph)
         walks = list(walks)
-        n_val = int(round(self.val_fraction * len(walks))) if len(walks) >= 5 else 0
+        n_val = round(self.val_fraction * len(walks)) if len(walks) >= 5 else 0
         order = make_rng(self.seed, "gru twin validation").permutation(len(walks))
         val = [walks[i] for i in order[:n_val]]
         train = [walks[i] for i in order[n_val:]]
