@@ -96,7 +96,7 @@ def navigation(
         from neurosafe.lossinfer.ho2022 import load_ho2022
         from neurosafe.lossinfer.navigation_run import run_ho2022_navigation
 
-        result = run_ho2022_navigation(load_ho2022(data), seed=seed, n_folds=folds, n_boot=n_boot, progress=say)
+        result = run_ho2022_navigation(load_ho2022(data), out, seed=seed, n_folds=folds, n_boot=n_boot, progress=say)
     else:
         raise DataFileError(f"{data} holds neither a labyrinth (maze.json) nor Ho et al. 2022 mazes (mazes_*.json)")
     out.mkdir(parents=True, exist_ok=True)

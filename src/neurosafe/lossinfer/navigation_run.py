@@ -27,7 +27,7 @@ from neurosafe.lossinfer.labyrinth import (
     labyrinth_walks,
     visits_to_discover,
 )
-from neurosafe.lossinfer.navigation import WINDOW_FEATURES, compare_twins, window_features
+from neurosafe.lossinfer.navigation import WINDOW_FEATURES, NavigationComparison, compare_twins, window_features
 from neurosafe.lossinfer.trajectories import Trajectories
 from neurosafe.lossinfer.walkers import BiasedWalk, GRUWalk, IRLWalk, LegalUniform, MarkovChain, simulate
 
@@ -49,6 +49,22 @@ def labyrinth_twins(gru: bool = True, seed: int = 0) -> dict[str, Callable[[], o
     if gru:
         twins["gru"] = lambda: GRUWalk(seed=seed)
     return twins
+
+
+def heldout_figure(comparison: NavigationComparison, path: str | Path, title: str) -> Path:
+    """Each twin's held-out log-likelihood per decision minus the legal-uniform agent's, with 95% CIs."""
+    names = list(comparison.scores)
+    d = [comparison.difference[k] for k in names]
+    fig, ax = plt.subplots(figsize=(5.5, 0.45 * len(names) + 1.2))
+    y = np.arange(len(names))
+    ax.errorbar([x.value for x in d], y, xerr=np.abs(np.array([x.ci for x in d]).T - [x.value for x in d]),
+                fmt="o", capsize=3)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("held-out log-likelihood per decision minus legal-uniform (nats)")
+    ax.set_title(title)
+    return save_figure(fig, Path(path))
 
 
 def _turing(graph: NavigationGraph, real: list[Walk], fitted: dict[str, object], *, seed: int, depth: np.ndarray,
@@ -117,7 +133,9 @@ def run_labyrinth(maze: Labyrinth, out: str | Path, *, seed: int = 0, n_folds: i
                        "efficiency_32_over_n32": {k: (32 / v if np.isfinite(v) else 0.0) for k, v in n32.items()},
                        "mouse_over_random_walk": n32["random walk"] / n32["mouse"]},
         "biased_walk_probabilities": _bias_table(biased, graph),
-        "figures": {"efficiency": str(fig_path)},
+        "figures": {"efficiency": str(fig_path),
+                    "heldout": str(heldout_figure(comparison, out / "heldout.png", f"mouse {maze.animal}, "
+                                                  f"{comparison.n_folds}-fold CV over bouts"))},
     }
     if turing:
         if progress:
@@ -188,8 +206,8 @@ def grid_irl_features(graph: NavigationGraph) -> np.ndarray:
     return turn_features(graph, deg, 4, node_features=nf)
 
 
-def run_ho2022_navigation(trajectories: Trajectories, *, seed: int = 0, n_folds: int = 5, n_boot: int = 1000,
-                          progress: Progress = None) -> dict:
+def run_ho2022_navigation(trajectories: Trajectories, out: str | Path, *, seed: int = 0, n_folds: int = 5,
+                          n_boot: int = 1000, progress: Progress = None) -> dict:
     """Held-out twins of the Ho et al. 2022 humans on their mazes as graphs (participants as units)."""
     graphs, walks = gridworld_graphs(trajectories)
     twins = {"biased_walk": lambda: BiasedWalk(),
@@ -197,5 +215,6 @@ def run_ho2022_navigation(trajectories: Trajectories, *, seed: int = 0, n_folds:
              "markov_k2": lambda: MarkovChain(2, alpha=2.0),
              "maxent_irl": lambda: IRLWalk(grid_irl_features)}
     comparison = compare_twins(twins, graphs, walks, n_folds=n_folds, seed=seed, n_boot=n_boot, progress=progress)
+    fig = heldout_figure(comparison, Path(out) / "heldout.png", f"Ho et al. 2022, {n_folds}-fold CV over participants")
     return {"data": {"n_walks": len(walks), "n_participants": len({w.unit for w in walks}), "n_mazes": len(graphs)},
-            "heldout": comparison.to_dict()}
+            "heldout": comparison.to_dict(), "figures": {"heldout": str(fig)}}
