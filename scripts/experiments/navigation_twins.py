@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from neurosafe.cli.common import to_jsonable
 from neurosafe.core.io import save_json
 from neurosafe.data.labyrinth import load_labyrinth
 from neurosafe.lossinfer.ho2022 import load_ho2022
@@ -26,7 +27,7 @@ if __name__ == "__main__":
         print(f"{time.time() - t0:7.1f}s {msg}", file=sys.stderr, flush=True)
 
     lab = run_labyrinth(load_labyrinth(DATA / "labyrinth-rosenberg2021"), out / "labyrinth", progress=say)
-    save_json(lab, out / "labyrinth" / "result.json")
+    save_json(out / "labyrinth" / "result.json", to_jsonable(lab))
     ho = run_ho2022_navigation(load_ho2022(DATA / "gridworld-ho2022"), out / "ho2022", progress=say)
-    save_json(ho, out / "ho2022" / "result.json")
+    save_json(out / "ho2022" / "result.json", to_jsonable(ho))
     say(f"done: {out}")

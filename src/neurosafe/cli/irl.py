@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, to_jsonable
 
 app = typer.Typer(help="Loss-function inference: inverse RL on gridworld demonstrations.", no_args_is_help=True)
 
@@ -100,7 +100,7 @@ def navigation(
     else:
         raise DataFileError(f"{data} holds neither a labyrinth (maze.json) nor Ho et al. 2022 mazes (mazes_*.json)")
     out.mkdir(parents=True, exist_ok=True)
-    save_json(result, out / "result.json")
+    save_json(out / "result.json", to_jsonable(result))
     if json_out:
         print_json(result)
         return
