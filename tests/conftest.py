@@ -52,6 +52,11 @@ def ho2022_dir() -> Path:
     return _real_data("gridworld-ho2022")
 
 
+@pytest.fixture(scope="session")
+def labyrinth_dir() -> Path:
+    return _real_data("labyrinth-rosenberg2021")
+
+
 TINY_STUDY = {
     "name": "tiny",
     "seeds": [0],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, to_jsonable
 
 app = typer.Typer(help="Loss-function inference: inverse RL on gridworld demonstrations.", no_args_is_help=True)
 
@@ -60,3 +60,61 @@ def fit(
             console.print(f"{model:>14}: log-likelihood/step {ll['value']:.4f} [{ll['ci'][0]:.4f}, "
                           f"{ll['ci'][1]:.4f}], accuracy {acc['value']:.3f}")
     console.print(f"figure: [bold]{result['figure']}[/]")
+
+
+@app.command("navigation")
+@handle_errors
+def navigation(
+    data: Path = typer.Argument(..., help="Folder: the Rosenberg et al. 2021 labyrinth (maze.json + ANIMAL.npz) "
+                                          "or Ho et al. 2022 (mazes_*.json + navtrials_exp1.json.zip)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the figures and result.json."),
+    animal: str = typer.Option("D9b", help="Labyrinth animal (file ANIMAL.npz)."),
+    folds: int = typer.Option(5, min=2, help="Cross-validation folds over bouts / participants."),
+    gru: bool = typer.Option(True, help="Include the GRU twin (torch; the slowest)."),
+    turing: bool = typer.Option(True, help="Run the Turing test (C2ST + MMD on behaviour windows)."),
+    n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the CIs."),
+    seed: int = typer.Option(0, help="Seed of the folds, the simulations and the bootstrap."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Twins of real navigation (biased walk, Markov chain, MaxEnt IRL, GRU) scored held out against the
+    legal-uniform agent; exploration efficiency vs random walks and a Turing test on the labyrinth."""
+    import sys
+
+    from neurosafe.core.errors import DataFileError
+    from neurosafe.core.io import save_json
+
+    if not data.is_dir():
+        raise DataFileError(f"{data} is not a folder")
+    say = None if json_out else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    if (data / "maze.json").exists():
+        from neurosafe.data.labyrinth import load_labyrinth
+        from neurosafe.lossinfer.navigation_run import run_labyrinth
+
+        result = run_labyrinth(load_labyrinth(data, animal), out, seed=seed, n_folds=folds, gru=gru,
+                               turing=turing, n_boot=n_boot, progress=say)
+    elif list(data.glob("mazes_*.json")):
+        from neurosafe.lossinfer.ho2022 import load_ho2022
+        from neurosafe.lossinfer.navigation_run import run_ho2022_navigation
+
+        result = run_ho2022_navigation(load_ho2022(data), out, seed=seed, n_folds=folds, n_boot=n_boot, progress=say)
+    else:
+        raise DataFileError(f"{data} holds neither a labyrinth (maze.json) nor Ho et al. 2022 mazes (mazes_*.json)")
+    out.mkdir(parents=True, exist_ok=True)
+    save_json(out / "result.json", to_jsonable(result))
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"held-out log-likelihood per decision (nats), {result['heldout']['n_decisions']} decisions, "
+                  f"{result['heldout']['n_units']} units, {result['heldout']['n_folds']}-fold CV:")
+    for name, row in result["heldout"]["twins"].items():
+        lo, hi = row["ci"]
+        dlo, dhi = row["minus_legal_uniform_ci"]
+        console.print(f"{name:>16}: {row['log_likelihood']:.4f} [{lo:.4f}, {hi:.4f}]   minus legal-uniform "
+                      f"{row['minus_legal_uniform']:+.4f} [{dlo:+.4f}, {dhi:+.4f}]")
+    if "efficiency" in result:
+        n32 = result["efficiency"]["visits_to_discover_32"]
+        console.print("end-node visits to discover 32 of 64 end nodes: "
+                      + ", ".join(f"{k} {v:.0f}" for k, v in n32.items()))
+    for name, fig in result.get("figures", {}).items():
+        console.print(f"{name}: [bold]{fig}[/]")
+    console.print(f"results: [bold]{out / 'result.json'}[/]")

@@ -17,7 +17,7 @@ import xarray as xr
 
 from neurosafe.lossinfer.errors import PlanningError
 from neurosafe.lossinfer.features import NAVIGATION_FEATURES, FeatureMap, navigation_features
-from neurosafe.lossinfer.gridworld import ACTIONS, GridWorld
+from neurosafe.lossinfer.gridworld import ACTIONS, MOVES, GridWorld
 from neurosafe.lossinfer.inverse_planning import RationalityFit, fit_rationality
 from neurosafe.lossinfer.maxent import MaxEntResult, maxent_irl
 from neurosafe.lossinfer.planning import boltzmann_policy, shortest_path_q, value_iteration
@@ -29,10 +29,12 @@ __all__ = [
     "HeldoutComparison",
     "action_scores",
     "heldout_comparison",
+    "legal_uniform_policy",
     "policy_agreement",
     "reward_correlation",
     "shortest_path_policy",
     "uniform_policy",
+    "unit_scores",
 ]
 
 PolicyMap = Callable[[GridWorld], np.ndarray]
@@ -59,6 +61,17 @@ def policy_agreement(world: GridWorld, true_reward: np.ndarray, estimated_reward
 def uniform_policy(world: GridWorld) -> np.ndarray:
     """Every action equally likely."""
     return np.full((world.n_states, len(ACTIONS)), 1.0 / len(ACTIONS))
+
+
+def legal_uniform_policy(world: GridWorld) -> np.ndarray:
+    """Every move that does not bump into a wall, an obstacle or the edge equally likely (a bump, which
+    the data may hold, gets probability 0)."""
+    h, w = world.shape
+    target = world.cells[:, None, :] + MOVES[None, :, :]
+    inside = (target >= 0).all(-1) & (target[..., 0] < h) & (target[..., 1] < w)
+    legal = inside & (world.index[target[..., 0].clip(0, h - 1), target[..., 1].clip(0, w - 1)] >= 0)
+    legal[~legal.any(1)] = True  # a walled-in cell: nothing is legal, keep the policy defined
+    return legal / legal.sum(1, keepdims=True)
 
 
 def shortest_path_policy(beta: float) -> PolicyMap:
@@ -100,16 +113,25 @@ def action_scores(policy: PolicyMap | np.ndarray, world: GridWorld | Mapping[str
 
 def _scores(people: np.ndarray, who: np.ndarray, logp: np.ndarray, acc: np.ndarray, *, n_boot: int, seed: int,
             name: str) -> dict[str, Score]:
-    counts = np.bincount(who, minlength=len(people))
-    weights = bootstrap_weights(len(people), n_boot, seed)  # resampled participants; row 0 the data
+    return unit_scores(people, who, {"log_likelihood": logp, "accuracy": acc}, n_boot=n_boot, seed=seed,
+                       name=name)
+
+
+def unit_scores(units: np.ndarray, who: np.ndarray, metrics: dict[str, np.ndarray], *, n_boot: int, seed: int,
+                name: str, unit_dim: str = "participant") -> dict[str, Score]:
+    """Per-step means of each metric, with 95% percentile bootstrap CIs resampling units (participants,
+    bouts) so a unit's steps stay together; the same resamples for every metric and every call with the
+    same ``seed`` and units, so :func:`paired_difference` can compare models."""
+    counts = np.bincount(who, minlength=len(units))
+    weights = bootstrap_weights(len(units), n_boot, seed)  # resampled units; row 0 the data
     out = {}
-    for metric, values in (("log_likelihood", logp), ("accuracy", acc)):
-        sums = np.bincount(who, weights=values, minlength=len(people))
-        per = xr.DataArray(sums / counts, dims="participant", coords={"participant": people})
+    for metric, values in metrics.items():
+        sums = np.bincount(who, weights=values, minlength=len(units))
+        per = xr.DataArray(sums / np.maximum(counts, 1), dims=unit_dim, coords={unit_dim: units})
         out[metric] = Score.from_bootstrap(
-            (weights @ sums) / (weights @ counts), len(people), per_unit=per,
+            (weights @ sums) / (weights @ counts), len(units), per_unit=per,
             provenance=provenance(f"action_{metric}", {"policy": name, "n_boot": n_boot}, seed=seed,
-                                  n_steps=len(values), n_participants=len(people)))
+                                  n_steps=len(values), **{f"n_{unit_dim}s": len(units)}))
     return out
 
 
@@ -118,11 +140,12 @@ class HeldoutComparison:
     """MaxEnt IRL fitted on training participants, scored with the baselines on held-out participants.
 
     ``difference_ci[baseline]``: 95% CI (participant bootstrap) of the per-step log-likelihood of MaxEnt
-    minus the baseline's on the held-out steps.
+    minus the baseline's on the held-out steps. ``shortest_path_fit`` is None when no maze has a terminal
+    goal (exploration): then only the uniform and legal-uniform agents are compared.
     """
 
     fit: MaxEntResult
-    shortest_path_fit: RationalityFit
+    shortest_path_fit: RationalityFit | None
     scores: dict[str, dict[str, Score]]
     difference_ci: dict[str, tuple[float, float]]
     split: dict[str, int]
@@ -133,7 +156,7 @@ class HeldoutComparison:
             "fit": {"converged": self.fit.converged, "n_iter": self.fit.n_iter,
                     "grad_norm": self.fit.grad_norm, "l2": self.fit.l2,
                     "train_log_likelihood_per_step": self.fit.mean_log_likelihood},
-            "shortest_path_beta": self.shortest_path_fit.beta,
+            "shortest_path_beta": None if self.shortest_path_fit is None else self.shortest_path_fit.beta,
             "heldout": {model: {k: s.to_dict(per_unit=False) for k, s in sc.items()}
                         for model, sc in self.scores.items()},
             "maxent_minus_baseline_log_likelihood_ci": self.difference_ci,
@@ -147,20 +170,28 @@ def heldout_comparison(worlds: Mapping[str, GridWorld], trajectories: Trajectori
                        test_fraction: float = 0.25, seed: int = 0, l2: float = 1e-3,
                        init: np.ndarray | None = None, n_boot: int = 1000) -> HeldoutComparison:
     """Split participants, fit MaxEnt IRL and the shortest-path agent's beta on the training ones, and
-    score both and the uniform agent on the held-out ones.
+    score both, the uniform agent and the legal-uniform agent (uniform over moves that do not bump) on the
+    held-out ones.
 
     The shortest-path agent's Q is -(1 + steps to the goal) (no discount) and its beta the maximum-
-    likelihood value on the training participants.
+    likelihood value on the training participants. Mazes without a terminal goal (exploration) have no
+    shortest-path agent: it is left out.
     """
     train, test = trajectories.split_by_participant(test_fraction, seed)
     fit = maxent_irl(worlds, train, features, feature_names=feature_names, l2=l2, init=init)
-    sp_fit = fit_rationality(worlds, train)
-    policies = {"maxent": fit.policy, "shortest_path": shortest_path_policy(sp_fit.beta),
-                "uniform": uniform_policy}
+    used = {e.maze for e in trajectories} if not isinstance(worlds, GridWorld) else set()
+    has_goal = all(w.mdp.terminal.any() for k, w in (worlds.items() if not isinstance(worlds, GridWorld)
+                                                      else [("", worlds)]) if not used or k in used)
+    sp_fit = fit_rationality(worlds, train) if has_goal else None
+    policies = {"maxent": fit.policy, "uniform": uniform_policy, "legal_uniform": legal_uniform_policy}
+    if sp_fit is not None:
+        policies["shortest_path"] = shortest_path_policy(sp_fit.beta)
     steps = {m: _step_scores(p, worlds, test) for m, p in policies.items()}
+    if not np.isfinite(steps["legal_uniform"][2]).all():  # held-out bumps: the legal-uniform agent cannot score
+        del steps["legal_uniform"]
     scores = {m: _scores(*st, n_boot=n_boot, seed=seed, name=m) for m, st in steps.items()}
     difference_ci = {base: paired_difference(scores["maxent"]["log_likelihood"], scores[base]["log_likelihood"]).ci
-                     for base in ("shortest_path", "uniform")}
+                     for base in scores if base != "maxent"}
     split = {"train_participants": len(train.participants), "test_participants": len(test.participants),
              "train_episodes": len(train), "test_episodes": len(test), "train_steps": train.n_steps,
              "test_steps": test.n_steps}

@@ -9,6 +9,10 @@ expected feature counts Psi = dV/dw (one sparse solve); for whole episodes that 
 under deterministic dynamics and no discount it telescopes to Ziebart's feature-matching gradient
 (empirical minus expected feature counts). Optimization: L-BFGS (scipy).
 
+The same likelihood takes state-action features phi(s, a) (S, A, k) on any :class:`TabularMDP`, e.g. a
+graph with per-state action masks (``neurosafe.lossinfer.graph``), so a reward can express heading and turn
+direction; :meth:`CausalLikelihood.from_steps` builds it from state and action indices directly.
+
 Simplifications: only the causal variant is fitted (it equals the 2008 model for deterministic dynamics;
 for stochastic ones it avoids the 2008 model's optimism about transitions); the reward is linear in given
 features (no neural reward); several mazes are fitted jointly by stacking them into one MDP.
@@ -26,11 +30,11 @@ from scipy.special import logsumexp
 from neurosafe.lossinfer.errors import PlanningError
 from neurosafe.lossinfer.features import FeatureMap, feature_matrix, state_indicators
 from neurosafe.lossinfer.gridworld import GridWorld
-from neurosafe.lossinfer.mdp import stack_mdps
+from neurosafe.lossinfer.mdp import TabularMDP, stack_mdps
 from neurosafe.lossinfer.planning import expected_feature_counts, soft_value_iteration
 from neurosafe.lossinfer.trajectories import Trajectories, pair_with_worlds, step_table
 
-__all__ = ["CausalLikelihood", "MaxEntResult", "maxent_irl"]
+__all__ = ["CausalLikelihood", "LinearRewardFit", "MaxEntResult", "fit_linear_reward", "maxent_irl"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,15 +92,41 @@ class CausalLikelihood:
         if not callable(features) and len(self.pairs) > 1:
             raise PlanningError("a fixed feature array fits one maze; pass a feature map for several mazes")
         self.phis = [feature_matrix(features, w) for _, w, _ in self.pairs]
-        self.n_features = self.phis[0].shape[1]
-        if any(p.shape[1] != self.n_features for p in self.phis):
+        if any(p.shape[1] != self.phis[0].shape[1] for p in self.phis):
             raise PlanningError("the feature map gives different numbers of features on different mazes")
-        self.mdp, offsets = stack_mdps([w.mdp for _, w, _ in self.pairs])
-        self.phi = np.concatenate(self.phis)
+        mdp, offsets = stack_mdps([w.mdp for _, w, _ in self.pairs])
         steps = step_table(self.pairs)
-        self.states, self.actions = steps.state + offsets[steps.world], steps.action
-        self.n_steps = len(steps)
+        self._setup(mdp, np.concatenate(self.phis), steps.state + offsets[steps.world], steps.action)
+
+    def _setup(self, mdp: TabularMDP, phi: np.ndarray, states: np.ndarray, actions: np.ndarray) -> None:
+        phi = np.asarray(phi, dtype=float)
+        if phi.shape[:-1] not in ((mdp.n_states,), (mdp.n_states, mdp.n_actions)) or phi.ndim not in (2, 3):
+            raise PlanningError(f"features must be (S, k) or (S, A, k) for an MDP of {mdp.n_states} states and "
+                                f"{mdp.n_actions} actions, got {phi.shape}")
+        if not np.isfinite(phi).all():
+            raise PlanningError("features must be finite")
+        states, actions = np.asarray(states, dtype=np.int64), np.asarray(actions, dtype=np.int64)
+        if states.shape != actions.shape or states.ndim != 1 or len(states) == 0:
+            raise PlanningError("states and actions must be equal-length non-empty 1-D index arrays")
+        if mdp.legal is not None and not mdp.legal[states, actions].all():
+            raise PlanningError("a demonstrated action is illegal in its state")
+        self.mdp, self.phi, self.states, self.actions = mdp, phi, states, actions
+        self.n_features, self.n_steps = phi.shape[-1], len(states)
         self._v: np.ndarray | None = None  # warm start for the next call
+
+    @classmethod
+    def from_steps(cls, mdp: TabularMDP, phi: np.ndarray, states: np.ndarray,
+                   actions: np.ndarray) -> CausalLikelihood:
+        """The likelihood of demonstrated (state, action) indices on any MDP, with state (S, k) or
+        state-action (S, A, k) features."""
+        self = cls.__new__(cls)
+        self.pairs, self.phis = [], []
+        self._setup(mdp, phi, states, actions)
+        return self
+
+    def features_of(self, s: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """phi(s_t) or phi(s_t, a_t) for each step."""
+        return self.phi[s, a] if self.phi.ndim == 3 else self.phi[s]
 
     def __call__(self, weights: np.ndarray) -> tuple[float, np.ndarray]:
         """(log-likelihood, gradient) at ``weights``; raises PlanningError if soft values are unbounded."""
@@ -107,8 +137,8 @@ class CausalLikelihood:
         plan = soft_value_iteration(self.mdp, self.phi @ w, v0=self._v)
         self._v = plan.v
         psi = expected_feature_counts(self.mdp, plan.policy, self.phi)  # dV/dw
-        dq = self.phi[s] + self.mdp.discount * self.mdp.expect(psi)[s, a]  # dQ(s_t, a_t)/dw
-        log_pi = plan.q[s, a] - logsumexp(plan.q[s], axis=1)  # exact even where pi underflows
+        dq = self.features_of(s, a) + self.mdp.discount * self.mdp.expect(psi)[s, a]  # dQ(s_t, a_t)/dw
+        log_pi = plan.q[s, a] - logsumexp(plan.q[s], axis=1)  # exact even where pi underflows; -inf = illegal
         return float(log_pi.sum()), (dq - psi[s]).sum(0)
 
 
@@ -133,6 +163,35 @@ def maxent_irl(world: GridWorld | Mapping[str, GridWorld], trajectories: Traject
     names = tuple(feature_names) if feature_names is not None else tuple(f"f{i}" for i in range(k))
     if len(names) != k:
         raise PlanningError(f"{len(names)} feature names for {k} features")
+    fit = fit_linear_reward(likelihood, l2=l2, init=init, max_iter=max_iter, tol=tol)
+    weights = fit.weights
+    rewards = {name: p @ weights for (name, _, _), p in zip(likelihood.pairs, likelihood.phis, strict=True)}
+    return MaxEntResult(weights=weights, feature_names=names, state_rewards=rewards,
+                        log_likelihood=fit.log_likelihood, n_steps=n, converged=fit.converged, n_iter=fit.n_iter,
+                        grad_norm=fit.grad_norm, message=fit.message, l2=l2, features=features)
+
+
+@dataclass(frozen=True)
+class LinearRewardFit:
+    """Weights maximizing a :class:`CausalLikelihood` minus ``l2/2 |w|^2``, with L-BFGS's diagnostics."""
+
+    weights: np.ndarray
+    log_likelihood: float
+    converged: bool
+    n_iter: int
+    grad_norm: float
+    message: str
+
+
+def fit_linear_reward(likelihood: CausalLikelihood, *, l2: float = 1e-3, init: np.ndarray | None = None,
+                      max_iter: int = 500, tol: float = 1e-6) -> LinearRewardFit:
+    """Maximize the per-step causal log-likelihood minus ``l2/2 |w|^2`` by L-BFGS (Ziebart 2010).
+
+    Points with unbounded soft values count as infinitely bad, so the line search steps back from them.
+    """
+    if l2 < 0:
+        raise PlanningError(f"l2 must be >= 0, got {l2}")
+    k, n = likelihood.n_features, likelihood.n_steps
     w0 = np.zeros(k) if init is None else np.asarray(init, dtype=float)
     if w0.shape != (k,):
         raise PlanningError(f"init must have {k} weights, got shape {w0.shape}")
@@ -155,10 +214,6 @@ def maxent_irl(world: GridWorld | Mapping[str, GridWorld], trajectories: Traject
             return np.inf, np.zeros(k)
 
     res = minimize(safe_loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": tol})
-    weights = res.x
-    ll, grad = likelihood(weights)
-    rewards = {name: p @ weights for (name, _, _), p in zip(likelihood.pairs, likelihood.phis, strict=True)}
-    return MaxEntResult(weights=weights, feature_names=names, state_rewards=rewards, log_likelihood=ll,
-                        n_steps=n, converged=bool(res.success), n_iter=int(res.nit),
-                        grad_norm=float(np.abs(-grad / n + l2 * weights).max()), message=str(res.message),
-                        l2=l2, features=features)
+    ll, grad = likelihood(res.x)
+    return LinearRewardFit(res.x, ll, bool(res.success), int(res.nit),
+                           float(np.abs(-grad / n + l2 * res.x).max()), str(res.message))

@@ -2,7 +2,9 @@
 
 Each state-action pair has ``K`` possible outcomes: ``next_states[s, a, k]`` with probability
 ``next_probs[s, a, k]`` (K = 1 for deterministic dynamics). Terminal states end an episode: their value is
-their own reward, with nothing after it. A table like this makes one Bellman backup a single gather and sum
+their own reward, with nothing after it. An optional ``legal`` (S, A) mask marks the actions a state
+offers (a graph node offers only its edges): planners give the others Q = -inf.
+A table like this makes one Bellman backup a single gather and sum
 over an (S, A, K) array, and lets many mazes be stacked into one MDP and solved in one vectorized sweep.
 """
 
@@ -21,12 +23,14 @@ __all__ = ["TabularMDP", "stack_mdps"]
 
 @dataclass(frozen=True, eq=False)
 class TabularMDP:
-    """States 0..S-1, actions 0..A-1; ``next_states``/``next_probs`` (S, A, K); ``terminal`` (S,) bool."""
+    """States 0..S-1, actions 0..A-1; ``next_states``/``next_probs`` (S, A, K); ``terminal`` (S,) bool;
+    ``legal`` (S, A) bool, None for every action legal everywhere."""
 
     next_states: np.ndarray
     next_probs: np.ndarray
     terminal: np.ndarray
     discount: float
+    legal: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         ns, p, term = self.next_states, self.next_probs, self.terminal
@@ -40,6 +44,15 @@ class TabularMDP:
             raise MazeError("next_probs must be non-negative and sum to 1 over outcomes")
         if not 0.0 < self.discount <= 1.0:
             raise MazeError(f"discount must lie in (0, 1], got {self.discount}")
+        if self.legal is not None:
+            legal = np.asarray(self.legal)
+            if legal.shape != ns.shape[:2] or legal.dtype != bool:
+                raise MazeError(f"legal must be a bool array of shape {ns.shape[:2]}, got {legal.shape}")
+            if not legal[~term].any(1).all():
+                raise MazeError("every non-terminal state needs at least one legal action")
+            object.__setattr__(self, "_illegal_am", np.ascontiguousarray(~legal.T) if not legal.all() else None)
+        else:
+            object.__setattr__(self, "_illegal_am", None)
         # action-major copies (K, A, S): reductions over actions then run along contiguous rows
         object.__setattr__(self, "_next_am", np.ascontiguousarray(ns.transpose(2, 1, 0)))
         object.__setattr__(self, "_probs_am", np.ascontiguousarray(p.transpose(2, 1, 0)))
@@ -86,6 +99,10 @@ def stack_mdps(mdps: Sequence[TabularMDP]) -> tuple[TabularMDP, np.ndarray]:
         pad = k - m.next_states.shape[2]
         next_states.append(np.pad(m.next_states + off, ((0, 0), (0, 0), (0, pad)), mode="edge"))
         next_probs.append(np.pad(m.next_probs, ((0, 0), (0, 0), (0, pad))))
+    legal = None
+    if any(m.legal is not None for m in mdps):
+        legal = np.concatenate([np.ones(m.next_states.shape[:2], bool) if m.legal is None else m.legal
+                                for m in mdps])
     mdp = TabularMDP(np.concatenate(next_states), np.concatenate(next_probs),
-                     np.concatenate([m.terminal for m in mdps]), mdps[0].discount)
+                     np.concatenate([m.terminal for m in mdps]), mdps[0].discount, legal)
     return mdp, offsets

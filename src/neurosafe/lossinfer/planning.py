@@ -5,7 +5,10 @@ Soft value iteration is the backward pass of maximum causal entropy IRL (Ziebart
 Algorithm 9.1; Ziebart et al. 2008 for deterministic dynamics, where the two coincide):
 ``Q(s, a) = r(s) + discount * E[V(s') | s, a]``, ``V(s) = log sum_a exp Q(s, a)`` and ``pi(a|s) =
 exp(Q(s, a) - V(s))``; optimal value iteration replaces the log-sum-exp by a max (Bellman 1957). Rewards
-are per state and earned on leaving it; a terminal state's value is its own reward and nothing follows.
+are per state (S,) and earned on leaving it, a terminal state's value being its own reward; or per
+state-action (S, A), ``Q(s, a) = r(s, a) + discount * E[V(s')]`` (Ziebart 2010, ch. 9 allows any reward of
+the state-action pair), a terminal state's value then being 0 (reward for ending lies on the action that
+ends). Actions an MDP marks illegal get Q = -inf, so the policy never takes them.
 Every backup is one gather over an (S, A, K) outcome table, so a sweep over a 100x100 maze is a handful of
 numpy calls.
 """
@@ -48,19 +51,34 @@ def _mdp(model: TabularMDP | GridWorld) -> TabularMDP:
     return model.mdp if isinstance(model, GridWorld) else model
 
 
-def _reward(mdp: TabularMDP, reward) -> np.ndarray:
+@dataclass(frozen=True)
+class _Reward:
+    """A checked reward: ``am`` (S,) or action-major (A, S), and the terminal states' values."""
+
+    am: np.ndarray
+    terminal_value: np.ndarray
+
+
+def _reward(mdp: TabularMDP, reward) -> _Reward:
+    if isinstance(reward, _Reward):
+        return reward
     r = np.asarray(reward, dtype=float)
-    if r.shape != (mdp.n_states,) or not np.isfinite(r).all():
-        raise PlanningError(f"reward must be {mdp.n_states} finite per-state values, got shape {r.shape}")
-    return r
+    if r.shape not in ((mdp.n_states,), (mdp.n_states, mdp.n_actions)) or not np.isfinite(r).all():
+        raise PlanningError(f"reward must be {mdp.n_states} finite per-state values or an ({mdp.n_states}, "
+                            f"{mdp.n_actions}) state-action array, got shape {r.shape}")
+    if r.ndim == 1:
+        return _Reward(r, r[mdp.terminal])
+    return _Reward(np.ascontiguousarray(r.T), np.zeros(int(mdp.terminal.sum())))
 
 
-def _q_action_major(mdp: TabularMDP, r: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Q as (A, S): r(s) + discount * E[V(s')], and r(s) on terminal states."""
+def _q_action_major(mdp: TabularMDP, r: _Reward, v: np.ndarray) -> np.ndarray:
+    """Q as (A, S): r + discount * E[V(s')], -inf on illegal actions, the terminal value on terminal states."""
     q = mdp.expect_action_major(v)
     q *= mdp.discount
-    q += r
-    q[:, mdp.terminal] = r[mdp.terminal]
+    q += r.am
+    if mdp._illegal_am is not None:
+        q[mdp._illegal_am] = -np.inf
+    q[:, mdp.terminal] = r.terminal_value
     return q
 
 
@@ -74,17 +92,18 @@ def _logsumexp_actions(q: np.ndarray) -> np.ndarray:
 
 def soft_sweep(mdp: TabularMDP, reward: np.ndarray, v: np.ndarray) -> np.ndarray:
     """One soft Bellman sweep: V(s) = log sum_a exp(r(s) + discount * E[V(s')]); terminal states keep r."""
-    v_new = _logsumexp_actions(_q_action_major(mdp, reward, v))
-    v_new[mdp.terminal] = reward[mdp.terminal]
+    r = _reward(mdp, reward)
+    v_new = _logsumexp_actions(_q_action_major(mdp, r, v))
+    v_new[mdp.terminal] = r.terminal_value
     return v_new
 
 
 def optimal_sweep(mdp: TabularMDP, reward: np.ndarray, v: np.ndarray) -> np.ndarray:
     """One Bellman optimality sweep: V(s) = max_a r(s) + discount * E[V(s')]; terminal states keep r."""
-    return _q_action_major(mdp, reward, v).max(axis=0)
+    return _q_action_major(mdp, _reward(mdp, reward), v).max(axis=0)
 
 
-def _iterate(sweep, mdp: TabularMDP, r: np.ndarray, v0, tol: float, max_iter: int,
+def _iterate(sweep, mdp: TabularMDP, r: _Reward, v0, tol: float, max_iter: int,
              name: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Sweep to convergence; returns (Q (S, A) from the final V, V, sweeps)."""
     v = np.zeros(mdp.n_states) if v0 is None else np.asarray(v0, dtype=float).copy()
@@ -127,13 +146,15 @@ def value_iteration(model: TabularMDP | GridWorld, reward, *, tol: float = 1e-10
     """Optimal value iteration (Bellman 1957); ``policy`` spreads evenly over the optimal actions."""
     mdp = _mdp(model)
     q, v, n = _iterate(optimal_sweep, mdp, _reward(mdp, reward), v0, tol, max_iter, "value iteration")
-    best = np.isclose(q, v[:, None], rtol=0, atol=1e-9 * max(1.0, np.abs(v).max()))
+    best = np.isclose(q, v[:, None], rtol=0, atol=1e-9 * max(1.0, np.abs(v).max())) & np.isfinite(q)
     return Plan(q, v, best / best.sum(1, keepdims=True), n)
 
 
 def boltzmann_policy(q: np.ndarray, beta: float) -> np.ndarray:
-    """pi(a|s) proportional to exp(beta * Q(s, a)): Boltzmann rationality with inverse temperature beta."""
-    z = beta * np.asarray(q, dtype=float)
+    """pi(a|s) proportional to exp(beta * Q(s, a)): Boltzmann rationality with inverse temperature beta
+    (actions with Q = -inf, illegal ones, get probability 0 for any beta)."""
+    q = np.asarray(q, dtype=float)
+    z = np.where(np.isfinite(q), beta * np.where(np.isfinite(q), q, 0.0), -np.inf)
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     return p / p.sum(axis=1, keepdims=True)
@@ -156,9 +177,15 @@ def expected_feature_counts(model: TabularMDP | GridWorld, policy: np.ndarray,
 
     Psi(s) = phi(s) + discount * E_pi[Psi(s')], Psi(terminal) = phi(terminal): solved as one sparse linear
     system (I - discount * P_pi) Psi = Phi. For soft value iteration, Psi = dV/dw when r = Phi w, which
-    turns Ziebart's feature-matching gradient into one solve.
+    turns Ziebart's feature-matching gradient into one solve. State-action features (S, A, k) count
+    phi(s, a) under the policy's actions, and 0 on terminal states.
     """
     mdp = _mdp(model)
+    features = np.asarray(features, dtype=float)
+    if features.ndim == 3:
+        pi = np.where(mdp.legal, policy, 0.0) if mdp.legal is not None else policy
+        features = np.einsum("sa,sak->sk", pi, features)
+        features[mdp.terminal] = 0.0
     system = (sp.identity(mdp.n_states, format="csc") - mdp.discount * mdp.policy_matrix(policy)).tocsc()
     try:
         psi = spla.splu(system).solve(np.asarray(features, dtype=float))
