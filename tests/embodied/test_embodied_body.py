@@ -88,3 +88,13 @@ def test_bad_config_is_one_line_error(bad):
     with pytest.raises(EmbodiedError, match="invalid BodyConfig") as err:
         BodyConfig(**bad)
     assert "\n" not in str(err.value)
+
+
+def test_swimmer_body_and_animal():
+    from neurosafe.embodied import PlantedAnimal
+
+    config = BodyConfig(body="swimmer")
+    behaviour = PlantedAnimal(config).simulate(2, 40, seed=0)
+    assert behaviour.actions.shape == (2, 40, 2) and np.isfinite(behaviour.kinematics).all()
+    assert behaviour.kinematics[..., :2].std() > 0.05  # the joints oscillate
+    assert not Body(config).fallen()  # a swimmer cannot fall
