@@ -102,8 +102,10 @@ def probe_experiment(out: str | Path, body: BodyConfig | None = None, n_trials: 
     out.mkdir(parents=True, exist_ok=True)
     if seeds < 2:
         raise EmbodiedError(f"CIs over seeds need at least 2 seeds; got {seeds}")
-    if push_time + 0.2 + 0.5 >= n_steps * 0.05:
-        raise EmbodiedError(f"trials of {n_steps} steps are too short for a push at {push_time} s")
+    dt = make_body(body).dt
+    if push_time + 0.2 + 0.5 >= n_steps * dt:
+        raise EmbodiedError(f"trials of {n_steps} steps ({n_steps * dt:g} s) are too short for a push at "
+                            f"{push_time} s (it needs 0.7 s after it)")
     animal = PlantedAnimal(body, seed=seed)
     _, train, test = split_behaviour(animal, n_trials, n_steps, seed)
     body_model = make_body(test.body)
