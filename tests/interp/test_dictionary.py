@@ -20,8 +20,13 @@ from neurosafe.interp.dictionary import (
     learn_dictionary,
     site_samples,
 )
-from neurosafe.interp.superposition import TOY_SAE, MixedSelectivityBrain, mean_max_cosine, seed_score, \
-    toy_superposition
+from neurosafe.interp.superposition import (
+    TOY_SAE,
+    MixedSelectivityBrain,
+    mean_max_cosine,
+    seed_score,
+    toy_superposition,
+)
 from neurosafe.subjects import TorchSubject
 
 

@@ -232,6 +232,3 @@ def cards(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = 
     path = write_unit_cards(folder / "cards.html", _subject(subject, neurons, area, seed), site, _units(units),
                             config=AscentConfig(steps=steps), seed=seed)
     report({"report": str(path)}, json_out, [f"unit cards: {path}"])
-
-
-from neurosafe.cli import probe_sparse  # noqa: E402,F401  (registers probe sae, patch, controversial)

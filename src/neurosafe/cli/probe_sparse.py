@@ -35,8 +35,10 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
         epochs: int = typer.Option(30, help="SAE epochs."), l1: float = typer.Option(1.0, help="SAE L1 coefficient."),
         k: int = typer.Option(4, help="TopK SAE: active features per sample."),
         cards: int = typer.Option(0, help="Write unit cards for this many of the most active features (SAE only)."),
+        steps: int = typer.Option(200, help="Unit cards: MEI gradient steps."),
         toy: bool = typer.Option(False, "--toy", help="Instead: planted superposition (20 features in 8 dims), "
-                                 "feature recovery vs density for the SAE, sklearn dictionary learning and ICA."),
+                                 "feature recovery vs density for the TopK and ReLU SAEs (interp.superposition."
+                                 "TOY_SAE settings), sklearn dictionary learning and ICA."),
         seeds: int = typer.Option(5, "--seeds", help="--toy: seeds per density."),
         out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Sparse dictionary of a site's activations (or a recording's responses): FVE, L0, dead/dense features (+ figure,
@@ -46,7 +48,7 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     folder = _out(out, "sae")
     config = SAEConfig(epochs=epochs, l1=l1, k=k)
     if toy:
-        return _toy(folder, seeds, seed, config, json_out)
+        return _toy(folder, seeds, seed, json_out)
     from neurosafe.data import natural_patches
     from neurosafe.data.io import Recording
     from neurosafe.interp import stimulus_format
@@ -84,20 +86,22 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
 
         top = [int(i) for i in np.argsort(-freq)[:cards]]
         fs = feature_subject(subj, site, d)
+        from neurosafe.interp import AscentConfig
+
         summary["cards"] = str(write_unit_cards(folder / "feature_cards.html", fs, FEATURE_SITE, top, seed=seed,
-                                                natural=stimuli))
+                                                natural=stimuli, config=AscentConfig(steps=steps)))
     report(summary, json_out, [f"{method.value}: {n_features} features on {len(x)} samples: FVE {metrics['fve']:.3f}, "
                                f"L0 {metrics['l0']:.2f}, dead {metrics['dead_fraction']:.2f}, "
                                f"dense {metrics['dense_fraction']:.2f}; results in {folder}/"])
 
 
-def _toy(folder: Path, seeds: int, seed: int, config, json_out: bool) -> None:
+def _toy(folder: Path, seeds: int, seed: int, json_out: bool) -> None:
     from neurosafe.interp.figures import plot_recovery_curve
     from neurosafe.interp.results import save_result
     from neurosafe.interp.superposition import recovery_curve
 
-    curve = recovery_curve((0.01, 0.03, 0.05, 0.1, 0.2, 0.4), ("sae", "minibatch_dictionary_learning", "ica"),
-                           n_seeds=seeds, seed=seed, config=_toy_config(config))
+    curve = recovery_curve((0.01, 0.03, 0.05, 0.1, 0.2, 0.4), ("topk", "sae", "minibatch_dictionary_learning", "ica"),
+                           n_seeds=seeds, seed=seed)
     rows = {m: {f"{p:g}": {"mmcs": float(curve["mmcs"].sel(method=m, p=p)),
                           "ci": [float(curve["ci_low"].sel(method=m, p=p)), float(curve["ci_high"].sel(method=m, p=p))]}
                 for p in curve["p"].values} for m in curve["method"].values}
@@ -105,12 +109,6 @@ def _toy(folder: Path, seeds: int, seed: int, config, json_out: bool) -> None:
                "figure": str(plot_recovery_curve(curve, folder / "recovery.png"))}
     report(summary, json_out, [f"{m} p={p}: MMCS {v['mmcs']:.3f} [{v['ci'][0]:.3f}, {v['ci'][1]:.3f}]"
                                for m, r in rows.items() for p, v in r.items()])
-
-
-def _toy_config(config):
-    from neurosafe.interp.superposition import TOY_SAE
-
-    return TOY_SAE.model_copy(update={"epochs": max(config.epochs, TOY_SAE.epochs)})
 
 
 @app.command("patch")

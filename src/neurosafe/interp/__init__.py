@@ -71,6 +71,13 @@ from neurosafe.interp.mei import (
     most_inhibitory_inputs,
 )
 from neurosafe.interp.probes import ProbeResult, linear_probe
+from neurosafe.interp.receptive_fields import (
+    fit_gaussian_2d,
+    gradient_receptive_fields,
+    receptive_fields,
+    rf_envelope,
+    spike_triggered_average,
+)
 from neurosafe.interp.superposition import (
     MixedSelectivityBrain,
     dictionary_vs_neurons,
@@ -78,13 +85,6 @@ from neurosafe.interp.superposition import (
     mean_max_cosine,
     recovery_curve,
     toy_superposition,
-)
-from neurosafe.interp.receptive_fields import (
-    fit_gaussian_2d,
-    gradient_receptive_fields,
-    receptive_fields,
-    rf_envelope,
-    spike_triggered_average,
 )
 from neurosafe.interp.tuning import (
     contrast_response,

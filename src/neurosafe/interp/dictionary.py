@@ -345,7 +345,7 @@ def dictionary_metrics(dictionary: Dictionary, x, dense_threshold: float = 0.1) 
     freq = active.mean(0)
     return {"fve": float(1 - sse / max(sst, 1e-300)), "l0": float(active.sum(1).mean()),
             "dead_fraction": float((freq == 0).mean()), "dense_fraction": float((freq > dense_threshold).mean()),
-            "n_features": dictionary.n_features, "n_samples": int(len(data))}
+            "n_features": dictionary.n_features, "n_samples": len(data)}
 
 
 def _reconstruct(dictionary: Dictionary, out: Tensor) -> Tensor:

@@ -31,8 +31,8 @@ from neurosafe.interp._access import InterpError
 from neurosafe.interp.dictionary import SAEConfig, learn_dictionary
 from neurosafe.metrics.score import Score, mean_score
 
-__all__ = ["TOY_SAE", "MixedSelectivityBrain", "PlantedFeatures", "dictionary_vs_neurons", "latent_recovery", "mean_max_cosine", "recovery_curve",
-           "toy_superposition"]
+__all__ = ["TOY_SAE", "MixedSelectivityBrain", "PlantedFeatures", "dictionary_vs_neurons", "latent_recovery",
+           "mean_max_cosine", "recovery_curve", "seed_score", "toy_superposition"]
 
 
 TOY_SAE = SAEConfig(kind="topk", k=2, lr=1e-2, batch_size=256, epochs=16, resample_every=50)
@@ -173,7 +173,7 @@ class MixedSelectivityBrain:
 
 
 def recovery_curve(densities: Sequence[float] = (0.01, 0.03, 0.05, 0.1, 0.2, 0.4), methods: Sequence[str] = ("sae",),
-                   *, n_seeds: int = 5, n_features: int = 20, n_dims: int = 8, n_samples: int = 10000,
+                   *, n_seeds: int = 5, n_features: int = 20, n_dims: int = 8, n_samples: int = 4096,
                    n_atoms: int | None = None, config: SAEConfig | None = None, seed: int = 0,
                    n_boot: int = 1000) -> xr.Dataset:
     """MMCS of each method's dictionary with the planted features of :func:`toy_superposition` at each feature
