@@ -12,8 +12,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from neurosafe.core.seeds import make_rng
 from neurosafe.data.datasets import load_cowley2023
 from neurosafe.interp.dictionary import SAEConfig, dictionary_metrics, learn_dictionary, site_samples

@@ -20,8 +20,8 @@ from neurosafe.interp.superposition import (
 def test_trained_toy_model_represents_more_features_than_dims_only_when_sparse():
     """Elhage et al. 2022, Fig. 2/3: with equal importance, dense features get at most d dimensions; sparse ones
     are packed in superposition (many more than d features with a large norm)."""
-    sparse = toy_superposition(20, 5, p=0.05, n_samples=10, mixing="trained", seed=0).directions
-    dense = toy_superposition(20, 5, p=1.0, n_samples=10, mixing="trained", seed=0).directions
+    sparse = toy_superposition(20, 5, p=0.05, n_samples=10, mixing="trained", train_steps=1500, seed=0).directions
+    dense = toy_superposition(20, 5, p=1.0, n_samples=10, mixing="trained", train_steps=1500, seed=0).directions
     assert (np.linalg.norm(dense, axis=1) > 0.5).sum() <= 5
     assert (np.linalg.norm(sparse, axis=1) > 0.5).sum() >= 9
 

@@ -54,7 +54,8 @@ def _sparse_features(rng: np.random.Generator, n_samples: int, n: int, p: float)
     return (rng.random((n_samples, n)) < p) * rng.random((n_samples, n))
 
 
-def _trained_directions(n: int, d: int, p: float, importance: np.ndarray, seed: int, steps: int = 3000) -> np.ndarray:
+def _trained_directions(n: int, d: int, p: float, importance: np.ndarray, seed: int, steps: int,
+                        batch: int = 1024) -> np.ndarray:
     """W of Elhage et al.'s ReLU-output toy model trained on sparse features (Adam, batches of 1024)."""
     gen = torch_generator(seed, "toy model")
     w = torch.nn.Parameter(torch.randn(d, n, generator=gen) * np.sqrt(2 / (n + d)))
@@ -62,7 +63,7 @@ def _trained_directions(n: int, d: int, p: float, importance: np.ndarray, seed: 
     imp = torch.as_tensor(importance, dtype=torch.float32)
     opt = torch.optim.Adam([w, b], lr=1e-2)
     for _ in range(steps):
-        x = (torch.rand(1024, n, generator=gen) < p) * torch.rand(1024, n, generator=gen)
+        x = (torch.rand(batch, n, generator=gen) < p) * torch.rand(batch, n, generator=gen)
         out = torch.relu((x @ w.t()) @ w + b)
         loss = (imp * (x - out) ** 2).sum(1).mean()
         opt.zero_grad()
@@ -72,9 +73,11 @@ def _trained_directions(n: int, d: int, p: float, importance: np.ndarray, seed: 
 
 
 def toy_superposition(n_features: int = 20, n_dims: int = 8, p: float = 0.05, n_samples: int = 20000, *,
-                      importance_decay: float = 1.0, mixing: str = "random", seed: int = 0) -> PlantedFeatures:
+                      importance_decay: float = 1.0, mixing: str = "random", train_steps: int = 3000,
+                      seed: int = 0) -> PlantedFeatures:
     """Sparse features (active with probability ``p``) in fewer dimensions; feature i has importance
-    ``importance_decay**i``. With ``mixing="trained"`` ``directions`` are Elhage et al.'s learned W columns
+    ``importance_decay**i``. With ``mixing="trained"`` (``train_steps`` Adam steps, batches of 1024)
+    ``directions`` are Elhage et al.'s learned W columns
     (features the model drops have a small norm; they are returned unnormalised in ``PlantedFeatures.directions``
     only then) and x = W f."""
     if not 0 < p <= 1:
@@ -93,7 +96,7 @@ def toy_superposition(n_features: int = 20, n_dims: int = 8, p: float = 0.05, n_
         w /= np.linalg.norm(w, axis=1, keepdims=True)
         f = f * importance
     else:
-        w = _trained_directions(n_features, n_dims, p, importance, seed)
+        w = _trained_directions(n_features, n_dims, p, importance, seed, train_steps)
     return PlantedFeatures(f @ w, f, w, importance, p)
 
 
