@@ -42,3 +42,11 @@ def test_probe_controversial_small(tmp_path):
                str(tmp_path))
     assert set(out) >= {"controversial", "natural", "difference", "figure"}
     assert (tmp_path / "controversial.png").exists()
+
+
+def test_probe_sae_on_a_zoo_network_reports_the_downstream_loss(tmp_path):
+    out = _run("sae", "--subject", "cnn_small", "--site", "pool2", "--n-stimuli", "40", "--method", "topk", "--k", "4",
+               "--features", "32", "--epochs", "3", "--out", str(tmp_path))
+    down = out["downstream"]
+    assert down["clean"] == 0 and down["spliced"] < down["zero_ablated"]
+    assert out["n_samples"] == 40 * 8 * 8  # one sample per position of the 8 x 8 map of the second block

@@ -12,6 +12,7 @@ from neurosafe.cli.common import JsonOpt, handle_errors, report
 from neurosafe.cli.probe import AreaOpt, NeuronsOpt, OutOpt, SeedOpt, SiteOpt, SubjectOpt, _out, _subject, _units, app
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import child_seed
+from neurosafe.subjects import network
 
 
 class DictMethod(StrEnum):
@@ -76,6 +77,9 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     ax[1].set_ylabel("training loss")
     summary = {"method": method.value, "n_samples": len(x), "metrics": metrics,
                "figure": str(save_figure(fig, folder / "sae.png"))}
+    if stimuli is not None and site is not None and network(subj) is not None \
+            and site in dict(network(subj).named_modules()):
+        summary["downstream"] = _downstream(subj, site, d, stimuli[:256])
     if cards:
         if d.module is None or stimuli is None:
             raise NeurosafeError("--cards needs an SAE (--method sae/topk) trained on a model or the synthetic brain")
@@ -93,6 +97,22 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     report(summary, json_out, [f"{method.value}: {n_features} features on {len(x)} samples: FVE {metrics['fve']:.3f}, "
                                f"L0 {metrics['l0']:.2f}, dead {metrics['dead_fraction']:.2f}, "
                                f"dense {metrics['dense_fraction']:.2f}; results in {folder}/"])
+
+
+def _downstream(subj, site: str, d, probe) -> dict:
+    """Output change when the site is replaced by its reconstruction: MSE to the clean output (clean = 0), next to
+    zeroing the site; ``loss_recovered`` = 1 - spliced / zeroed (Bricken et al. 2023)."""
+    import torch
+
+    from neurosafe.interp.dictionary import downstream_loss, site_samples
+    from neurosafe.subjects import as_differentiable
+
+    out_site = tuple(as_differentiable(subj).sites)[-1]
+    ref = torch.as_tensor(site_samples(subj, out_site, probe), dtype=torch.float64)
+
+    def mse(out):
+        return ((out.flatten(1).double().cpu() - ref) ** 2).mean()
+    return downstream_loss(subj, site, d, probe, mse)
 
 
 def _toy(folder: Path, seeds: int, seed: int, json_out: bool) -> None:
