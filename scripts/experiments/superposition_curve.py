@@ -24,8 +24,8 @@ def main() -> None:
     print("|---|" + "---|" * len(methods))
     for p in (float(v) for v in args.densities.split(",")):
         c = recovery_curve((p,), methods, n_seeds=args.seeds)
-        cells = [f"{float(c['mmcs'].sel(method=m)[0]):.3f} [{float(c['ci_low'].sel(method=m)[0]):.3f}, "
-                 f"{float(c['ci_high'].sel(method=m)[0]):.3f}]" for m in methods]
+        cells = [f"{float(c['mmcs'].sel(dictionary=m)[0]):.3f} [{float(c['ci_low'].sel(dictionary=m)[0]):.3f}, "
+                 f"{float(c['ci_high'].sel(dictionary=m)[0]):.3f}]" for m in methods]
         print(f"| {p:g} | " + " | ".join(cells) + " |", flush=True)
 
 

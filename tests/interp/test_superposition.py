@@ -44,3 +44,13 @@ def test_dictionary_recovers_mixed_selectivity_latents_better_than_neurons():
     assert res["dictionary"].value > 0.8
     assert brain.ground_truth["mixing"].shape == (40, 12)
     assert ((brain.mixing > 0).sum(1) == 3).all()
+
+
+def test_recovery_curve_keeps_each_dictionary_apart(tmp_path):
+    from neurosafe.interp.figures import plot_recovery_curve
+    from neurosafe.interp.superposition import recovery_curve
+
+    curve = recovery_curve((0.05,), ("topk", "ica"), n_seeds=2, n_samples=2048, n_boot=50)
+    topk, ica = (curve["per_seed"].sel(dictionary=m).values for m in ("topk", "ica"))
+    assert topk.shape == (1, 2) and (topk > ica).all()
+    assert plot_recovery_curve(curve, tmp_path / "curve.png").exists()

@@ -122,9 +122,10 @@ def _toy(folder: Path, seeds: int, seed: int, json_out: bool) -> None:
 
     curve = recovery_curve((0.01, 0.03, 0.05, 0.1, 0.2, 0.4), ("topk", "sae", "minibatch_dictionary_learning", "ica"),
                            n_seeds=seeds, seed=seed)
-    rows = {m: {f"{p:g}": {"mmcs": float(curve["mmcs"].sel(method=m, p=p)),
-                          "ci": [float(curve["ci_low"].sel(method=m, p=p)), float(curve["ci_high"].sel(method=m, p=p))]}
-                for p in curve["p"].values} for m in curve["method"].values}
+    rows = {m: {f"{p:g}": {"mmcs": float(curve["mmcs"].sel(dictionary=m, p=p)),
+                          "ci": [float(curve["ci_low"].sel(dictionary=m, p=p)),
+                                 float(curve["ci_high"].sel(dictionary=m, p=p))]}
+                for p in curve["p"].values} for m in curve["dictionary"].values}
     summary = {"recovery": rows, "result": str(save_result(curve, folder / "recovery.nc")),
                "figure": str(plot_recovery_curve(curve, folder / "recovery.png"))}
     report(summary, json_out, [f"{m} p={p}: MMCS {v['mmcs']:.3f} [{v['ci'][0]:.3f}, {v['ci'][1]:.3f}]"

@@ -107,8 +107,8 @@ def plot_recovery_curve(curve: xr.Dataset, path: str | Path) -> Path:
     bootstrap CI over seeds as a band (``interp.superposition.recovery_curve``)."""
     fig, ax = plt.subplots(figsize=(5, 3.4))
     p = curve["p"].values
-    for m in curve["method"].values:
-        c = curve.sel(method=m)
+    for m in curve["dictionary"].values:
+        c = curve.sel(dictionary=m)
         ax.plot(p, c["mmcs"].values, marker="o", label=str(m))
         ax.fill_between(p, c["ci_low"].values, c["ci_high"].values, alpha=0.2)
     ax.set_xscale("log")

@@ -180,7 +180,7 @@ def recovery_curve(densities: Sequence[float] = (0.01, 0.03, 0.05, 0.1, 0.2, 0.4
                    n_atoms: int | None = None, config: SAEConfig | None = None, seed: int = 0,
                    n_boot: int = 1000) -> xr.Dataset:
     """MMCS of each method's dictionary with the planted features of :func:`toy_superposition` at each feature
-    probability: ``mmcs`` (method, p) with ``ci_low``/``ci_high`` (bootstrap over seeds) and ``per_seed`` values.
+    probability: ``mmcs`` (dictionary, p) with ``ci_low``/``ci_high`` (bootstrap over seeds) and ``per_seed`` values.
     ``n_atoms``: dictionary size (default ``2 x n_features``; ICA gets ``n_dims``); ``config``: SAE settings
     (default :data:`TOY_SAE`)."""
     config = config or TOY_SAE
@@ -198,9 +198,10 @@ def recovery_curve(densities: Sequence[float] = (0.01, 0.03, 0.05, 0.1, 0.2, 0.4
                 per[i, j, s] = mean_max_cosine(d.atoms, data.directions)
     scores = [[seed_score(per[i, j], seed, n_boot) for j in range(len(densities))] for i in range(len(methods))]
     ci = np.array([[s.ci for s in row] for row in scores], dtype=float)
-    return xr.Dataset({"mmcs": (("method", "p"), per.mean(2)), "ci_low": (("method", "p"), ci[..., 0]),
-                       "ci_high": (("method", "p"), ci[..., 1]), "per_seed": (("method", "p", "seed"), per)},
-                      coords={"method": list(methods), "p": list(densities)},
+    dims = ("dictionary", "p")  # not "method": Dataset.sel(method=...) is the interpolation argument
+    return xr.Dataset({"mmcs": (dims, per.mean(2)), "ci_low": (dims, ci[..., 0]), "ci_high": (dims, ci[..., 1]),
+                       "per_seed": ((*dims, "seed"), per)},
+                      coords={"dictionary": list(methods), "p": list(densities)},
                       attrs={"n_features": n_features, "n_dims": n_dims, "n_samples": n_samples, "n_atoms": n_atoms,
                              "seed": seed, "n_seeds": n_seeds})
 
