@@ -47,10 +47,18 @@ def test_dictionary_recovers_mixed_selectivity_latents_better_than_neurons():
 
 
 def test_recovery_curve_keeps_each_dictionary_apart(tmp_path):
+    from neurosafe.core.seeds import spawn_seeds
+    from neurosafe.interp.dictionary import learn_dictionary
     from neurosafe.interp.figures import plot_recovery_curve
     from neurosafe.interp.superposition import recovery_curve
 
-    curve = recovery_curve((0.05,), ("topk", "ica"), n_seeds=2, n_samples=2048, n_boot=50)
-    topk, ica = (curve["per_seed"].sel(dictionary=m).values for m in ("topk", "ica"))
-    assert topk.shape == (1, 2) and (topk > ica).all()
+    curve = recovery_curve((0.05,), ("ica", "topk"), n_seeds=2, n_samples=2048, n_boot=50,
+                           config=TOY_SAE.model_copy(update={"epochs": 2}), seed=7)
+    want = []
+    for sd in spawn_seeds(7, 2, "recovery curve"):
+        data = toy_superposition(20, 8, 0.05, 2048, seed=sd)
+        want.append(mean_max_cosine(learn_dictionary(data.x, "ica", 8, seed=sd).atoms, data.directions))
+    np.testing.assert_allclose(curve["per_seed"].sel(dictionary="ica").values[0], want)
+    assert not np.allclose(curve["per_seed"].sel(dictionary="topk").values, want)
+    assert curve["ci_low"].sel(dictionary="ica").item() <= np.mean(want) <= curve["ci_high"].sel(dictionary="ica")
     assert plot_recovery_curve(curve, tmp_path / "curve.png").exists()
