@@ -25,6 +25,7 @@ app.command("score")(score.score)
 app.command("attack")(robust.attack)
 app.command("corrupt")(robust.corrupt)
 app.add_typer(probe.app, name="probe")
+import neurosafe.cli.probe_sparse  # noqa: E402,F401,I001  (adds probe sae, patch, controversial)
 app.add_typer(twin.app, name="twin")
 app.add_typer(embodied.app, name="embodied")
 

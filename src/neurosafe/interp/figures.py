@@ -13,7 +13,8 @@ import xarray as xr
 
 from neurosafe.core.figures import save_figure
 
-__all__ = ["plot_dose_response", "plot_images", "plot_rfs", "plot_spectrum", "plot_tuning_summary"]
+__all__ = ["plot_dose_response", "plot_images", "plot_patching", "plot_recovery_curve", "plot_rfs", "plot_spectrum",
+           "plot_tuning_summary"]
 
 
 def _grid(n: int, cols: int = 8):
@@ -98,4 +99,43 @@ def plot_spectrum(spectrum: np.ndarray, alpha: float, fit_range: tuple[int, int]
     ax.set_xlabel("PC rank")
     ax.set_ylabel("variance")
     ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_recovery_curve(curve: xr.Dataset, path: str | Path) -> Path:
+    """Mean max cosine similarity to the planted features vs feature probability, one line per method, with the
+    bootstrap CI over seeds as a band (``interp.superposition.recovery_curve``)."""
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    p = curve["p"].values
+    for m in curve["dictionary"].values:
+        c = curve.sel(dictionary=m)
+        ax.plot(p, c["mmcs"].values, marker="o", label=str(m))
+        ax.fill_between(p, c["ci_low"].values, c["ci_high"].values, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("feature probability (density)")
+    ax.set_ylabel("mean max |cosine| to true features")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{curve.attrs.get('n_features')} features in {curve.attrs.get('n_dims')} dims", fontsize=9)
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def plot_patching(path_effect, random_effect, mediation: dict, curve: xr.Dataset, path: str | Path) -> Path:
+    """Patching effects (path vs random path), mediation (total / indirect / direct) and the stimulation
+    dose-response curve, each with its bootstrap CI."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    bars = [("path", path_effect), ("random path", random_effect)] + [(k, v) for k, v in mediation.items()]
+    for ax, group in ((axes[0], bars[:2]), (axes[1], bars[2:])):
+        vals = [s.value for _, s in group]
+        err = np.array([[s.value - s.ci[0], s.ci[1] - s.value] for _, s in group]).T
+        ax.bar(range(len(group)), vals, yerr=err, capsize=4, color=["#C44E52", "#8C8C8C", "#4C72B0"][:len(group)])
+        ax.set_xticks(range(len(group)), [n for n, _ in group], fontsize=8)
+        ax.axhline(0, color="k", lw=0.8)
+    axes[0].set_title("activation patching effect", fontsize=9)
+    axes[1].set_title("causal mediation", fontsize=9)
+    d = curve["dose"].values
+    axes[2].plot(d, curve["effect"].values, marker="o")
+    axes[2].fill_between(d, curve["ci_low"].values, curve["ci_high"].values, alpha=0.3)
+    axes[2].set_xlabel("stimulation dose")
+    axes[2].set_title("stimulation dose-response", fontsize=9)
     return save_figure(fig, path)

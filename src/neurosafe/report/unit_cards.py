@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from neurosafe.core.figures import save_figure
+from neurosafe.data.stimuli import StimulusSet
 from neurosafe.interp import UnitResponder, differentiable, input_shape
+from neurosafe.interp.features import top_natural_images
 from neurosafe.interp.figures import plt
 from neurosafe.interp.lesion import orientation_decoding, unit_ablation_effects
 from neurosafe.interp.mei import AscentConfig, most_exciting_inputs
@@ -28,9 +30,11 @@ __all__ = ["unit_cards", "write_unit_cards"]
 
 def unit_cards(subject, site: str | None, units: Sequence[int], out_dir: str | Path, *,
                score: Callable[[], np.ndarray] | None = None, config: AscentConfig | None = None,
-               seed: int = 0) -> list[Section]:
+               seed: int = 0, natural: StimulusSet | None = None, n_top: int = 4) -> list[Section]:
     """Compute the four panels for ``units`` and write one PNG per unit into ``out_dir``; return report sections
-    (figure paths relative to ``out_dir``)."""
+    (figure paths relative to ``out_dir``). With ``natural`` stimuli a fifth panel shows each unit's ``n_top``
+    most-activating natural images (``interp.features.top_natural_images``). Dictionary features are units too:
+    pass ``interp.features.feature_subject(...)`` with site ``"features"``."""
     out_dir = Path(out_dir)
     diff = differentiable(subject, site)
     shape = input_shape(diff, None)
@@ -41,10 +45,11 @@ def unit_cards(subject, site: str | None, units: Sequence[int], out_dir: str | P
     meis = most_exciting_inputs(subject, site, idx, config=config, seed=seed)
     score = score or orientation_decoding(subject, site, shape[1], seed=seed)
     effects = unit_ablation_effects(subject, site, idx, score, seed=seed)
+    top = None if natural is None else top_natural_images(subject, site, natural, idx, k=min(n_top, len(natural)))
     sections = []
     for i, unit in enumerate(idx):
         uid = str(meis["neuron_id"].values[i])
-        fig, ax = plt.subplots(1, 4, figsize=(12, 2.8))
+        fig, ax = plt.subplots(1, 4 if top is None else 5, figsize=(12 if top is None else 15, 2.8))
         img = meis["image"].values[i]
         ax[0].imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
         ax[0].set_title(f"MEI (response {meis['activation'].values[i]:.3g})", fontsize=8)
@@ -62,6 +67,10 @@ def unit_cards(subject, site: str | None, units: Sequence[int], out_dir: str | P
         ax[3].axhline(0, color="k", lw=0.8)
         ax[3].set_xticks([])
         ax[3].set_title(f"ablation effect on score (intact {effects.attrs['intact']:.3f})", fontsize=8)
+        if top is not None:
+            ax[4].imshow(_montage(top["image"].values[i]), cmap="gray", vmin=0, vmax=1)
+            ax[4].set_title(f"top {top.sizes['rank']} natural (max {top['activation'].values[i, 0]:.3g})", fontsize=8)
+            ax[4].axis("off")
         for a in (ax[0], ax[2]):
             a.axis("off")
         name = f"unit_{int(unit)}.png"
@@ -71,8 +80,16 @@ def unit_cards(subject, site: str | None, units: Sequence[int], out_dir: str | P
                  ["OSI", f"{tuning['osi'].values[i]:.3f}"],
                  ["RF centre (x, y) px", f"({rfs['rf_x'].values[i]:.1f}, {rfs['rf_y'].values[i]:.1f})"],
                  ["ablation effect [95% CI]", f"{e:+.4f} [{lo:+.4f}, {hi:+.4f}]"]]
+        if top is not None:
+            table.append(["top natural images", ", ".join(top["stimulus_id"].values[i])])
         sections.append(Section(heading=f"unit {uid}", table=table, figures=[name]))
     return sections
+
+
+def _montage(images: np.ndarray) -> np.ndarray:
+    """(k, C, H, W) images side by side as one (H, k*W[, 3]) picture."""
+    row = np.concatenate(list(images), axis=-1)
+    return row[0] if row.shape[0] == 1 else row.transpose(1, 2, 0)
 
 
 def write_unit_cards(path: str | Path, subject, site: str | None, units: Sequence[int], **kwargs) -> Path:
