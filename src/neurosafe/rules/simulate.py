@@ -25,6 +25,7 @@ file atomically and skipped on resume.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -45,7 +46,7 @@ from neurosafe.rules.networks import RULES, Architecture, BatchedNet
 
 __all__ = [
     "LAYERS", "OBSERVABLES", "STATISTICS", "TASKS", "RuleSimulationError", "SimulationConfig", "aggregate_statistics",
-    "load_observables", "simulate_group", "simulate_rules",
+    "load_observables", "make_config", "parse_architecture", "simulate_group", "simulate_rules",
 ]
 
 OBSERVABLES = ("weights", "activations", "activity_change")
@@ -92,8 +93,8 @@ class SimulationConfig(BaseModel):
     rules: list[str] = Field(default_factory=lambda: list(RULES))
     tasks: list[str] = Field(default_factory=lambda: list(TASKS))
     architectures: list[ArchitectureSpec] = Field(default_factory=lambda: _archs(
-        ("mlp", 1, 32), ("mlp", 2, 64), ("mlp", 3, 32), ("mlp", 2, 48),
-        ("cnn", 1, 8), ("cnn", 2, 16), ("cnn", 2, 12)))
+        ("mlp", 1, 32), ("cnn", 1, 8), ("mlp", 2, 48), ("cnn", 2, 12), ("mlp", 2, 64), ("cnn", 2, 16),
+        ("mlp", 3, 32)))
     networks_per_group: int = Field(8, ge=1, le=4096)
     groups_per_cell: int = Field(1, ge=1)
     steps: int = Field(200, ge=2)
@@ -144,11 +145,11 @@ class SimulationConfig(BaseModel):
 
     @classmethod
     def full(cls, **kw) -> SimulationConfig:
-        """The full sweep: 5 rules x 2 tasks x 12 architectures x 2 groups of 10 = 2,400 networks."""
-        archs = _archs(("mlp", 1, 32), ("mlp", 1, 128), ("mlp", 2, 64), ("mlp", 2, 128), ("mlp", 3, 32),
-                       ("mlp", 3, 96), ("mlp", 2, 48), ("cnn", 1, 8), ("cnn", 1, 16), ("cnn", 2, 16),
-                       ("cnn", 3, 8), ("cnn", 2, 12))
-        defaults = {"architectures": archs, "networks_per_group": 10, "groups_per_cell": 2, "steps": 400,
+        """The full sweep: 5 rules x 2 tasks x 12 architectures x 2 groups of 10 = 2,400 networks, 300 steps."""
+        archs = _archs(("mlp", 1, 32), ("cnn", 1, 8), ("mlp", 2, 48), ("cnn", 2, 12), ("mlp", 2, 128),
+                       ("cnn", 1, 16), ("mlp", 3, 96), ("cnn", 2, 16), ("mlp", 1, 128), ("cnn", 3, 8),
+                       ("mlp", 2, 64), ("mlp", 3, 32))
+        defaults = {"architectures": archs, "networks_per_group": 10, "groups_per_cell": 2, "steps": 300,
                     "n_logs": 10}
         return cls(**{**defaults, **kw})
 
@@ -162,6 +163,30 @@ class SimulationConfig(BaseModel):
     def n_networks(self) -> int:
         return (len(self.rules) * len(self.tasks) * len(self.architectures) * self.groups_per_cell
                 * self.networks_per_group)
+
+
+def make_config(full: bool = False, **fields) -> SimulationConfig:
+    """A :class:`SimulationConfig` (the full sweep's defaults when ``full``) with ``fields`` overridden; invalid
+    values raise a one-line :class:`RuleSimulationError`."""
+    from pydantic import ValidationError
+
+    try:
+        return SimulationConfig.full(**fields) if full else SimulationConfig(**fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RuleSimulationError(f"invalid simulation setting {where}: {first['msg']}") from None
+
+
+def parse_architecture(text: str) -> ArchitectureSpec:
+    """``"mlp-d2-w64"`` (or ``"mlp-2-64"``) -> an architecture spec."""
+    parts = text.strip().split("-")
+    try:
+        kind, depth, width = parts[0], int(parts[1].lstrip("d")), int(parts[2].lstrip("w"))
+        return ArchitectureSpec(kind=kind, depth=depth, width=width)
+    except (IndexError, ValueError) as err:
+        raise RuleSimulationError(f"architecture {text!r}: expected KIND-dDEPTH-wWIDTH such as mlp-d2-w64 or "
+                                  "cnn-d1-w8 (kind mlp or cnn)") from err
 
 
 # ----------------------------------------------------------------------------------------------- tasks
@@ -333,8 +358,9 @@ def F_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------------------------- sweeps
 def _cells(config: SimulationConfig) -> list[tuple[str, ArchitectureSpec, str, int]]:
-    return [(rule, arch, task, rep) for rule in config.rules for task in config.tasks
-            for arch in config.architectures for rep in range(config.groups_per_cell)]
+    # rules innermost: a sweep stopped part-way holds every rule for the architectures it reached
+    return [(rule, arch, task, rep) for rep in range(config.groups_per_cell) for arch in config.architectures
+            for task in config.tasks for rule in config.rules]
 
 
 def _cell_name(cell: tuple) -> str:
@@ -355,7 +381,7 @@ def _done(path: Path, fp: str) -> bool:
     try:
         with np.load(path, allow_pickle=False) as z:
             return str(z["fingerprint"]) == fp
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return False
 
 
