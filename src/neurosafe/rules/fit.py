@@ -78,7 +78,10 @@ def oja_coefficients(rule: TaylorRule) -> np.ndarray:
 
 
 def _powers(v: torch.Tensor, p: int) -> torch.Tensor:
-    return torch.stack([v ** k for k in range(p + 1)])
+    out = [torch.ones_like(v), v]
+    for _ in range(p - 1):
+        out.append(out[-1] * v)
+    return torch.stack(out[:p + 1])
 
 
 def _trajectory(theta: torch.Tensor, x: torch.Tensor, w0: torch.Tensor, rule: TaylorRule) -> torch.Tensor:
@@ -107,13 +110,14 @@ def _trajectory_and_jacobian(theta: torch.Tensor, x: torch.Tensor, w0: torch.Ten
     pw = torch.arange(p + 1, dtype=theta.dtype)
     w = w0.clone()
     sens = torch.zeros(k_terms, *w0.shape, dtype=theta.dtype)
-    ys, jacs = [], []
+    ys = torch.empty(len(x), w0.shape[0], dtype=theta.dtype)
+    jacs = torch.empty(len(x), k_terms, w0.shape[0], dtype=theta.dtype)
+    eta = rule.eta
     for t in range(len(x)):
         xt = x[t]
         y = w @ xt
-        dy = sens @ xt  # (K, N)
-        ys.append(y)
-        jacs.append(dy.T)
+        ys[t] = y
+        dy = torch.matmul(sens, xt, out=jacs[t])  # (K, N)
         xp, yp, wp = _powers(xt, p), _powers(y, p), _powers(w, p)
         # k * v^(k-1) at index k: the derivatives of the powers
         yd = torch.cat([torch.zeros_like(y)[None], yp[:-1]]) * pw[:, None]
@@ -123,10 +127,11 @@ def _trajectory_and_jacobian(theta: torch.Tensor, x: torch.Tensor, w0: torch.Ten
         dw = (m * xy).sum((0, 1))
         d_y = (m * (xp[:, None, None, :] * yd[None, :, :, None])).sum((0, 1))
         d_w = (torch.tensordot(th, xy, dims=([0, 1], [0, 1])) * wd).sum(0)
-        phi = (xy[:, :, None] * wp[None, None]).reshape(k_terms, *w.shape)
-        sens = sens * (1 + rule.eta * d_w) + rule.eta * (phi + d_y * dy[:, :, None])
-        w = w + rule.eta * dw
-    return torch.stack(ys), torch.stack(jacs)
+        sens.mul_(1 + eta * d_w)
+        sens.addcmul_(dy[:, :, None], (eta * d_y)[None])
+        sens.view(p + 1, p + 1, p + 1, *w.shape).addcmul_(xy[:, :, None], wp[None, None], value=eta)
+        w = w + eta * dw
+    return ys, jacs.transpose(1, 2)
 
 
 def simulate_plasticity(theta: np.ndarray, *, n_units: int = 200, n_inputs: int = 10, steps: int = 1000,
@@ -203,10 +208,11 @@ class PlasticityFit:
                 "weakest_directions": self.weakest_directions()}
 
 
-def _lm(residual, theta: torch.Tensor, free: torch.Tensor, max_iter: int, tol: float
+def _lm(residual, theta: torch.Tensor, free: torch.Tensor, max_iter: int, tol: float, xtol: float = 1e-4
         ) -> tuple[torch.Tensor, float, int, torch.Tensor]:
     """Levenberg-Marquardt on the free coefficients; ``residual(theta, jacobian)`` returns the residuals (and
-    their Jacobian when asked). Returns theta, RSS, iterations and the last Jacobian."""
+    their Jacobian when asked). Stops when the RSS falls by less than ``tol`` (relative) or no coefficient
+    moves by ``xtol``. Returns theta, RSS, iterations and the last Jacobian."""
     def rss_of(th):
         r = residual(th, False)[0]
         return float((r ** 2).sum()) if torch.isfinite(r).all() else float("inf")
@@ -227,7 +233,7 @@ def _lm(residual, theta: torch.Tensor, free: torch.Tensor, max_iter: int, tol: f
             new = rss_of(trial)
             if new < rss:
                 improved = True
-                converged = (rss - new) <= tol * rss
+                converged = (rss - new) <= tol * rss or float(step.abs().max()) < xtol
                 theta, rss, damping = trial, new, max(damping / 10, 1e-12)
                 break
             damping *= 10
@@ -244,23 +250,29 @@ def _residual(theta, x, w0, y, rule, jacobian):
 
 
 def fit_plasticity_rule(x: np.ndarray, w0: np.ndarray, y: np.ndarray, *, rule: TaylorRule = TaylorRule(),
-                        theta0: np.ndarray | None = None, max_iter: int = 30, tol: float = 1e-6
-                        ) -> PlasticityFit:
+                        theta0: np.ndarray | None = None, max_iter: int = 30, tol: float = 1e-8,
+                        warm_units: int | None = 25) -> PlasticityFit:
     """Fit the Taylor-series rule's coefficients to recorded activity ``y`` (steps, units) given inputs ``x``
     (steps, inputs) and initial weights ``w0`` (units, inputs), starting from ``theta0`` (default: no
-    plasticity)."""
+    plasticity). With more than ``warm_units`` units the fit first runs on that many units (cheap
+    Jacobians for the iterations far from the optimum), then is refined on all of them."""
     xt, w0t, yt = _check_data(x, w0, y)
     theta = torch.zeros(len(rule.terms), dtype=torch.float64) if theta0 is None else \
         torch.from_numpy(_check_theta(theta0, rule).copy())
+    free = torch.ones(len(theta), dtype=torch.bool)
+    iterations = 0
+    if warm_units is not None and yt.shape[1] > warm_units:
+        def warm(th, jacobian):
+            return _residual(th, xt, w0t[:warm_units], yt[:, :warm_units], rule, jacobian)
+
+        theta, _, iterations, _ = _lm(warm, theta, free, max_iter, tol, xtol=1e-2)
 
     def residual(th, jacobian):
         return _residual(th, xt, w0t, yt, rule, jacobian)
 
-    free = torch.ones(len(theta), dtype=torch.bool)
-    theta, rss, it, _ = _lm(residual, theta, free, max_iter, tol)
-    jac = residual(theta, True)[1]
+    theta, rss, it, jac = _lm(residual, theta, free, max_iter, tol, xtol=1e-3)  # J at the last iterate
     evals, evecs = torch.linalg.eigh(jac.T @ jac)
-    return PlasticityFit(rule, theta.numpy(), rss, yt.numel(), it, evals.numpy(), evecs.numpy())
+    return PlasticityFit(rule, theta.numpy(), rss, yt.numel(), iterations + it, evals.numpy(), evecs.numpy())
 
 
 def profile_likelihood(fit: PlasticityFit, x: np.ndarray, w0: np.ndarray, y: np.ndarray, term: str,

@@ -145,7 +145,8 @@ class SimulationConfig(BaseModel):
 
     @classmethod
     def full(cls, **kw) -> SimulationConfig:
-        """The full sweep: 5 rules x 2 tasks x 12 architectures x 2 groups of 10 = 2,400 networks, 300 steps."""
+        """The full sweep: 5 rules x 2 tasks x 12 architectures x 2 groups of 10 = 2,400 networks, 300 steps
+        (``groups_per_cell=1``: 1,200)."""
         archs = _archs(("mlp", 1, 32), ("cnn", 1, 8), ("mlp", 2, 48), ("cnn", 2, 12), ("mlp", 2, 128),
                        ("cnn", 1, 16), ("mlp", 3, 96), ("cnn", 2, 16), ("mlp", 1, 128), ("cnn", 3, 8),
                        ("mlp", 2, 64), ("mlp", 3, 32))
