@@ -35,7 +35,7 @@ def test_oja_trajectory_converges_to_the_principal_component():
     """Planted check of the simulator itself: Oja's rule (Oja 1982) drives w to the top eigenvector."""
     d = simulate_plasticity(oja_coefficients(TaylorRule(eta=0.05)), n_units=3, steps=3000,
                             rule=TaylorRule(eta=0.05), noise=0.0, seed=1)
-    evals, evecs = np.linalg.eigh(np.cov(d["x"].T))
+    evecs = np.linalg.eigh(np.cov(d["x"].T))[1]
     # the last activity divided by the input: regress y on x over the last 300 steps
     w_end = np.linalg.lstsq(d["x"][-300:], d["y"][-300:], rcond=None)[0].T
     cos = np.abs(w_end @ evecs[:, -1]) / np.linalg.norm(w_end, axis=1)
