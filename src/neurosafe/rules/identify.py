@@ -120,11 +120,10 @@ def accuracy_curves(obs: xr.DataArray, *, held_out: Sequence[str] | None = None,
         for stride in time_strides:
             times = list(obs.time.values[stride - 1::stride]) if stride > 1 else None
             for units, noise in zip(obs.units.values.tolist(), obs.noise.values.tolist(), strict=True):
-                if True:
-                    res = identify_rules(obs, held_out=held_out, units=units, noise=noise, features=fs, times=times,
-                                         seed=seed, n_boot=n_boot)
-                    acc = res["accuracy"]
-                    rows.append({"features": fs, "units": units, "noise": noise, "time_stride": stride,
-                                 "accuracy": acc.value, "ci": list(acc.ci) if acc.ci else None,
-                                 "chance": res["chance"], "n_test": res["n_test"]})
+                res = identify_rules(obs, held_out=held_out, units=units, noise=noise, features=fs, times=times,
+                                     seed=seed, n_boot=n_boot)
+                acc = res["accuracy"]
+                rows.append({"features": fs, "units": units, "noise": noise, "time_stride": stride,
+                             "accuracy": acc.value, "ci": list(acc.ci) if acc.ci else None,
+                             "chance": res["chance"], "n_test": res["n_test"]})
     return rows

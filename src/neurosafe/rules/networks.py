@@ -14,7 +14,7 @@ alignment; the Hebbian rule is this package's addition, as the issue asks):
 - ``hebbian``: every hidden layer learns by Oja's subspace rule (Oja 1989), ``dW = eta (<x y^T> -
   W <y y^T>)`` with ``y`` the layer's pre-activation (for a conv layer, ``x`` are its input patches, units
   its channels); the readout learns by the delta rule on the task loss (gradient of the loss with its input
-  detached), so the network still solves the task.
+  detached; learning rate 10x the Hebbian one), so the network still solves the task.
 """
 
 from __future__ import annotations

@@ -282,7 +282,7 @@ def simulate_group(config: SimulationConfig, rule: str, arch: ArchitectureSpec, 
 
     def per_net_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if task == "digits":
-            return F_cross_entropy(out, y)
+            return _cross_entropy(out, y)
         return ((out - y) ** 2).mean((1, 2))
 
     for step in range(config.steps + 1):
