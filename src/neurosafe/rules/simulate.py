@@ -352,7 +352,7 @@ def simulate_group(config: SimulationConfig, rule: str, arch: ArchitectureSpec, 
             "batch_size": np.full(n, batch), "final_loss": loss_value.numpy(), "accuracy": accuracy}
 
 
-def F_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-network mean cross-entropy of logits (G, B, C) against labels (G, B)."""
     return torch.nn.functional.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
 
