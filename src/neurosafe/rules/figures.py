@@ -72,6 +72,7 @@ def plot_profiles(profiles: list[dict], path: str | Path) -> Path:
         if prof.get("true") is not None:
             ax.axvline(prof["true"], color="tab:red", ls=":", label="true")
         ax.set_yscale("symlog", linthresh=10)
+        ax.set_ylim(bottom=0)
         ax.set_title(prof["term"], fontsize=9)
         ax.set_xlabel("coefficient")
     axes[0][0].set_ylabel("deviance  n log(RSS/RSS_min)")

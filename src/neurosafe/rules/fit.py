@@ -278,8 +278,9 @@ def fit_plasticity_rule(x: np.ndarray, w0: np.ndarray, y: np.ndarray, *, rule: T
 def profile_likelihood(fit: PlasticityFit, x: np.ndarray, w0: np.ndarray, y: np.ndarray, term: str,
                        values: np.ndarray, max_iter: int = 8) -> dict:
     """Profile of coefficient ``term``: at each of ``values`` it is fixed and the others re-fitted (warm start
-    from the best fit). Returns the values, deviance ``n log(RSS / RSS_min)`` and the 95% profile interval
-    (the range of grid values whose deviance is below 3.84; None ends when it reaches the grid's edge)."""
+    from the best fit). Returns the values, deviance ``n log(RSS / RSS_min)`` and a bracket of the 95% profile
+    interval (the grid points just outside the values whose deviance is below 3.84; None where the region
+    reaches the grid's edge)."""
     if term not in fit.rule.names:
         raise PlasticityRuleError(f"unknown term {term!r}; terms are {fit.rule.names}")
     k = fit.rule.names.index(term)
@@ -304,8 +305,8 @@ def profile_likelihood(fit: PlasticityFit, x: np.ndarray, w0: np.ndarray, y: np.
     deviance = fit.n * np.log(rss / best)
     inside = np.flatnonzero(deviance < CHI2_95)
     interval = None
-    if len(inside):
+    if len(inside):  # the grid points just outside the region below the threshold bracket the 95% interval
         lo, hi = inside.min(), inside.max()
-        interval = [None if lo == 0 else float(values[lo]), None if hi == len(values) - 1 else float(values[hi])]
+        interval = [None if lo == 0 else float(values[lo - 1]), None if hi == len(values) - 1 else float(values[hi + 1])]
     return {"term": term, "values": np.asarray(values, dtype=float), "deviance": deviance, "interval": interval,
             "estimate": float(fit.theta[k])}
