@@ -307,6 +307,7 @@ def profile_likelihood(fit: PlasticityFit, x: np.ndarray, w0: np.ndarray, y: np.
     interval = None
     if len(inside):  # the grid points just outside the region below the threshold bracket the 95% interval
         lo, hi = inside.min(), inside.max()
-        interval = [None if lo == 0 else float(values[lo - 1]), None if hi == len(values) - 1 else float(values[hi + 1])]
+        interval = [None if lo == 0 else float(values[lo - 1]),
+                    None if hi == len(values) - 1 else float(values[hi + 1])]
     return {"term": term, "values": np.asarray(values, dtype=float), "deviance": deviance, "interval": interval,
             "estimate": float(fit.theta[k])}
