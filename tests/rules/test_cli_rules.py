@@ -45,7 +45,7 @@ def test_identify_writes_accuracy_and_figures(rules_run, tmp_path):
 
 
 def test_fit_small_oja(tmp_path):
-    out = json.loads(_run("rules", "fit", "--out", str(tmp_path), "--units", "8", "--steps", "150",
+    out = json.loads(_run("rules", "fit", "--out", str(tmp_path), "--units", "8", "--steps", "100",
                           "--profile-points", "3", "--json").stdout)
     assert out["recovered_within_5pct"] and len(out["profiles"]) == 3
     assert (tmp_path / "plasticity_profile.png").stat().st_size > 0

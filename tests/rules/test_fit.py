@@ -56,7 +56,7 @@ def test_oja_rule_recovered_within_5_percent():
 
 def test_profile_likelihood_brackets_the_truth():
     true = oja_coefficients(RULE)
-    d = simulate_plasticity(true, n_units=10, steps=300, rule=RULE, noise=0.05, seed=2)
+    d = simulate_plasticity(true, n_units=8, steps=200, rule=RULE, noise=0.05, seed=2)
     fit = fit_plasticity_rule(d["x"], d["w0"], d["y"], rule=RULE)
     term = "x^1 y^1 w^0"
     prof = profile_likelihood(fit, d["x"], d["w0"], d["y"], term, np.array([0.7, 1.0, 1.3]), max_iter=4)
