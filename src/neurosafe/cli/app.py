@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, embodied, irl, probe, robust, run, score, twin
+from neurosafe.cli import connectome, data_commands, demo, embodied, irl, probe, robust, rules, run, score, twin
 
 app = typer.Typer(
     name="neurosafe",
@@ -28,6 +28,7 @@ app.add_typer(probe.app, name="probe")
 import neurosafe.cli.probe_sparse  # noqa: E402,F401,I001  (adds probe sae, patch, controversial)
 app.add_typer(twin.app, name="twin")
 app.add_typer(embodied.app, name="embodied")
+app.add_typer(rules.app, name="rules")
 
 
 def main() -> None:
