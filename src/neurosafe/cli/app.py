@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score, twin
+from neurosafe.cli import connectome, data_commands, demo, irl, probe, results, robust, run, score, twin
+from neurosafe.cli.common import NeurosafeGroup, debug_callback
 
 app = typer.Typer(
     name="neurosafe",
@@ -12,6 +13,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=NeurosafeGroup,  # the error contract for every command (cli/common.py)
+    callback=debug_callback,
 )
 app.command("record")(data_commands.record)
 app.command("import")(data_commands.import_dataset)
@@ -26,6 +29,7 @@ app.command("attack")(robust.attack)
 app.command("corrupt")(robust.corrupt)
 app.add_typer(probe.app, name="probe")
 app.add_typer(twin.app, name="twin")
+app.command("results")(results.results)
 
 
 def main() -> None:
