@@ -15,9 +15,9 @@ import os
 import signal
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
-import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
@@ -71,7 +71,9 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     (root / "folder.nc").mkdir()
     stim = natural_patches(6, 16, seed=0)
     rec = SyntheticBrain(4, seed=0, image_size=16).record(stim, repeats=2, seed=1)
-    save_netcdf(Recording(xr.full_like(rec, np.nan), stim), root / "nan.nc")
+    save_netcdf(Recording(rec, stim), root / "nan.nc")
+    with h5py.File(root / "nan.nc", "r+") as f:  # NaN everywhere (save_netcdf itself refuses to write that)
+        f["responses"][...] = np.nan
     return {"missing": root / "missing.nc", **{p.stem: p for p in root.iterdir()}}
 
 
@@ -191,6 +193,7 @@ FINDINGS = [
 @pytest.mark.parametrize(("args", "fragment"), FINDINGS, ids=[" ".join(a[:3]) for a, _ in FINDINGS])
 def test_reported_bad_inputs(args, fragment, bad_files, tmp_path):
     out = tmp_path / "out"
+    out.mkdir()
     bad = bad_files["empty"].parent
     args = [a.format(bad=bad, out=out) for a in args]
     result, created = _invoke(args, tmp_path)

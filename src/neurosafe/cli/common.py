@@ -15,10 +15,12 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,7 +142,14 @@ def _check_finite(callback: Callable) -> Callable:
             values = value if isinstance(value, list | tuple) else [value]
             if any(isinstance(v, float) and not math.isfinite(v) for v in values):
                 raise CliInputError(f"--{name.replace('_', '-')}: {value} is not a finite number")
-        return callback(*args, **kwargs)
+        out = kwargs.get("out")
+        fresh = isinstance(out, Path) and not out.exists()
+        try:
+            return callback(*args, **kwargs)
+        except BaseException:
+            if fresh and out.is_dir() and not any(p.is_file() for p in out.rglob("*")):
+                shutil.rmtree(out, ignore_errors=True)  # a failed command leaves no empty output folder
+            raise
 
     checked.neurosafe_checked = True  # type: ignore[attr-defined]
     return checked

@@ -31,6 +31,10 @@ def run(
 
     t0 = time.perf_counter()
     cfg = load_study(study, data=data, name=name)
+    if cfg.data is not None:  # a file that is not a recording fails here, before any stage starts
+        from neurosafe.data.io import load_recording
+
+        load_recording(cfg.data)
     result = run_study(cfg, out_root=out, use_cache=not no_cache, progress=None if not json_out else False,
                        backend=backend, workers=workers)
     write_study_report(result.folder)

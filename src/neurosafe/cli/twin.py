@@ -72,12 +72,12 @@ def fit(
     data: Path = typer.Argument(..., help="Recording with stimuli (.nc or .nwb)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the twin, its test split and checkpoints."),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
-    epochs: int | None = typer.Option(None, help="Maximum number of epochs."),
+    epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs."),
     readout: Readout | None = typer.Option(None, help="Readout kind."),
-    channels: int | None = typer.Option(None, help="Channels per core layer."),
-    image_size: int | None = typer.Option(None, "--image-size", help="Resize stimuli to this many pixels."),
+    channels: int | None = typer.Option(None, min=1, help="Channels per core layer."),
+    image_size: int | None = typer.Option(None, "--image-size", min=8, help="Resize stimuli to this many pixels."),
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for `twin eval`."),
-    seed: int = typer.Option(0, help="Seed of the split, the initialisation and the training order."),
+    seed: int = typer.Option(0, min=0, help="Seed of the split, the initialisation and the training order."),
     resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint, with the options it "
                                 "was started with (--epochs etc. override them)."),
     json_out: bool = JsonOpt,
@@ -108,8 +108,8 @@ def evaluate(
     run: Path = typer.Argument(..., help="Folder written by `neurosafe twin fit`."),
     data: Path = typer.Argument(..., help="Recording with repeats (.nc or .nwb)."),
     all_stimuli: bool = typer.Option(False, "--all-stimuli", help="Score every stimulus, ignoring the test split."),
-    seed: int = typer.Option(0, help="Seed of the bootstrap and the split-halves."),
-    n_boot: int = typer.Option(200, help="Bootstrap resamples for the CIs."),
+    seed: int = typer.Option(0, min=0, help="Seed of the bootstrap and the split-halves."),
+    n_boot: int = typer.Option(200, min=0, help="Bootstrap resamples for the CIs."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Score a twin: correlation to the average, single-trial correlation, FEVE, fraction of ceiling."""
@@ -137,12 +137,12 @@ def scaling(
     seeds: str = typer.Option("0", help="Comma-separated seeds (one twin per seed and cell)."),
     trial_duration: float = typer.Option(1.0, help="Seconds per trial (recording time = stimuli x repeats x this)."),
     fraction: float = typer.Option(0.9, help="Report the recording time to reach this fraction of the asymptote."),
-    n_boot: int = typer.Option(200, help="Bootstrap resamples of the cells for the fits' CIs."),
+    n_boot: int = typer.Option(200, min=0, help="Bootstrap resamples of the cells for the fits' CIs."),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
-    epochs: int | None = typer.Option(None, help="Maximum number of epochs per twin."),
+    epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs per twin."),
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for scoring."),
     backend: Backend = typer.Option(Backend.local, help="Where the sweep's cells run."),
-    seed: int = typer.Option(0, help="Seed of the test split and the bootstrap."),
+    seed: int = typer.Option(0, min=0, help="Seed of the test split and the bootstrap."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Twin accuracy vs recording time (and neurons): sigmoid and power-law fits, CIs, a figure."""
