@@ -60,6 +60,7 @@ def attack(
     from neurosafe.robust.sources import load_data, load_model
 
     budgets = parse_eps(eps)
+    _check_weights(model, weights)
     # data first (a bad file fails before a model is trained); natural patches at the digits CNN's 16 pixels
     x, y = load_data(data, n, size=16 if model == "digits-cnn" else 32, seed=seed)
     net = load_model(model, weights, seed=seed)
@@ -99,6 +100,23 @@ def _curve_figure(rows: list, measure: str, path: Path, title: str) -> None:
     robustness_curve_figure(curves, path, title)
 
 
+def _check_weights(model: str | None, weights: Path | None) -> None:
+    """A --weights file must belong to a model that takes one and be a readable state dict (before any work)."""
+    from neurosafe.core.io import load_state
+    from neurosafe.robust import AttackError
+    from neurosafe.robust.sources import MODELS
+
+    if weights is None:
+        return
+    if model is None:
+        raise AttackError("--weights needs --model (the network the state dict belongs to)")
+    if model in MODELS:
+        raise AttackError(f"--weights applies to zoo or user models; {model} is built in and takes none")
+    if not weights.is_file():
+        raise AttackError(f"--weights: no such file: {weights}")
+    load_state(weights)  # CorruptFileError (one line) when it is not a torch state file
+
+
 @handle_errors
 def corrupt(
     data: str = typer.Option("natural", help=DATA_HELP),
@@ -122,7 +140,10 @@ def corrupt(
     unknown = sorted(set(names) - set(CORRUPTIONS))
     if unknown or not names:
         raise AttackError(f"unknown corruptions {unknown}; choose from {', '.join(CORRUPTIONS)}")
+    _check_weights(model, weights)
     x, y = load_data(data, n, seed=seed)
+    if index >= len(x):
+        raise AttackError(f"--index {index} is out of range: {data} gives {len(x)} images")
     corruption_grid(x, out, index=index, kinds=names, seed=seed)
     result: dict = {"figure": str(out), "data": data, "corruptions": names, "seed": seed}
     if model is not None:
