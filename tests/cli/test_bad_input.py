@@ -218,3 +218,16 @@ def test_user_model_must_be_a_module_factory_before_it_is_called(tmp_path):
     for spec in ("os:system", "numpy:zeros", "json:JSONDecoder"):
         with pytest.raises(ModelSpecError):
             resolve(spec)
+
+
+def test_failed_command_leaves_no_empty_output_folder(bad_files, tmp_path):
+    out = tmp_path / "mei"
+    result, _ = _invoke(["probe", "mei", "--subject", str(bad_files["garbage"]), "--out", str(out)], tmp_path)
+    assert result.exit_code == 2 and not out.exists()
+
+
+def test_flags_show_no_value_in_help():
+    for args in (["run", "--help"], ["twin", "fit", "--help"], ["results", "--help"]):
+        text = runner.invoke(app, args).output
+        line = next(x for x in text.splitlines() if "--json" in x)
+        assert "<bool>" not in line and "BOOLEAN" not in line

@@ -68,3 +68,17 @@ def test_json_run_is_quiet_on_stderr(tiny_study, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["schema"] == "neurosafe.study.results/1"
     assert result.stderr == ""
+
+
+def test_unknown_regularizer_site_is_refused_before_any_stage(tmp_path, monkeypatch):
+    import pytest
+
+    from neurosafe.study import StudyConfigError
+
+    def no_stage(*a, **k):
+        raise AssertionError("a stage ran before the site was checked")
+
+    monkeypatch.setattr(runner, "_record", no_stage)
+    cfg = StudyConfig.model_validate({**TINY_STUDY, "regularizer": {"site": "nope"}})
+    with pytest.raises(StudyConfigError, match="has no layer 'nope'"):
+        runner.run_study(cfg, out_root=tmp_path, progress=False)

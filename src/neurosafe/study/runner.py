@@ -28,7 +28,7 @@ from neurosafe.data.tasks import digits_dataset
 from neurosafe.finetune import NeuralTargets, make_control, train_classifier
 from neurosafe.metrics import Score
 from neurosafe.study.cache import StageCache, scores_from_state, scores_to_state
-from neurosafe.study.config import StudyConfig
+from neurosafe.study.config import StudyConfig, StudyConfigError
 from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects, scorable
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
 from neurosafe.study.results import StudyResults
@@ -207,6 +207,14 @@ def _run_study(cfg: StudyConfig, out_root: str | Path, use_cache: bool, backend:
     executor = get_executor(backend, workers=workers)
     threads = None if backend == "local" else 1
     steps = 4
+    # the task network and its regularized site are checked before any stage runs (not after training)
+    probe = resolve(cfg.task.model, seed=0, in_channels=1, n_classes=10)
+    site = _site(cfg, probe)
+    layers = [n for n, _ in probe.named_modules() if n]
+    if site not in layers:
+        raise StudyConfigError(f"regularizer.site: {cfg.task.model} has no layer {site!r}; its layers are "
+                               f"{', '.join(layers)}")
+    sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     with display.stage("record the brain", total=1, step=1, steps=steps) as bar:
         train, test = _record(cfg, cache)
         bar.advance()
@@ -220,9 +228,6 @@ def _run_study(cfg: StudyConfig, out_root: str | Path, use_cache: bool, backend:
     x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=cfg.task.n_test, seed=cfg.seed)
     n_eval = min(cfg.evaluation.n_eval, len(x_te))
     conditions = [BASELINE, BRAIN, *cfg.controls]
-    probe = resolve(cfg.task.model, seed=0, in_channels=1, n_classes=10)
-    site = _site(cfg, probe)
-    sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
                           scorable(test.responses), sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions),
