@@ -122,7 +122,8 @@ def corrupt(
     data: str = typer.Option("natural", help=DATA_HELP),
     out: Path = typer.Option(Path("runs/corrupt/corruptions.png"), "--out", "-o",
                              help="Figure of the corruptions (PNG)."),
-    index: int = typer.Option(0, min=0, help="Which image to show in the figure."),
+    index: int | None = typer.Option(None, min=0, help="Which image to show (default: the one with the most "
+                                     "contrast, so the corruptions are visible)."),
     kinds: str = typer.Option("all", help="Comma-separated corruption names, or 'all'."),
     model: str | None = typer.Option(None, help=f"Also evaluate this model: {MODEL_HELP}"),
     weights: Path | None = typer.Option(None, help="State-dict file for the model (weights_only)."),
@@ -142,6 +143,10 @@ def corrupt(
         raise AttackError(f"unknown corruptions {unknown}; choose from {', '.join(CORRUPTIONS)}")
     _check_weights(model, weights)
     x, y = load_data(data, n, seed=seed)
+    if index is None:
+        import numpy as np
+
+        index = int(np.argmax(np.asarray(x).reshape(len(x), -1).std(axis=1)))  # not a near-black patch
     if index >= len(x):
         raise AttackError(f"--index {index} is out of range: {data} gives {len(x)} images")
     corruption_grid(x, out, index=index, kinds=names, seed=seed)
