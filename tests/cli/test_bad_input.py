@@ -163,7 +163,7 @@ def test_every_command_refuses_wrong_arguments_in_one_line(command, bad_files, t
     workdir = tmp_path_factory.mktemp("work")
     out = workdir / "out"
 
-    @settings(max_examples=3, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=2, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(args=_wrong_arguments(command, bad_files, out))
     def check(args):

@@ -63,15 +63,13 @@ def test_report_sections_glossary_brain_and_file_modes(tiny_study):
 
 
 @pytest.mark.parametrize(("feve", "warned"), [(0.0075, True), (0.6, False)])
-def test_twin_quality_warning(tiny_study, tmp_path, feve, warned):
-    folder = tmp_path / "run"
-    folder.mkdir()
-    raw = json.loads((tiny_study.folder / "results.json").read_text())
-    raw["targets"] = {**raw["targets"], "source": "twin", "test_feve": feve, "test_fraction_of_ceiling": feve}
-    (folder / "results.json").write_text(json.dumps(raw))
-    html = write_study_report(folder).read_text()
-    assert f"FEVE {feve:.3f}" in html
-    assert ("too low to trust" in html) is warned
+def test_twin_quality_warning(tiny_study, feve, warned):
+    results = load_results(tiny_study.folder)
+    results.info["targets"] = {**results["targets"], "source": "twin", "test_feve": feve,
+                               "test_fraction_of_ceiling": feve}
+    text = " ".join(report_study.twin_quality(results))
+    assert f"FEVE {feve:.3f}" in text
+    assert ("too low to trust" in text) is warned
 
 
 def test_robust_accuracy_excludes_epsilon_zero_and_seed_table_has_every_headline(tiny_study):

@@ -60,16 +60,6 @@ def test_no_cache_refits_the_twin_and_every_network_and_prints_a_summary(tiny_st
     assert "[3/4] train, evaluate and score networks" in result.stderr
 
 
-def test_json_run_is_quiet_on_stderr(tiny_study, tmp_path):
-    shutil.copytree(tiny_study.folder / "cache", tmp_path / "tiny" / "cache")
-    study = tmp_path / "tiny.yaml"
-    study.write_text(yaml.safe_dump(TINY_STUDY))
-    result = CliRunner().invoke(app, ["run", str(study), "--out", str(tmp_path), "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["schema"] == "neurosafe.study.results/1"
-    assert result.stderr == ""
-
-
 def test_unknown_regularizer_site_is_refused_before_any_stage(tmp_path, monkeypatch):
     import pytest
 

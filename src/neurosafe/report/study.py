@@ -175,7 +175,8 @@ def bottom_line(results: StudyResults) -> list[str]:
     return sentences
 
 
-def _twin_quality(results: StudyResults) -> list[str]:
+def twin_quality(results: StudyResults) -> list[str]:
+    """The twin's held-out FEVE and fraction of ceiling, with a warning below ``TWIN_FEVE_MIN``."""
     targets = results["targets"]
     if targets.get("source") != "twin":
         return ["The regularizer targets are the recording's trial averages (no digital twin)."]
@@ -231,7 +232,7 @@ def write_study_report(folder: str | Path) -> Path:
             "shuffled, and random targets with the brain data's eigenspectrum (matched); "
             f"{len(results['seeds'])} seeds each. Targets come from {source}. Accuracies are measured on the same "
             f"{n_items['clean_accuracy']} test digits (clean, PGD and corruptions alike)."]),
-        Section("Twin quality", _twin_quality(results)),
+        Section("Twin quality", twin_quality(results)),
         Section("Effects (brain-regularized minus comparison, 95% paired CI over seeds and test items)",
                 table=effect_rows),
         Section("Every condition (mean over seeds, 95% CI over seeds and test items; ridge ceiled by sqrt "
