@@ -19,7 +19,8 @@ def test_run_from_cache_prints_the_same_records(tiny_study, tmp_path):
     study.write_text(yaml.safe_dump(TINY_STUDY))
     result = runner.invoke(app, ["run", str(study), "--out", str(tmp_path), "--backend", "local", "--json"])
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)
+    assert result.stderr == ""  # --json: no progress lines, no logs
+    printed = json.loads(result.stdout)
     assert printed["scores"] == json.loads((tiny_study.folder / "results.json").read_text())["scores"]
     assert load_results(tmp_path / "tiny")["run"]["cache_hits"] >= 8
     assert (tmp_path / "tiny" / "report.html").exists()

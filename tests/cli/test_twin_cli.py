@@ -123,3 +123,32 @@ def test_help():
     for cmd in ("fit", "eval", "scaling"):
         res = CliRunner().invoke(app, ["twin", cmd, "--help"])
         assert res.exit_code == 0 and "--json" in res.output
+
+
+def test_resume_without_epochs_stops_at_the_epochs_it_was_started_with(fitted, recording, tmp_path):
+    import shutil
+
+    out = tmp_path / "twin"
+    shutil.copytree(fitted[0], out)
+    res = CliRunner().invoke(app, ["twin", "fit", str(recording), "--out", str(out), "--resume", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["epochs"] == 2  # started with --epochs 2: nothing left to train
+
+
+def test_scaling_writes_partial_results_and_resumes(recording, tmp_path, monkeypatch):
+    from neurosafe.twin import scaling
+
+    args = ["twin", "scaling", str(recording), "--out", str(tmp_path), "--stimuli", "40,90", "--repeats", "4",
+            "--epochs", "1", "--n-boot", "0", "--json"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    partial = json.loads((tmp_path / "partial.json").read_text())
+    assert sorted(partial["budgets"]) == ["40", "90"]
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished budget was fitted again")
+
+    monkeypatch.setattr(scaling, "fit_twin", no_training)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["cells"] == json.loads(first.stdout)["cells"]

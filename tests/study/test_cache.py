@@ -55,6 +55,8 @@ def test_source_hash_is_part_of_every_key(monkeypatch):
 
 def test_truncated_entries_are_recomputed_with_a_warning(mini_run, tmp_path, monkeypatch):
     cache = _copy(mini_run, tmp_path)
+    for f in cache.glob("scores-*.pt"):  # the statistics are recomputed from the (truncated) evaluations
+        f.unlink()
     for pattern in ("record-*.test.nc", "net-*.pt", "eval-*.pt", "twin-*.json"):
         for f in sorted(cache.glob(pattern))[:1]:
             f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
@@ -81,7 +83,7 @@ def _tamper_checkpoints(cache) -> None:
         if "epoch" in state and "best_state" not in state:
             state["epoch"] -= 1  # one epoch left to train from the halved weights
         torch.save(state, f)
-    for pattern in ("net-*", "eval-*", "twin-*.json", "twin-*.targets.nc"):
+    for pattern in ("net-*", "eval-*", "scores-*", "twin-*.json", "twin-*.targets.nc"):
         for f in cache.glob(pattern):
             f.unlink()
 

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, embodied, irl, probe, robust, rules, run, score, twin
+from neurosafe.cli import (
+    connectome,
+    data_commands,
+    demo,
+    embodied,
+    irl,
+    probe,
+    results,
+    robust,
+    rules,
+    run,
+    score,
+    twin,
+)
+from neurosafe.cli.common import NeurosafeGroup, debug_callback
 
 app = typer.Typer(
     name="neurosafe",
@@ -12,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=NeurosafeGroup,  # the error contract for every command (cli/common.py)
+    callback=debug_callback,
 )
 app.command("record")(data_commands.record)
 app.command("import")(data_commands.import_dataset)
@@ -29,6 +45,7 @@ import neurosafe.cli.probe_sparse  # noqa: E402,F401,I001  (adds probe sae, patc
 app.add_typer(twin.app, name="twin")
 app.add_typer(embodied.app, name="embodied")
 app.add_typer(rules.app, name="rules")
+app.command("results")(results.results)
 
 
 def main() -> None:

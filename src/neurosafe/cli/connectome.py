@@ -41,7 +41,7 @@ def _format(value) -> str:
 @handle_errors
 def info(
     name: ConnectomeName = typer.Argument(..., help="Which connectome."),
-    extent: int = typer.Option(15, help=EXTENT_HELP),
+    extent: int = typer.Option(15, min=1, help=EXTENT_HELP),
     json_out: bool = JsonOpt,
 ) -> None:
     """Neurons, cell types, synapse counts, sign balance, reciprocity and degree statistics."""
@@ -67,9 +67,10 @@ def simulate(
     poisson_rate: float = typer.Option(150.0, help="lif: Poisson input rate (Hz) to the input neurons (0: none)."),
     weight_per_synapse: float = typer.Option(0.275, help="lif: mV per synapse (Shiu et al. 2024: 0.275)."),
     gap_weight: float = typer.Option(0.0, help="lif: gap-junction conductance per contact, relative to the leak."),
-    seed: int = typer.Option(0, help="Seed of the Poisson input."),
-    figure: Path | None = typer.Option(None, help="PNG raster (lif) or rate traces (rate); default <name>_<model>.png"),
-    extent: int = typer.Option(15, help=EXTENT_HELP),
+    seed: int = typer.Option(0, min=0, help="Seed of the Poisson input."),
+    figure: Path | None = typer.Option(None, help="PNG raster (lif) or rate traces (rate); default "
+                                         "runs/connectome/<name>_<model>.png"),
+    extent: int = typer.Option(15, min=1, help=EXTENT_HELP),
     json_out: bool = JsonOpt,
 ) -> None:
     """Simulate a connectome with input to chosen neurons; print the most active neurons and save a figure."""
@@ -82,7 +83,7 @@ def simulate(
     params = replace(SHIU2024, weight_per_synapse=weight_per_synapse, gap_weight=gap_weight)
     summary = simulate_connectome(connectome, names, model=model.value, duration=duration, dt=dt, current=current,
                                   poisson_rate=poisson_rate if model is Model.lif else 0.0, seed=seed, params=params,
-                                  figure=figure or Path(f"{name.value}_{model.value}.png"))
+                                  figure=figure or Path("runs") / "connectome" / f"{name.value}_{model.value}.png")
     if json_out:
         print_json(summary)
         return

@@ -27,14 +27,14 @@ class Dataset(StrEnum):
 
 @handle_errors
 def record(
-    out: Path = typer.Option(Path("recording.nc"), "--out", "-o", help="netCDF file to write."),
-    neurons: int = typer.Option(100, help="Number of simulated neurons."),
+    out: Path = typer.Option(Path("runs/record/recording.nc"), "--out", "-o", help="netCDF file to write."),
+    neurons: int = typer.Option(100, min=1, help="Number of simulated neurons."),
     area: str = typer.Option("V1", help="Simulated area: V1 or V4."),
     stimuli: StimulusKind = typer.Option(StimulusKind.natural, help="Stimulus family."),
-    n_stimuli: int = typer.Option(500, "--n-stimuli", help="Number of stimuli (gratings: ignored, full set)."),
-    size: int = typer.Option(32, help="Image size in pixels."),
-    repeats: int = typer.Option(10, help="Repeats per stimulus."),
-    seed: int = typer.Option(0, help="Seed of the brain, the stimuli and the noise."),
+    n_stimuli: int = typer.Option(500, "--n-stimuli", min=1, help="Number of stimuli (gratings: ignored, full set)."),
+    size: int = typer.Option(32, min=8, help="Image size in pixels."),
+    repeats: int = typer.Option(10, min=1, help="Repeats per stimulus."),
+    seed: int = typer.Option(0, min=0, help="Seed of the brain, the stimuli and the noise."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Record the synthetic ground-truth brain's responses to stimuli and save them (with the stimuli)."""
@@ -61,9 +61,14 @@ def import_dataset(
     json_out: bool = JsonOpt,
 ) -> None:
     """Convert a downloaded public dataset into a neurosafe netCDF recording."""
+    from neurosafe.core.errors import DataFileError
     from neurosafe.data import datasets
     from neurosafe.data.io import save_netcdf
 
+    if not path.exists():
+        raise DataFileError(f"no such file or folder: {path}")
+    if not out.parent.is_dir():
+        raise DataFileError(f"no such folder for --out: {out.parent} (create it first)")
     loader = {"cowley2023": datasets.load_cowley2023, "kriegeskorte92": datasets.load_kriegeskorte92,
               "ecker2010": datasets.load_ecker2010}[dataset.value]
     rec = loader(path)
@@ -103,9 +108,9 @@ def info(
 @handle_errors
 def reliability(
     file: Path = typer.Argument(..., help="A recording with repeats (.nc or .nwb)."),
-    n_splits: int = typer.Option(100, help="Random split-halves averaged per neuron."),
-    seed: int = typer.Option(0, help="Seed of the splits and the bootstrap."),
-    figure: Path | None = typer.Option(None, help="Histogram PNG (default: <file>_reliability.png)."),
+    n_splits: int = typer.Option(100, min=1, help="Random split-halves averaged per neuron."),
+    seed: int = typer.Option(0, min=0, help="Seed of the splits and the bootstrap."),
+    figure: Path | None = typer.Option(None, help="Histogram PNG (default: runs/reliability/<file>_reliability.png)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Split-half reliability (Spearman-Brown corrected), oracle correlation and FEV per neuron."""
@@ -119,7 +124,7 @@ def reliability(
 
         raise DataValidationError(f"{file} holds no responses (only stimuli/extras)")
     summary = reliability_summary(rec.responses, n_splits=n_splits, seed=seed)
-    fig_path = figure or file.with_name(f"{file.stem}_reliability.png")
+    fig_path = figure or Path("runs") / "reliability" / f"{file.stem}_reliability.png"  # never beside the input
     reliability_histogram(summary, fig_path)
     summary["figure"] = str(fig_path)
     if json_out:

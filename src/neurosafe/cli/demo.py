@@ -14,10 +14,10 @@ from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
 @handle_errors
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Output folder."),
-    neurons: int = typer.Option(100, help="Simulated V1 neurons."),
-    n_stimuli: int = typer.Option(500, "--n-stimuli", help="Natural image patches."),
-    repeats: int = typer.Option(10, help="Repeats per stimulus."),
-    seed: int = typer.Option(0, help="Seed of everything."),
+    neurons: int = typer.Option(100, min=1, help="Simulated V1 neurons."),
+    n_stimuli: int = typer.Option(500, "--n-stimuli", min=1, help="Natural image patches."),
+    repeats: int = typer.Option(10, min=1, help="Repeats per stimulus."),
+    seed: int = typer.Option(0, min=0, help="Seed of everything."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Record the synthetic V1, check reliability against ground truth, write report.html."""

@@ -32,19 +32,34 @@ def fit(
     slip: float = typer.Option(0.0, help="Probability that a move goes in a random direction."),
     l2: float = typer.Option(1e-3, help="L2 penalty on the reward weights."),
     test_fraction: float = typer.Option(0.25, help="Share of participants held out for scoring."),
-    seed: int = typer.Option(0, help="Seed of the participant split, the bootstrap and the planted task."),
+    seed: int = typer.Option(0, min=0, help="Seed of the participant split, the bootstrap and the planted task."),
     maze: str | None = typer.Option(None, help="Maze to draw (default: the first by name)."),
-    figure: Path = typer.Option(Path("irl_reward.png"), help="PNG of the maze beside the recovered reward."),
+    figure: Path = typer.Option(Path("runs/irl/irl_reward.png"), help="PNG of the maze beside the recovered reward."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Fit a reward by maximum causal entropy IRL; score held-out actions against uniform and shortest-path."""
+    from neurosafe.cli.common import CliInputError
+    from neurosafe.core.errors import NeurosafeError
     from neurosafe.lossinfer.pipeline import read_demonstrations, run_irl_fit, run_planted_fit
+
+    for option, value, ok, rule in (("--discount", discount, 0 <= discount < 1, "[0, 1)"),
+                                    ("--slip", slip, 0 <= slip <= 1, "[0, 1]"),
+                                    ("--l2", l2, l2 >= 0, ">= 0"),
+                                    ("--test-fraction", test_fraction, 0 < test_fraction < 1, "(0, 1)")):
+        if not ok:
+            raise CliInputError(f"{option} must lie in {rule}; got {value:g}")
+    if trajectories is not None and not trajectories.is_file():
+        raise CliInputError(f"--trajectories: no such file: {trajectories}")
 
     with console.status("fitting maximum-entropy IRL"):
         if trajectories is None:
             result = run_planted_fit(figure, seed=seed, l2=l2)
         else:
-            demos = read_demonstrations(trajectories, mazes)
+            try:
+                demos = read_demonstrations(trajectories, mazes)
+            except NeurosafeError as err:
+                raise CliInputError(f"--trajectories {trajectories}: not a neurosafe trajectories JSON or a Ho et al. "
+                                    f"2022 navtrials_*.json.zip ({err})") from err
             result = run_irl_fit(demos, figure, features=features.value, discount=discount, slip=slip, l2=l2,
                                  test_fraction=test_fraction, seed=seed, maze=maze)
     if json_out:

@@ -47,8 +47,8 @@ def _subject(spec: str, neurons: int, area: str, seed: int):
 
 
 def _out(out: Path | None, name: str) -> Path:
-    folder = out or Path(f"probe_{name}")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = out or Path("runs") / "probe" / name
+    folder.mkdir(parents=True, exist_ok=True)  # removed again when the command fails (cli.common)
     return folder
 
 
@@ -78,8 +78,8 @@ SubjectOpt = typer.Option("synthetic", "--subject", "-s", help=SUBJECT_HELP)
 SiteOpt = typer.Option(None, "--site", help=SITE_HELP)
 NeuronsOpt = typer.Option(100, "--neurons", help="Neurons of the synthetic brain.")
 AreaOpt = typer.Option("V1", "--area", help="Area of the synthetic brain: V1 or V4.")
-SeedOpt = typer.Option(0, "--seed", help="Seed of the brain, the stimuli and the optimisation.")
-OutOpt = typer.Option(None, "--out", "-o", help="Output folder (default probe_<command>/).")
+SeedOpt = typer.Option(0, "--seed", min=0, help="Seed of the brain, the stimuli and the optimisation.")
+OutOpt = typer.Option(None, "--out", "-o", help="Output folder (default runs/probe/<command>/).")
 
 
 @app.command("tuning")
@@ -107,7 +107,8 @@ def tuning(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
 @handle_errors
 def rf(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = NeuronsOpt, area: str = AreaOpt,
        seed: int = SeedOpt, method: RFMethod = typer.Option(RFMethod.sta, help="sta (white noise) or gradient."),
-       n_stimuli: int | None = typer.Option(None, "--n-stimuli", help="White-noise images (default 8 per pixel)."),
+       n_stimuli: int | None = typer.Option(None, "--n-stimuli", min=1,
+                                             help="White-noise images (default 8 per pixel)."),
        units: str | None = typer.Option(None, help="Gradient method: comma-separated unit indices (default all)."),
        out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Receptive fields by noise-corrected STA or input gradients, with 2D Gaussian centre/size fits (+ figure)."""
@@ -129,9 +130,10 @@ def rf(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Neu
 @handle_errors
 def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = NeuronsOpt, area: str = AreaOpt,
         seed: int = SeedOpt, units: str | None = typer.Option("0,1,2,3,4,5,6,7", help="Comma-separated unit indices."),
-        steps: int = typer.Option(200, help="Gradient steps."), seeds: int = typer.Option(4, help="Starts per unit."),
+        steps: int = typer.Option(200, min=1, help="Gradient steps."),
+        seeds: int = typer.Option(4, min=1, help="Starts per unit."),
         rms_contrast: float = typer.Option(0.1, "--rms-contrast", help="Contrast budget (RMS contrast)."),
-        n_natural: int = typer.Option(1000, "--n-natural", help="Natural patches to compare against."),
+        n_natural: int = typer.Option(1000, "--n-natural", min=0, help="Natural patches to compare against."),
         out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Most-exciting inputs (Walker et al. 2019), compared with each unit's best natural image (+ figure)."""
     from neurosafe.data import natural_patches
@@ -160,7 +162,7 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
 def lesion(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = NeuronsOpt, area: str = AreaOpt,
            seed: int = SeedOpt, method: Ablation = typer.Option(Ablation.zero, help="zero, mean or resample."),
            fractions: str = typer.Option("0,0.1,0.25,0.5,0.75,1", help="Comma-separated fractions to ablate."),
-           draws: int = typer.Option(5, help="Random unit subsets per fraction."),
+           draws: int = typer.Option(5, min=1, help="Random unit subsets per fraction."),
            read_site: str | None = typer.Option(None, "--read-site", help="Site decoded from (default: --site)."),
            out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Dose-response of orientation-decoding accuracy to ablating a fraction of a site's units (+ figure)."""
@@ -188,9 +190,10 @@ def lesion(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
 @app.command("geometry")
 @handle_errors
 def geometry(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = NeuronsOpt, area: str = AreaOpt,
-             seed: int = SeedOpt, n_stimuli: int = typer.Option(2000, "--n-stimuli", help="Natural patches shown."),
-             repeats: int = typer.Option(2, help="Synthetic brain: repeats recorded (cross-validated PCA)."),
-             n_boot: int = typer.Option(100, "--n-boot", help="Bootstrap samples of the alpha CI."),
+             seed: int = SeedOpt,
+             n_stimuli: int = typer.Option(2000, "--n-stimuli", min=1, help="Natural patches shown."),
+             repeats: int = typer.Option(2, min=1, help="Synthetic brain: repeats recorded (cross-validated PCA)."),
+             n_boot: int = typer.Option(100, "--n-boot", min=0, help="Bootstrap samples of the alpha CI."),
              out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Eigenspectrum power-law alpha (cross-validated PCA, Stringer 2019) and participation ratio (+ figure)."""
     import numpy as np
@@ -214,7 +217,8 @@ def geometry(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int
                "cross_validated": score.provenance["params"]["cross_validated"],
                "participation_ratio": participation_ratio(subj, site, stimuli), "n_components": len(spectrum),
                "figure": str(plot_spectrum(spectrum, score.value, fit_range, folder / "spectrum.png"))}
-    report(summary, json_out, [f"alpha = {score.value:.3f} (CI {score.ci}), participation ratio "
+    ci = "none" if score.ci is None else f"[{score.ci[0]:.3f}, {score.ci[1]:.3f}]"
+    report(summary, json_out, [f"alpha = {score.value:.3f} (95% CI {ci}), participation ratio "
                                f"{summary['participation_ratio']:.1f}; figure {summary['figure']}"])
 
 
@@ -222,7 +226,7 @@ def geometry(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int
 @handle_errors
 def cards(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = NeuronsOpt, area: str = AreaOpt,
           seed: int = SeedOpt, units: str = typer.Option("0,1,2,3", help="Comma-separated unit indices."),
-          steps: int = typer.Option(200, help="MEI gradient steps."), out: Path | None = OutOpt,
+          steps: int = typer.Option(200, min=1, help="MEI gradient steps."), out: Path | None = OutOpt,
           json_out: bool = JsonOpt) -> None:
     """Unit cards (MEI, tuning curve, RF, ablation effect per unit) as an HTML report."""
     from neurosafe.interp import AscentConfig

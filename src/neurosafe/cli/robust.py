@@ -42,16 +42,16 @@ def attack(
     model: str = typer.Option("digits-cnn", help=MODEL_HELP),
     weights: Path | None = typer.Option(None, help="State-dict file for the model (weights_only)."),
     data: str = typer.Option("digits", help=DATA_HELP),
-    n: int = typer.Option(1000, "--n", help="Number of inputs to attack."),
+    n: int = typer.Option(1000, "--n", min=1, help="Number of inputs to attack."),
     eps: str = typer.Option("1/255,2/255,4/255,8/255", help="Comma-separated budgets (fractions allowed)."),
     norm: Norm = typer.Option(Norm.linf, help="Threat model."),
     method: Method = typer.Option(Method.pgd, "--attack", help="Attack."),
-    steps: int = typer.Option(20, help="Attack iterations (PGD, APGD)."),
-    restarts: int = typer.Option(1, help="Random restarts (PGD, APGD)."),
+    steps: int = typer.Option(20, min=1, help="Attack iterations (PGD, APGD)."),
+    restarts: int = typer.Option(1, min=1, help="Random restarts (PGD, APGD)."),
     checks: bool = typer.Option(True, "--checks/--no-checks", help="Run the gradient-masking sanity checks."),
     figure: Path | None = typer.Option(None, help="Write the robustness curve (PNG)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    seed: int = typer.Option(0, help="Seed of the model, the data split and the random starts."),
+    seed: int = typer.Option(0, min=0, help="Seed of the model, the data split and the random starts."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Attack a model at each epsilon: accuracy (or, for a regression model such as the synthetic brain,
@@ -60,8 +60,10 @@ def attack(
     from neurosafe.robust.sources import load_data, load_model
 
     budgets = parse_eps(eps)
+    _check_weights(model, weights)
+    # data first (a bad file fails before a model is trained); natural patches at the digits CNN's 16 pixels
+    x, y = load_data(data, n, size=16 if model == "digits-cnn" else 32, seed=seed)
     net = load_model(model, weights, seed=seed)
-    x, y = load_data(data, n, seed=seed)
     with console.status(f"{method.value} on {len(x)} inputs at {len(budgets)} budgets"):
         scores = robustness_report(net, x, y, eps=budgets, norm=norm.value, attack=method.value, steps=steps,
                                    restarts=restarts, parts=("adversarial",), checks=checks, seed=seed,
@@ -98,16 +100,35 @@ def _curve_figure(rows: list, measure: str, path: Path, title: str) -> None:
     robustness_curve_figure(curves, path, title)
 
 
+def _check_weights(model: str | None, weights: Path | None) -> None:
+    """A --weights file must belong to a model that takes one and be a readable state dict (before any work)."""
+    from neurosafe.core.io import load_state
+    from neurosafe.robust import AttackError
+    from neurosafe.robust.sources import MODELS
+
+    if weights is None:
+        return
+    if model is None:
+        raise AttackError("--weights needs --model (the network the state dict belongs to)")
+    if model in MODELS:
+        raise AttackError(f"--weights applies to zoo or user models; {model} is built in and takes none")
+    if not weights.is_file():
+        raise AttackError(f"--weights: no such file: {weights}")
+    load_state(weights)  # CorruptFileError (one line) when it is not a torch state file
+
+
 @handle_errors
 def corrupt(
     data: str = typer.Option("natural", help=DATA_HELP),
-    out: Path = typer.Option(Path("corruptions.png"), "--out", "-o", help="Figure of the corruptions (PNG)."),
-    index: int = typer.Option(0, help="Which image to show in the figure."),
+    out: Path = typer.Option(Path("runs/corrupt/corruptions.png"), "--out", "-o",
+                             help="Figure of the corruptions (PNG)."),
+    index: int | None = typer.Option(None, min=0, help="Which image to show (default: the one with the most "
+                                     "contrast, so the corruptions are visible)."),
     kinds: str = typer.Option("all", help="Comma-separated corruption names, or 'all'."),
     model: str | None = typer.Option(None, help=f"Also evaluate this model: {MODEL_HELP}"),
     weights: Path | None = typer.Option(None, help="State-dict file for the model (weights_only)."),
-    n: int = typer.Option(500, "--n", help="Number of inputs to evaluate the model on."),
-    seed: int = typer.Option(0, help="Seed of the corruptions, the data and the model."),
+    n: int = typer.Option(500, "--n", min=1, help="Number of inputs to evaluate the model on."),
+    seed: int = typer.Option(0, min=0, help="Seed of the corruptions, the data and the model."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Draw every corruption (Hendrycks & Dietterich 2019) at every severity on one image; with --model,
@@ -120,7 +141,14 @@ def corrupt(
     unknown = sorted(set(names) - set(CORRUPTIONS))
     if unknown or not names:
         raise AttackError(f"unknown corruptions {unknown}; choose from {', '.join(CORRUPTIONS)}")
+    _check_weights(model, weights)
     x, y = load_data(data, n, seed=seed)
+    if index is None:
+        import numpy as np
+
+        index = int(np.argmax(np.asarray(x).reshape(len(x), -1).std(axis=1)))  # not a near-black patch
+    if index >= len(x):
+        raise AttackError(f"--index {index} is out of range: {data} gives {len(x)} images")
     corruption_grid(x, out, index=index, kinds=names, seed=seed)
     result: dict = {"figure": str(out), "data": data, "corruptions": names, "seed": seed}
     if model is not None:

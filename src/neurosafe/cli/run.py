@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json
+from neurosafe.cli.common import JsonOpt, handle_errors, print_json
+from neurosafe.cli.common import out as out_console
 
 
 @handle_errors
@@ -16,9 +18,10 @@ def run(
                                                 "synthetic brain, e.g. one made by `neurosafe import cowley2023`."),
     name: str | None = typer.Option(None, help="Run name (folder under --out); default from the study."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Parent folder of run folders."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage, ignoring cached results."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage (twin and networks included), "
+                                  "ignoring cached results."),
     backend: str = typer.Option("local", help="Executor of the twin fit and the networks: local or ray."),
-    workers: int | None = typer.Option(None, help="Parallel tasks (ray: CPUs of a local instance)."),
+    workers: int | None = typer.Option(None, min=1, help="Parallel tasks (ray: CPUs of a local instance)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Does brain data make a network safer? Record -> twin -> train baseline, brain-regularized and
@@ -26,18 +29,29 @@ def run(
     from neurosafe.report import write_study_report
     from neurosafe.study import load_study, run_study
 
+    t0 = time.perf_counter()
     cfg = load_study(study, data=data, name=name)
+    if cfg.data is not None:  # a file that is not a recording fails here, before any stage starts
+        from neurosafe.data.io import load_recording
+
+        load_recording(cfg.data)
     result = run_study(cfg, out_root=out, use_cache=not no_cache, progress=None if not json_out else False,
                        backend=backend, workers=workers)
     write_study_report(result.folder)
     if json_out:
         print_json(result.results.to_dict())
         return
-    site = result.results["regularized_site"]
-    for metric, at in (("rsa", site), ("ridge", site), ("pgd_accuracy_mean", None), ("corruption_accuracy", None)):
-        for e in result.results.effects_of(metric, site=at):
-            ci = e.score.ci
-            label = f"{metric}/{at}" if at else metric
-            console.print(f"{label:>22} {e.condition} - {e.versus:<9} {e.score.value:+.3f}"
-                          + (f"  [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
-    console.print(f"report: [bold]{result.folder / 'report.html'}[/]")
+    from rich.markup import escape
+
+    from neurosafe.core.progress import format_seconds
+    from neurosafe.report import bottom_line
+
+    brain = result.results.info.get("brain", "the brain")
+    lines = [f"[bold]{escape(cfg.name)}[/] on {escape(brain)}:", *map(escape, bottom_line(result.results)),
+             f"report: [bold]{(result.folder / 'report.html').resolve()}[/]",
+             f"total time {format_seconds(time.perf_counter() - t0)}"
+             + (f" (numbers computed earlier in {format_seconds(computed['wall_time_s'])}, served from the cache)"
+                if (computed := result.results["run"].get("computed", {})).get("wall_time_s", 0)
+                > result.results["run"]["wall_time_s"] + 1 else "")]
+    for line in lines:
+        out_console.print(line, highlight=False)

@@ -48,15 +48,15 @@ def score(
                                "whitened_pearson)."),
     distance: str = typer.Option("correlation", help="rsa: RDM distance (correlation, euclidean, cosine)."),
     weights: Path | None = typer.Option(None, help="State-dict file for the model (torch.load weights_only)."),
-    n_classes: int = typer.Option(10, help="Classifier outputs of the model (must match --weights)."),
+    n_classes: int = typer.Option(10, min=1, help="Classifier outputs of the model (must match --weights)."),
     pool: str | None = typer.Option(None, help="Reduce spatial dims: none, avg, max or an int k (k x k)."),
-    projection: int | None = typer.Option(None, help="Randomly project wider sites to this many dims (seeded)."),
-    batch_size: int = typer.Option(64, help="Stimuli per forward pass."),
+    projection: int | None = typer.Option(None, min=1, help="Randomly project wider sites to this many dims (seeded)."),
+    batch_size: int = typer.Option(64, min=1, help="Stimuli per forward pass."),
     selection_fraction: float = typer.Option(0.5, help="Fraction of stimuli used to choose the committed layer."),
-    n_boot: int = typer.Option(200, help="Bootstrap samples over stimuli for the CIs."),
-    seed: int = typer.Option(0, help="Seed of the weights, folds, split, projection and bootstrap."),
+    n_boot: int = typer.Option(200, min=0, help="Bootstrap samples over stimuli for the CIs."),
+    seed: int = typer.Option(0, min=0, help="Seed of the weights, folds, split, projection and bootstrap."),
     out: Path = typer.Option(Path("runs/score"), help="Folder for layers.png and scores.json."),
-    cache_dir: Path = typer.Option(Path("runs/cache/activations"), help="Activation cache (keyed by content)."),
+    cache_dir: Path | None = typer.Option(None, help="Activation cache (keyed by content); default OUT/cache."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write cached activations."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -84,7 +84,7 @@ def score(
         ref = rec.responses
     net = resolve(model, weights, seed=seed, in_channels=rec.stimuli.shape[1], n_classes=n_classes)
     subject = TorchSubject(net, batch_size=batch_size, pool=_pool(pool), projection=projection, seed=seed,
-                           cache_dir=None if no_cache else cache_dir)
+                           cache_dir=None if no_cache else cache_dir or out / "cache")
     chosen = [s for item in sites or [] for s in item.split(",") if s] or list(subject.top_level_sites)
     result = score_layers(subject, rec.stimuli, ref, metric=metric.value, sites=chosen, seed=seed,
                           selection_fraction=selection_fraction,

@@ -24,14 +24,15 @@ class Backend(StrEnum):
 
 
 def _config(config: Path | None, epochs: int | None, readout: Readout | None, channels: int | None,
-            image_size: int | None):
-    """A TwinConfig from an optional JSON/YAML file, then the command-line overrides."""
+            image_size: int | None, base: dict | None = None):
+    """A TwinConfig from an optional JSON/YAML file (or ``base``, the options a resumed fit started with), then
+    the command-line overrides; the twin's own progress bar is off (the CLI shows one display)."""
     import yaml
 
     from neurosafe.twin import TwinConfig
     from neurosafe.twin.errors import TwinConfigError
 
-    data: dict = {}
+    data: dict = dict(base or {})
     if config is not None:
         if not config.exists():
             raise TwinConfigError(f"no such config file: {config}")
@@ -46,6 +47,7 @@ def _config(config: Path | None, epochs: int | None, readout: Readout | None, ch
         data.setdefault("core", {})["channels"] = channels
     if image_size is not None:
         data["image_size"] = image_size
+    data.setdefault("train", {})["progress"] = False
     return TwinConfig.from_dict(data)
 
 
@@ -60,6 +62,7 @@ def _ints(text: str | None) -> list[int] | None:
         raise TwinError(f"expected comma-separated integers; got {text!r}") from err
 
 
+FIT_OPTIONS = "fit_config.json"  # the options a fit started with: `--resume` continues with the same ones
 CONFIG_HELP = "JSON or YAML file of TwinConfig options (core, readout, train, output, image_size, ...)."
 
 
@@ -69,21 +72,31 @@ def fit(
     data: Path = typer.Argument(..., help="Recording with stimuli (.nc or .nwb)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the twin, its test split and checkpoints."),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
-    epochs: int | None = typer.Option(None, help="Maximum number of epochs."),
+    epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs."),
     readout: Readout | None = typer.Option(None, help="Readout kind."),
-    channels: int | None = typer.Option(None, help="Channels per core layer."),
-    image_size: int | None = typer.Option(None, "--image-size", help="Resize stimuli to this many pixels."),
+    channels: int | None = typer.Option(None, min=1, help="Channels per core layer."),
+    image_size: int | None = typer.Option(None, "--image-size", min=8, help="Resize stimuli to this many pixels."),
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for `twin eval`."),
-    seed: int = typer.Option(0, help="Seed of the split, the initialisation and the training order."),
-    resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint."),
+    seed: int = typer.Option(0, min=0, help="Seed of the split, the initialisation and the training order."),
+    resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint, with the options it "
+                                "was started with (--epochs etc. override them)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Fit a digital twin (core + readout) to a recording and save it."""
+    from neurosafe.core import progress
+    from neurosafe.core.io import load_json, save_json
     from neurosafe.data.io import load_recording
     from neurosafe.twin.runs import fit_recording
 
-    cfg = _config(config, epochs, readout, channels, image_size)
-    summary = fit_recording(load_recording(data), out, cfg, test_fraction=test_fraction, seed=seed, resume=resume)
+    started = out / FIT_OPTIONS
+    base = load_json(started) if resume and config is None and started.exists() else None  # the epochs it began with
+    cfg = _config(config, epochs, readout, channels, image_size, base=base)
+    rec = load_recording(data)
+    save_json(started, cfg.to_dict())
+    with progress.switched(False if json_out else None), \
+            progress.stage("fit the twin (epochs; may stop early)", total=cfg.train.epochs) as bar:
+        summary = fit_recording(rec, out, cfg, test_fraction=test_fraction, seed=seed, resume=resume,
+                                callbacks=[lambda report: bar.advance()])
     report(summary, json_out, [f"twin saved to [bold]{out}[/]: {summary['n_neurons']} neurons, {summary['epochs']} "
                                f"epochs, best validation r {summary['best_val_correlation']:.3f} "
                                f"(epoch {summary['best_epoch']})"])
@@ -95,8 +108,8 @@ def evaluate(
     run: Path = typer.Argument(..., help="Folder written by `neurosafe twin fit`."),
     data: Path = typer.Argument(..., help="Recording with repeats (.nc or .nwb)."),
     all_stimuli: bool = typer.Option(False, "--all-stimuli", help="Score every stimulus, ignoring the test split."),
-    seed: int = typer.Option(0, help="Seed of the bootstrap and the split-halves."),
-    n_boot: int = typer.Option(200, help="Bootstrap resamples for the CIs."),
+    seed: int = typer.Option(0, min=0, help="Seed of the bootstrap and the split-halves."),
+    n_boot: int = typer.Option(200, min=0, help="Bootstrap resamples for the CIs."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Score a twin: correlation to the average, single-trial correlation, FEVE, fraction of ceiling."""
@@ -124,24 +137,26 @@ def scaling(
     seeds: str = typer.Option("0", help="Comma-separated seeds (one twin per seed and cell)."),
     trial_duration: float = typer.Option(1.0, help="Seconds per trial (recording time = stimuli x repeats x this)."),
     fraction: float = typer.Option(0.9, help="Report the recording time to reach this fraction of the asymptote."),
-    n_boot: int = typer.Option(200, help="Bootstrap resamples of the cells for the fits' CIs."),
+    n_boot: int = typer.Option(200, min=0, help="Bootstrap resamples of the cells for the fits' CIs."),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
-    epochs: int | None = typer.Option(None, help="Maximum number of epochs per twin."),
+    epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs per twin."),
     test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for scoring."),
     backend: Backend = typer.Option(Backend.local, help="Where the sweep's cells run."),
-    seed: int = typer.Option(0, help="Seed of the test split and the bootstrap."),
+    seed: int = typer.Option(0, min=0, help="Seed of the test split and the bootstrap."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Twin accuracy vs recording time (and neurons): sigmoid and power-law fits, CIs, a figure."""
+    from neurosafe.core import progress
     from neurosafe.core.executor import get_executor
     from neurosafe.data.io import load_recording
     from neurosafe.twin.runs import scaling_recording
 
     cfg = _config(config, epochs, None, None, None)
-    result = scaling_recording(load_recording(data), out, n_stimuli=_ints(stimuli), repeats=_ints(repeats),
-                               n_neurons=_ints(neurons), seeds=_ints(seeds) or [0], config=cfg,
-                               test_fraction=test_fraction, trial_duration=trial_duration, fraction=fraction,
-                               n_boot=n_boot, executor=get_executor(backend.value), seed=seed)
+    with progress.switched(False if json_out else None):
+        result = scaling_recording(load_recording(data), out, n_stimuli=_ints(stimuli), repeats=_ints(repeats),
+                                   n_neurons=_ints(neurons), seeds=_ints(seeds) or [0], config=cfg,
+                                   test_fraction=test_fraction, trial_duration=trial_duration, fraction=fraction,
+                                   n_boot=n_boot, executor=get_executor(backend.value), seed=seed)
     report(result, json_out, [f"{name}: asymptote {fit['params']['asymptote']:.3f}, {fit['fraction']:.0%} of it after "
                               f"{fit['time_to_fraction']:.0f} s (rmse {fit['rmse']:.3f})"
                               for name, fit in result["fits"].items()] + [f"figure: {result['figure']}"])

@@ -43,9 +43,22 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _readable(path: Path, folder: bool = False) -> None:
+    """The mode an ordinary ``open`` would give (0644 / 0755 under the usual umask), not mkstemp's 0600."""
+    if path.exists():
+        os.chmod(path, (0o777 if folder or path.is_dir() else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success fsync it and rename it over ``path``."""
+    """Yield a temporary path beside ``path``; on success fsync it and rename it over ``path`` (mode 0644
+    under the usual umask, as a plain write would give)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
@@ -53,6 +66,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _readable(tmp_path)
         _fsync_file(tmp_path)
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
@@ -73,6 +87,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     old = path.parent / f".{path.name}.old"
     try:
         yield tmp
+        _readable(tmp, folder=True)
         for f in tmp.rglob("*"):
             if f.is_file():
                 _fsync_file(f)

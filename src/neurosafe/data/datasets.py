@@ -35,8 +35,9 @@ def _loadmat(path: Path) -> dict:
 
     try:
         return loadmat(_need(path))
-    except (MatReadError, ValueError, OSError, TypeError, NotImplementedError) as err:
-        raise DataFileError(f"{path} is not a readable MATLAB v5 file: {err}") from err
+    except (MatReadError, ValueError, OSError, TypeError, NotImplementedError, IndexError, KeyError,
+            EOFError) as err:  # scipy raises any of these for a file that is not MATLAB
+        raise DataFileError(f"{path} is not a readable MATLAB v5 file: {str(err) or type(err).__name__}") from err
 
 
 def load_cowley2023(directory: str | Path, session: str = "210325") -> Recording:

@@ -26,7 +26,7 @@ from neurosafe.core.seeds import make_rng
 
 __all__ = [
     "CI_METHODS", "bias_corrected", "bootstrap_ci", "bootstrap_indices", "bootstrap_statistic",
-    "bootstrap_weights", "jackknife_values", "percentile_ci", "weighted_pearson",
+    "bootstrap_weights", "hierarchical_replicates", "jackknife_values", "percentile_ci", "weighted_pearson",
 ]
 
 CI_METHODS = ("percentile", "bca", "basic")
@@ -152,3 +152,25 @@ def percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
         return None
     alpha = (1 - level) / 2
     return float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+
+
+def hierarchical_replicates(replicates: np.ndarray, seed: int | None, *purpose: object) -> np.ndarray:
+    """Two-level (hierarchical) bootstrap of a mean over groups, e.g. networks trained with different seeds
+    and each scored on the same test items (Saravanan, Berman & Sober 2020, "Application of the hierarchical
+    bootstrap to multi-level data in neuroscience"; Davison & Hinkley 1997, section 3.8).
+
+    ``replicates`` is (n_groups, n_boot): row g holds group g's bootstrap replicates over items, all groups
+    on the *same* item resamples (same bootstrap seed). Replicate b of the result resamples the groups with
+    replacement and averages their b-th item replicate, so its spread holds both the item and the group
+    (seed) variance. The group resamples come from ``make_rng(seed, "hierarchical", *purpose)``: two
+    conditions bootstrapped with the same ``seed`` resample the same groups, so their difference stays paired
+    (by training seed and by item). With one group the item replicates are returned unchanged.
+    """
+    reps = np.asarray(replicates, dtype=float)
+    if reps.ndim != 2 or not reps.size:
+        raise NeurosafeError(f"hierarchical bootstrap needs (groups, n_boot) replicates; got shape {reps.shape}")
+    k, n_boot = reps.shape
+    if k == 1:
+        return reps[0].copy()
+    groups = make_rng(seed, "hierarchical", *purpose).integers(0, k, size=(n_boot, k))
+    return reps[groups, np.arange(n_boot)[:, None]].mean(axis=1)

@@ -19,7 +19,13 @@ import xarray as xr
 import neurosafe
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.hashing import data_hash
-from neurosafe.metrics.bootstrap import CI_METHODS, bias_corrected, bootstrap_ci, bootstrap_indices
+from neurosafe.metrics.bootstrap import (
+    CI_METHODS,
+    bias_corrected,
+    bootstrap_ci,
+    bootstrap_indices,
+    hierarchical_replicates,
+)
 
 __all__ = ["Score", "average_scores", "mean_score", "paired_difference", "provenance"]
 
@@ -154,11 +160,16 @@ def paired_difference(a: Score, b: Score, level: float = 0.95, name: str | None 
                  replicates=diff, provenance={**a.provenance, "metric": metric, "ci_level": level})
 
 
-def average_scores(scores: Sequence[Score], level: float = 0.95) -> Score:
+def average_scores(scores: Sequence[Score], level: float = 0.95, hierarchical_seed: int | None = None) -> Score:
     """The mean of Scores that share resamples (e.g. one network per training seed, scored on the same
     test stimuli): values, plug-in estimates and replicates averaged; the CI recomputed from the averaged
     replicates (bias-corrected again for bias-corrected Scores: the correction is linear, so the value is the
-    mean of the corrected values)."""
+    mean of the corrected values).
+
+    With ``hierarchical_seed`` the replicates are those of the two-level bootstrap over the scores (e.g.
+    training seeds) and their shared items (:func:`~neurosafe.metrics.bootstrap.hierarchical_replicates`),
+    so the CI includes the variance between seeds; Scores averaged with the same ``hierarchical_seed`` stay
+    paired."""
     scores = list(scores)
     if not scores:
         raise NeurosafeError("no scores to average")
@@ -171,7 +182,9 @@ def average_scores(scores: Sequence[Score], level: float = 0.95) -> Score:
     reps, ci = None, None
     if any(s.replicates is not None for s in scores):  # scores without a bootstrap average to a bare value
         _check_paired(scores)
-        reps = np.mean([_replicates(s) for s in scores], axis=0)
+        stacked = np.stack([_replicates(s) for s in scores])
+        reps = (stacked.mean(axis=0) if hierarchical_seed is None
+                else hierarchical_replicates(stacked, hierarchical_seed, "average_scores"))
         if corrected:
             value, ci = bias_corrected(plugin, reps, level)
         else:
@@ -181,7 +194,8 @@ def average_scores(scores: Sequence[Score], level: float = 0.95) -> Score:
     return replace(first, value=value, per_unit=None, ceiling=ceiling,
                    ceiled_value=None if ceiling is None else value / ceiling, ci=ci, replicates=reps, plugin=plugin,
                    method="bias_corrected" if corrected else "percentile",
-                   provenance={**first.provenance, "averaged_over": len(scores)})
+                   provenance={**first.provenance, "averaged_over": len(scores),
+                               **({} if hierarchical_seed is None else {"ci_over": "seeds and items"})})
 
 
 def mean_score(values: np.ndarray, metric: str, seed: int | None = 0, n_boot: int = 1000, level: float = 0.95,

@@ -98,4 +98,5 @@ def write_unit_cards(path: str | Path, subject, site: str | None, units: Sequenc
     sections = unit_cards(subject, site, units, path.parent, **kwargs)
     prov = {"experiment": "unit_cards", "site": str(site), "units": [int(u) for u in units],
             "subject": type(subject).__name__, "seed": kwargs.get("seed", 0)}
-    return write_report(path, f"Unit cards: {site}", sections, prov)
+    where = site if site else "output units (neurons) of the subject"
+    return write_report(path, f"Unit cards: {where}", sections, prov)

@@ -9,15 +9,19 @@ recomputes everything, checkpoints included, and overwrites.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from neurosafe.core.checkpoint import read_or_none
 from neurosafe.core.hashing import data_hash, source_hash
 from neurosafe.core.io import load_json, load_state, save_json, save_state
 
-__all__ = ["StageCache"]
+__all__ = ["StageCache", "scores_from_state", "scores_to_state"]
 
 
 class StageCache:
@@ -58,3 +62,27 @@ class StageCache:
         return self.read(path, load_state)
 
     save_state = staticmethod(save_state)
+
+
+def scores_to_state(scores: dict[tuple, Any]) -> dict:
+    """A network's Scores ({(metric, site, eps): Score}) as a ``save_state`` dict: each Score's JSON record
+    (``Score.to_dict(per_unit=False)``) and its bootstrap replicates (kept so that cached Scores still pair)."""
+    import torch
+
+    entries = []
+    for key, score in scores.items():
+        reps = None if score.replicates is None else torch.from_numpy(np.asarray(score.replicates, dtype=float))
+        entries.append({"key": list(key), "score": json.dumps(score.to_dict(per_unit=False)), "replicates": reps})
+    return {"scores": entries}
+
+
+def scores_from_state(state: dict) -> dict[tuple, Any]:
+    """The inverse of :func:`scores_to_state` (per-unit values are not cached)."""
+    from neurosafe.study.results import score_from_dict
+
+    out = {}
+    for entry in state["scores"]:
+        score = score_from_dict(json.loads(entry["score"]))
+        reps = entry["replicates"]
+        out[tuple(entry["key"])] = replace(score, replicates=None if reps is None else reps.numpy())
+    return out

@@ -143,9 +143,12 @@ def load_study(path: str | Path | None = None, **overrides) -> StudyConfig:
         if not path.exists():
             raise StudyConfigError(f"study file not found: {path}")
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise StudyConfigError(f"{path} is not valid YAML: {err}") from err
+            raw = yaml.safe_load(path.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise StudyConfigError(f"{path} is not a YAML study file: {first}") from err
+        if raw is None:
+            raise StudyConfigError(f"{path} is empty; a study file holds study keys (name, seeds, brain, ...)")
         if not isinstance(raw, dict):
             raise StudyConfigError(f"{path} must hold a mapping of study keys; got {type(raw).__name__}")
         if raw.get("data") is not None:

@@ -2,9 +2,10 @@
 seeds, and paired effects of brain-data training against baseline and controls (Federer et al. 2020).
 
 All networks are scored on the same test images and stimuli with the same bootstrap seed, so their Scores
-share resamples: the mean over seeds (:func:`neurosafe.metrics.average_scores`) and the difference between
-conditions (:func:`neurosafe.metrics.paired_difference`) keep the pairing, and the CI of an effect reflects
-the test-set uncertainty; the spread over seeds is reported beside it.
+share resamples. The mean over training seeds (:func:`neurosafe.metrics.average_scores`) is bootstrapped at
+two levels, training seeds and test items (:func:`neurosafe.metrics.bootstrap.hierarchical_replicates`,
+the same seed resamples in every condition), so the CI of a mean and of an effect
+(:func:`neurosafe.metrics.paired_difference`) holds both the test-set and the seed-to-seed uncertainty.
 """
 
 from __future__ import annotations
@@ -52,16 +53,20 @@ def network_scores(evaluation: dict[str, np.ndarray], responses: xr.DataArray, b
                    n_boot: int = 500) -> dict[Key, Score]:
     """One network's Scores from its per-image outcomes and per-site features (``evaluate_network``).
 
-    Accuracies: :func:`~neurosafe.metrics.mean_score` over test images; ECE:
+    Accuracies: :func:`~neurosafe.metrics.mean_score` over test images (``pgd_accuracy_mean``: robust accuracy,
+    the mean over the attacked epsilons > 0 only; clean accuracy is its own record); ECE:
     :func:`~neurosafe.metrics.calibration.calibration_score`; per site, ridge predictivity of the held-out
     ``responses`` (:func:`~neurosafe.metrics.ridge_predictivity`, ceiled by sqrt split-half reliability)
     and RSA (Spearman between the features' correlation-distance RDM and ``brain_rdm``; bootstrapped at
     ``primary_site`` only, the other sites' RSA is a point estimate to keep the study fast).
     """
     e = evaluation
+    eps_arr = np.asarray(pgd_eps, dtype=float)
+    attacked = eps_arr > 0 if (eps_arr > 0).any() else np.ones(len(eps_arr), bool)  # robust accuracy: eps > 0
     out: dict[Key, Score] = {
         ("clean_accuracy", None, None): mean_score(e["correct_clean"], "clean_accuracy", seed, n_boot),
-        ("pgd_accuracy_mean", None, None): mean_score(e["correct_pgd"].mean(0), "pgd_accuracy_mean", seed, n_boot),
+        ("pgd_accuracy_mean", None, None): mean_score(e["correct_pgd"][attacked].mean(0), "pgd_accuracy_mean", seed,
+                                                      n_boot, eps=[float(x) for x in np.asarray(pgd_eps)[attacked]]),
         ("corruption_accuracy", None, None): mean_score(e["correct_corrupt"].mean(0), "corruption_accuracy", seed,
                                                         n_boot),
         ("ece", None, None): calibration_score(e["probs"], e["labels"], seed=seed, n_boot=n_boot),
@@ -80,9 +85,11 @@ def network_scores(evaluation: dict[str, np.ndarray], responses: xr.DataArray, b
     return out
 
 
-def condition_scores(per_network: dict[str, dict[int, dict[Key, Score]]]) -> list[ScoreRecord]:
+def condition_scores(per_network: dict[str, dict[int, dict[Key, Score]]], seed: int | None = 0
+                     ) -> list[ScoreRecord]:
     """Records of every network's Scores ({condition: {training seed: scores}}) and, per condition, their
-    mean over training seeds (``training_seed=None``)."""
+    mean over training seeds (``training_seed=None``), its CI from the hierarchical bootstrap over seeds and
+    test items (seeded by ``seed``, identical resamples in every condition so that effects stay paired)."""
     records = []
     for condition, by_seed in per_network.items():
         grouped: dict[Key, list[Score]] = defaultdict(list)
@@ -90,7 +97,8 @@ def condition_scores(per_network: dict[str, dict[int, dict[Key, Score]]]) -> lis
             for key, score in scores.items():
                 records.append(ScoreRecord(key[0], condition, score, key[1], key[2], seed))
                 grouped[key].append(score)
-        records += [ScoreRecord(k[0], condition, average_scores(v), k[1], k[2]) for k, v in grouped.items()]
+        records += [ScoreRecord(k[0], condition, average_scores(v, hierarchical_seed=seed), k[1], k[2])
+                    for k, v in grouped.items()]
     return records
 
 

@@ -17,7 +17,7 @@ from neurosafe.core.errors import DataFileError
 from neurosafe.core.io import load_json, save_json
 from neurosafe.metrics import Score
 
-__all__ = ["SCHEMA", "ScoreRecord", "StudyResults", "load_results", "results_schema"]
+__all__ = ["SCHEMA", "ScoreRecord", "StudyResults", "load_results", "results_schema", "score_from_dict"]
 
 SCHEMA = "neurosafe.study.results/1"
 
@@ -27,7 +27,8 @@ def results_schema() -> dict:
     return json.loads(resources.files("neurosafe.study").joinpath("results.schema.json").read_text())
 
 
-def _score_from_dict(d: dict) -> Score:
+def score_from_dict(d: dict) -> Score:
+    """A Score from its ``to_dict`` record (no per-unit values, no replicates)."""
     nan = float("nan")
     return Score(value=nan if d["value"] is None else d["value"], ceiling=d.get("ceiling"),
                  ceiled_value=d.get("ceiled_value"), ci=None if d.get("ci") is None else tuple(d["ci"]),
@@ -53,7 +54,7 @@ class ScoreRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> ScoreRecord:
-        return cls(score=_score_from_dict(d["score"]), **{k: d.get(k) for k in _KEYS})
+        return cls(score=score_from_dict(d["score"]), **{k: d.get(k) for k in _KEYS})
 
 
 _KEYS = ("metric", "condition", "site", "eps", "training_seed", "versus")

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 import neurosafe
+from neurosafe.core import progress as display
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import DataValidationError
 from neurosafe.core.executor import get_executor
@@ -27,8 +27,8 @@ from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcd
 from neurosafe.data.tasks import digits_dataset
 from neurosafe.finetune import NeuralTargets, make_control, train_classifier
 from neurosafe.metrics import Score
-from neurosafe.study.cache import StageCache
-from neurosafe.study.config import StudyConfig
+from neurosafe.study.cache import StageCache, scores_from_state, scores_to_state
+from neurosafe.study.config import StudyConfig, StudyConfigError
 from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects, scorable
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
 from neurosafe.study.results import StudyResults
@@ -164,6 +164,7 @@ class _NetworkTask:
     reference_rdm: xr.DataArray
     primary_site: str
     threads: int | None = None
+    scoring: str = ""  # hash of what the statistics see besides the network: held-out responses, brain RDM
 
     def __call__(self, job: tuple[str, int]) -> dict[Key, Score]:
         if self.threads:
@@ -171,11 +172,18 @@ class _NetworkTask:
         condition, seed = job
         model = _train(self.cfg, self.cache, condition, seed, self.targets, self.upstream, self.task)
         weights = data_hash(*[p.detach().numpy() for p in model.parameters()])
-        ev = _evaluate(self.cfg, self.cache, model, self.data, {
-            "upstream": self.upstream, "condition": condition, "seed": seed, "weights": weights},
-            device=resolve_device(self.cfg.device))
-        return network_scores(ev, self.data.responses, self.reference_rdm, self.data.sites, self.data.pgd_eps,
-                              self.primary_site, seed=self.cfg.seed, n_boot=self.cfg.evaluation.n_boot)
+        parts = {"upstream": self.upstream, "condition": condition, "seed": seed, "weights": weights}
+        # the statistics (bootstrap CIs of every metric) are a cached stage too: a re-run reads Score records
+        key = self.cache.key("scores", evaluation=self.cfg.evaluation.model_dump(), sites=list(self.data.sites),
+                             primary_site=self.primary_site, study_seed=self.cfg.seed, scoring=self.scoring, **parts)
+        path = self.cache.path("scores", key, "pt")
+        if self.cache.has(path) and (state := self.cache.load_state(path)) is not None:
+            return scores_from_state(state)
+        ev = _evaluate(self.cfg, self.cache, model, self.data, parts, device=resolve_device(self.cfg.device))
+        scores = network_scores(ev, self.data.responses, self.reference_rdm, self.data.sites, self.data.pgd_eps,
+                                self.primary_site, seed=self.cfg.seed, n_boot=self.cfg.evaluation.n_boot)
+        self.cache.save_state(path, scores_to_state(scores))
+        return scores
 
 
 def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool = True, progress: bool | None = None,
@@ -185,44 +193,85 @@ def run_study(cfg: StudyConfig, out_root: str | Path = "runs", use_cache: bool =
 
     The twin fit and the networks (conditions x seeds) are tasks of the executor ``backend`` ("local" or
     "ray", ``workers`` parallel tasks; each Ray task uses one torch thread); results do not depend on it.
+    Progress (:mod:`neurosafe.core.progress`) goes to stderr, four stages; ``progress=False`` silences it.
     """
+    with display.switched(progress):
+        return _run_study(cfg, out_root, use_cache, backend, workers)
+
+
+def _run_study(cfg: StudyConfig, out_root: str | Path, use_cache: bool, backend: str, workers: int | None
+               ) -> StudyResult:
     t0 = time.perf_counter()
     folder = Path(out_root) / cfg.name
     cache = StageCache(folder / "cache", enabled=use_cache)
     executor = get_executor(backend, workers=workers)
     threads = None if backend == "local" else 1
-    train, test = _record(cfg, cache)
+    steps = 4
+    # the task network and its regularized site are checked before any stage runs (not after training)
+    probe = resolve(cfg.task.model, seed=0, in_channels=1, n_classes=10)
+    site = _site(cfg, probe)
+    layers = [n for n, _ in probe.named_modules() if n]
+    if site not in layers:
+        raise StudyConfigError(f"regularizer.site: {cfg.task.model} has no layer {site!r}; its layers are "
+                               f"{', '.join(layers)}")
+    sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
+    with display.stage("record the brain", total=1, step=1, steps=steps) as bar:
+        train, test = _record(cfg, cache)
+        bar.advance()
     up_record = data_hash(train.responses, test.responses)
-    [(targets, twin_info)] = executor.map(lambda args: _targets(*args, threads=threads),
-                                          [(cfg, cache, train, test, up_record)])
+    with display.stage("fit the digital twin" if cfg.twin.enabled else "regularizer targets", total=1, step=2,
+                        steps=steps) as bar:
+        [(targets, twin_info)] = executor.map(lambda args: _targets(*args, threads=threads),
+                                              [(cfg, cache, train, test, up_record)])
+        bar.advance()
     up_targets = data_hash(targets.responses.numpy(), targets.stimuli.numpy())
     x_tr, y_tr, x_te, y_te = digits_dataset(size=cfg.brain.image_size, n_test=cfg.task.n_test, seed=cfg.seed)
     n_eval = min(cfg.evaluation.n_eval, len(x_te))
     conditions = [BASELINE, BRAIN, *cfg.controls]
-    probe = resolve(cfg.task.model, seed=0, in_channels=1, n_classes=10)
-    site = _site(cfg, probe)
-    sites = tuple(n for n, _ in probe.named_modules() if n.startswith("relu")) or (site,)
     ev = cfg.evaluation
     data = EvaluationData(torch.from_numpy(x_te[:n_eval]), torch.from_numpy(y_te[:n_eval]), test.stimuli,
                           scorable(test.responses), sites, tuple(ev.pgd_eps), ev.pgd_steps, tuple(ev.corruptions),
                           ev.severity, pool=ev.pool)
-    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, brain_rdm(data.responses), site,
-                        threads)
+    reference = brain_rdm(data.responses)
+    task = _NetworkTask(cfg, cache, targets, up_targets, (x_tr, y_tr), data, reference, site, threads,
+                        scoring=data_hash(data.responses, reference, x_te[:n_eval], y_te[:n_eval]))
     jobs = [(c, s) for c in conditions for s in cfg.seeds]
-    scores = executor.map(task, tqdm(jobs, desc="networks", disable=progress is False))
+    scores = executor.map(task, display.track(jobs, "train, evaluate and score networks", step=3, steps=steps))
     per_network: dict[str, dict[int, dict[Key, Score]]] = {c: {} for c in conditions}
     for (condition, seed), network in zip(jobs, scores, strict=True):
         per_network[condition][seed] = network
-    records = condition_scores(per_network)
+    with display.stage("statistics over seeds and conditions", total=1, step=4, steps=steps) as bar:
+        records = condition_scores(per_network, seed=cfg.seed)
+        effects = paired_effects(records, BRAIN)
+        bar.advance()
+    wall = round(time.perf_counter() - t0, 1)
+    # provenance of the numbers: when and how long they took to compute, kept across cached re-runs
+    computed_key = cache.key("computed", config=cfg.model_dump(mode="json"), record=up_record, targets=up_targets)
+    computed_path = cache.path("computed", computed_key, "json")
+    computed = cache.load_json(computed_path) if cache.has(computed_path) else None
+    if computed is None:
+        computed = {"wall_time_s": wall, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "backend": backend, "workers": workers}
+        cache.save_json(computed_path, computed)
     info = {
         "name": cfg.name, "seed": cfg.seed, "seeds": cfg.seeds, "conditions": conditions, "treated": BRAIN,
         "regularized_site": site, "sites": list(sites), "targets": twin_info,
+        "brain": _brain_name(cfg),
         "config": cfg.model_dump(mode="json"),
         "provenance": {"neurosafe": neurosafe.__version__, "torch": torch.__version__,
                        "record_hash": up_record, "targets_hash": up_targets},
-        "run": {"wall_time_s": round(time.perf_counter() - t0, 1), "cache_hits": len(cache.hits),
-                "backend": backend, "workers": workers},
+        # this invocation, and (computed) the one that computed the numbers: a cached re-run keeps the latter
+        "run": {"wall_time_s": wall, "cache_hits": len(cache.hits), "backend": backend, "workers": workers,
+                "computed": computed},
     }
-    results = StudyResults(records, paired_effects(records, BRAIN), info)
+    results = StudyResults(records, effects, info)
     results.save(folder / "results.json")
     return StudyResult(folder, results)
+
+
+def _brain_name(cfg: StudyConfig) -> str:
+    """The brain a study was run on, in words (the report names it)."""
+    if cfg.data is not None:
+        return f"recording {Path(cfg.data).name}"
+    b = cfg.brain
+    return f"synthetic {b.area} brain (neurosafe.data.SyntheticBrain, {b.n_neurons} neurons, seed {b.seed})"

@@ -10,6 +10,9 @@
 keyword arguments it accepts, under torch's RNG seeded from ``child_seed(seed, "model")`` inside
 ``torch.random.fork_rng`` (same seed, same initial weights; the caller's RNG is untouched). It must return a
 ``torch.nn.Module`` or a ``Subject``; ``weights`` is a state-dict file read with ``weights_only=True``.
+Before anything is called, the factory must be a ``torch.nn.Module``/``Subject`` class or a Python function
+whose required arguments resolve supplies, outside the standard library: ``os:system`` or ``numpy:zeros``
+are refused in one line, never called.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,7 +61,28 @@ def _factory(spec: str) -> Callable:
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise ModelSpecError(f"{where} has no callable {attr!r}")
+    if not where.endswith(".py") and where.split(".")[0] in sys.stdlib_module_names:
+        raise ModelSpecError(f"{spec} is in Python's standard library, not a model factory")
+    if inspect.isclass(factory):
+        if not issubclass(factory, nn.Module | Subject):
+            raise ModelSpecError(f"{spec} is the class {factory.__name__}, not a torch.nn.Module or Subject class")
+    elif not inspect.isfunction(factory):  # builtins, ufuncs, bound methods of other objects
+        raise ModelSpecError(f"{spec} is a {type(factory).__name__}, not a Python function or class that builds a "
+                             "torch.nn.Module")
     return factory
+
+
+def _check_callable(spec: str, factory: Callable, kwargs: dict) -> None:
+    """Refuse, before calling it, a factory that needs arguments resolve does not give (not a model factory)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return
+    needed = [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+              and p.name not in kwargs]
+    if needed:
+        raise ModelSpecError(f"{spec} needs the argument(s) {', '.join(needed)}: a model factory must build its "
+                             "network from keyword arguments with defaults (e.g. in_channels, n_classes)")
 
 
 def resolve(spec: str, weights: str | Path | None = None, seed: int = 0, **kwargs):
@@ -65,7 +91,9 @@ def resolve(spec: str, weights: str | Path | None = None, seed: int = 0, **kwarg
     ``weights`` is a state-dict file loaded into a module with ``weights_only=True``."""
     if not isinstance(spec, str) or not spec:
         raise ModelSpecError(f"a model spec must be a non-empty string; got {spec!r}")
-    model = zoo.seeded_call(_factory(spec), seed, kwargs)
+    factory = _factory(spec)
+    _check_callable(spec, factory, kwargs)
+    model = zoo.seeded_call(factory, seed, kwargs)
     if not isinstance(model, nn.Module | Subject):
         raise ModelSpecError(f"{spec} returned a {type(model).__name__}, not a torch.nn.Module or a Subject")
     if weights is not None:

@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from neurosafe.core import progress as display
+from neurosafe.core.checkpoint import fingerprint
 from neurosafe.core.executor import Executor
 from neurosafe.core.hashing import data_hash
 from neurosafe.core.io import atomic_path, load_json, save_json
@@ -26,6 +29,7 @@ from neurosafe.twin.train import fit_twin
 __all__ = ["evaluate_run", "fit_recording", "holdout_split", "scaling_recording"]
 
 SPLIT = "split.json"
+PARTIAL = "partial.json"  # twin scaling: finished budgets, for resuming
 TWIN = "twin"
 
 
@@ -49,7 +53,7 @@ def _sel(rec: Recording, ids: Sequence[str]):
 
 
 def fit_recording(rec: Recording, out: str | Path, config: TwinConfig | None = None, test_fraction: float = 0.2,
-                  seed: int = 0, resume: bool = False) -> dict:
+                  seed: int = 0, resume: bool = False, callbacks: Sequence = ()) -> dict:
     """Hold out a test split, fit a twin on the rest (checkpointed), save it to ``out``; a summary dict."""
     _need_stimuli(rec)
     out = Path(out)
@@ -57,7 +61,7 @@ def fit_recording(rec: Recording, out: str | Path, config: TwinConfig | None = N
     split = {"test_ids": test_ids, "test_fraction": test_fraction, "seed": seed, "data_hash": data_hash(rec.responses)}
     save_json(out / SPLIT, split)
     twin = fit_twin(rec.stimuli, _sel(rec, train_ids), config, seed=seed, checkpoint_dir=out / "checkpoint",
-                    resume=resume)
+                    resume=resume, callbacks=callbacks)
     twin.save(out / TWIN)
     best = max(twin.history, key=lambda h: h["val_correlation"])
     return {"out": str(out), "n_train_stimuli": len(train_ids), "n_test_stimuli": len(test_ids),
@@ -92,7 +96,8 @@ def scaling_recording(rec: Recording, out: str | Path, n_stimuli: Sequence[int] 
                       executor: Executor | None = None, seed: int = 0) -> dict:
     """Scaling sweep on one recording (test split held out), scaling-law fits, ``results.json`` and a figure.
 
-    ``n_stimuli`` defaults to 5 budgets from 1/16 of the training stimuli to all of them.
+    ``n_stimuli`` defaults to 5 budgets from 1/16 of the training stimuli to all of them. Finished budgets
+    are written to ``partial.json`` as they end; a re-run with the same data and settings resumes from it.
     """
     _need_stimuli(rec)
     out = Path(out)
@@ -101,9 +106,23 @@ def scaling_recording(rec: Recording, out: str | Path, n_stimuli: Sequence[int] 
         raise TwinError("a scaling sweep needs a held-out test split (test_fraction > 0) with repeats")
     if n_stimuli is None:
         n_stimuli = sorted({max(10, round(len(train_ids) / 2**k)) for k in range(4, -1, -1)})
-    table = scaling_sweep(rec.stimuli, _sel(rec, train_ids), rec.stimuli, _sel(rec, test_ids), n_stimuli=n_stimuli,
-                          repeats=repeats, n_neurons=n_neurons, seeds=seeds, config=config,
-                          trial_duration=trial_duration, executor=executor)
+    # one budget at a time (cells are independent: same rows as one sweep), each written to partial.json as it
+    # finishes; a re-run with the same data and settings (fingerprint) resumes after the finished budgets
+    key = fingerprint("scaling", data_hash(rec.responses), None if config is None else config.to_dict(),
+                      test_fraction, trial_duration, seed, repeats, n_neurons, list(seeds))
+    partial_path = out / PARTIAL
+    previous = load_json(partial_path) if partial_path.exists() else None
+    done: dict = previous["budgets"] if previous and previous.get("fingerprint") == key else {}
+    with display.stage("twin scaling: stimulus budgets", total=len(n_stimuli)) as bar:
+        for n in sorted(n_stimuli, reverse=True):  # the largest first: an impossible budget fails at once
+            if str(n) not in done:
+                part = scaling_sweep(rec.stimuli, _sel(rec, train_ids), rec.stimuli, _sel(rec, test_ids),
+                                     n_stimuli=[n], repeats=repeats, n_neurons=n_neurons, seeds=seeds, config=config,
+                                     trial_duration=trial_duration, executor=executor)
+                done[str(n)] = json.loads(part.to_json(orient="records"))
+                save_json(partial_path, {"fingerprint": key, "budgets": done})
+            bar.advance()
+    table = pd.DataFrame([row for n in n_stimuli for row in done[str(n)]])
     full = table[table["n_neurons"] == table["n_neurons"].max()]
     fits, problems = {}, {}
     for model in MODELS:

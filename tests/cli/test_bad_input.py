@@ -1,0 +1,233 @@
+"""The CLI's error contract (README): every bad input is ONE line, ``error: ...``, exit code 2, no traceback,
+checked before work starts, and nothing is written outside ``--out``.
+
+The hypothesis test walks the typer app, so a command added later is covered without editing this file: each
+example gives a command wrong arguments (a missing, empty, garbage, all-NaN file or a folder where a file is
+expected; a non-number or a NaN where a number is expected; an unknown name; an unknown option) and asserts
+the contract. An alarm turns "the command started working" into a failure. The findings of issue 18 are
+listed below as explicit cases.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import signal
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from neurosafe.cli import app
+from neurosafe.data import SyntheticBrain, natural_patches
+from neurosafe.data.io import Recording, save_netcdf
+
+runner = CliRunner()
+OUTPUTS = {"out", "figure", "cache_dir"}  # Path options that name outputs, not inputs
+TIME_LIMIT = 20  # seconds: a command given bad input must refuse it long before this
+
+
+def _leaves(command, path=()):
+    if hasattr(command, "commands"):
+        for name, sub in sorted(command.commands.items()):
+            yield from _leaves(sub, (*path, name))
+    else:
+        yield path, command
+
+
+COMMANDS = list(_leaves(get_command(app)))
+
+
+def _kind(param) -> str:
+    """path / int / float / choice / bool / text, for typer with or without its own click."""
+    desc = getattr(param, "type_descriptor", None)
+    if desc is not None:
+        ann = desc.annotation
+        args = getattr(ann, "__args__", None)
+        ann = args[0] if args and getattr(ann, "__origin__", None) is list else ann
+        if isinstance(ann, type) and issubclass(ann, enum.Enum):
+            return "choice"
+        return {Path: "path", int: "int", float: "float", bool: "bool"}.get(ann, "text")
+    name = getattr(param.type, "name", "text")
+    return {"path": "path", "integer": "int", "float": "float", "choice": "choice", "boolean": "bool"}.get(
+        name, "text")
+
+
+def _flag(param) -> str | None:
+    return None if param.param_type_name == "argument" else max(param.opts, key=len)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bad")
+    (root / "empty.nc").write_bytes(b"")
+    (root / "garbage.nc").write_bytes(np.random.default_rng(0).bytes(300))
+    (root / "text.mat").write_text("this is not a MATLAB file\n")
+    (root / "folder.nc").mkdir()
+    stim = natural_patches(6, 16, seed=0)
+    rec = SyntheticBrain(4, seed=0, image_size=16).record(stim, repeats=2, seed=1)
+    save_netcdf(Recording(rec, stim), root / "nan.nc")
+    with h5py.File(root / "nan.nc", "r+") as f:  # NaN everywhere (save_netcdf itself refuses to write that)
+        f["responses"][...] = np.nan
+    return {"missing": root / "missing.nc", **{p.stem: p for p in root.iterdir()}}
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*")}
+
+
+def _invoke(args: list[str], workdir: Path):
+    """Run the CLI in ``workdir`` under an alarm; the result and the files it created."""
+    before = _files(workdir)
+    cwd = os.getcwd()
+
+    def too_slow(signum, frame):
+        raise TimeoutError(f"still working after {TIME_LIMIT} s: bad input was not refused before work")
+
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(TIME_LIMIT)
+    try:
+        os.chdir(workdir)
+        result = runner.invoke(app, args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        os.chdir(cwd)
+    return result, _files(workdir) - before
+
+
+def _assert_contract(result, created: set[Path], out: Path, args: list[str]) -> None:
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, (args, result.output[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.output[-2000:])
+    assert "Traceback" not in result.output and "np.float" not in lines[0] and "Value error," not in lines[0]
+    outside = [p for p in created if out not in p.parents and p != out]
+    assert not outside, (args, outside)
+
+
+@st.composite
+def _wrong_arguments(draw, command, bad: dict[str, Path], out: Path) -> list[str]:
+    params = [p for p in command.params if p.expose_value and _kind(p) != "bool"]
+    inputs = [p for p in params if _kind(p) == "path" and p.name not in OUTPUTS]
+    numbers = [p for p in params if _kind(p) in ("int", "float")]
+    choices = [p for p in params if _kind(p) == "choice"]
+    required = [p for p in params if p.required]
+    mutations = (["file"] if inputs else []) + (["number"] if numbers else []) + (["choice"] if choices else [])
+    mutation = draw(st.sampled_from([*mutations, "option"]))
+    values: dict = {}
+    for p in required:  # every required value is wrong too, so no example can start real work
+        kind = _kind(p)
+        values[p.name] = (str(draw(st.sampled_from(sorted(bad.values())))) if kind == "path" and p.name not in OUTPUTS
+                          else str(out / "x") if kind == "path" else "no-such-name" if kind == "choice"
+                          else draw(st.sampled_from(["abc", "1.5e", ""])) if kind in ("int", "float")
+                          else draw(st.sampled_from(["zz:qq", "no_such_model", "::"])))
+    if mutation == "file":
+        p = draw(st.sampled_from(inputs))
+        values[p.name] = str(draw(st.sampled_from(sorted(bad.values()))))
+    elif mutation == "number":
+        p = draw(st.sampled_from(numbers))
+        values[p.name] = draw(st.sampled_from(["abc", "1.5", "nan", "inf"] if _kind(p) == "int" else
+                                              ["abc", "nan", "inf", "-inf"]))
+        if _kind(p) == "int" and values[p.name] in ("nan", "inf"):
+            values[p.name] = "two"
+    elif mutation == "choice":
+        values[draw(st.sampled_from(choices)).name] = "no-such-name"
+    args = [*command_path_of(command)]
+    for p in command.params:
+        if p.name in values and p.param_type_name == "argument":
+            args.append(values[p.name])
+    for p in command.params:
+        if p.name in values and p.param_type_name != "argument":
+            args += [_flag(p), values[p.name]]
+    if any(p.name == "out" for p in command.params) and "out" not in values:
+        args += [_flag(next(p for p in command.params if p.name == "out")), str(out)]
+    if mutation == "option":
+        args.append("--no-such-option")
+    return args
+
+
+_PATHS = {id(cmd): path for path, cmd in COMMANDS}
+
+
+def command_path_of(command) -> tuple[str, ...]:
+    return _PATHS[id(command)]
+
+
+@pytest.mark.parametrize("command", [cmd for _, cmd in COMMANDS], ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_refuses_wrong_arguments_in_one_line(command, bad_files, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("work")
+    out = workdir / "out"
+
+    @settings(max_examples=2, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(args=_wrong_arguments(command, bad_files, out))
+    def check(args):
+        result, created = _invoke(args, workdir)
+        _assert_contract(result, created, out, args)
+
+    check()
+
+
+# The findings of issue 18, each as it was reported.
+FINDINGS = [
+    (["import", "ecker2010", "{bad}/text.mat", "--out", "{out}/x.nc"], "not a readable MATLAB"),
+    (["attack", "--model", "os:system", "--data", "natural"], "standard library"),
+    (["attack", "--model", "numpy:zeros", "--data", "natural"], "not a Python function or class"),
+    (["import", "ecker2010", "{bad}/text.mat", "--out", "/nonexistent_dir_neurosafe/x.nc"], "no such folder"),
+    (["irl", "fit", "-t", "{bad}/garbage.nc"], "trajectories"),
+    (["irl", "fit", "--discount", "2"], "discount"),
+    (["irl", "fit", "--test-fraction", "1.5"], "test-fraction"),
+    (["record", "--neurons", "-5", "--out", "{out}/r.nc"], "neurons"),
+    (["twin", "fit", "{bad}/nan.nc", "--out", "{out}/t", "--epochs", "1"], "NaN"),
+    (["reliability", "{bad}/nan.nc"], "NaN"),
+    (["info", "{bad}/empty.nc"], "empty.nc"),
+    (["info", "{bad}/folder.nc"], "folder.nc"),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), FINDINGS, ids=[" ".join(a[:3]) for a, _ in FINDINGS])
+def test_reported_bad_inputs(args, fragment, bad_files, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    bad = bad_files["empty"].parent
+    args = [a.format(bad=bad, out=out) for a in args]
+    result, created = _invoke(args, tmp_path)
+    _assert_contract(result, created, out, args)
+    assert fragment.lower() in result.output.lower(), result.output
+    assert not Path("/nonexistent_dir_neurosafe").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result, _ = _invoke(["--debug", "info", str(tmp_path / "missing.nc")], tmp_path)
+    assert result.exit_code == 2 and "Traceback" in result.output and "error: no such file" in result.output
+
+
+def test_user_model_must_be_a_module_factory_before_it_is_called(tmp_path):
+    from neurosafe.subjects import ModelSpecError, resolve
+
+    marker = tmp_path / "called"
+    (tmp_path / "evil.py").write_text(f"def build(path):\n    open({str(marker)!r}, 'w').write('x')\n")
+    with pytest.raises(ModelSpecError, match="needs the argument"):
+        resolve(f"{tmp_path / 'evil.py'}:build")
+    assert not marker.exists()
+    for spec in ("os:system", "numpy:zeros", "json:JSONDecoder"):
+        with pytest.raises(ModelSpecError):
+            resolve(spec)
+
+
+def test_failed_command_leaves_no_empty_output_folder(bad_files, tmp_path):
+    out = tmp_path / "mei"
+    result, _ = _invoke(["probe", "mei", "--subject", str(bad_files["garbage"]), "--out", str(out)], tmp_path)
+    assert result.exit_code == 2 and not out.exists()
+
+
+def test_flags_show_no_value_in_help():
+    for args in (["run", "--help"], ["twin", "fit", "--help"], ["results", "--help"]):
+        text = runner.invoke(app, args).output
+        line = next(x for x in text.splitlines() if "--json" in x)
+        assert "<bool>" not in line and "BOOLEAN" not in line
