@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score, twin
+from neurosafe.cli import connectome, data_commands, demo, irl, objectives, probe, robust, run, score, twin
 
 app = typer.Typer(
     name="neurosafe",
@@ -26,6 +26,7 @@ app.command("attack")(robust.attack)
 app.command("corrupt")(robust.corrupt)
 app.add_typer(probe.app, name="probe")
 app.add_typer(twin.app, name="twin")
+app.add_typer(objectives.app, name="objectives")
 
 
 def main() -> None:
