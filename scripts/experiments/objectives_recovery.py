@@ -8,12 +8,16 @@ one brain at a time). Resumable: trained networks stay in the store, finished br
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/experiments/objectives_recovery.py runs/objectives-exp
 
+Environment: SKIP_REAL=1 skips the real-data stage; PART=k NPART=n splits the brains over n processes
+(part 0 then assembles the figures once every part's CSV is complete; FINAL=1 only assembles).
+
 Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability.png, OUT/real.json, OUT/real_*.png.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -82,30 +86,39 @@ def main() -> None:
     cand = train_zoo(OBJECTIVES, CAND_SEEDS, CAND, STORE, OUT / "checkpoints", progress=False)
     log(f"candidates trained ({time.time() - t0:.0f} s)")
     candidates = {n: (objective_of(n), load_stored(n, 1, STORE)) for n in cand}
-    real_data(candidates)
+    if os.environ.get("SKIP_REAL") != "1":  # SKIP_REAL=1: a second process runs the recovery meanwhile
+        real_data(candidates)
     brains = train_zoo(OBJECTIVES, BRAIN_SEEDS, BRAIN, STORE, OUT / "checkpoints", progress=False)
     log(f"brains trained ({time.time() - t0:.0f} s)")
     brain_nets = [(objective_of(n), load_stored(n, 1, STORE)) for n in brains]
-    # the matched check for the 92-image RDMs: RSA-only recovery at 92 stimuli
-    if not (OUT / "recovery_rsa92.csv").exists():
-        r92 = recovery_experiment(candidates, brain_nets, (92,), (200,), metrics=("rsa", "rsa_pearson"), seed=0,
-                                  progress=False)
-        r92.picks.to_csv(OUT / "recovery_rsa92.csv", index=False)
-        log("rsa92 recovery: " + r92.accuracy("rsa").to_string())
-    # the grid, one brain at a time (resumable)
-    picks_file = OUT / "recovery_picks.csv"
+    # the grid, one brain at a time (resumable); PART=k of NPART processes takes brains i % NPART == k
+    part_no, n_parts = int(os.environ.get("PART", 0)), int(os.environ.get("NPART", 1))
+    picks_file = OUT / f"recovery_picks_{part_no}.csv"
     done = pd.read_csv(picks_file) if picks_file.exists() else pd.DataFrame()
     for i, brain in enumerate(brain_nets):
-        if len(done) and i in set(done.brain):
+        if i % n_parts != part_no or (len(done) and i in set(done.brain)) or os.environ.get("FINAL") == "1":
             continue
         t1 = time.time()
         part = recovery_experiment(candidates, [brain], N_STIMULI, N_NEURONS, repeats=4, noise="poisson",
-                                   metrics=METRICS, sites=("relu3",), seed=0, first_brain=i, ridge_options=RIDGE,
+                                   metrics=METRICS, sites=("relu3",), brain_pool=4, seed=0, first_brain=i,
+                                   ridge_options=RIDGE,
                                    progress=False)
         done = pd.concat([done, part.picks], ignore_index=True)
         with atomic_path(picks_file) as tmp:
             done.to_csv(tmp, index=False)
         log(f"brain {i} ({brain[0]}) done in {time.time() - t1:.0f} s")
+    if part_no != 0:
+        return
+    # the matched check for the 92-image RDMs: RSA-only recovery at 92 stimuli
+    if not (OUT / "recovery_rsa92.csv").exists():
+        r92 = recovery_experiment(candidates, brain_nets, (92,), (200,), metrics=("rsa", "rsa_pearson"), seed=0,
+                                  brain_pool=4, progress=False)
+        r92.picks.to_csv(OUT / "recovery_rsa92.csv", index=False)
+        log("rsa92 recovery: " + r92.accuracy("rsa").to_string())
+    done = pd.concat([pd.read_csv(f) for f in sorted(OUT.glob("recovery_picks_*.csv"))], ignore_index=True)
+    if len(set(done.brain)) < len(brain_nets):
+        log(f"{len(set(done.brain))} of {len(brain_nets)} brains done; run again with FINAL=1 when all parts end")
+        return
     result = RecoveryResult(done, tuple(sorted({o for o, _ in candidates.values()})),
                             {"metrics": list(METRICS), "sites": ["relu3"], "candidate_seeds": list(CAND_SEEDS),
                              "brain_seeds": list(BRAIN_SEEDS), "brain_widths": list(BRAIN.widths),

@@ -10,7 +10,8 @@ on a part of the stimuli are left out of that part's score), ``rsa``
 al. 2016, or given reference RDMs with the Nili et al. 2014 ceiling), ``rsa_pearson`` (the same RDMs
 compared by Pearson r), ``cka`` (linear CKA, Kornblith et al. 2019) and ``shape`` (Procrustes angular
 shape distance, Williams et al. 2021; lower is better). Without a ceiling of its own, a metric's ceiling
-is its value between the two halves of the repeats (odd vs even), the usual split-half noise ceiling.
+is its value between the two halves of the repeats (odd vs even), the usual split-half noise ceiling (for
+the shape distance a floor; no ceiled value).
 
 An objective's score is the mean over its networks (training seeds) of their paired Scores
 (:func:`~neurosafe.metrics.score.average_scores`). Metric disagreement is Kendall's coefficient of
@@ -252,7 +253,7 @@ def compare_objectives(candidates: Mapping[str, tuple[str, nn.Module | Mapping[s
                          "value": sc.value, "ci_low": np.nan if sc.ci is None else sc.ci[0],
                          "ci_high": np.nan if sc.ci is None else sc.ci[1],
                          "ceiling": np.nan if ceiling is None else ceiling,
-                         "ceiled_value": np.nan if not ceiling else sc.value / ceiling,
+                         "ceiled_value": sc.value / ceiling if ceiling and sc.higher_is_better else np.nan,
                          "higher_is_better": sc.higher_is_better, "n_test": sc.n})
             bar.update(1)
     bar.close()
@@ -268,7 +269,8 @@ def compare_objectives(candidates: Mapping[str, tuple[str, nn.Module | Mapping[s
             orows.append({"objective": objective, "metric": metric, "value": avg.value,
                           "ci_low": np.nan if avg.ci is None else avg.ci[0],
                           "ci_high": np.nan if avg.ci is None else avg.ci[1], "ceiling": ceil,
-                          "ceiled_value": avg.value / ceil if np.isfinite(ceil) and ceil else np.nan,
+                          "ceiled_value": avg.value / ceil if np.isfinite(ceil) and ceil and avg.higher_is_better
+                          else np.nan,
                           "n_networks": len(members), "higher_is_better": avg.higher_is_better})
     objective_table = pd.DataFrame(orows)
     grid = np.array([[_rank_values(objective_scores[(o, m)]) for o in objectives] for m in metrics])

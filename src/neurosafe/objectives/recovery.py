@@ -139,12 +139,14 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains:
                         n_stimuli: Sequence[int] = (100, 300, 1000, 2000), n_neurons: Sequence[int] = (50, 200),
                         repeats: int = 4, noise: str = "poisson", noise_sd: float = 1.0, site: str = "relu3",
                         metrics: Sequence[str] = ("ridge", "rsa", "cka", "shape"), sites: Sequence[str] = SITES,
-                        pool: int = 2, seed: int = 0, image_size: int = 16, first_brain: int = 0,
+                        pool: int = 2, brain_pool: int | None = None, seed: int = 0, image_size: int = 16,
+                        first_brain: int = 0,
                         ridge_options: dict | None = None, progress: bool | None = None) -> RecoveryResult:
     """Record each brain ((true objective, network)) on natural patches and let the engine pick its objective
     at every (n_stimuli, n_neurons) (nested subsets of one recording per brain). Brain i (counted from
     ``first_brain``, so a sweep can run in resumable chunks) draws its neurons and noise from streams of
-    ``seed`` and i. No noise ceilings (rankings do not need them); ``ridge_options`` go to the ridge metric."""
+    ``seed`` and i; ``brain_pool``: the brain's pooling (default ``pool``; 4 on a 4 x 4 map: single-position
+    units). No noise ceilings (rankings do not need them); ``ridge_options`` go to the ridge metric."""
     n_stimuli, n_neurons = sorted({int(n) for n in n_stimuli}), sorted({int(n) for n in n_neurons})
     if not candidates or not brains:
         raise RecoveryError("model recovery needs candidates and brains")
@@ -161,7 +163,7 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains:
     bar = tqdm(total=len(brains) * len(n_stimuli) * len(n_neurons), desc="model recovery",
                disable=None if progress is None else not progress)
     for i, (true, model) in enumerate(brains, start=first_brain):
-        brain = ObjectiveBrain(model, true, max(n_neurons), site, pool, noise=noise, noise_sd=noise_sd,
+        brain = ObjectiveBrain(model, true, max(n_neurons), site, brain_pool or pool, noise=noise, noise_sd=noise_sd,
                                seed=child_seed(seed, "brain", i), image_size=image_size)
         recording = brain.record(stimuli, repeats, seed=child_seed(seed, "noise", i))
         for ns in n_stimuli:
@@ -176,7 +178,7 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains:
                 bar.update(1)
     bar.close()
     info = {"n_brains": len(brains), "n_candidates": len(candidates), "repeats": repeats, "noise": noise,
-            "site": site, "metrics": list(metrics), "pool": pool, "seed": seed}
+            "site": site, "metrics": list(metrics), "pool": pool, "brain_pool": brain_pool or pool, "seed": seed}
     return RecoveryResult(pd.DataFrame(rows), objectives, info)
 
 
