@@ -297,11 +297,14 @@ def train_zoo(objectives: tuple[str, ...] = OBJECTIVES, seeds: tuple[int, ...] =
                                 "config": config.model_dump()}, directory=folder)
         return name
 
-    names = []
     bar = tqdm(total=len(cells), desc="objective zoo", disable=None if progress is None else not progress)
-    for name in get_executor(backend, workers).map(cell, cells) if backend != "local" else (cell(c) for c in cells):
-        names.append(name)
-        bar.update(1)
+
+    def tracked(item: tuple[str, int]) -> str:
+        name = cell(item)
+        bar.update(1)  # in-process cells only (Ray workers have their own copy)
+        return name
+
+    names = get_executor(backend, workers).map(tracked if backend == "local" else cell, cells)
     bar.close()
     return names
 
