@@ -95,13 +95,14 @@ def main() -> None:
     part_no, n_parts = int(os.environ.get("PART", 0)), int(os.environ.get("NPART", 1))
     picks_file = OUT / f"recovery_picks_{part_no}.csv"
     done = pd.read_csv(picks_file) if picks_file.exists() else pd.DataFrame()
+    finished = {b for f in OUT.glob("recovery_picks_*.csv") for b in pd.read_csv(f).brain}
     for i, brain in enumerate(brain_nets):
-        if i % n_parts != part_no or (len(done) and i in set(done.brain)) or os.environ.get("FINAL") == "1":
+        if i % n_parts != part_no or i in finished or os.environ.get("FINAL") == "1":
             continue
         t1 = time.time()
         part = recovery_experiment(candidates, [brain], N_STIMULI, N_NEURONS, repeats=4, noise="poisson",
                                    metrics=METRICS, sites=("relu3",), brain_pool=4, seed=0, first_brain=i,
-                                   ridge_options=RIDGE,
+                                   ridge_options=RIDGE, allow_repeats=True,
                                    progress=False)
         done = pd.concat([done, part.picks], ignore_index=True)
         with atomic_path(picks_file) as tmp:
@@ -112,7 +113,7 @@ def main() -> None:
     # the matched check for the 92-image RDMs: RSA-only recovery at 92 stimuli
     if not (OUT / "recovery_rsa92.csv").exists():
         r92 = recovery_experiment(candidates, brain_nets, (92,), (200,), metrics=("rsa", "rsa_pearson"), seed=0,
-                                  brain_pool=4, progress=False)
+                                  brain_pool=4, allow_repeats=True, progress=False)
         r92.picks.to_csv(OUT / "recovery_rsa92.csv", index=False)
         log("rsa92 recovery: " + r92.accuracy("rsa").to_string())
     done = pd.concat([pd.read_csv(f) for f in sorted(OUT.glob("recovery_picks_*.csv"))], ignore_index=True)

@@ -22,6 +22,8 @@ def test_brain_rates_and_poisson_noise(tiny_nets):
     np.testing.assert_allclose(rec.var("repeat").values, expected, rtol=0.35, atol=0.2)  # Poisson: var = mean
     with pytest.raises(RecoveryError, match="responsive units"):
         ObjectiveBrain(tiny_nets["a"], "alpha", n_neurons=10_000, image_size=16)
+    many = ObjectiveBrain(tiny_nets["a"], "alpha", n_neurons=100, site="relu3", image_size=16, allow_repeats=True)
+    assert len(set(many.units)) < 100 and many.record(stimuli[:5], 2).sizes["neuron"] == 100  # ids stay unique
 
 
 def test_recovery_of_brains_that_are_the_candidates(tiny_nets, tmp_path):

@@ -44,11 +44,13 @@ class ObjectiveBrain:
     """A simulated recording from a network: ``n_neurons`` units of ``site`` (pooled ``pool`` x ``pool``)
     with a non-constant response, chosen at random (``seed``), each scaled to ``mean_rate`` on natural
     patches; ``record`` adds Poisson noise (spike counts) or Gaussian noise of ``noise_sd`` times the unit's
-    response s.d."""
+    response s.d. A layer with fewer responsive units than ``n_neurons`` (e.g. a sparse-coding network) is an
+    error, unless ``allow_repeats``: then units are drawn with replacement (neurons of identical tuning with
+    independent noise)."""
 
     def __init__(self, model: nn.Module, objective: str, n_neurons: int = 200, site: str = "relu3", pool: int = 2,
                  mean_rate: float = 5.0, noise: str = "poisson", noise_sd: float = 1.0, seed: int = 0,
-                 image_size: int = 16):
+                 image_size: int = 16, allow_repeats: bool = False):
         if noise not in NOISES:
             raise RecoveryError(f"noise must be one of {NOISES}; got {noise!r}")
         if n_neurons < 2 or mean_rate <= 0 or noise_sd < 0:
@@ -58,9 +60,9 @@ class ObjectiveBrain:
         calib = natural_patches(256, image_size, seed=child_seed(seed, "calibration"))
         acts = features_of(model, calib, [site], pool)[site].values
         active = np.flatnonzero(acts.std(axis=0) > 1e-6 * max(acts.std(), 1e-12))
-        if len(active) < n_neurons:
+        if len(active) < n_neurons and not (allow_repeats and len(active) >= 2):
             raise RecoveryError(f"{site} of this network has {len(active)} responsive units; asked for {n_neurons}")
-        self.units = np.sort(make_rng(seed, "units").choice(active, n_neurons, replace=False))
+        self.units = np.sort(make_rng(seed, "units").choice(active, n_neurons, replace=len(active) < n_neurons))
         self.scale = mean_rate / np.maximum(acts[:, self.units].mean(axis=0), 1e-6)
         self.spread = (acts[:, self.units] * self.scale).std(axis=0)
 
@@ -80,7 +82,9 @@ class ObjectiveBrain:
             trials = rng.poisson(np.broadcast_to(rate[..., None], shape)).astype(np.float64)
         else:
             trials = rate[..., None] + self.noise_sd * self.spread[None, :, None] * rng.standard_normal(shape)
-        return make_responses(trials, stimuli.ids, [f"unit_{u}" for u in self.units],
+        ids = ([f"unit_{u}" for u in self.units] if len(set(self.units)) == len(self.units)
+               else [f"unit_{u}_{j}" for j, u in enumerate(self.units)])
+        return make_responses(trials, stimuli.ids, ids,
                               attrs={"objective": self.objective, "site": self.site, "noise": self.noise})
 
 
@@ -140,7 +144,7 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains:
                         repeats: int = 4, noise: str = "poisson", noise_sd: float = 1.0, site: str = "relu3",
                         metrics: Sequence[str] = ("ridge", "rsa", "cka", "shape"), sites: Sequence[str] = SITES,
                         pool: int = 2, brain_pool: int | None = None, seed: int = 0, image_size: int = 16,
-                        first_brain: int = 0,
+                        first_brain: int = 0, allow_repeats: bool = False,
                         ridge_options: dict | None = None, progress: bool | None = None) -> RecoveryResult:
     """Record each brain ((true objective, network)) on natural patches and let the engine pick its objective
     at every (n_stimuli, n_neurons) (nested subsets of one recording per brain). Brain i (counted from
@@ -164,7 +168,7 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains:
                disable=None if progress is None else not progress)
     for i, (true, model) in enumerate(brains, start=first_brain):
         brain = ObjectiveBrain(model, true, max(n_neurons), site, brain_pool or pool, noise=noise, noise_sd=noise_sd,
-                               seed=child_seed(seed, "brain", i), image_size=image_size)
+                               seed=child_seed(seed, "brain", i), image_size=image_size, allow_repeats=allow_repeats)
         recording = brain.record(stimuli, repeats, seed=child_seed(seed, "noise", i))
         for ns in n_stimuli:
             for nn_ in n_neurons:
