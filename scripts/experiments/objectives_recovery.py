@@ -111,7 +111,7 @@ def main() -> None:
     if part_no != 0:
         return
     # the matched check for the 92-image RDMs: RSA-only recovery at 92 stimuli
-    if not (OUT / "recovery_rsa92.csv").exists():
+    if not (OUT / "recovery_rsa92.csv").exists() and os.environ.get("FINAL") != "1":
         r92 = recovery_experiment(candidates, brain_nets, (92,), (200,), metrics=("rsa", "rsa_pearson"), seed=0,
                                   brain_pool=4, allow_repeats=True, progress=False)
         r92.picks.to_csv(OUT / "recovery_rsa92.csv", index=False)
