@@ -10,6 +10,7 @@ from neurosafe.cli import (
     demo,
     embodied,
     irl,
+    objectives,
     probe,
     results,
     robust,
@@ -45,6 +46,7 @@ import neurosafe.cli.probe_sparse  # noqa: E402,F401,I001  (adds probe sae, patc
 app.add_typer(twin.app, name="twin")
 app.add_typer(embodied.app, name="embodied")
 app.add_typer(rules.app, name="rules")
+app.add_typer(objectives.app, name="objectives")
 app.command("results")(results.results)
 
 

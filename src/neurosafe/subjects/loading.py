@@ -4,7 +4,8 @@
 
 - a zoo name (:func:`neurosafe.subjects.zoo.list_models`, e.g. ``cnn_small``);
 - ``package.module:factory``: ``factory`` of an importable module;
-- ``path/to/file.py:factory``: ``factory`` of a Python file, which is executed as a module.
+- ``path/to/file.py:factory``: ``factory`` of a Python file, which is executed as a module;
+- a stored trained network (``objective:contrastive:seed0``; see :mod:`neurosafe.subjects.store`).
 
 **This imports and runs the user's code**: resolve only specs you trust. The factory is called with the
 keyword arguments it accepts, under torch's RNG seeded from ``child_seed(seed, "model")`` inside
@@ -29,7 +30,7 @@ from torch import nn
 
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.io import CorruptFileError, load_state
-from neurosafe.subjects import zoo
+from neurosafe.subjects import store, zoo
 from neurosafe.subjects.base import Subject
 
 __all__ = ["ModelSpecError", "resolve"]
@@ -91,9 +92,12 @@ def resolve(spec: str, weights: str | Path | None = None, seed: int = 0, **kwarg
     ``weights`` is a state-dict file loaded into a module with ``weights_only=True``."""
     if not isinstance(spec, str) or not spec:
         raise ModelSpecError(f"a model spec must be a non-empty string; got {spec!r}")
-    factory = _factory(spec)
-    _check_callable(spec, factory, kwargs)
-    model = zoo.seeded_call(factory, seed, kwargs)
+    if store.is_stored_name(spec):
+        model = store.load_stored(spec, kwargs.get("in_channels"))
+    else:
+        factory = _factory(spec)
+        _check_callable(spec, factory, kwargs)
+        model = zoo.seeded_call(factory, seed, kwargs)
     if not isinstance(model, nn.Module | Subject):
         raise ModelSpecError(f"{spec} returned a {type(model).__name__}, not a torch.nn.Module or a Subject")
     if weights is not None:

@@ -1,0 +1,195 @@
+"""``neurosafe objectives train | compare | recover``: which training objective made a representation?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table, to_jsonable
+
+app = typer.Typer(help="Objective zoo, multi-metric objective comparison and model recovery.", no_args_is_help=True)
+
+STORE_HELP = "Folder of trained networks (default: $NEUROSAFE_MODEL_STORE or ~/.cache/neurosafe/models)."
+
+
+def _list(text: str | None, cast=str) -> list | None:
+    from neurosafe.objectives import ObjectiveError
+
+    if text is None:
+        return None
+    try:
+        items = [cast(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise ObjectiveError(f"expected a comma-separated list; got {text!r}") from err
+    if not items:
+        raise ObjectiveError(f"empty list: {text!r}")
+    return items
+
+
+def _config(widths: str | None, epochs: int, n_images: int, image_size: int):
+    from neurosafe.objectives import DEFAULT_WIDTHS, ObjectiveConfig
+
+    return ObjectiveConfig(widths=tuple(_list(widths, int) or DEFAULT_WIDTHS), epochs=epochs, n_images=n_images,
+                           image_size=image_size)
+
+
+def _write(out: Path, name: str, payload: dict) -> Path:
+    from neurosafe.core.io import atomic_path
+
+    with atomic_path(out / name) as tmp:
+        tmp.write_text(json.dumps(to_jsonable(payload), indent=2))
+    return out / name
+
+
+@app.command("train")
+@handle_errors
+def train(
+    objectives: str | None = typer.Option(None, help="Comma-separated objectives (default: all)."),
+    seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds."),
+    widths: str | None = typer.Option(None, help="Three channel widths, e.g. 16,32,64 (the default)."),
+    epochs: int = typer.Option(3, help="Training epochs."),
+    n_images: int = typer.Option(2000, help="Natural patches to train on."),
+    image_size: int = typer.Option(16, help="Patch size in px (a multiple of 8)."),
+    store: Path | None = typer.Option(None, help=STORE_HELP),
+    checkpoints: Path | None = typer.Option(None, help="Folder for resumable per-network checkpoints."),
+    backend: str = typer.Option("local", help="Executor for the sweep: local or ray."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Train the objective zoo and store each network by name (objective:NAME:seedK), usable as --model."""
+    from neurosafe.objectives import OBJECTIVES, train_zoo
+
+    config = _config(widths, epochs, n_images, image_size)
+    names = train_zoo(tuple(_list(objectives) or OBJECTIVES), tuple(_list(seeds, int)), config, store, checkpoints,
+                      backend=backend, progress=None if not json_out else False)
+    if json_out:
+        print_json({"models": names})
+    else:
+        console.print("stored: " + ", ".join(names))
+
+
+@app.command("compare")
+@handle_errors
+def compare(
+    data: Path = typer.Argument(..., help="A recording with stimuli (.nc or .nwb), e.g. from `neurosafe import`."),
+    models: str | None = typer.Option(None, help="Comma-separated stored networks (default: every objective:* "
+                                      "network of the store with the default widths)."),
+    reference: str | None = typer.Option(None, help="Compare with this extra array of RDMs (e.g. human_it) "
+                                         "instead of the responses."),
+    groups: str | None = typer.Option(None, help="RSA ceiling: coordinate of the RDMs left out together."),
+    metrics: str | None = typer.Option(None, help="Comma-separated metrics (ridge, rsa, rsa_pearson, cka, shape); "
+                                       "default: every metric the data allow."),
+    image_size: int = typer.Option(16, help="Stimuli are resized (grey) to this size, the networks' input."),
+    n_boot: int = typer.Option(200, help="Bootstrap samples over test stimuli."),
+    seed: int = typer.Option(0, help="Seed of the layer-selection split, folds and bootstrap."),
+    store: Path | None = typer.Option(None, help=STORE_HELP),
+    out: Path = typer.Option(Path("runs/objectives"), help="Folder for comparison.json and comparison.png."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Score every stored network against a recording with several metrics; which objective wins, and do
+    the metrics agree (Kendall's W)?"""
+    from neurosafe.core.errors import DataValidationError
+    from neurosafe.data.io import load_recording
+    from neurosafe.objectives import ObjectiveError, objective_of
+    from neurosafe.objectives.engine import compare_objectives, plot_comparison
+    from neurosafe.subjects import resolve
+    from neurosafe.subjects.store import list_stored, load_stored
+
+    rec = load_recording(data)
+    if rec.stimuli is None:
+        raise DataValidationError(f"{data} holds no stimuli; the networks need the images")
+    rdms = None
+    if reference is not None:
+        if reference not in rec.extras:
+            raise DataValidationError(f"{data} has no extra array {reference!r}; it has {sorted(rec.extras)}")
+        rdms = rec.extras[reference]
+    elif rec.responses is None:
+        raise DataValidationError(f"{data} holds no responses; pick one of its extras with --reference "
+                                  f"({sorted(rec.extras)})")
+    names = _list(models) or [n for n in list_stored(store) if n.count(":") == 2]
+    if not names:
+        raise ObjectiveError("no stored objective networks: run `neurosafe objectives train` first")
+    candidates = {}
+    for name in names:
+        objective = objective_of(name)
+        candidates[name] = (objective, load_stored(name, 1, store) if store is not None
+                            else resolve(name, in_channels=1))
+    stimuli = rec.stimuli.resized(image_size, grey=True)
+    result = compare_objectives(candidates, stimuli, None if rdms is not None else rec.responses, rdms,
+                                metrics=_list(metrics), groups=groups, n_boot=n_boot, seed=seed,
+                                progress=None if not json_out else False)
+    figure = plot_comparison(result, out / "comparison.png", title=f"{data.name}")
+    summary = {"data": str(data), **result.to_dict(), "figure": str(figure)}
+    summary["file"] = str(_write(out, "comparison.json", summary))
+    if json_out:
+        print_json(summary)
+        return
+    rows = [(r.objective, r.metric, f"{r.value:.3f}",
+             "" if r.ci_low != r.ci_low else f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+             "" if r.ceiling != r.ceiling else f"{r.ceiling:.3f}",
+             "" if r.ceiled_value != r.ceiled_value else f"{r.ceiled_value:.3f}")
+            for r in result.objective_table.itertuples()]
+    print_table(f"objectives vs {data.name}", ("objective", "metric", "value", "95% CI", "ceiling", "ceiled"), rows)
+    w = "n/a" if result.kendall_w is None else f"{result.kendall_w:.2f}" + (
+        "" if result.kendall_w_ci is None else f" [{result.kendall_w_ci[0]:.2f}, {result.kendall_w_ci[1]:.2f}]")
+    console.print(f"winners: {result.winners}; consensus: {result.consensus}; Kendall's W {w}")
+    console.print(f"figure: {figure}; table: {out / 'comparison.json'}")
+
+
+@app.command("recover")
+@handle_errors
+def recover(
+    objectives: str | None = typer.Option(None, help="Comma-separated objectives (default: all)."),
+    candidate_seeds: str = typer.Option("0,1,2", help="Training seeds of the candidate networks."),
+    brain_seeds: str = typer.Option("100,101,102,103,104", help="Training seeds of the synthetic brains."),
+    brain_widths: str = typer.Option("24,48,96", help="Channel widths of the brains (held out: not the "
+                                     "candidates' widths)."),
+    n_stimuli: str = typer.Option("100,300,1000,2000", help="Numbers of stimuli recorded (curve)."),
+    n_neurons: str = typer.Option("50,200", help="Numbers of neurons recorded."),
+    repeats: int = typer.Option(4, help="Repeats per stimulus."),
+    noise: str = typer.Option("poisson", help="Trial noise: poisson or gaussian."),
+    metrics: str = typer.Option("ridge,rsa,cka,shape", help="Metrics the engine combines."),
+    epochs: int = typer.Option(3, help="Training epochs of every network."),
+    n_images: int = typer.Option(2000, help="Natural patches to train on."),
+    seed: int = typer.Option(0, help="Seed of the stimuli, neuron choice, noise and splits."),
+    store: Path | None = typer.Option(None, help=STORE_HELP),
+    out: Path = typer.Option(Path("runs/objectives-recovery"), help="Folder for recovery.json and figures."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Model recovery: brains that are networks trained with known objectives; does the engine pick them?"""
+    from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, objective_of, train_zoo
+    from neurosafe.objectives.recovery import plot_confusion, plot_identifiability, recovery_experiment
+    from neurosafe.subjects.store import load_stored
+
+    objs = tuple(_list(objectives) or OBJECTIVES)
+    cand_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images)
+    brain_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images, widths=tuple(_list(brain_widths, int)),
+                                data_seed=1)
+    if brain_cfg.widths == cand_cfg.widths:
+        from neurosafe.objectives import ObjectiveError
+        raise ObjectiveError("the brains must be held out: give --brain-widths other than the candidates' "
+                             f"{cand_cfg.widths}")
+    ns, nn_ = _list(n_stimuli, int), _list(n_neurons, int)
+    quiet = False if json_out else None
+    cand = train_zoo(objs, tuple(_list(candidate_seeds, int)), cand_cfg, store, progress=quiet)
+    brains = train_zoo(objs, tuple(_list(brain_seeds, int)), brain_cfg, store, progress=quiet)
+    candidates = {n: (objective_of(n), load_stored(n, 1, store)) for n in cand}
+    brain_nets = [(objective_of(n), load_stored(n, 1, store)) for n in brains]
+    result = recovery_experiment(candidates, brain_nets, ns, nn_, repeats=repeats, noise=noise,
+                                 metrics=tuple(_list(metrics)), seed=seed, image_size=cand_cfg.image_size,
+                                 progress=quiet)
+    big_s, big_n = max(ns), max(nn_)
+    figures = {"confusion": str(plot_confusion(result, big_s, big_n, out / "confusion.png")),
+               "identifiability": str(plot_identifiability(result, out / "identifiability.png"))}
+    summary = {**result.to_dict(), "figures": figures}
+    summary["file"] = str(_write(out, "recovery.json", summary))
+    if json_out:
+        print_json(summary)
+        return
+    acc = result.accuracy("consensus")
+    print_table("model recovery (consensus of metrics)", ("stimuli", "neurons", "accuracy", "95% CI", "brains"),
+                [(str(r.n_stimuli), str(r.n_neurons), f"{r.accuracy:.2f}", f"[{r.ci_low:.2f}, {r.ci_high:.2f}]",
+                  str(r.n_brains)) for r in acc.itertuples()])
+    console.print(f"confusion at {big_s} stimuli x {big_n} neurons:\n{result.confusion(big_s, big_n)}")
+    console.print(f"figures: {figures['confusion']}, {figures['identifiability']}")

@@ -1,0 +1,226 @@
+"""Model recovery: can the comparison engine tell which objective trained a brain, when we know the answer?
+
+The synthetic brain (:class:`ObjectiveBrain`) *is* a network trained with a known objective, held out from
+the candidates (another training seed and another width). Its neurons are randomly chosen units of one
+layer (spatially pooled like the candidates' features), scaled to a mean firing rate and recorded with
+Poisson or Gaussian trial noise. :func:`recovery_experiment` records every brain on natural patches never
+used in training, runs :func:`~neurosafe.objectives.engine.compare_objectives` on nested subsets of stimuli
+and neurons, and tallies which objective each metric (and their consensus) picks: the confusion matrix over
+objectives and the identifiability curve (accuracy vs data size) that model recovery asks for before an
+inference is trusted on real data (Wilson & Collins 2019, "Ten simple rules", rule 6; Mineault et al. 2024).
+Accuracy CIs: percentile bootstrap over brains (:func:`~neurosafe.metrics.score.mean_score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from torch import nn
+from tqdm.auto import tqdm
+
+from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.seeds import child_seed, make_rng
+from neurosafe.data.recording import make_responses
+from neurosafe.data.stimuli import StimulusSet, natural_patches
+from neurosafe.metrics.score import mean_score
+from neurosafe.objectives.engine import SITES, compare_objectives, features_of
+
+__all__ = ["ObjectiveBrain", "RecoveryResult", "plot_confusion", "plot_identifiability", "recovery_experiment"]
+
+NOISES = ("poisson", "gaussian")
+
+
+class RecoveryError(NeurosafeError):
+    """Bad model-recovery settings."""
+
+
+class ObjectiveBrain:
+    """A simulated recording from a network: ``n_neurons`` units of ``site`` (pooled ``pool`` x ``pool``)
+    with a non-constant response, chosen at random (``seed``), each scaled to ``mean_rate`` on natural
+    patches; ``record`` adds Poisson noise (spike counts) or Gaussian noise of ``noise_sd`` times the unit's
+    response s.d. A layer with fewer responsive units than ``n_neurons`` (e.g. a sparse-coding network) is an
+    error, unless ``allow_repeats``: then units are drawn with replacement (neurons of identical tuning with
+    independent noise)."""
+
+    def __init__(self, model: nn.Module, objective: str, n_neurons: int = 200, site: str = "relu3", pool: int = 2,
+                 mean_rate: float = 5.0, noise: str = "poisson", noise_sd: float = 1.0, seed: int = 0,
+                 image_size: int = 16, allow_repeats: bool = False):
+        if noise not in NOISES:
+            raise RecoveryError(f"noise must be one of {NOISES}; got {noise!r}")
+        if n_neurons < 2 or mean_rate <= 0 or noise_sd < 0:
+            raise RecoveryError("n_neurons must be >= 2, mean_rate > 0 and noise_sd >= 0")
+        self.model, self.objective, self.site, self.pool = model, objective, site, pool
+        self.noise, self.noise_sd, self.mean_rate = noise, noise_sd, mean_rate
+        calib = natural_patches(256, image_size, seed=child_seed(seed, "calibration"))
+        acts = features_of(model, calib, [site], pool)[site].values
+        active = np.flatnonzero(acts.std(axis=0) > 1e-6 * max(acts.std(), 1e-12))
+        if len(active) < n_neurons and not (allow_repeats and len(active) >= 2):
+            raise RecoveryError(f"{site} of this network has {len(active)} responsive units; asked for {n_neurons}")
+        self.units = np.sort(make_rng(seed, "units").choice(active, n_neurons, replace=len(active) < n_neurons))
+        self.scale = mean_rate / np.maximum(acts[:, self.units].mean(axis=0), 1e-6)
+        self.spread = (acts[:, self.units] * self.scale).std(axis=0)
+
+    def expected(self, stimuli: StimulusSet) -> np.ndarray:
+        """Noise-free rates (stimulus, neuron)."""
+        acts = features_of(self.model, stimuli, [self.site], self.pool)[self.site].values
+        return acts[:, self.units] * self.scale
+
+    def record(self, stimuli: StimulusSet, repeats: int = 4, seed: int = 0) -> xr.DataArray:
+        """Responses (stimulus, neuron, repeat) with trial noise."""
+        if repeats < 1:
+            raise RecoveryError(f"repeats must be >= 1; got {repeats}")
+        rate = np.maximum(self.expected(stimuli), 0.0)
+        rng = make_rng(seed, "recording noise")
+        shape = (*rate.shape, repeats)
+        if self.noise == "poisson":
+            trials = rng.poisson(np.broadcast_to(rate[..., None], shape)).astype(np.float64)
+        else:
+            trials = rate[..., None] + self.noise_sd * self.spread[None, :, None] * rng.standard_normal(shape)
+        ids = ([f"unit_{u}" for u in self.units] if len(set(self.units)) == len(self.units)
+               else [f"unit_{u}_{j}" for j, u in enumerate(self.units)])
+        return make_responses(trials, stimuli.ids, ids,
+                              attrs={"objective": self.objective, "site": self.site, "noise": self.noise})
+
+
+@dataclass
+class RecoveryResult:
+    """``picks``: one row per brain x data size x rule (a metric or ``consensus``): true objective, picked
+    objective, correct. ``objectives``: the candidates' objectives (confusion-matrix order)."""
+
+    picks: pd.DataFrame
+    objectives: tuple[str, ...]
+    info: dict = field(default_factory=dict)
+
+    def accuracy(self, rule: str = "consensus", seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
+        """Accuracy per (n_stimuli, n_neurons) with a bootstrap CI over brains; chance = 1 / #objectives."""
+        rows = []
+        sub = self.picks[self.picks.rule == rule]
+        for (ns, nn_), group in sub.groupby(["n_stimuli", "n_neurons"]):
+            sc = mean_score(group["correct"].to_numpy(float), "recovery_accuracy", seed=seed, n_boot=n_boot)
+            rows.append({"n_stimuli": int(ns), "n_neurons": int(nn_), "accuracy": sc.value, "ci_low": sc.ci[0],
+                         "ci_high": sc.ci[1], "n_brains": len(group), "chance": 1 / len(self.objectives)})
+        return pd.DataFrame(rows)
+
+    def confusion(self, n_stimuli: int, n_neurons: int, rule: str = "consensus") -> pd.DataFrame:
+        """Counts of picked objective (columns) per true objective (rows) at one data size."""
+        sub = self.picks[(self.picks.rule == rule) & (self.picks.n_stimuli == n_stimuli)
+                         & (self.picks.n_neurons == n_neurons)]
+        if sub.empty:
+            raise RecoveryError(f"no recovery runs at {n_stimuli} stimuli x {n_neurons} neurons")
+        table = pd.crosstab(sub["true"], sub["picked"]).reindex(index=list(self.objectives),
+                                                                columns=list(self.objectives), fill_value=0)
+        return table.fillna(0).astype(int)
+
+    def row_rates(self, n_stimuli: int, n_neurons: int, rule: str = "consensus", seed: int = 0) -> pd.DataFrame:
+        """Per true objective: the rate it is recovered, with a bootstrap CI over its brains."""
+        sub = self.picks[(self.picks.rule == rule) & (self.picks.n_stimuli == n_stimuli)
+                         & (self.picks.n_neurons == n_neurons)]
+        rows = []
+        for objective, group in sub.groupby("true"):
+            sc = mean_score(group["correct"].to_numpy(float), "recovery_rate", seed=seed, n_boot=1000)
+            rows.append({"objective": objective, "rate": sc.value, "ci_low": sc.ci[0], "ci_high": sc.ci[1],
+                         "n_brains": len(group)})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        rules = sorted(self.picks.rule.unique())
+        big = self.picks[["n_stimuli", "n_neurons"]].max()
+        return {"objectives": list(self.objectives), "info": self.info,
+                "accuracy": {r: self.accuracy(r).to_dict(orient="records") for r in rules},
+                "confusion": {"n_stimuli": int(big.n_stimuli), "n_neurons": int(big.n_neurons),
+                              "counts": self.confusion(int(big.n_stimuli), int(big.n_neurons)).to_dict(orient="index"),
+                              "rates": self.row_rates(int(big.n_stimuli), int(big.n_neurons)).to_dict(
+                                  orient="records")}}
+
+
+def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains: Sequence[tuple[str, nn.Module]],
+                        n_stimuli: Sequence[int] = (100, 300, 1000, 2000), n_neurons: Sequence[int] = (50, 200),
+                        repeats: int = 4, noise: str = "poisson", noise_sd: float = 1.0, site: str = "relu3",
+                        metrics: Sequence[str] = ("ridge", "rsa", "cka", "shape"), sites: Sequence[str] = SITES,
+                        pool: int = 2, brain_pool: int | None = None, seed: int = 0, image_size: int = 16,
+                        first_brain: int = 0, allow_repeats: bool = False,
+                        ridge_options: dict | None = None, progress: bool | None = None) -> RecoveryResult:
+    """Record each brain ((true objective, network)) on natural patches and let the engine pick its objective
+    at every (n_stimuli, n_neurons) (nested subsets of one recording per brain). Brain i (counted from
+    ``first_brain``, so a sweep can run in resumable chunks) draws its neurons and noise from streams of
+    ``seed`` and i; ``brain_pool``: the brain's pooling (default ``pool``; 4 on a 4 x 4 map: single-position
+    units). No noise ceilings (rankings do not need them); ``ridge_options`` go to the ridge metric."""
+    n_stimuli, n_neurons = sorted({int(n) for n in n_stimuli}), sorted({int(n) for n in n_neurons})
+    if not candidates or not brains:
+        raise RecoveryError("model recovery needs candidates and brains")
+    if min(n_stimuli) < 12 or min(n_neurons) < 2:
+        raise RecoveryError("n_stimuli must be >= 12 (selection and test halves) and n_neurons >= 2")
+    objectives = tuple(sorted({o for o, _ in candidates.values()}))
+    stray = sorted({o for o, _ in brains} - set(objectives))
+    if stray:
+        raise RecoveryError(f"brains with objectives no candidate has: {stray}")
+    stimuli = natural_patches(max(n_stimuli), image_size, seed=child_seed(seed, "recovery stimuli"))
+    with torch.no_grad():
+        feats = {name: (o, features_of(m, stimuli, sites, pool)) for name, (o, m) in candidates.items()}
+    rows = []
+    bar = tqdm(total=len(brains) * len(n_stimuli) * len(n_neurons), desc="model recovery",
+               disable=None if progress is None else not progress)
+    for i, (true, model) in enumerate(brains, start=first_brain):
+        brain = ObjectiveBrain(model, true, max(n_neurons), site, brain_pool or pool, noise=noise, noise_sd=noise_sd,
+                               seed=child_seed(seed, "brain", i), image_size=image_size, allow_repeats=allow_repeats)
+        recording = brain.record(stimuli, repeats, seed=child_seed(seed, "noise", i))
+        for ns in n_stimuli:
+            for nn_ in n_neurons:
+                result = compare_objectives(feats, stimuli[:ns], recording.isel(stimulus=slice(0, ns),
+                                                                                 neuron=slice(0, nn_)),
+                                            metrics=metrics, sites=sites, n_boot=0, ceilings=False,
+                                            ridge_options=ridge_options, seed=child_seed(seed, "split", i))
+                for rule, picked in [*result.winners.items(), ("consensus", result.consensus)]:
+                    rows.append({"brain": i, "true": true, "n_stimuli": ns, "n_neurons": nn_, "rule": rule,
+                                 "picked": picked, "correct": picked == true})
+                bar.update(1)
+    bar.close()
+    info = {"n_brains": len(brains), "n_candidates": len(candidates), "repeats": repeats, "noise": noise,
+            "site": site, "metrics": list(metrics), "pool": pool, "brain_pool": brain_pool or pool, "seed": seed}
+    return RecoveryResult(pd.DataFrame(rows), objectives, info)
+
+
+def plot_confusion(result: RecoveryResult, n_stimuli: int, n_neurons: int, path: str | Path,
+                   rule: str = "consensus") -> Path:
+    """Heatmap of the row-normalised confusion matrix at one data size, counts annotated."""
+    from neurosafe.core.figures import plt, save_figure
+
+    counts = result.confusion(n_stimuli, n_neurons, rule)
+    rates = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    im = ax.imshow(rates.values, vmin=0, vmax=1, cmap="Blues")
+    for (r, c), v in np.ndenumerate(counts.values):
+        ax.text(c, r, str(v), ha="center", va="center", color="white" if rates.values[r, c] > 0.5 else "black")
+    ax.set_xticks(range(len(counts.columns)), counts.columns, rotation=45, ha="right")
+    ax.set_yticks(range(len(counts.index)), counts.index)
+    ax.set_xlabel("objective picked")
+    ax.set_ylabel("true objective")
+    ax.set_title(f"model recovery ({rule}): {n_stimuli} stimuli, {n_neurons} neurons")
+    fig.colorbar(im, ax=ax, label="fraction of brains")
+    return save_figure(fig, path)
+
+
+def plot_identifiability(result: RecoveryResult, path: str | Path, rule: str = "consensus") -> Path:
+    """Recovery accuracy (95% CI over brains) vs stimuli, one line per number of neurons; chance dashed."""
+    from neurosafe.core.figures import plt, save_figure
+
+    acc = result.accuracy(rule)
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for nn_, group in acc.groupby("n_neurons"):
+        g = group.sort_values("n_stimuli")
+        ax.plot(g.n_stimuli, g.accuracy, "o-", label=f"{nn_} neurons")
+        ax.fill_between(g.n_stimuli, g.ci_low, g.ci_high, alpha=0.2)
+    ax.axhline(1 / len(result.objectives), color="k", ls="--", lw=1, label="chance")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("stimuli recorded")
+    ax.set_ylabel("true objective recovered")
+    ax.set_title(f"identifiability ({rule})")
+    ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)
