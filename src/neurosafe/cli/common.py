@@ -217,6 +217,5 @@ def _exit_code(err: Exception) -> int:
 
 
 def debug_callback(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error.")) -> None:
-    """Root options."""
-    if debug:
-        DEBUG["on"] = True
+    """Root options: set per invocation (an in-process caller, e.g. a test runner, invokes the app many times)."""
+    DEBUG["on"] = debug or os.environ.get("NEUROSAFE_DEBUG", "") not in ("", "0")

@@ -11,7 +11,7 @@ from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, pr
 
 app = typer.Typer(help="Objective zoo, multi-metric objective comparison and model recovery.", no_args_is_help=True)
 
-STORE_HELP = "Folder of trained networks (default: $NEUROSAFE_MODEL_STORE or ~/.cache/neurosafe/models)."
+STORE_HELP = "Folder of trained networks (default: $NEUROSAFE_MODEL_STORE or runs/models)."
 
 
 def _list(text: str | None, cast=str) -> list | None:

@@ -4,7 +4,7 @@ A stored network is a :func:`~neurosafe.subjects.zoo.conv_net` (its channel widt
 outputs in ``NAME.json``) with its weights in ``NAME.pt`` (read with ``weights_only=True``). Names start with
 a registered prefix (``objective:``, e.g. ``objective:contrastive:seed0``, written by
 :mod:`neurosafe.objectives`); :func:`neurosafe.subjects.resolve` reads them from :func:`store_dir`: the
-folder in ``$NEUROSAFE_MODEL_STORE``, else ``~/.cache/neurosafe/models``. Grey-trained networks asked for
+folder in ``$NEUROSAFE_MODEL_STORE``, else ``runs/models``. Grey-trained networks asked for
 RGB input get the luminance of the RGB image (first-layer weights times the luma coefficients), so they
 score RGB recordings unchanged.
 """
@@ -36,10 +36,12 @@ class StoredModelError(NeurosafeError):
 
 
 def store_dir(directory: str | Path | None = None) -> Path:
-    """``directory``, else ``$NEUROSAFE_MODEL_STORE``, else ``~/.cache/neurosafe/models``."""
-    if directory is not None:
-        return Path(directory)
-    return Path(os.environ.get(STORE_ENV) or Path.home() / ".cache" / "neurosafe" / "models")
+    """``directory``, else ``$NEUROSAFE_MODEL_STORE``, else ``runs/models`` (beside every command's other
+    outputs, never a surprise location); a path that exists and is not a folder is refused."""
+    folder = Path(directory if directory is not None else os.environ.get(STORE_ENV) or Path("runs") / "models")
+    if folder.exists() and not folder.is_dir():
+        raise StoredModelError(f"the model store {folder} is a file, not a folder")
+    return folder
 
 
 def is_stored_name(spec: str) -> bool:
