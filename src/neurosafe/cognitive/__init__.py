@@ -1,0 +1,38 @@
+"""Cognitive architectures (paper section 5): Bayesian theory of mind, pragmatics and causal queries as
+composable probabilistic models, fit to people.
+
+- :mod:`~neurosafe.cognitive.world`, :mod:`~neurosafe.cognitive.agent`: the food-truck world and the agent
+  model as swappable modules (percept, belief prior/update, desire, belief-space planner).
+- :mod:`~neurosafe.cognitive.btom`: Bayesian theory of mind (Baker et al. 2017) by exact enumeration, importance
+  sampling or SVI (Pyro), and the TrueBelief, NoCost and motion-heuristic comparison models.
+"""
+
+from neurosafe.cognitive.agent import (
+    BayesUpdate,
+    BeliefSpacePlanner,
+    LineOfSight,
+    Omniscient,
+    SimplexGrid,
+    TrueBeliefPrior,
+    UtilityGrid,
+    simplex_grid,
+)
+from neurosafe.cognitive.btom import (
+    MODELS,
+    BToM,
+    BToMPosterior,
+    LikelihoodTable,
+    btom_importance,
+    btom_infer,
+    btom_svi,
+    motion_heuristic,
+)
+from neurosafe.cognitive.errors import GameError, JudgementError, ScenarioError
+from neurosafe.cognitive.world import GridWorld, ModelSettings, Scenario, load_scenario
+
+__all__ = [
+    "MODELS", "BToM", "BToMPosterior", "BayesUpdate", "BeliefSpacePlanner", "GameError", "GridWorld",
+    "JudgementError", "LikelihoodTable", "LineOfSight", "ModelSettings", "Omniscient", "Scenario", "ScenarioError",
+    "SimplexGrid", "TrueBeliefPrior", "UtilityGrid", "btom_importance", "btom_infer", "btom_svi", "load_scenario",
+    "motion_heuristic", "simplex_grid",
+]
