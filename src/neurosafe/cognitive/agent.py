@@ -31,7 +31,7 @@ from neurosafe.cognitive.world import EMPTY, GridWorld
 
 __all__ = [
     "BayesUpdate", "BeliefPrior", "BeliefSpacePlanner", "DesirePrior", "LineOfSight", "Omniscient", "Percept",
-    "PlanResult",
+    "PlanResult", "info_key",
     "SimplexGrid", "TrueBeliefPrior", "UtilityGrid", "simplex_grid",
 ]
 
@@ -100,13 +100,16 @@ class DesirePrior(Protocol):
 
 @dataclass(frozen=True)
 class UtilityGrid:
-    """Each type's utility takes each of ``levels`` independently (uniform prior); ``cost`` per step."""
+    """Each type's utility takes each of ``levels`` independently (uniform prior); ``cost`` per step.
+    ``distinct``: only utility vectors without ties (a strict ranking of the types)."""
 
     levels: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)
     cost: float = 1.0
+    distinct: bool = False
 
     def grid(self, n_types: int) -> tuple[np.ndarray, np.ndarray]:
-        g = np.array(list(product(self.levels, repeat=n_types)), dtype=np.float64)
+        g = np.array([u for u in product(self.levels, repeat=n_types)
+                      if not self.distinct or len(set(u)) == n_types], dtype=np.float64)
         return g, np.full(len(g), 1.0 / len(g))
 
 
@@ -133,7 +136,7 @@ class PlanResult:
     iterations: int = 0
 
 
-def _key(revealed: np.ndarray, world: np.ndarray) -> tuple:
+def info_key(revealed: np.ndarray, world: np.ndarray) -> tuple:
     return tuple(int(w) if r else None for r, w in zip(revealed, world, strict=True))
 
 
@@ -170,7 +173,7 @@ class BeliefSpacePlanner:
         for revealed in subsets:
             patterns: dict[tuple, np.ndarray] = {}
             for i, w in enumerate(worlds):
-                patterns.setdefault(_key(revealed, w), np.zeros(len(worlds), dtype=bool))[i] = True
+                patterns.setdefault(info_key(revealed, w), np.zeros(len(worlds), dtype=bool))[i] = True
             for key, members in patterns.items():
                 self._solve(out, key, members, revealed, worlds, beliefs, util_pad, cost, vis, trans_pad,
                             spot_cell, n_cells, needed)
@@ -188,7 +191,7 @@ class BeliefSpacePlanner:
         for cell in np.flatnonzero(~region):
             rev2 = revealed | vis[cell]
             total = np.zeros((n_b, n_d))
-            for child_key in {_key(rev2, w) for w in worlds[members]}:
+            for child_key in {info_key(rev2, w) for w in worlds[members]}:
                 child = out.keys[child_key]
                 v = out.next_value[child_key][:, :, cell]  # (1 or B, D): the child's value of standing there
                 if single:
@@ -217,20 +220,24 @@ class BeliefSpacePlanner:
         nxt[:, :, cells] = v
         out.keys[key], out.next_value[key], out.eat_value[key] = members, nxt, eat
 
+    @staticmethod
+    def q_values(plan: PlanResult, key: tuple, cell: int, trans: np.ndarray, cost: float) -> np.ndarray:
+        """(B or 1, D, 5) action values at ``cell`` in information set ``key``: four moves (-inf where
+        blocked), then eating (-inf where there is nothing to eat)."""
+        nxt, eat = plan.next_value[key], plan.eat_value[key]
+        tr = np.where(trans[cell] < 0, nxt.shape[-1] - 1, trans[cell])
+        return np.concatenate([nxt[:, :, tr] - cost, np.broadcast_to(eat[None, :, cell, None],
+                                                                     (*nxt.shape[:2], 1))], axis=-1)
+
     def step_log_likelihood(self, plan: PlanResult, world: GridWorld, vis: np.ndarray, worlds: np.ndarray,
                             truth: int, states: np.ndarray, complete: bool, cost: float,
                             n_beliefs: int) -> np.ndarray:
         """(B, D, n_actions) log-probability of each observed action (moves, then eating if ``complete``)."""
         trans = world.transitions
-        n_cells = vis.shape[0]
         revealed = vis[states[0]].copy()
         steps = []
         for t in range(len(states) - 1 + int(complete)):
-            key = _key(revealed, worlds[truth])
-            nxt, eat = plan.next_value[key], plan.eat_value[key]
-            tr = np.where(trans[states[t]] < 0, n_cells, trans[states[t]])
-            q = np.concatenate([nxt[:, :, tr] - cost, np.broadcast_to(eat[None, :, states[t], None],
-                                                                       (*nxt.shape[:2], 1))], axis=-1)
+            q = self.q_values(plan, info_key(revealed, worlds[truth]), int(states[t]), trans, cost)
             chosen = 4 if t == len(states) - 1 else int(np.flatnonzero(trans[states[t]] == states[t + 1])[0])
             bq = self.beta * q
             with np.errstate(invalid="ignore"):
