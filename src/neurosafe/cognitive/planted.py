@@ -26,7 +26,7 @@ class PlantedAgent:
 
 
 def random_scenario(seed: int, height: int = 5, width: int = 7, types: tuple[str, ...] = ("K", "L", "M"),
-                    model: dict | None = None, name: str = "planted") -> Scenario:
+                    settings: dict | None = None, name: str = "planted") -> Scenario:
     """A random world: a vertical wall with one gap hides spot B from the start; spot A is in view. A holds a
     random type, B another type or nothing."""
     rng = make_rng(seed, "cognitive", "random_scenario")
@@ -42,7 +42,7 @@ def random_scenario(seed: int, height: int = 5, width: int = 7, types: tuple[str
         others = [None, *[t for i, t in enumerate(types) if i != t_a]]
         spec = {"name": name, "map": rows, "spots": {"A": a, "B": b}, "types": list(types), "start": start,
                 "trucks": {"A": types[t_a], "B": others[int(rng.integers(len(others)))]}, "complete": False,
-                "model": model or {}}
+                "model": settings or {}}
         scenario = Scenario.model_validate(spec)
         vis = scenario.world.visibility[scenario.world.index_of(start)]
         if vis[0] and not vis[1]:
