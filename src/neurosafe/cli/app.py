@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score, twin
+from neurosafe.cli import connectome, data_commands, demo, irl, probe, robust, run, score, tom, twin
 
 app = typer.Typer(
     name="neurosafe",
@@ -26,6 +26,8 @@ app.command("attack")(robust.attack)
 app.command("corrupt")(robust.corrupt)
 app.add_typer(probe.app, name="probe")
 app.add_typer(twin.app, name="twin")
+app.add_typer(tom.app, name="tom")
+app.command("rsa-game")(tom.rsa_game)
 
 
 def main() -> None:
