@@ -98,19 +98,24 @@ class FitResult:
         }
 
 
-def _item_means(table: pd.DataFrame, items: list[tuple], participants: np.ndarray) -> np.ndarray:
-    """Mean rating of each item over the given participant draw (participants may repeat)."""
-    counts = pd.Series(participants).value_counts()
-    sub = table[table["participant"].isin(counts.index)]
-    w = sub["participant"].map(counts).to_numpy(float)
-    keys = list(zip(sub["scenario"], sub["question"], sub["option"], strict=True))
-    pos = {k: i for i, k in enumerate(items)}
-    idx = np.array([pos.get(k, -1) for k in keys])
-    keep = idx >= 0
-    num = np.bincount(idx[keep], weights=(w * sub["rating"].to_numpy(float))[keep], minlength=len(items))
-    den = np.bincount(idx[keep], weights=w[keep], minlength=len(items))
+def _sums(table: pd.DataFrame, items: list[tuple], participants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(participants, items) sums and counts of ratings."""
+    p_pos = {p: i for i, p in enumerate(participants)}
+    i_pos = {k: i for i, k in enumerate(items)}
+    rows = table["participant"].map(p_pos).to_numpy()
+    cols = np.array([i_pos[k] for k in zip(table["scenario"], table["question"], table["option"], strict=True)])
+    shape = (len(participants), len(items))
+    total, count = np.zeros(shape), np.zeros(shape)
+    np.add.at(total, (rows, cols), table["rating"].to_numpy(float))
+    np.add.at(count, (rows, cols), 1.0)
+    return total, count
+
+
+def _item_means(sums: tuple[np.ndarray, np.ndarray], draw: np.ndarray) -> np.ndarray:
+    """Mean rating of each item over a draw of participant indices (repeats count repeatedly)."""
+    w = np.bincount(draw, minlength=len(sums[0])).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return num / den
+        return (w @ sums[0]) / (w @ sums[1])
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -133,7 +138,8 @@ def fit_people(table: pd.DataFrame, scenarios: dict[str, Scenario], models: tupl
     participants = np.array(sorted(set(table["participant"])))
     if len(participants) < 2:
         raise JudgementError("need at least two participants (for the split-half ceiling)")
-    human = _item_means(table, items, participants)
+    sums = _sums(table, items, participants)
+    human = _item_means(sums, np.arange(len(participants)))
     # predictions for every model and beta on every item (nan where a model has no prediction)
     preds: dict[str, dict[float | None, np.ndarray]] = {}
     for m in models:
@@ -151,9 +157,9 @@ def fit_people(table: pd.DataFrame, scenarios: dict[str, Scenario], models: tupl
     rng = make_rng(seed, "cognitive", "split_half")
     halves = []
     for _ in range(n_splits):
-        perm = rng.permutation(participants)
+        perm = rng.permutation(len(participants))
         h = len(perm) // 2
-        halves.append(_pearson(_item_means(table, items, perm[:h]), _item_means(table, items, perm[h:])))
+        halves.append(_pearson(_item_means(sums, perm[:h]), _item_means(sums, perm[h:])))
     ceiling = float(spearman_brown(np.nanmean(halves)))
     # one bootstrap over participants and scenarios jointly, shared by every model (paired differences)
     scen_names = np.array(sorted(set(table["scenario"])))
@@ -163,7 +169,7 @@ def fit_people(table: pd.DataFrame, scenarios: dict[str, Scenario], models: tupl
     reps_human = []
     item_rows = []
     for pi, si in zip(p_idx, s_idx, strict=True):
-        reps_human.append(_item_means(table, items, participants[pi]))
+        reps_human.append(_item_means(sums, pi))
         counts = pd.Series(scen_names[si]).value_counts()
         item_rows.append(np.concatenate([np.flatnonzero(item_scen == s).repeat(c) for s, c in counts.items()]))
     scores = {}
