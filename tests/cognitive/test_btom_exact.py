@@ -97,7 +97,7 @@ def brute_force_posterior(scenario) -> dict:
         return q_values
 
     path = [tuple(scenario.start), *[tuple(c) for c in scenario.path]]
-    beliefs = [tuple(x / RES for x in c) + ((RES - sum(c)) / RES,)
+    beliefs = [(*tuple(x / RES for x in c), (RES - sum(c)) / RES)
                for c in product(range(RES + 1), repeat=len(worlds) - 1) if sum(c) <= RES]
     logpost = {}
     for b0, util in product(beliefs, product(LEVELS, repeat=3)):

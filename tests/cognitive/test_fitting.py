@@ -1,6 +1,6 @@
 """Fitting people on planted participants (no human BToM judgements exist in ../shared/data): ratings are the
-BToM predictions on eight small food-truck scenarios at a known beta plus noise; the grid fit recovers beta, BToM beats its lesions, the
-split-half ceiling matches the noise level's closed form."""
+BToM predictions on eight small food-truck scenarios at a known beta plus noise; the grid fit recovers beta,
+BToM beats its lesions, the split-half ceiling matches the noise level's closed form."""
 
 from __future__ import annotations
 

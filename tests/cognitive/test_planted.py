@@ -22,7 +22,7 @@ def evaluation():
 
 
 def test_planted_desires_recovered_and_calibrated(evaluation):
-    agents, ev = evaluation
+    _agents, ev = evaluation
     assert ev.n_agents == 500
     assert ev.informative_share > 0.05  # enough informative pairs to judge recovery
     assert ev.pair_recovery.value >= 0.9

@@ -30,9 +30,19 @@ from neurosafe.cognitive.errors import ScenarioError
 from neurosafe.cognitive.world import EMPTY, GridWorld
 
 __all__ = [
-    "BayesUpdate", "BeliefPrior", "BeliefSpacePlanner", "DesirePrior", "LineOfSight", "Omniscient", "Percept",
-    "PlanResult", "info_key",
-    "SimplexGrid", "TrueBeliefPrior", "UtilityGrid", "simplex_grid",
+    "BayesUpdate",
+    "BeliefPrior",
+    "BeliefSpacePlanner",
+    "DesirePrior",
+    "LineOfSight",
+    "Omniscient",
+    "Percept",
+    "PlanResult",
+    "SimplexGrid",
+    "TrueBeliefPrior",
+    "UtilityGrid",
+    "info_key",
+    "simplex_grid",
 ]
 
 

@@ -291,9 +291,9 @@ def motion_heuristic(scenario: Scenario) -> BToMPosterior:
             seen = np.cumsum(world.visibility[states, k]) > 0
             hidden_score = np.where(seen, hidden_score, approach)
     if scenario.complete:
-        eaten = truth[[k for k, name in enumerate(scenario.spot_names)
+        eaten = truth[next(k for k, name in enumerate(scenario.spot_names)
                        if tuple(scenario.spots[name]) == tuple(scenario.path[-1] if scenario.path
-                                                               else scenario.start)][0]]
+                                                               else scenario.start))]
         score[-1, eaten] = 1.0
     score = np.clip(score, -1, 1)
     lo, hi = min(scenario.model.desire_levels), max(scenario.model.desire_levels)
