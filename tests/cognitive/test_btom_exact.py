@@ -159,3 +159,13 @@ def test_hidden_spot_and_hypotheses():
 def test_bad_scenarios_fail_in_one_line(change, message):
     with pytest.raises(ScenarioError, match=message):
         load_scenario({**TINY, **change})
+
+
+def test_distance_planner_equals_bellman_sweeps():
+    from importlib.resources import files
+
+    scenario = load_scenario(files("neurosafe.cognitive") / "scenarios" / "foodtruck.json")
+    settings = {"beliefs": SimplexGrid(3), "desires": UtilityGrid((0.0, 10.0, 20.0), 1.0)}
+    fast = BToM(**settings, planner=BeliefSpacePlanner(1.0)).likelihood(scenario)
+    slow = BToM(**settings, planner=BeliefSpacePlanner(1.0, method="sweeps")).likelihood(scenario)
+    np.testing.assert_allclose(fast.loglik, slow.loglik, rtol=0, atol=1e-9)

@@ -155,11 +155,29 @@ class BeliefSpacePlanner:
     """Boltzmann-rational agent on exact belief-space value iteration (see the module docstring).
 
     Values are optimal (hard max) given the agent's belief; actions are chosen with probability proportional
-    to exp(beta * Q) (Baker et al. 2017). Vectorised over every (initial belief, desire) pair at once.
+    to exp(beta * Q) (Baker et al. 2017). Vectorised over every (initial belief, desire) pair at once. Within
+    an information set, moves are deterministic, so value iteration's fixed point is the best target (an
+    exit cell where something new comes into view, or a truck to eat at) minus the step cost times its
+    shortest distance; ``method="distance"`` computes it directly, ``"sweeps"`` by Bellman sweeps.
     """
 
     beta: float = 1.0
     update: BayesUpdate = field(default_factory=BayesUpdate)
+    method: str = "distance"  # or "sweeps": textbook synchronous Bellman sweeps (the reference; slower)
+
+    @staticmethod
+    def _sweeps(nxt: np.ndarray, eat: np.ndarray, trans_pad: np.ndarray, cells: np.ndarray,
+                cost: float) -> np.ndarray:
+        """Hard-max value iteration over the region's cells until no value changes."""
+        tr, eat_r = trans_pad[cells], eat[:, cells][None]
+        v = np.full((*nxt.shape[:2], len(cells)), -np.inf)
+        for _ in range(nxt.shape[-1] + 2):  # a deterministic graph converges within n_cells sweeps
+            new = np.maximum(nxt[:, :, tr].max(axis=-1) - cost, eat_r)
+            if np.array_equal(new, v):
+                break
+            v = new
+            nxt[:, :, cells] = v
+        return v
 
     def plan(self, world: GridWorld, vis: np.ndarray, worlds: np.ndarray, beliefs: np.ndarray,
              utilities: np.ndarray, cost: float, start: int, needed: np.ndarray | None = None) -> PlanResult:
@@ -216,6 +234,11 @@ class BeliefSpacePlanner:
             if revealed[k] and content[k] != EMPTY:
                 eat[:, cell] = util_pad[:, content[k]]
         cells = np.flatnonzero(region & (needed | single))
+        if self.method == "sweeps":
+            v = self._sweeps(nxt, eat, trans_pad, np.flatnonzero(region), cost)
+            nxt[:, :, np.flatnonzero(region)] = v
+            out.keys[key], out.next_value[key], out.eat_value[key] = members, nxt, eat
+            return
         # The fixed point of hard-max value iteration on a deterministic graph: the best target (an exit cell,
         # or eating at a spot) minus the step cost times its shortest distance through the region.
         dist = _region_distances(trans_pad[:, :4], region, cells)  # (len(cells), n_cells)
