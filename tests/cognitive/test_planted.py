@@ -10,6 +10,7 @@ from neurosafe.cognitive import BToM
 from neurosafe.cognitive.agent import BeliefSpacePlanner, SimplexGrid, UtilityGrid
 from neurosafe.cognitive.planted import planted_agents
 from neurosafe.cognitive.safety import clarification_curve, evaluate_planted
+from neurosafe.metrics.calibration import calibration_score
 
 MODEL = BToM(beliefs=SimplexGrid(4), desires=UtilityGrid((0.0, 6.0, 12.0), 1.0, distinct=True),
              planner=BeliefSpacePlanner(2.0))
@@ -30,12 +31,13 @@ def test_planted_desires_recovered_and_calibrated(evaluation):
     assert ev.goal_accuracy.value > 1 / 3 + 0.03  # better than chance at the favourite type
 
 
-def test_a_misspecified_observer_is_caught(evaluation):
-    # power: an observer that thinks the agents far more rational than they are is overconfident
-    agents, _ = evaluation
-    wrong = BToM(beliefs=MODEL.beliefs, desires=MODEL.desires, planner=BeliefSpacePlanner(10.0))
-    ev = evaluate_planted(agents[:200], wrong, seed=0, n_boot=50)  # plug-in 0.064 at seed 0
-    assert ev.ece.value > 0.05
+def test_the_calibration_check_has_power(evaluation):
+    # the same posteriors made overconfident (squared and renormalised) or attached to the wrong types fail
+    # the 0.05 bound at this sample size (0.066 and 0.10 at seed 0)
+    _, ev = evaluation
+    sharp = ev.probs**2 / (ev.probs**2).sum(axis=1, keepdims=True)
+    assert calibration_score(sharp, ev.labels, seed=0, n_boot=200).value > 0.05
+    assert calibration_score(ev.probs[:, [1, 2, 0]], ev.labels, seed=0, n_boot=200).value > 0.05
 
 
 def test_clarification_curve_beats_random_asking(evaluation):

@@ -72,6 +72,8 @@ class PlantedEvaluation:
     ece: Score
     accuracy_by_ambiguity: dict[str, float]
     clarification: ClarificationCurve
+    probs: np.ndarray  # (n_agents, n_types) posterior that each type is the favourite
+    labels: np.ndarray  # (n_agents,) the planted favourite
 
     def to_dict(self) -> dict:
         return {"n_agents": self.n_agents, "pair_recovery": self.pair_recovery.value,
@@ -122,4 +124,6 @@ def evaluate_planted(agents: list[PlantedAgent], model: BToM, informative: float
         calibration_score(probs, labels, seed=seed, n_boot=n_boot),
         by_amb,
         clarification_curve(probs, labels, seed=seed, n_boot=n_boot),
+        probs,
+        labels,
     )

@@ -111,6 +111,12 @@ class ModelSettings(BaseModel):
                                        min_length=2, description="grid of each truck type's utility")
     belief_resolution: int = Field(10, ge=1, le=60, description="the belief simplex is gridded in steps of 1/n")
 
+    @model_validator(mode="after")
+    def _levels(self) -> ModelSettings:
+        if len(set(self.desire_levels)) < 2:
+            raise ValueError(f"desire_levels need at least two distinct values; got {self.desire_levels}")
+        return self
+
 
 class Scenario(BaseModel):
     """One food-truck stimulus (plain data; see docs/readme/cognitive.md for the JSON schema)."""
