@@ -31,8 +31,9 @@ def test_importance_sampling_agrees_with_enumeration(exact):
 
 def test_svi_agrees_with_enumeration(exact):
     scenario, post = exact
-    approx = btom_svi(scenario, steps=100, lr=0.3, seed=0, model=MODEL)
-    # the guide family contains the posterior: tolerance 0.05 utility, 0.01 probability after 100 Adam steps
+    approx = btom_svi(scenario, steps=60, lr=0.4, seed=0, model=MODEL)
+    # the guide family contains the posterior: tolerance 0.05 utility (0-10 scale), 0.01 probability after 60
+    # Adam steps (measured 0.030 and 0.0015)
     np.testing.assert_allclose(approx.desire_mean[-1], post.desire_mean[-1], atol=0.05)
     np.testing.assert_allclose(approx.belief[-1], post.belief[-1], atol=0.01)
     assert isinstance(approx, BToMPosterior)
