@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosafe.cognitive import BToM, btom_importance, btom_infer, btom_svi, load_scenario
+from neurosafe.cognitive import BToM, btom_importance, btom_infer, btom_smc, btom_svi, load_scenario
 from neurosafe.cognitive.agent import BeliefSpacePlanner, SimplexGrid, UtilityGrid
 from neurosafe.cognitive.btom import BToMPosterior
 from tests.cognitive.test_btom_exact import TINY
@@ -27,6 +27,14 @@ def test_importance_sampling_agrees_with_enumeration(exact):
     # tolerance: 0.25 on the 0-10 utility scale and 0.05 on probabilities (Monte Carlo error ~ 0.1 / 0.02)
     np.testing.assert_allclose(approx.desire_mean[-1], post.desire_mean[-1], atol=0.25)
     np.testing.assert_allclose(approx.belief[-1], post.belief[-1], atol=0.05)
+
+
+def test_smc_agrees_with_enumeration_at_every_step(exact):
+    scenario, post = exact
+    approx = btom_smc(scenario, n_particles=4000, seed=0, model=MODEL)
+    # same tolerances as importance sampling, after every prefix of the path
+    np.testing.assert_allclose(approx.desire_mean, post.desire_mean, atol=0.25)
+    np.testing.assert_allclose(approx.belief, post.belief, atol=0.05)
 
 
 def test_svi_agrees_with_enumeration(exact):

@@ -24,6 +24,7 @@ from neurosafe.cognitive.btom import (
     LikelihoodTable,
     btom_importance,
     btom_infer,
+    btom_smc,
     btom_svi,
     motion_heuristic,
 )
@@ -33,6 +34,6 @@ from neurosafe.cognitive.world import GridWorld, ModelSettings, Scenario, load_s
 __all__ = [
     "MODELS", "BToM", "BToMPosterior", "BayesUpdate", "BeliefSpacePlanner", "GameError", "GridWorld",
     "JudgementError", "LikelihoodTable", "LineOfSight", "ModelSettings", "Omniscient", "Scenario", "ScenarioError",
-    "SimplexGrid", "TrueBeliefPrior", "UtilityGrid", "btom_importance", "btom_infer", "btom_svi", "load_scenario",
-    "motion_heuristic", "simplex_grid",
+    "SimplexGrid", "TrueBeliefPrior", "UtilityGrid", "btom_importance", "btom_infer", "btom_smc", "btom_svi",
+    "load_scenario", "motion_heuristic", "simplex_grid",
 ]

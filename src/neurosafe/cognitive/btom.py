@@ -4,7 +4,8 @@ Baker, Jara-Ettinger, Saxe & Tenenbaum (2017), Nature Human Behaviour 1:0064 (th
 The observer inverts the agent model of :mod:`neurosafe.cognitive.agent`:
 P(belief, desire | path) ∝ P(belief) P(desire) prod_t pi(a_t | s_t, belief_t, desire), by exact enumeration
 over the discretized belief simplex and the desire grid (:func:`btom_infer`), by importance sampling from the
-prior (:func:`btom_importance`) or by stochastic variational inference in Pyro (:func:`btom_svi`).
+prior (:func:`btom_importance`), sequential Monte Carlo along the path (:func:`btom_smc`) or by stochastic
+variational inference in Pyro (:func:`btom_svi`).
 
 Comparison models (the paper's lesions): ``"true_belief"`` (the agent knows the world), ``"no_cost"`` (steps
 are free) and ``"motion"`` (:func:`motion_heuristic`, a cue-based model with no mental states; our
@@ -36,7 +37,7 @@ from neurosafe.cognitive.world import EMPTY, Scenario
 from neurosafe.core.seeds import make_rng
 
 __all__ = [
-    "MODELS", "BToM", "BToMPosterior", "LikelihoodTable", "btom_importance", "btom_infer", "btom_svi",
+    "MODELS", "BToM", "BToMPosterior", "LikelihoodTable", "btom_importance", "btom_infer", "btom_smc", "btom_svi",
     "motion_heuristic",
 ]
 
@@ -213,6 +214,40 @@ def btom_importance(scenario: Scenario, n_beliefs: int = 64, n_desires: int = 64
     ds = d_grid[rng.choice(len(d_grid), n_desires, p=d_prior)]
     table = model.likelihood(scenario, beliefs=bs, desires=ds)
     return BToMPosterior.from_table(scenario, table, model="importance")
+
+
+def btom_smc(scenario: Scenario, n_particles: int = 2000, seed: int = 0, model: BToM | None = None,
+             ess_fraction: float = 0.5) -> BToMPosterior:
+    """Sequential Monte Carlo over the path: particles (initial belief, desire) drawn from the prior are
+    reweighted by each action's likelihood in turn and resampled (multinomial) when the effective sample size
+    falls below ``ess_fraction`` of the particles; the posterior after every prefix is the weighted particle
+    set. The latents are static, so there is no move step (Chopin 2002's resample-move without the move)."""
+    model = model or BToM.variant("btom", scenario)
+    worlds = scenario.hypotheses()
+    b_grid, b_prior = model.beliefs.grid(worlds, 0)
+    d_grid, d_prior = model.desires.grid(len(scenario.types))
+    rng = make_rng(seed, "btom", "smc")
+    bi = rng.choice(len(b_grid), n_particles, p=b_prior)
+    di = rng.choice(len(d_grid), n_particles, p=d_prior)
+    ub, b_inv = np.unique(bi, return_inverse=True)
+    ud, d_inv = np.unique(di, return_inverse=True)
+    table = model.likelihood(scenario, beliefs=b_grid[ub], desires=d_grid[ud])
+    steps = table.loglik[b_inv, d_inv]  # (n_particles, n_actions)
+    logw = np.zeros(n_particles)
+    particles = np.arange(n_particles)
+    post = np.zeros((len(ub), len(ud), steps.shape[1] + 1))
+    for t in range(steps.shape[1] + 1):
+        w = np.exp(logw - logsumexp(logw))
+        np.add.at(post[..., t], (b_inv[particles], d_inv[particles]), w)
+        if t == steps.shape[1]:
+            break
+        logw = logw + steps[particles, t]
+        w = np.exp(logw - logsumexp(logw))
+        if 1.0 / (w**2).sum() < ess_fraction * n_particles:
+            particles = particles[rng.choice(n_particles, n_particles, p=w)]
+            logw = np.zeros(n_particles)
+    return BToMPosterior._summarise(scenario, table.worlds, table.beliefs, table.desires, post, table.seconds,
+                                    "smc")
 
 
 def btom_svi(scenario: Scenario, steps: int = 300, lr: float = 0.1, seed: int = 0,
