@@ -23,6 +23,7 @@ class Model(StrEnum):
 class Method(StrEnum):
     exact = "exact"
     importance = "importance"
+    smc = "smc"
     svi = "svi"
 
 
@@ -31,15 +32,15 @@ class Method(StrEnum):
 def infer(
     scenario: Path = typer.Argument(..., help="Scenario JSON (map, spots, trucks, types, start, path; see README)."),
     model: Model = typer.Option(Model.btom, help="BToM or a comparison model."),
-    method: Method = typer.Option(Method.exact, help="exact enumeration, importance sampling or SVI (Pyro)."),
+    method: Method = typer.Option(Method.exact, help="exact enumeration, importance sampling, SMC or SVI (Pyro)."),
     beta: float | None = typer.Option(None, help="Rationality (default: the scenario's model.beta)."),
-    samples: int = typer.Option(64, help="Importance sampling: beliefs and desires drawn (each)."),
+    samples: int = typer.Option(64, help="Importance sampling: beliefs and desires drawn (each); SMC: x 30 particles."),
     seed: int = typer.Option(0, help="Seed of importance sampling and SVI."),
     out: Path = typer.Option(Path("runs/tom"), "--out", "-o", help="Folder for posterior.json and posterior.png."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Joint posterior over the agent's desires and initial beliefs given its path, step by step."""
-    from neurosafe.cognitive.btom import BToM, btom_importance, btom_infer, btom_svi
+    from neurosafe.cognitive.btom import BToM, btom_importance, btom_infer, btom_smc, btom_svi
     from neurosafe.cognitive.errors import ScenarioError
     from neurosafe.cognitive.figures import plot_posterior
     from neurosafe.cognitive.world import load_scenario
@@ -47,7 +48,7 @@ def infer(
 
     sc = load_scenario(scenario)
     if method != Method.exact and model != Model.btom:
-        raise ScenarioError("importance sampling and SVI are implemented for the btom model only")
+        raise ScenarioError("the sampling methods (importance, smc, svi) are implemented for the btom model only")
     if beta is not None and beta <= 0:
         raise ScenarioError(f"beta must be positive; got {beta}")
     with console.status(f"inferring ({model.value}, {method.value})"):
@@ -55,6 +56,8 @@ def infer(
             post = btom_infer(sc, model.value, beta)
         elif method == Method.importance:
             post = btom_importance(sc, samples, samples, seed, BToM.variant("btom", sc, beta))
+        elif method == Method.smc:
+            post = btom_smc(sc, samples * 30, seed, BToM.variant("btom", sc, beta))
         else:
             post = btom_svi(sc, seed=seed, model=BToM.variant("btom", sc, beta))
     out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,12 @@ composable probabilistic models, fit to people.
 - :mod:`~neurosafe.cognitive.world`, :mod:`~neurosafe.cognitive.agent`: the food-truck world and the agent
   model as swappable modules (percept, belief prior/update, desire, belief-space planner).
 - :mod:`~neurosafe.cognitive.btom`: Bayesian theory of mind (Baker et al. 2017) by exact enumeration, importance
-  sampling or SVI (Pyro), and the TrueBelief, NoCost and motion-heuristic comparison models.
+  sampling, SMC or SVI (Pyro), and the TrueBelief, NoCost and motion-heuristic comparison models.
+- :mod:`~neurosafe.cognitive.rsa`: Rational Speech Acts (Frank & Goodman 2012) and instruction following.
+- :mod:`~neurosafe.cognitive.causal`: ``do`` and counterfactual queries with ChiRho.
+- :mod:`~neurosafe.cognitive.fitting`: fitting models to trial-level human judgements.
+- :mod:`~neurosafe.cognitive.planted`, :mod:`~neurosafe.cognitive.safety`: planted agents; recovery,
+  calibration and clarification-asking evaluations.
 """
 
 from neurosafe.cognitive.agent import (
