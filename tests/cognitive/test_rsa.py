@@ -8,7 +8,7 @@ import math
 import pytest
 
 from neurosafe.cognitive.errors import GameError
-from neurosafe.cognitive.rsa import instruction_accuracy, instruction_listener, load_game, rsa
+from neurosafe.cognitive.rsa import gridworld_goals, instruction_accuracy, instruction_listener, load_game, rsa
 
 GLASSES = {"referents": ["plain", "glasses", "glasses_hat"],
            "semantics": {"glasses": ["glasses", "glasses_hat"], "hat": ["glasses_hat"], "nothing": ["plain"]}}
@@ -60,3 +60,20 @@ def test_frank_goodman_2012_blue_square():
 def test_bad_games_fail_in_one_line(game, message):
     with pytest.raises(GameError, match=message):
         load_game(game)
+
+
+def test_instruction_listener_in_a_gridworld():
+    from neurosafe.cognitive.world import GridWorld
+
+    world = GridWorld(("......", "..#...", "......"))
+    goals = gridworld_goals(world, {"A": ((0, 0), ["red", "circle"]), "B": ((2, 5), ["red", "square"]),
+                                    "C": ((2, 4), ["blue", "square"])})
+    assert goals["A"] == {"red", "circle", "left", "top"} and goals["B"] == {"red", "square", "right", "bottom"}
+    post = instruction_listener(goals, "go to the red one on the left")
+    assert post["A"] == pytest.approx(1.0)
+    # "square" (B and C) by hand at alpha 1; literal listener of each word: red 1/2 (A, B), square 1/2, right
+    # 1/2, bottom 1/2 (B, C), blue 1 (C). S1(square|B) = (1/2) / (1/2 + 1/2 + 1/2 + 1/2) = 1/4;
+    # S1(square|C) = (1/2) / (1 + 1/2 + 1/2 + 1/2) = 1/5; L1(B|square) = (1/4) / (1/4 + 1/5) = 5/9
+    assert instruction_listener(goals, "the square")["B"] == pytest.approx(5 / 9, abs=1e-9)
+    with pytest.raises(GameError, match="names no feature"):
+        instruction_listener(goals, "go north")

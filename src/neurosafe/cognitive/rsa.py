@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from neurosafe.cognitive.errors import GameError
 
-__all__ = ["RSAResult", "ReferenceGame", "instruction_accuracy", "instruction_listener", "load_game", "rsa"]
+__all__ = [
+    "RSAResult", "ReferenceGame", "gridworld_goals", "instruction_accuracy", "instruction_listener", "load_game", "rsa",
+]
 
 
 class _GameSpec(BaseModel):
@@ -153,6 +155,22 @@ def _goal_game(goals: dict[str, set[str] | list[str]], alpha: float, depth: int,
     semantics = {w: [g for g, feats in goals.items() if w in feats] for w in words}
     return ReferenceGame.from_dict({"referents": list(goals), "semantics": semantics, "prior": prior,
                                     "cost": cost or {}, "alpha": alpha, "depth": depth})
+
+
+def gridworld_goals(world, objects: dict[str, tuple[tuple[int, int], list[str] | set[str]]]
+                    ) -> dict[str, set[str]]:
+    """Goals of a gridworld (name -> (cell, feature words)) with the spatial words true of their cells added:
+    ``left``/``right`` and ``top``/``bottom`` (which half of the map, cells on the middle line get neither)."""
+    height, width = world.shape
+    goals = {}
+    for name, (cell, features) in objects.items():
+        world.index_of(cell, f"goal {name!r}")
+        r, c = int(cell[0]), int(cell[1])
+        words = {str(f).lower() for f in features}
+        words |= {"left"} if 2 * c + 1 < width else {"right"} if 2 * c + 1 > width else set()
+        words |= {"top"} if 2 * r + 1 < height else {"bottom"} if 2 * r + 1 > height else set()
+        goals[name] = words
+    return goals
 
 
 def instruction_listener(goals: dict[str, set[str] | list[str]], instruction: str, alpha: float = 1.0,
