@@ -17,6 +17,7 @@ from neurosafe.cli import (
     rules,
     run,
     score,
+    tom,
     twin,
 )
 from neurosafe.cli.common import NeurosafeGroup, debug_callback
@@ -48,6 +49,8 @@ app.add_typer(embodied.app, name="embodied")
 app.add_typer(rules.app, name="rules")
 app.add_typer(objectives.app, name="objectives")
 app.command("results")(results.results)
+app.add_typer(tom.app, name="tom")
+app.command("rsa-game")(tom.rsa_game)
 
 
 def main() -> None:

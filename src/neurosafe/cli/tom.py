@@ -1,0 +1,144 @@
+"""``neurosafe tom infer|fit`` (Bayesian theory of mind) and ``neurosafe rsa-game`` (Rational Speech Acts)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from neurosafe.cli.common import JsonOpt, console, handle_errors, report
+
+app = typer.Typer(help="Bayesian theory of mind: infer desires and beliefs from paths; fit models to people.",
+                  no_args_is_help=True)
+
+
+class Model(StrEnum):
+    btom = "btom"
+    true_belief = "true_belief"
+    no_cost = "no_cost"
+    motion = "motion"
+
+
+class Method(StrEnum):
+    exact = "exact"
+    importance = "importance"
+    smc = "smc"
+    svi = "svi"
+
+
+@app.command("infer")
+@handle_errors
+def infer(
+    scenario: Path = typer.Argument(..., help="Scenario JSON (map, spots, trucks, types, start, path; see README)."),
+    model: Model = typer.Option(Model.btom, help="BToM or a comparison model."),
+    method: Method = typer.Option(Method.exact, help="exact enumeration, importance sampling, SMC or SVI (Pyro)."),
+    beta: float | None = typer.Option(None, help="Rationality (default: the scenario's model.beta)."),
+    samples: int = typer.Option(64, help="Importance sampling: beliefs and desires drawn (each); SMC: x 30 particles."),
+    seed: int = typer.Option(0, help="Seed of importance sampling and SVI."),
+    out: Path = typer.Option(Path("runs/tom"), "--out", "-o", help="Folder for posterior.json and posterior.png."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Joint posterior over the agent's desires and initial beliefs given its path, step by step."""
+    from neurosafe.cognitive.btom import BToM, btom_importance, btom_infer, btom_smc, btom_svi
+    from neurosafe.cognitive.errors import ScenarioError
+    from neurosafe.cognitive.figures import plot_posterior
+    from neurosafe.cognitive.world import load_scenario
+    from neurosafe.core.io import save_json
+
+    sc = load_scenario(scenario)
+    if method != Method.exact and model != Model.btom:
+        raise ScenarioError("the sampling methods (importance, smc, svi) are implemented for the btom model only")
+    if beta is not None and beta <= 0:
+        raise ScenarioError(f"beta must be positive; got {beta}")
+    with console.status(f"inferring ({model.value}, {method.value})"):
+        if method == Method.exact:
+            post = btom_infer(sc, model.value, beta)
+        elif method == Method.importance:
+            post = btom_importance(sc, samples, samples, seed, BToM.variant("btom", sc, beta))
+        elif method == Method.smc:
+            post = btom_smc(sc, samples * 30, seed, BToM.variant("btom", sc, beta))
+        else:
+            post = btom_svi(sc, seed=seed, model=BToM.variant("btom", sc, beta))
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot_posterior(sc, post, out / "posterior.png")
+    payload = {**post.to_dict(), "method": method.value, "figure": str(figure)}
+    save_json(out / "posterior.json", payload)
+    d = payload["desire_rating"]
+    lines = [f"[bold]{sc.name}[/] ({model.value}, {method.value}, {post.seconds:.2f} s)",
+             "desire (1-7): " + ", ".join(f"{k} {v:.2f}" for k, v in d.items())]
+    lines += [f"belief about hidden spot {s}: " + ", ".join(f"{k} {v:.2f}" for k, v in b.items())
+              for s, b in payload["belief"].items()]
+    report(payload, json_out, [*lines, f"figure: [bold]{figure}[/]"])
+
+
+@app.command("fit")
+@handle_errors
+def fit(
+    judgements: Path = typer.Argument(..., help="CSV: scenario, question, option, rating, participant."),
+    scenarios: Path = typer.Option(..., "--scenarios", "-s", help="Folder of scenario JSON files (by their name)."),
+    betas: str = typer.Option("0.25,0.5,1,2,4", help="Comma-separated grid of beta values."),
+    n_boot: int = typer.Option(500, help="Bootstrap replicates over participants and scenarios."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap and the split halves."),
+    out: Path = typer.Option(Path("runs/tom-fit"), "--out", "-o", help="Folder for fit.json and fit.png."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Fit beta for BToM and its lesions by grid and score each against the mean judgements."""
+    from neurosafe.cognitive.errors import JudgementError, ScenarioError
+    from neurosafe.cognitive.figures import plot_fit
+    from neurosafe.cognitive.fitting import fit_people, load_judgements
+    from neurosafe.cognitive.world import load_scenario
+    from neurosafe.core.io import save_json
+
+    if not scenarios.is_dir():
+        raise ScenarioError(f"scenario folder not found: {scenarios}")
+    loaded = [load_scenario(p) for p in sorted(scenarios.glob("*.json"))]
+    if not loaded:
+        raise ScenarioError(f"no scenario JSON files in {scenarios}")
+    by_name = {s.name: s for s in loaded}
+    try:
+        grid = tuple(float(b) for b in betas.split(","))
+    except ValueError as err:
+        raise JudgementError(f"--betas must be comma-separated numbers; got {betas!r}") from err
+    if any(b <= 0 for b in grid):
+        raise JudgementError(f"--betas must be positive; got {betas!r}")
+    table = load_judgements(judgements, by_name)
+    with console.status(f"fitting {len(grid)} beta values x 4 models on {len(by_name)} scenarios"):
+        result = fit_people(table, by_name, betas=grid, seed=seed, n_boot=n_boot)
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot_fit(result, out / "fit.png")
+    payload = {**result.to_dict(), "figure": str(figure)}
+    save_json(out / "fit.json", payload)
+    lines = [f"{result.n_items} items, {result.n_participants} participants, split-half ceiling {result.ceiling:.3f}"]
+    for m, s in result.scores.items():
+        ci = f"[{s.ci[0]:.3f}, {s.ci[1]:.3f}]" if s.ci else ""
+        lines.append(f"{m:>12}: beta {result.betas[m]}, r = {s.value:.3f} {ci}")
+    report(payload, json_out, [*lines, f"figure: [bold]{figure}[/]"])
+
+
+@handle_errors
+def rsa_game(
+    game: Path = typer.Argument(..., help="Game JSON: referents, semantics (utterance -> referents), prior, cost."),
+    alpha: float | None = typer.Option(None, help="Speaker rationality (default: the game's alpha)."),
+    depth: int | None = typer.Option(None, help="Recursion depth (default: the game's depth)."),
+    out: Path = typer.Option(Path("runs/rsa"), "--out", "-o", help="Folder for rsa.json and rsa.png."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Literal and pragmatic listeners and the speaker of a reference game (Rational Speech Acts)."""
+    from dataclasses import replace
+
+    from neurosafe.cognitive.figures import plot_rsa
+    from neurosafe.cognitive.rsa import load_game, rsa
+    from neurosafe.core.io import save_json
+
+    g = load_game(game)
+    g = replace(g, alpha=g.alpha if alpha is None else alpha, depth=g.depth if depth is None else depth)
+    result = rsa(g)
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot_rsa(result, out / "rsa.png")
+    payload = {**result.to_dict(), "figure": str(figure)}
+    save_json(out / "rsa.json", payload)
+    lines = [f"pragmatic listener L{g.depth} (alpha {g.alpha}):"]
+    lines += [f"  {u!r}: " + ", ".join(f"{r} {p:.3f}" for r, p in row.items())
+              for u, row in payload["listener"].items()]
+    report(payload, json_out, [*lines, f"figure: [bold]{figure}[/]"])

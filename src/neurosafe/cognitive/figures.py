@@ -1,0 +1,80 @@
+"""Figures: the scenario's map and path beside the posterior over desires and beliefs along the path, the
+fit of models to people, and RSA listener tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neurosafe.cognitive.btom import BToMPosterior
+from neurosafe.cognitive.world import Scenario
+from neurosafe.core.figures import plt, save_figure
+
+__all__ = ["plot_fit", "plot_posterior", "plot_rsa"]
+
+
+def plot_posterior(scenario: Scenario, posterior: BToMPosterior, path: str | Path) -> Path:
+    """Map and path (left), expected desire ratings (middle) and the inferred initial belief about the hidden
+    spot (right), after each step of the path."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.2, 1, 1]})
+    ax = axes[0]
+    world = scenario.world
+    ax.imshow(world.wall, cmap="Greys", vmin=0, vmax=1.4)
+    vis0 = world.visibility[world.index_of(scenario.start)]
+    for k, (name, (r, c)) in enumerate(scenario.spots.items()):
+        label = scenario.trucks.get(name) or "-"
+        ax.text(c, r, label, ha="center", va="center", fontsize=12, weight="bold",
+                color="tab:blue" if vis0[k] else "tab:red")
+    cells = np.array([scenario.start, *scenario.path])
+    ax.plot(cells[:, 1], cells[:, 0], "-o", color="tab:orange", ms=3, lw=1.5)
+    ax.plot(*cells[0][::-1], "s", color="k", ms=7)
+    ax.set_title(f"{scenario.name}: path (start ■; red = hidden at start)", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    steps = np.arange(len(posterior.desire_rating))
+    for t, name in enumerate(posterior.types):
+        axes[1].plot(steps, posterior.desire_rating[:, t], label=name)
+    axes[1].set(xlabel="actions observed", ylabel="expected desire rating (1-7)", ylim=(1, 7))
+    axes[1].legend(title="truck", fontsize=8)
+    axes[1].set_title(f"desires ({posterior.model})", fontsize=9)
+    if posterior.hidden_spots:
+        for j, option in enumerate(posterior.options):
+            axes[2].plot(steps, posterior.belief[:, 0, j], label=option)
+        axes[2].set(xlabel="actions observed", ylabel=f"initial belief about spot {posterior.hidden_spots[0]}",
+                    ylim=(0, 1))
+        axes[2].legend(fontsize=8)
+    axes[2].set_title("beliefs", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_fit(result, path: str | Path) -> Path:
+    """Each model's correlation with the mean judgements (95% CI) against the split-half ceiling."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    names = list(result.scores)
+    vals = [result.scores[m].value for m in names]
+    ci = np.array([result.scores[m].ci or (v, v) for m, v in zip(names, vals, strict=True)])
+    ax.bar(names, vals, color="tab:blue", alpha=0.7)
+    ax.errorbar(names, vals, yerr=[np.array(vals) - ci[:, 0], ci[:, 1] - np.array(vals)], fmt="none", color="k")
+    ax.axhline(result.ceiling, ls="--", color="gray", label=f"split-half ceiling {result.ceiling:.2f}")
+    ax.set(ylabel="r with mean judgements", ylim=(min(0, min(vals)) - 0.05, 1.05))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_rsa(result, path: str | Path) -> Path:
+    """Literal and pragmatic listener tables (utterance x referent)."""
+    game = result.game
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.6 * len(game.utterances) + 1.8))
+    for ax, mat, title in ((axes[0], result.listeners[0], "literal listener L0"),
+                           (axes[1], result.listener, f"pragmatic listener L{game.depth} (alpha={game.alpha})")):
+        ax.imshow(mat, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), v in np.ndenumerate(mat):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(game.referents)), game.referents, rotation=30, fontsize=8)
+        ax.set_yticks(range(len(game.utterances)), game.utterances, fontsize=8)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)
