@@ -81,7 +81,7 @@ def predict(twin, stim, resp) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", default="0", help="Comma-separated seeds of the ensemble of twins.")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--out", default="twin_transfer_results.json")
     parser.add_argument("--held-out", default=",".join(HELD_OUT))
     parser.add_argument("--skip-210325", action="store_true")
@@ -131,7 +131,7 @@ def main() -> None:
                   flush=True)
             fact = transfer_twin(twin, stim[held], train[held], session=held, seed=seed)
             lin = transfer_twin(twin, stim[held], train[held], session=held, seed=seed,
-                                readout=ReadoutConfig(kind="linear", pool=2))
+                                readout=ReadoutConfig(kind="linear", pool=1))
             preds["factorized"].append(predict(fact, stim[held], test[held]))
             preds["linear"].append(predict(lin, stim[held], test[held]))
         r_px, r_v1 = baselines(held)

@@ -61,8 +61,8 @@ def front_end_subject(in_channels: int = 3):
     return TorchSubject(v1_frontend(in_channels=in_channels), device="cpu", progress=False)
 
 
-def frontend_twin_config(*, channels: int = 32, kernel_sizes: Sequence[int] = (1, 3), pool: int = 2,
-                         image_size: int = 56, readout: str = "factorized", epochs: int = 40,
+def frontend_twin_config(*, channels: int = 48, kernel_sizes: Sequence[int] = (1,), pool: int = 4,
+                         image_size: int = 56, readout: str = "factorized", epochs: int = 25,
                          loss: str = "poisson", seed_batch: int = 64) -> TwinConfig:
     """The twin recipe for small natural-image datasets: frozen V1 front end (``normalize``, average-pooled
     by ``pool``) -> trainable conv layers (``kernel_sizes``, ``channels``) shared across sessions ->
