@@ -106,7 +106,7 @@ def test_linear_output_and_gaussian_loss_fit_signed_data(tiny_data):
 
 
 def test_ceiling_free_evaluation_without_repeats(tiny_data):
-    stim, rec, test, test_rec = tiny_data
+    *_, test_rec = tiny_data
     avg = test_rec.mean("repeat")
     rng = np.random.default_rng(0)
     pred = avg + rng.normal(0, 0.3, avg.shape)

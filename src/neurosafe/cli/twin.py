@@ -175,7 +175,8 @@ def compare(
     for name, sess in result["sessions"].items():
         for model, sc in sess["models"].items():
             diff = sc.get("minus_ridge_v1_front_end")
-            ci = "" if not diff or diff["ci"] is None else f"{diff['value']:+.3f} [{diff['ci'][0]:+.3f}, {diff['ci'][1]:+.3f}]"
+            ci = ("" if not diff or diff["ci"] is None
+                  else f"{diff['value']:+.3f} [{diff['ci'][0]:+.3f}, {diff['ci'][1]:+.3f}]")
             feve = "no repeats" if sc["ceiling_free"] else f"{sc['feve_pooled']:.3f}"
             rows.append((name, model, f"{sc['median_r']:.3f}", f"{sc['mean_r']:.3f}", ci, feve))
     print_table(f"twin compare ({result['mode']}; figure {result['figure']})",

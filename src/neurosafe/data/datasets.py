@@ -45,7 +45,8 @@ COWLEY_SESSIONS = ("210325", "190925", "190927", "190928", "190929", "210224")
 def cowley2023_sessions(directory: str | Path) -> list[str]:
     """Sessions of Cowley et al. 2023 present in ``directory`` (with repeats or repeat-averaged), sorted."""
     directory = Path(directory)
-    found = {p.stem.removeprefix("responses_repeat_averaged_") for p in directory.glob("responses_repeat_averaged_*.npy")}
+    averaged = directory.glob("responses_repeat_averaged_*.npy")
+    found = {p.stem.removeprefix("responses_repeat_averaged_") for p in averaged}
     found |= {p.stem.removeprefix("responses_") for p in directory.glob("responses_*.npy")
               if not p.stem.startswith("responses_repeat_averaged_")}
     return sorted(found)

@@ -49,8 +49,9 @@ __all__ = [
     "DEFAULT_ALPHAS", "LayerScores", "LinearShapeMetric", "PLSMapping", "RidgeCVMapping", "Score", "align_features",
     "auroc", "average_scores", "brier_score", "calibration_bins", "calibration_score", "canonical_correlations",
     "cca_similarity", "cka", "compare_rdms", "correlation_ceiling", "cross_validated_predictions",
-    "expected_calibration_error", "fev", "feve", "fpr_at_tpr", "hsic", "mean_score", "median_ceiling", "negative_log_likelihood",
-    "oracle_correlation", "paired_difference", "paired_representations", "permutation_distance", "pooled_feve", "provenance", "rdm",
-    "reliability_summary", "ridge_predictivity", "rsa_noise_ceiling", "rsa_score", "score_layers", "shape_distance",
-    "spearman_brown", "split_half_reliability", "stimulus_folds", "whiten",
+    "expected_calibration_error", "fev", "feve", "fpr_at_tpr", "hsic", "mean_score", "median_ceiling",
+    "negative_log_likelihood", "oracle_correlation", "paired_difference", "paired_representations",
+    "permutation_distance", "pooled_feve", "provenance", "rdm", "reliability_summary", "ridge_predictivity",
+    "rsa_noise_ceiling", "rsa_score", "score_layers", "shape_distance", "spearman_brown", "split_half_reliability",
+    "stimulus_folds", "whiten",
 ]

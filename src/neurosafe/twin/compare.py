@@ -175,7 +175,7 @@ def score_predictions(prediction: np.ndarray, responses: xr.DataArray, seed: int
     the fraction of ceiling; else ``ceiling_free: True``."""
     responses = validate_responses(responses)
     r = test_correlation(prediction, responses)
-    out: dict = {"median_r": float(np.nanmedian(r)), "mean_r": float(np.nanmean(r)), "n_neurons": int(len(r))}
+    out: dict = {"median_r": float(np.nanmedian(r)), "mean_r": float(np.nanmean(r)), "n_neurons": len(r)}
     repeats = "repeat" in responses.dims and responses.sizes["repeat"] >= 2
     out["ceiling_free"] = not repeats
     if repeats:
