@@ -18,5 +18,5 @@ def test_repeat_averaged_session_loads_as_stimulus_by_neuron(cowley_dir):
     np.testing.assert_array_equal(rec.responses.values, raw.T)
     assert rec.stimuli.shape == (800, 3, 112, 112)
     assert rec.responses.neuron_id.values[0] == "210224_n00"
-    with pytest.raises(DataFileError, match="sessions there"):
+    with pytest.raises(DataFileError, match="not found.*sessions there"):
         load_cowley2023(cowley_dir, session="999999")

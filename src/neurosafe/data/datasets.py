@@ -70,9 +70,8 @@ def load_cowley2023(directory: str | Path, session: str = "210325") -> Recording
         npy, averaged = directory / f"responses_repeat_averaged_{session}.npy", True
     if not npy.exists():
         have = cowley2023_sessions(directory) if directory.is_dir() else []
-        raise DataFileError(f"no responses for Cowley session {session!r} in {directory} "
-                            f"(responses_{session}.npy or responses_repeat_averaged_{session}.npy); "
-                            f"sessions there: {have or 'none'}")
+        raise DataFileError(f"Cowley session {session!r} not found in {directory} (no responses_{session}.npy "
+                            f"or responses_repeat_averaged_{session}.npy); sessions there: {have or 'none'}")
     try:
         raw = np.load(npy, allow_pickle=False)
     except (ValueError, OSError) as err:
