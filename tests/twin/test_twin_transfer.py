@@ -163,3 +163,15 @@ def test_ridge_and_paired_difference_helpers():
     assert same.value == 0 and same.ci == (0, 0)
     with pytest.raises(TwinError, match="2 neurons"):
         median_difference(a[:1], b[:1])
+
+
+def test_ensemble_is_the_mean_of_its_twins(planted):
+    from neurosafe.twin import TwinEnsemble
+
+    _, twin_a, (stim_b, rec_b), (test, _) = planted
+    members = [transfer_twin(twin_a, stim_b, rec_b, session="b", seed=s, readout=ReadoutConfig(kind="linear"))
+               for s in (0, 1)]
+    ens = TwinEnsemble(members).respond(test)
+    np.testing.assert_allclose(ens.values, (members[0].respond(test).values + members[1].respond(test).values) / 2)
+    with pytest.raises(TwinError, match="same sessions"):
+        TwinEnsemble([members[0], twin_a])

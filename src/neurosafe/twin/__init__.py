@@ -2,6 +2,7 @@
 ceilings, with scaling laws over recording time."""
 
 from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig
+from neurosafe.twin.ensemble import TwinEnsemble
 from neurosafe.twin.errors import TwinConfigError, TwinError
 from neurosafe.twin.evaluate import TwinEvaluation, evaluate_twin
 from neurosafe.twin.fragility import FragilityResult, twin_fragility
@@ -22,6 +23,7 @@ __all__ = [
     "StackedCoreConfig",
     "TwinConfig",
     "TwinConfigError",
+    "TwinEnsemble",
     "TwinError",
     "TwinEvaluation",
     "TwinTrainConfig",
