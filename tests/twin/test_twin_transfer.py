@@ -169,8 +169,8 @@ def test_ensemble_is_the_mean_of_its_twins(planted):
     from neurosafe.twin import TwinEnsemble
 
     _, twin_a, (stim_b, rec_b), (test, _) = planted
-    members = [transfer_twin(twin_a, stim_b, rec_b, session="b", seed=s, readout=ReadoutConfig(kind="linear"))
-               for s in (0, 1)]
+    members = [transfer_twin(twin_a, stim_b, rec_b, session="b", readout=ReadoutConfig(kind="linear", pool=p))
+               for p in (1, 2)]
     ens = TwinEnsemble(members).respond(test)
     np.testing.assert_allclose(ens.values, (members[0].respond(test).values + members[1].respond(test).values) / 2)
     with pytest.raises(TwinError, match="same sessions"):
