@@ -35,6 +35,9 @@ def test_fit_two_sessions_transfer_and_compare(sessions, tmp_path):
     assert res.exit_code == 0, res.output
     fit = json.loads(res.stdout)
     assert set(fit["sessions"]) == {"a", "b"} and fit["n_neurons"] == 12
+    res = CliRunner().invoke(app, ["twin", "eval", str(tmp_path / "run"), a, "--json", "--n-boot", "0"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["stimuli"] == "held-out split"
     res = CliRunner().invoke(app, ["twin", "transfer", str(tmp_path / "run"), c, "--out", str(tmp_path / "moved"),
                                    "--readout", "linear", "--json"])
     assert res.exit_code == 0, res.output

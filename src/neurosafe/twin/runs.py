@@ -72,12 +72,16 @@ def evaluate_run(run_dir: str | Path, rec: Recording, all_stimuli: bool = False,
     on (``split.json``), else (or with ``all_stimuli``) every stimulus."""
     _need_stimuli(rec)
     run_dir = Path(run_dir)
-    twin = DigitalTwin.load(run_dir / TWIN)
+    twin = load_run_twin(run_dir)
     responses, used = rec.responses, "all"
     split_file = run_dir / SPLIT
     if not all_stimuli and split_file.exists():
         split = load_json(split_file)
-        if split["data_hash"] == data_hash(rec.responses):
+        digest = data_hash(rec.responses)
+        for part in split.get("sessions", {}).values():  # a multi-session fit: the session of this file
+            if part["data_hash"] == digest:
+                split = part
+        if split.get("data_hash") == digest:
             if not split["test_ids"]:
                 raise TwinError(f"{run_dir} was fit on every stimulus of this file (no test split): evaluate on "
                                 "another recording, or pass all_stimuli to score the training data")
