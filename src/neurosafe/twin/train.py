@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.devices import resolve_device
+from neurosafe.core.hashing import state_hash
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.twin.config import TwinConfig, TwinTrainConfig
@@ -443,6 +444,8 @@ def _fit(network: TwinNetwork, data, config: TwinConfig, seed: int, device, vali
     state = _State()
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     fingerprint = _fingerprint(data, config, seed, validation)
+    if frozen_core:  # a transfer resumes only onto the same frozen core
+        fingerprint = run_fingerprint(fingerprint, state_hash(network.core.state_dict()))
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
     saved = load_checkpoint(ckpt, fingerprint, map_location=device) if resume and ckpt is not None else None
     if saved is not None:  # this fit's checkpoint (another fit's or an unreadable one: warned, start fresh)
