@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import time
 
+import importlib
+
 import numpy as np
 
-import neurosafe.metrics.cka as cka_module
 from neurosafe.metrics import cka
+
+cka_module = importlib.import_module("neurosafe.metrics.cka")  # the package attribute 'cka' is the function
 
 
 def main() -> None:
