@@ -7,9 +7,8 @@ rbf CKA. Prints both times and the ratio old / new (goal >= 10x). Run: ``python 
 
 from __future__ import annotations
 
-import time
-
 import importlib
+import time
 
 import numpy as np
 
