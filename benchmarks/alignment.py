@@ -115,9 +115,18 @@ def rdm_benchmark(n: int, n_neurons: int) -> None:
 
 
 def main() -> None:
+    """``--quick``: a 4x smaller problem; ``--rdm`` / ``--ridge``: only that part. BLAS threads are set
+    explicitly (``threadpoolctl``; ``--threads N``, default 1) for neurosafe and the peers alike."""
+    from threadpoolctl import threadpool_limits
+
     scale = 4 if "--quick" in sys.argv else 1
-    ridge_benchmark(2000 // scale, 4096 // scale, 1000 // scale)
-    rdm_benchmark(1000 // scale, 500 // scale)
+    threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
+    with threadpool_limits(limits=threads):
+        print(f"BLAS threads: {threads}")
+        if "--rdm" not in sys.argv:
+            ridge_benchmark(2000 // scale, 4096 // scale, 1000 // scale)
+        if "--ridge" not in sys.argv:
+            rdm_benchmark(1000 // scale, 500 // scale)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def test_partial_dict_fills_defaults():
         ({"cores": {}}, "unknown twin option"),
         ({"train": {"max_epochs": 3}}, "unknown train option"),  # one name: epochs
         ({"core": {"kind": "transformer"}}, "core.kind"),
-        ({"readout": {"kind": "linear"}}, "readout.kind"),
+        ({"readout": {"kind": "dense"}}, "readout.kind"),
         ({"output": "relu"}, "output"),
         ({"train": {"lr_decay": 1.5}}, "lr_decay"),
         ({"train": {"val_fraction": 0}}, "val_fraction"),

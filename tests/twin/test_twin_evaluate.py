@@ -45,8 +45,14 @@ def test_correlations_match_numpy(truth):
     np.testing.assert_allclose(
         ev.fraction_of_ceiling.per_unit.values, ev.correlation.per_unit.values / ev.ceiling.per_unit.values
     )
-    # as for every Score: the (median) value over the median ceiling
-    assert ev.correlation.ceiled_value == pytest.approx(ev.correlation.value / np.nanmedian(ev.ceiling.per_unit.values))
+    # the one aggregate ceiling: sqrt of the median split-half reliability over ALL neurons (none dropped)
+    from neurosafe.metrics import split_half_reliability
+
+    rel = split_half_reliability(rec, n_boot=0).per_unit.values
+    agg = np.sqrt(max(np.median(rel), 0))
+    assert ev.ceiling.value == pytest.approx(agg)
+    assert ev.correlation.ceiled_value == pytest.approx(ev.correlation.value / agg)
+    assert ev.fraction_of_ceiling.value == pytest.approx(np.nanmedian(ev.correlation.per_unit.values) / agg)
 
 
 def test_to_dict_is_json_with_medians_and_per_neuron_values(truth):
@@ -67,8 +73,9 @@ def test_to_dict_is_json_with_medians_and_per_neuron_values(truth):
 
 def test_bad_inputs(truth):
     brain, stim, rec = truth
-    with pytest.raises(DataValidationError, match="repeat"):
-        evaluate_twin(brain, stim, rec.mean("repeat"))
+    # no repeats: not an error any more, a ceiling-free evaluation that says so
+    free = evaluate_twin(brain, stim, rec.mean("repeat"), n_boot=0)
+    assert free.ceiling_free and free.feve is None and free.fraction_of_ceiling is None
     with pytest.raises(TwinError, match="lacks 5 neuron ids"):
         evaluate_predictions(brain.respond(stim).isel(neuron=slice(5, None)), rec)
     bad = brain.respond(stim).copy()

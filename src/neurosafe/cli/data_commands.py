@@ -58,6 +58,8 @@ def import_dataset(
     dataset: Dataset = typer.Argument(..., help="Which public dataset layout to read."),
     path: Path = typer.Argument(..., help="The dataset's folder (ecker2010: its .mat file)."),
     out: Path = typer.Option(..., "--out", "-o", help="netCDF file to write."),
+    session: str | None = typer.Option(None, help="cowley2023: which session (e.g. 210325, 190925, 210224); "
+                                                  "default 210325, the one with repeats."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Convert a downloaded public dataset into a neurosafe netCDF recording."""
@@ -69,9 +71,11 @@ def import_dataset(
         raise DataFileError(f"no such file or folder: {path}")
     if not out.parent.is_dir():
         raise DataFileError(f"no such folder for --out: {out.parent} (create it first)")
+    if session is not None and dataset.value != "cowley2023":
+        raise DataFileError(f"--session applies to cowley2023 only; {dataset.value} has no sessions to choose")
     loader = {"cowley2023": datasets.load_cowley2023, "kriegeskorte92": datasets.load_kriegeskorte92,
               "ecker2010": datasets.load_ecker2010}[dataset.value]
-    rec = loader(path)
+    rec = loader(path, session=session) if session is not None else loader(path)
     save_netcdf(rec, out)
     summary = {"file": str(out), "dataset": dataset.value, **_describe(rec)}
     report(summary, json_out, [f"wrote [bold]{out}[/] from {dataset.value}"])

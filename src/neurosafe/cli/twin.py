@@ -1,4 +1,4 @@
-"""``neurosafe twin fit | eval | scaling``: sensory digital twins from recordings."""
+"""``neurosafe twin fit | transfer | compare | eval | scaling``: sensory digital twins from recordings."""
 
 from __future__ import annotations
 
@@ -18,27 +18,44 @@ class Readout(StrEnum):
     factorized = "factorized"
 
 
+class TransferReadout(StrEnum):
+    gaussian = "gaussian"
+    factorized = "factorized"
+    linear = "linear"
+
+
+class Recipe(StrEnum):
+    stacked = "stacked"
+    frontend = "frontend"
+
+
 class Backend(StrEnum):
     local = "local"
     ray = "ray"
 
 
 def _config(config: Path | None, epochs: int | None, readout: Readout | None, channels: int | None,
-            image_size: int | None, base: dict | None = None):
-    """A TwinConfig from an optional JSON/YAML file (or ``base``, the options a resumed fit started with), then
-    the command-line overrides; the twin's own progress bar is off (the CLI shows one display)."""
+            image_size: int | None, recipe: Recipe = Recipe.stacked, base: dict | None = None):
+    """A TwinConfig from the recipe, an optional JSON/YAML file (or ``base``, the options a resumed fit started
+    with), then the command-line overrides; the twin's own progress bar is off (the CLI shows one display)."""
     import yaml
 
     from neurosafe.twin import TwinConfig
     from neurosafe.twin.errors import TwinConfigError
 
     data: dict = dict(base or {})
+    if recipe == Recipe.frontend and base is None:
+        from neurosafe.twin.compare import frontend_twin_config
+
+        data = frontend_twin_config().to_dict()
     if config is not None:
         if not config.exists():
             raise TwinConfigError(f"no such config file: {config}")
-        data = yaml.safe_load(config.read_text()) or {}  # YAML is a superset of JSON
-        if not isinstance(data, dict):
+        given = yaml.safe_load(config.read_text()) or {}  # YAML is a superset of JSON
+        if not isinstance(given, dict):
             raise TwinConfigError(f"{config} must hold a mapping of options")
+        for key, value in given.items():
+            data[key] = {**data[key], **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value
     if epochs is not None:
         data.setdefault("train", {})["epochs"] = epochs
     if readout is not None:
@@ -66,11 +83,17 @@ FIT_OPTIONS = "fit_config.json"  # the options a fit started with: `--resume` co
 CONFIG_HELP = "JSON or YAML file of TwinConfig options (core, readout, train, output, image_size, ...)."
 
 
+RECIPE_HELP = ("stacked: a conv core trained from pixels; frontend: the frozen V1 front end + a small trained "
+               "core + factorized readouts (wins on small natural-image data; see docs).")
+
+
 @app.command("fit")
 @handle_errors
 def fit(
-    data: Path = typer.Argument(..., help="Recording with stimuli (.nc or .nwb)."),
+    data: list[Path] = typer.Argument(..., help="Recording(s) with stimuli (.nc or .nwb); several: one core "
+                                                "shared across the sessions, one readout each."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the twin, its test split and checkpoints."),
+    recipe: Recipe = typer.Option(Recipe.stacked, help=RECIPE_HELP),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
     epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs."),
     readout: Readout | None = typer.Option(None, help="Readout kind."),
@@ -82,24 +105,95 @@ def fit(
                                 "was started with (--epochs etc. override them)."),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Fit a digital twin (core + readout) to a recording and save it."""
+    """Fit a digital twin (core + readout per session) to one or several recordings and save it."""
     from neurosafe.core import progress
     from neurosafe.core.io import load_json, save_json
     from neurosafe.data.io import load_recording
-    from neurosafe.twin.runs import fit_recording
+    from neurosafe.twin.runs import fit_recording, fit_recordings
 
     started = out / FIT_OPTIONS
     base = load_json(started) if resume and config is None and started.exists() else None  # the epochs it began with
-    cfg = _config(config, epochs, readout, channels, image_size, base=base)
-    rec = load_recording(data)
+    cfg = _config(config, epochs, readout, channels, image_size, recipe, base=base)
+    recs = [load_recording(d) for d in data]
     save_json(started, cfg.to_dict())
     with progress.switched(False if json_out else None), \
             progress.stage("fit the twin (epochs; may stop early)", total=cfg.train.epochs) as bar:
-        summary = fit_recording(rec, out, cfg, test_fraction=test_fraction, seed=seed, resume=resume,
-                                callbacks=[lambda report: bar.advance()])
+        advance = [lambda report: bar.advance()]
+        if len(recs) == 1 and recipe == Recipe.stacked:
+            summary = fit_recording(recs[0], out, cfg, test_fraction=test_fraction, seed=seed, resume=resume,
+                                    callbacks=advance)
+        else:
+            summary = fit_recordings(recs, out, cfg, test_fraction=test_fraction, seed=seed, resume=resume,
+                                     callbacks=advance)
     report(summary, json_out, [f"twin saved to [bold]{out}[/]: {summary['n_neurons']} neurons, {summary['epochs']} "
                                f"epochs, best validation r {summary['best_val_correlation']:.3f} "
                                f"(epoch {summary['best_epoch']})"])
+
+
+@app.command("transfer")
+@handle_errors
+def transfer(
+    run: Path = typer.Argument(..., help="Folder written by `neurosafe twin fit`."),
+    data: Path = typer.Argument(..., help="A new session's recording with stimuli (with or without repeats)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the transferred twin and its split."),
+    readout: TransferReadout | None = typer.Option(None, help="New readout kind (default: the twin's); linear: "
+                                                              "ridge with LOO CV on the core's features."),
+    test_fraction: float = typer.Option(0.2, help="Fraction of the new session's stimuli held out for scoring."),
+    seed: int = typer.Option(0, help="Seed of the split and the readout's fit."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Freeze a twin's core, fit a new readout on a new session's training stimuli, score held-out ones."""
+    from neurosafe.data.io import load_recording
+    from neurosafe.twin import ReadoutConfig
+    from neurosafe.twin.runs import transfer_run
+
+    kind = None if readout is None else ReadoutConfig(kind=readout.value, pool=2 if readout.value == "linear" else 1)
+    result = transfer_run(run, load_recording(data), out, readout=kind, test_fraction=test_fraction, seed=seed)
+    lines = [f"transferred twin saved to [bold]{out}[/] (session {result['session']}, {result['readout']} readout): "
+             f"median test r {result['median_r']:.3f}, mean {result['mean_r']:.3f} over {result['n_neurons']} neurons"]
+    if result["ceiling_free"]:
+        lines.append("no repeats: ceiling-free scores only (no FEVE or fraction of ceiling)")
+    else:
+        lines.append(f"FEVE median {result['feve_median']:.3f}, pooled {result['feve_pooled']:.3f}; fraction of "
+                     f"ceiling {result['fraction_of_ceiling']:.3f}")
+    report(result, json_out, lines)
+
+
+@app.command("compare")
+@handle_errors
+def compare(
+    data: list[Path] = typer.Argument(..., help="Recordings with stimuli (.nc or .nwb), one per session."),
+    out: Path = typer.Option(Path("runs/twin-compare"), "--out", "-o", help="Folder for results.json and the figure."),
+    twin: Path | None = typer.Option(None, help="A fitted twin folder to transfer to each session (default: fit "
+                                                "one core shared across the given sessions)."),
+    recipe: Recipe = typer.Option(Recipe.frontend, help=RECIPE_HELP),
+    config: Path | None = typer.Option(None, help=CONFIG_HELP),
+    epochs: int | None = typer.Option(None, help="Maximum number of epochs."),
+    test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out per session."),
+    n_boot: int = typer.Option(2000, help="Bootstrap resamples of neurons for the paired CIs."),
+    seed: int = typer.Option(0, help="Seed of the split, the twin and the bootstrap."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Ridge on pixels, on the V1 front end and on the twin core vs the twin, on one split per session."""
+    from neurosafe.data.io import load_recording
+    from neurosafe.twin.runs import compare_recordings
+
+    cfg = None if twin is not None else _config(config, epochs, None, None, None, recipe)
+    result = compare_recordings([load_recording(d) for d in data], out, twin_dir=twin, config=cfg,
+                                test_fraction=test_fraction, seed=seed, n_boot=n_boot)
+    if json_out:
+        print_json(result)
+        return
+    rows = []
+    for name, sess in result["sessions"].items():
+        for model, sc in sess["models"].items():
+            diff = sc.get("minus_ridge_v1_front_end")
+            ci = ("" if not diff or diff["ci"] is None
+                  else f"{diff['value']:+.3f} [{diff['ci'][0]:+.3f}, {diff['ci'][1]:+.3f}]")
+            feve = "no repeats" if sc["ceiling_free"] else f"{sc['feve_pooled']:.3f}"
+            rows.append((name, model, f"{sc['median_r']:.3f}", f"{sc['mean_r']:.3f}", ci, feve))
+    print_table(f"twin compare ({result['mode']}; figure {result['figure']})",
+                ("session", "model", "median r", "mean r", "vs ridge V1 (95% CI over neurons)", "pooled FEVE"), rows)
 
 
 @app.command("eval")

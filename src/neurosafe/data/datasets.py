@@ -20,7 +20,7 @@ from neurosafe.data.io import Recording
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet
 
-__all__ = ["load_cowley2023", "load_ecker2010", "load_kriegeskorte92"]
+__all__ = ["COWLEY_SESSIONS", "cowley2023_sessions", "load_cowley2023", "load_ecker2010", "load_kriegeskorte92"]
 
 
 def _need(path: Path) -> Path:
@@ -40,20 +40,48 @@ def _loadmat(path: Path) -> dict:
         raise DataFileError(f"{path} is not a readable MATLAB v5 file: {str(err) or type(err).__name__}") from err
 
 
+COWLEY_SESSIONS = ("210325", "190925", "190927", "190928", "190929", "210224")
+
+
+def cowley2023_sessions(directory: str | Path) -> list[str]:
+    """Sessions of Cowley et al. 2023 present in ``directory`` (with repeats or repeat-averaged), sorted."""
+    directory = Path(directory)
+    averaged = directory.glob("responses_repeat_averaged_*.npy")
+    found = {p.stem.removeprefix("responses_repeat_averaged_") for p in averaged}
+    found |= {p.stem.removeprefix("responses_") for p in directory.glob("responses_*.npy")
+              if not p.stem.startswith("responses_repeat_averaged_")}
+    return sorted(found)
+
+
 def load_cowley2023(directory: str | Path, session: str = "210325") -> Recording:
-    """V4 spike counts (100 ms bins) to natural images: responses (stimulus, neuron, repeat), NaN-padded
-    repeats, and the 112x112 RGB images (``image0001.jpg`` matches stimulus 0)."""
+    """V4 spike counts (100 ms bins) to natural images, one session, and its 112x112 RGB images
+    (``image0001.jpg`` matches stimulus 0).
+
+    A session with repeats (``responses_SESSION.npy``, (neurons, images, repeats), NaN-padded) gives
+    responses (stimulus, neuron, repeat); a repeat-averaged one (``responses_repeat_averaged_SESSION.npy``,
+    (neurons, images)) gives (stimulus, neuron) with ``attrs["repeat_averaged"] = 1``: no noise ceiling of
+    its own. Neuron ids are ``SESSION_nNN`` (unique across sessions).
+    """
     from PIL import Image
 
     directory = Path(directory)
-    npy = _need(directory / f"responses_{session}.npy")
+    session = str(session)
+    npy, averaged = directory / f"responses_{session}.npy", False
+    if not npy.exists() and (directory / f"responses_repeat_averaged_{session}.npy").exists():
+        npy, averaged = directory / f"responses_repeat_averaged_{session}.npy", True
+    if not npy.exists():
+        have = cowley2023_sessions(directory) if directory.is_dir() else []
+        raise DataFileError(f"Cowley session {session!r} not found in {directory} (no responses_{session}.npy "
+                            f"or responses_repeat_averaged_{session}.npy); sessions there: {have or 'none'}")
     try:
         raw = np.load(npy, allow_pickle=False)
     except (ValueError, OSError) as err:
-        raise DataFileError(f"responses_{session}.npy is corrupt or holds objects: {err}") from err
-    if raw.ndim != 3:
-        raise DataFileError(f"responses_{session}.npy must be (neurons, images, repeats); got shape {raw.shape}")
-    n_neurons, n_images, _ = raw.shape
+        raise DataFileError(f"{npy.name} is corrupt or holds objects: {err}") from err
+    want = 2 if averaged else 3
+    if raw.ndim != want:
+        layout = "(neurons, images)" if averaged else "(neurons, images, repeats)"
+        raise DataFileError(f"{npy.name} must be {layout}; got shape {raw.shape}")
+    n_neurons, n_images = raw.shape[:2]
     images = np.empty((n_images, 3, 112, 112), np.float32)
     try:
         with zipfile.ZipFile(_need(directory / f"images_{session}.zip")) as zf:
@@ -70,11 +98,14 @@ def load_cowley2023(directory: str | Path, session: str = "210325") -> Recording
     except zipfile.BadZipFile as err:
         raise DataFileError(f"images_{session}.zip is not a valid zip archive: {err}") from err
     ids = [f"image{i + 1:04d}" for i in range(n_images)]
-    responses = make_responses(
-        raw.transpose(1, 0, 2).astype(np.float64), ids, [f"{session}_n{j:02d}" for j in range(n_neurons)],
-        attrs={"area": "V4", "species": "macaque", "units": "spike count (100 ms)", "session": session,
-               "source": "Cowley, Stan, Pillow & Smith 2023 (GPL-3.0)"},
-    )
+    attrs = {"area": "V4", "species": "macaque", "units": "spike count (100 ms)", "session": session,
+             "source": "Cowley, Stan, Pillow & Smith 2023 (GPL-3.0)"}
+    neuron_ids = [f"{session}_n{j:02d}" for j in range(n_neurons)]
+    if averaged:
+        responses = make_responses(raw.T.astype(np.float64), ids, neuron_ids, dims=("stimulus", "neuron"),
+                                   attrs=attrs | {"units": "mean spike count (100 ms)", "repeat_averaged": 1})
+    else:
+        responses = make_responses(raw.transpose(1, 0, 2).astype(np.float64), ids, neuron_ids, attrs=attrs)
     return Recording(responses, StimulusSet(images, ids, pd.DataFrame({"file": [f"{i}.jpg" for i in ids]})))
 
 

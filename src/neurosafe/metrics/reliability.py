@@ -25,8 +25,8 @@ from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = [
-    "correlation_ceiling", "fev", "feve", "oracle_correlation", "reliability_summary", "spearman_brown",
-    "split_half_reliability",
+    "correlation_ceiling", "fev", "feve", "median_ceiling", "oracle_correlation", "pooled_feve",
+    "reliability_summary", "spearman_brown", "split_half_reliability",
 ]
 
 
@@ -205,6 +205,46 @@ def feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
         per_boot = 1 - (mse - noise) / (total - noise)
     per_boot[~(total - noise > 0)] = np.nan
     return _summarise("feve", per_boot, responses, {"n_boot": n_boot}, seed, ci_level)
+
+
+def pooled_feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
+                ci_level: float = 0.95) -> Score:
+    """Population FEVE as a ratio of sums over ALL neurons: 1 - sum(MSE - noise) / sum(total - noise).
+
+    Unlike the median of per-neuron FEVE over neurons with explainable variance > 0, no neuron is dropped:
+    an unreliable neuron adds little explainable variance to the denominator instead of being excluded, so
+    the aggregate is not biased upward on unreliable data (Cadena et al. 2019 define FEVE per neuron; the
+    ratio of sums weights neurons by their explainable variance). Bootstrap CI over stimuli (percentile).
+    """
+    x = _prepare(responses)
+    responses = validate_responses(responses)
+    pred = _prediction_array(prediction, responses)
+    w = bootstrap_weights(x.shape[0], n_boot, seed)
+    t = _trial_sums(x, pred)
+    total, noise, n = _variances(w, t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mse = (w @ t["sq_err"]) / n
+        ok = np.isfinite(mse) & np.isfinite(total) & np.isfinite(noise)
+        values = 1 - np.where(ok, mse - noise, 0).sum(1) / np.where(ok, total - noise, 0).sum(1)
+    prov = provenance("pooled_feve", {"n_boot": n_boot, "aggregate": "ratio of sums over all neurons"},
+                      data=responses, seed=seed)
+    return Score.from_bootstrap(values, responses.sizes["stimulus"], ci_level, provenance=prov)
+
+
+def median_ceiling(responses: xr.DataArray, seed: int = 0, n_splits: int = 100) -> float:
+    """neurosafe's one aggregate correlation ceiling: sqrt(max(0, median over ALL neurons of the
+    Spearman-Brown corrected split-half reliability R)).
+
+    The median is taken before the square root and over every neuron (non-positive R included), so
+    unreliable neurons pull it down as they should; the median of per-neuron ceilings over neurons with
+    R > 0 only would be biased upward on unreliable data. A median correlation divided by this is the
+    population's fraction of ceiling.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        reliability = split_half_reliability(responses, n_splits=n_splits, seed=seed, n_boot=0).per_unit.values
+    med = float(np.nanmedian(reliability)) if np.isfinite(reliability).any() else float("nan")
+    return float(np.sqrt(max(med, 0.0))) if np.isfinite(med) else med
 
 
 def oracle_correlation(responses: xr.DataArray, seed: int = 0, n_boot: int = 200,

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 from scipy.stats import kendalltau
@@ -142,7 +144,7 @@ def _stack(rdms, name: str) -> tuple[np.ndarray, np.ndarray | None, xr.DataArray
         arr = da.values
     else:
         arr, ids = np.asarray(rdms), None
-    arr = arr.astype(np.float64)
+    arr = np.asarray(arr, dtype=np.float64)
     arr = arr[None] if arr.ndim == 2 else arr
     if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[1] < 3:
         raise DataValidationError(f"{name}: RDMs must be square (n, n) or (k, n, n) with n >= 3; got {arr.shape}")
@@ -155,7 +157,7 @@ def _align(a: np.ndarray, ids_a, b: np.ndarray, ids_b) -> np.ndarray:
     """``b`` reordered to ``a``'s stimulus order (by id when both have ids)."""
     if a.shape[1] != b.shape[1]:
         raise DataValidationError(f"RDMs over different numbers of stimuli: {a.shape[1]} and {b.shape[1]}")
-    if ids_a is None or ids_b is None:
+    if ids_a is None or ids_b is None or np.array_equal(ids_a, ids_b):
         return b
     if set(ids_a) != set(ids_b):
         raise DataValidationError(
@@ -168,9 +170,16 @@ def _align(a: np.ndarray, ids_a, b: np.ndarray, ids_b) -> np.ndarray:
     return b[:, order][:, :, order]
 
 
+@functools.lru_cache(maxsize=8)
+def _upper_mask(n: int) -> np.ndarray:
+    """Boolean (n, n) mask of the strict upper triangle (row-major order = ``triu_indices`` order)."""
+    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
+    mask.flags.writeable = False
+    return mask
+
+
 def _upper(arr: np.ndarray) -> np.ndarray:
-    i, j = np.triu_indices(arr.shape[1], k=1)
-    return arr[:, i, j]
+    return arr[:, _upper_mask(arr.shape[1])]
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -191,7 +200,12 @@ def _ranks(v: np.ndarray) -> np.ndarray:
     for row, values in zip(out, v, strict=True):
         order = np.argsort(values)
         ordered = values[order]
-        new = np.r_[True, ordered[1:] != ordered[:-1]]
+        new = np.empty(len(values), dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        if new.all():  # no ties (the usual case for continuous distances): ranks are the positions
+            row[order] = np.arange(1.0, len(values) + 1)
+            continue
         starts = np.flatnonzero(new)
         mean_rank = (starts + np.r_[starts[1:], len(values)] + 1) / 2
         row[order] = mean_rank[np.cumsum(new) - 1]

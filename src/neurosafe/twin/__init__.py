@@ -2,14 +2,16 @@
 ceilings, with scaling laws over recording time."""
 
 from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig
+from neurosafe.twin.ensemble import TwinEnsemble
 from neurosafe.twin.errors import TwinConfigError, TwinError
 from neurosafe.twin.evaluate import TwinEvaluation, evaluate_twin
 from neurosafe.twin.fragility import FragilityResult, twin_fragility
 from neurosafe.twin.model import DigitalTwin
 from neurosafe.twin.scaling import ScalingFit, fit_scaling_law, recording_time, scaling_sweep
-from neurosafe.twin.train import EpochReport, fit_twin
+from neurosafe.twin.train import EpochReport, fit_twin, transfer_twin
 
 load_twin = DigitalTwin.load
+transfer = transfer_twin
 
 __all__ = [
     "DigitalTwin",
@@ -21,6 +23,7 @@ __all__ = [
     "StackedCoreConfig",
     "TwinConfig",
     "TwinConfigError",
+    "TwinEnsemble",
     "TwinError",
     "TwinEvaluation",
     "TwinTrainConfig",
@@ -30,5 +33,7 @@ __all__ = [
     "load_twin",
     "recording_time",
     "scaling_sweep",
+    "transfer",
+    "transfer_twin",
     "twin_fragility",
 ]

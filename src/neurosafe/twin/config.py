@@ -94,16 +94,20 @@ class ReadoutConfig:
     ``kind="gaussian"``: a learned receptive-field position and isotropic extent sampled with
     ``grid_sample`` plus feature weights (Lurz et al. 2021); ``init_sigma`` is the initial extent in
     grid units ([-1, 1] spans the map). ``kind="factorized"``: a spatial mask times feature weights
-    (Klindt et al. 2017). ``l1`` weights the L1 penalty on the feature weights (and, factorized, the mask).
+    (Klindt et al. 2017). ``kind="linear"``: dense weights on the map average-pooled by ``pool`` (the
+    linear probe; fitted by ridge CV on transfer). ``l1`` weights the L1 penalty on the feature weights
+    (and, factorized, the mask; linear, the weights).
     """
 
     kind: str = "gaussian"
     l1: float = 1e-5
     init_sigma: float = 0.3
     init_mu_range: float = 0.5
+    pool: int = 1
 
     def __post_init__(self) -> None:
-        _choice("readout.kind", self.kind, ("gaussian", "factorized"))
+        _choice("readout.kind", self.kind, ("gaussian", "factorized", "linear"))
+        _positive("readout.pool", self.pool)
         _positive("readout.l1", self.l1, strict=False)
         _positive("readout.init_sigma", self.init_sigma)
         if not 0 <= self.init_mu_range <= 1:
@@ -117,7 +121,8 @@ class TwinTrainConfig(TrainConfig):
     Training stops after ``patience`` epochs without a better validation correlation, after
     ``max_lr_decays`` decays of the learning rate (by ``lr_decay`` after ``lr_patience`` flat epochs), or
     at ``epochs``; the best state is restored. ``val_fraction`` of the stimuli (seeded) is held out
-    for validation.
+    for validation. ``normalize`` divides each neuron's loss by its training variance (Gaussian) or mean
+    (Poisson): per-session normalisation for a core shared by sessions of different rates.
     """
 
     error: ClassVar[type[NeurosafeError]] = TwinConfigError
@@ -130,6 +135,7 @@ class TwinTrainConfig(TrainConfig):
     lr_patience: int = Field(2, ge=0)
     max_lr_decays: int = Field(3, ge=1)
     val_fraction: float = Field(0.1, gt=0, lt=1)
+    normalize: bool = False
 
 
 _CORES = {"stacked": StackedCoreConfig, "feature": FeatureCoreConfig}
@@ -139,7 +145,8 @@ _CORES = {"stacked": StackedCoreConfig, "feature": FeatureCoreConfig}
 class TwinConfig:
     """A whole twin: core, readout, output nonlinearity, optional shifter / modulator, inputs, training.
 
-    ``output``: "elu1" (ELU + 1) or "softplus". ``shifter``: names of two per-trial coordinates of the
+    ``output``: "elu1" (ELU + 1), "softplus" (both positive rates, for counts) or "linear" (signed data
+    such as dF/F; needs ``train.loss="gaussian"``). ``shifter``: names of two per-trial coordinates of the
     responses (dims stimulus, repeat) holding eye position, mapped by a small MLP to a shift of every
     receptive field (Sinz et al. 2018). ``modulator``: names of per-trial behaviour coordinates, mapped to
     a multiplicative gain per neuron. ``grey`` converts RGB to luminance; ``image_size`` resizes (area
@@ -157,7 +164,9 @@ class TwinConfig:
     image_size: int | None = None
 
     def __post_init__(self) -> None:
-        _choice("output", self.output, ("elu1", "softplus"))
+        _choice("output", self.output, ("elu1", "softplus", "linear"))
+        if self.output == "linear" and self.train.loss == "poisson":
+            raise TwinConfigError("output='linear' can predict negative rates: use train.loss='gaussian' with it")
         object.__setattr__(self, "shifter", tuple(self.shifter))
         object.__setattr__(self, "modulator", tuple(self.modulator))
         if self.shifter and len(self.shifter) != 2:

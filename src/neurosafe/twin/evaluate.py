@@ -3,10 +3,17 @@
 - correlation to the repeat average (the usual "test correlation");
 - single-trial correlation: pooled over every valid (stimulus, repeat) (Lurz et al. 2021);
 - FEVE, the fraction of explainable variance explained (Cadena et al. 2019; ``neurosafe.metrics.feve``);
-- fraction of ceiling: correlation to the average divided by its noise ceiling
-  (:func:`neurosafe.metrics.correlation_ceiling`: sqrt of the Spearman-Brown corrected split-half
-  reliability, the correlation a perfect model of the mean response would reach), median over neurons.
-  The correlation's ``ceiled_value`` is, as for every Score, its value over the median ceiling.
+- fraction of ceiling: the median correlation to the average over neurosafe's one aggregate ceiling,
+  :func:`neurosafe.metrics.median_ceiling` = sqrt(max(0, median over ALL neurons of the Spearman-Brown
+  corrected split-half reliability)); per neuron, r over its own ceiling
+  (:func:`neurosafe.metrics.correlation_ceiling`, NaN where the reliability is <= 0). The aggregate does
+  not drop unreliable neurons, so it is not biased upward on unreliable data (the median of per-neuron
+  ceilings over neurons with reliability > 0 is). The correlation's ``ceiled_value`` uses it too;
+- pooled FEVE (:func:`neurosafe.metrics.pooled_feve`): ratio of sums over all neurons.
+
+Without repeats (repeat-averaged data) the evaluation is ceiling-free, and says so (``ceiling_free``):
+correlation to the responses and explained variance (1 - SSE / total sum of squares, per neuron); FEVE,
+pooled FEVE, ceiling and fraction of ceiling are None.
 
 Confidence intervals bootstrap stimuli with the shared resamples of :mod:`neurosafe.metrics.bootstrap`
 (for the fraction of ceiling the ceiling is held at its estimate); correlations are bias-corrected.
@@ -22,7 +29,7 @@ import xarray as xr
 
 from neurosafe.data.recording import check_repeats, validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.metrics import Score, correlation_ceiling, feve, provenance
+from neurosafe.metrics import Score, correlation_ceiling, feve, median_ceiling, pooled_feve, provenance
 from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
 from neurosafe.subjects import Subject
 from neurosafe.twin.errors import TwinError
@@ -35,21 +42,30 @@ class TwinEvaluation:
     """Per-neuron Scores of one evaluation; values are medians over neurons."""
 
     correlation: Score
-    single_trial_correlation: Score
-    feve: Score
-    fraction_of_ceiling: Score
-    ceiling: Score
+    single_trial_correlation: Score | None
+    feve: Score | None
+    fraction_of_ceiling: Score | None
+    ceiling: Score | None
+    explained_variance: Score | None = None
+    pooled_feve: Score | None = None
+    ceiling_free: bool = False
 
     def scores(self) -> dict[str, Score]:
-        names = ("correlation", "single_trial_correlation", "feve", "fraction_of_ceiling", "ceiling")
-        return {k: getattr(self, k) for k in names}
+        """The Scores present (without repeats: correlation and explained variance only)."""
+        names = ("correlation", "single_trial_correlation", "feve", "fraction_of_ceiling", "ceiling",
+                 "explained_variance")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
     def to_dict(self) -> dict:
         """Medians, CIs and per-neuron values, JSON-ready (NaN -> None)."""
         scores = self.scores()
-        ids = [str(i) for i in self.feve.per_unit.neuron_id.values]
+        ids = [str(i) for i in self.correlation.per_unit.neuron_id.values]
         per = {k: s.per_unit.values for k, s in scores.items()}
-        return {**{k: _num(s.value) for k, s in scores.items()}, "n_neurons": len(ids),
+        extra = {"ceiling_free": self.ceiling_free}
+        if self.pooled_feve is not None:
+            extra["pooled_feve"] = {"value": _num(self.pooled_feve.value),
+                                    "ci": None if self.pooled_feve.ci is None else list(self.pooled_feve.ci)}
+        return {**{k: _num(s.value) for k, s in scores.items()}, **extra, "n_neurons": len(ids),
                 "scores": {k: s.to_dict(per_unit=False) for k, s in scores.items()},
                 "per_neuron": {n: {k: _num(v[i]) for k, v in per.items()} for i, n in enumerate(ids)}}
 
@@ -87,8 +103,11 @@ def _score(name: str, per_boot: np.ndarray, ids: np.ndarray, responses: xr.DataA
 
 def evaluate_predictions(prediction: xr.DataArray, responses: xr.DataArray, seed: int = 0, n_boot: int = 200,
                          ci_level: float = 0.95) -> TwinEvaluation:
-    """Score predictions (stimulus, neuron) of the mean response against repeated ``responses``."""
+    """Score predictions (stimulus, neuron) of the mean response against ``responses``: with repeats every
+    score; without (no ``repeat`` dim, or one repeat) the ceiling-free ones (``ceiling_free=True``)."""
     responses = validate_responses(responses)
+    if "repeat" not in responses.dims or responses.sizes["repeat"] < 2:
+        return _ceiling_free(prediction, responses, seed, n_boot, ci_level)
     check_repeats(responses, 2)
     pred = prediction.sel(stimulus=_index(prediction, responses, "stimulus"),
                           neuron=_index(prediction, responses, "neuron"))
@@ -105,17 +124,64 @@ def evaluate_predictions(prediction: xr.DataArray, responses: xr.DataArray, seed
         raise TwinError("the correlation is undefined for every neuron (constant predictions or responses)")
     r_single = weighted_pearson(w, *_sums(np.broadcast_to(x, y.shape), y))
     ceiling = correlation_ceiling(responses, seed=seed)
-    fraction = r_avg / ceiling
-    med_ceiling = float(np.nanmedian(ceiling))
-    corr = _score("correlation_to_average", r_avg, ids, responses, seed, ci_level, ceiling=med_ceiling)
-    corr = replace(corr, ceiled_value=corr.value / med_ceiling)
+    agg = median_ceiling(responses, seed=seed)
+    corr = _score("correlation_to_average", r_avg, ids, responses, seed, ci_level, ceiling=agg)
+    corr = replace(corr, ceiled_value=corr.value / agg if agg > 0 else float("nan"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = _score("fraction_of_ceiling", r_avg / ceiling, ids, responses, seed, ci_level)
+        medians = np.nanmedian(r_avg, axis=1) / agg if agg > 0 else np.full(len(r_avg), np.nan)
+    fraction = replace(fraction, **_aggregate(medians, responses.sizes["stimulus"], ci_level),
+                       provenance={**fraction.provenance, "aggregate": "median r / median_ceiling"})
+    ceil = _score("correlation_ceiling", ceiling[None], ids, responses, seed, ci_level)
+    ceil = replace(ceil, value=agg, provenance={**ceil.provenance, "aggregate": "median_ceiling (all neurons)"})
+    pred_da = xr.DataArray(x[..., 0], dims=("stimulus", "neuron"),
+                           coords={"stimulus_id": ("stimulus", responses.stimulus_id.values),
+                                   "neuron_id": ("neuron", ids)})
     return TwinEvaluation(
         correlation=corr,
         single_trial_correlation=_score("single_trial_correlation", r_single, ids, responses, seed, ci_level),
         feve=feve(responses, x[..., 0], seed=seed, n_boot=n_boot, ci_level=ci_level),
-        fraction_of_ceiling=_score("fraction_of_ceiling", fraction, ids, responses, seed, ci_level),
-        ceiling=_score("correlation_ceiling", ceiling[None], ids, responses, seed, ci_level),
+        fraction_of_ceiling=fraction,
+        ceiling=ceil,
+        pooled_feve=pooled_feve(responses, pred_da, seed=seed, n_boot=n_boot, ci_level=ci_level),
     )
+
+
+def _aggregate(values: np.ndarray, n: int, ci_level: float) -> dict:
+    """value / ci / replicates of a bias-corrected bootstrap of ``values`` (row 0 the data)."""
+    s = Score.from_bootstrap(values, n, ci_level, method="bias_corrected")
+    return {"value": s.value, "ci": s.ci, "replicates": s.replicates, "plugin": s.plugin}
+
+
+def _ceiling_free(prediction: xr.DataArray, responses: xr.DataArray, seed: int, n_boot: int,
+                  ci_level: float) -> TwinEvaluation:
+    """Correlation and explained variance against responses without repeats (no noise ceiling)."""
+    pred = prediction.sel(stimulus=_index(prediction, responses, "stimulus"),
+                          neuron=_index(prediction, responses, "neuron"))
+    y = responses.transpose("stimulus", "neuron", ...).values.astype(float)
+    y = y.reshape(y.shape[0], y.shape[1], -1)[..., 0]
+    x = pred.transpose("stimulus", "neuron").values.astype(float)
+    if not np.isfinite(x).all():
+        raise TwinError("predictions contain NaN or inf")
+    ids = responses.neuron_id.values.astype(str)
+    w = bootstrap_weights(y.shape[0], n_boot, seed)
+    sums, _, count = _sums(x[..., None], y[..., None])
+    r = weighted_pearson(w, sums, None, count=count)
+    if np.isnan(r[0]).all():
+        raise TwinError("the correlation is undefined for every neuron (constant predictions or responses)")
+    ok = np.isfinite(y)
+    y0, x0 = np.where(ok, y, 0.0), np.where(ok, x, 0.0)
+    n = w @ ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sse = w @ (ok * (y0 - x0) ** 2)
+        sst = w @ (y0**2) - (w @ y0) ** 2 / n
+        ev = np.where(sst > 0, 1 - sse / sst, np.nan)
+    corr = _score("correlation", r, ids, responses, seed, ci_level)
+    note = "no repeats: ceiling-free (no FEVE, ceiling or fraction of ceiling)"
+    corr = replace(corr, provenance={**corr.provenance, "note": note})
+    return TwinEvaluation(correlation=corr, single_trial_correlation=None, feve=None, fraction_of_ceiling=None,
+                          ceiling=None, explained_variance=_score("explained_variance", ev, ids, responses, seed,
+                                                                  ci_level), ceiling_free=True)
 
 
 def _index(prediction: xr.DataArray, responses: xr.DataArray, dim: str) -> np.ndarray:
@@ -131,8 +197,8 @@ def _index(prediction: xr.DataArray, responses: xr.DataArray, dim: str) -> np.nd
 
 def evaluate_twin(twin: Subject, stimuli: StimulusSet, responses: xr.DataArray, site: str | None = None, seed: int = 0,
                   n_boot: int = 200, ci_level: float = 0.95) -> TwinEvaluation:
-    """Evaluate a twin (any Subject) on held-out stimuli with repeated ``responses``
-    (stimulus, neuron, repeat).
+    """Evaluate a twin (any Subject) on held-out stimuli with ``responses`` (stimulus, neuron[, repeat]);
+    without repeats the evaluation is ceiling-free (see the module docstring).
 
     Every neuron of ``responses`` must be predicted by ``twin.respond(stimuli, site)`` (matched by id).
     """

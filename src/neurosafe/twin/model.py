@@ -37,6 +37,8 @@ _FILES = ("twin.json", "weights.pt")
 
 def inverse_output(y: torch.Tensor, output: str) -> torch.Tensor:
     """Drive that gives rate ``y`` through the output nonlinearity (used to initialise readout biases)."""
+    if output == "linear":
+        return y
     y = y.clamp_min(1e-3)
     if output == "elu1":
         return torch.where(y > 1, y - 1, torch.log(y))
@@ -135,10 +137,16 @@ class TwinNetwork(nn.Module):
         if self.shifters:
             shift = self.shifters[session](None if inputs is None else inputs[:, :n_eye], batch)
         drive = self.readouts[session](features, shift)
-        rate = F.elu(drive) + 1 if self.config.output == "elu1" else F.softplus(drive)
+        rate = self.output(drive)
         if self.modulators:
             rate = rate * torch.exp(self.modulators[session](None if inputs is None else inputs[:, n_eye:], batch))
         return rate
+
+    def output(self, drive: torch.Tensor) -> torch.Tensor:
+        """The output nonlinearity (``config.output``) applied to readout drives."""
+        if self.config.output == "elu1":
+            return F.elu(drive) + 1
+        return F.softplus(drive) if self.config.output == "softplus" else drive
 
     def regularizer(self, session: str) -> torch.Tensor:
         return self.core.regularizer() + self.readouts[session].regularizer()

@@ -7,6 +7,10 @@
   paper's full covariance); at evaluation the mean is used. L1 penalty on the feature weights.
 - :class:`FactorizedReadout` (Klindt et al. 2017, NeurIPS): a spatial mask times feature weights, both
   under an L1 penalty.
+- :class:`LinearReadout`: a dense linear map from the (average-pooled) feature map, the linear probe of a
+  core's features; :func:`neurosafe.twin.transfer_twin` fits it in closed form by ridge regression with
+  leave-one-out CV over alphas per neuron (``neurosafe.metrics.RidgeCVMapping``), the floor a twin's
+  trained readouts must beat.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from torch.nn import functional as F
 
 from neurosafe.twin.config import ReadoutConfig
 
-__all__ = ["FactorizedReadout", "GaussianReadout", "build_readout", "grid_to_pixels"]
+__all__ = ["FactorizedReadout", "GaussianReadout", "LinearReadout", "build_readout", "grid_to_pixels"]
 
 
 def grid_to_pixels(grid: torch.Tensor, size: int) -> torch.Tensor:
@@ -81,8 +85,43 @@ class FactorizedReadout(nn.Module):
         return self.config.l1 * (self.mask.abs().sum() + self.features.abs().sum())
 
 
+class LinearReadout(nn.Module):
+    """Dense weights (N, C * H' * W') on the feature map average-pooled by ``config.pool``, plus a bias."""
+
+    def __init__(self, n_neurons: int, channels: int, height: int, width: int, config: ReadoutConfig):
+        super().__init__()
+        self.config = config
+        p = config.pool
+        n_in = channels * max(height // p, 1) * max(width // p, 1)
+        self.weight = nn.Parameter(torch.zeros(n_neurons, n_in))
+        self.bias = nn.Parameter(torch.zeros(n_neurons))
+
+    def flat(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled, flattened features the weights read."""
+        p = self.config.pool
+        return (F.avg_pool2d(x, p) if p > 1 and min(x.shape[-2:]) >= p else x).flatten(1)
+
+    def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        return self.flat(x) @ self.weight.T + self.bias
+
+    def positions(self, height: int, width: int) -> torch.Tensor:
+        """Centre of mass of each neuron's absolute weights over the pooled map, in map pixels."""
+        p = self.config.pool
+        h, w = max(height // p, 1), max(width // p, 1)
+        m = self.weight.detach().abs().reshape(len(self.weight), -1, h, w).sum(1)
+        m = m / m.sum(dim=(1, 2), keepdim=True).clamp_min(1e-12)
+        ys = (torch.arange(h, dtype=m.dtype) + 0.5) * (height / h) - 0.5
+        xs = (torch.arange(w, dtype=m.dtype) + 0.5) * (width / w) - 0.5
+        return torch.stack([(m.sum(1) * xs).sum(1), (m.sum(2) * ys).sum(1)], dim=1)
+
+    def regularizer(self) -> torch.Tensor:
+        return self.config.l1 * self.weight.abs().sum()
+
+
 def build_readout(config: ReadoutConfig, n_neurons: int, channels: int, height: int,
-                  width: int) -> GaussianReadout | FactorizedReadout:
+                  width: int) -> GaussianReadout | FactorizedReadout | LinearReadout:
     if config.kind == "gaussian":
         return GaussianReadout(n_neurons, channels, config)
+    if config.kind == "linear":
+        return LinearReadout(n_neurons, channels, height, width, config)
     return FactorizedReadout(n_neurons, channels, height, width, config)

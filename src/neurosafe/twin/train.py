@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +31,15 @@ from tqdm.auto import tqdm
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.devices import resolve_device
+from neurosafe.core.hashing import state_hash
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.twin.config import TwinConfig
+from neurosafe.twin.config import TwinConfig, TwinTrainConfig
 from neurosafe.twin.cores import FeatureSubject
 from neurosafe.twin.errors import TwinError
 from neurosafe.twin.model import DigitalTwin, TwinNetwork, inverse_output, trial_inputs
 
-__all__ = ["EpochReport", "fit_twin"]
+__all__ = ["EpochReport", "fit_twin", "transfer_twin"]
 
 DEFAULT_SESSION = "default"
 CHECKPOINT = "checkpoint.pt"
@@ -61,14 +63,16 @@ class EpochReport:
 class _Data:
     """One session's training samples on the device."""
 
-    images: torch.Tensor  # preprocessed (S, c, h, w), or their cached ``core.encode`` when ``encoded``
-    encoded: bool
+    images: torch.Tensor  # preprocessed (S, c, h, w), their cached ``core.encode`` when ``encoded``, or the
+    encoded: bool         # frozen core's whole output when ``features``
     stimulus: torch.Tensor  # (M,) index into images
     targets: torch.Tensor  # (M, N), NaN -> 0
     mask: torch.Tensor  # (M, N) valid
     inputs: torch.Tensor | None  # (M, k)
     train: torch.Tensor  # sample indices
     val: torch.Tensor
+    weights: torch.Tensor  # (N,) per-neuron loss weights (per-session normalisation; ones when off)
+    features: bool = False
 
 
 @dataclass
@@ -174,13 +178,15 @@ def _validation_masks(data, config: TwinConfig, seed: int, validation) -> dict[s
     return splits
 
 
-def _prepare(network: TwinNetwork, data, config: TwinConfig, seed: int, device, validation) -> dict[str, _Data]:
-    """Split stimuli into train/validation, set input statistics and readout biases."""
+def _prepare(network: TwinNetwork, data, config: TwinConfig, seed: int, device, validation,
+             frozen_core: bool = False) -> dict[str, _Data]:
+    """Split stimuli into train/validation, set input statistics and readout biases. With ``frozen_core``
+    (transfer) the core and its input statistics are kept and its output is computed once."""
     splits = _validation_masks(data, config, seed, validation)
     with torch.no_grad():
         raw = {name: torch.from_numpy(stim.images) for name, (stim, _) in data.items()}
         pre = {name: network.preprocess(x) for name, x in raw.items()}
-        if network.preprocess.standardize:
+        if network.preprocess.standardize and not frozen_core:
             train_px = torch.cat([pre[n][~torch.from_numpy(splits[n])].flatten() for n in data])
             network.preprocess.mean.fill_(train_px.mean())
             network.preprocess.std.fill_(train_px.std().clamp_min(1e-8))
@@ -193,14 +199,17 @@ def _prepare(network: TwinNetwork, data, config: TwinConfig, seed: int, device, 
                             "use train.loss='gaussian' for signed data")
         mask = np.isfinite(targets)
         standardized = ((pre[name] - network.preprocess.mean) / network.preprocess.std).to(device)
-        images, encoded = _encode_once(network, standardized, 4 * config.train.batch_size)
+        images, encoded = _encode_once(network, standardized, 4 * config.train.batch_size, frozen_core)
+        train_idx = np.flatnonzero(~is_val)
         d = _Data(
             images=images, encoded=encoded, stimulus=torch.from_numpy(stim_idx).to(device),
             targets=torch.from_numpy(np.where(mask, targets, 0)).float().to(device),
             mask=torch.from_numpy(mask).to(device),
             inputs=None if inputs is None else torch.from_numpy(inputs).float().to(device),
-            train=torch.from_numpy(np.flatnonzero(~is_val)),
+            train=torch.from_numpy(train_idx),
             val=torch.from_numpy(np.flatnonzero(is_val)),
+            weights=_loss_weights(targets[train_idx], config).to(device),
+            features=frozen_core,
         )
         with torch.no_grad():
             t, m = d.targets[d.train], d.mask[d.train].float()
@@ -217,9 +226,30 @@ def _prepare(network: TwinNetwork, data, config: TwinConfig, seed: int, device, 
     return out
 
 
-def _encode_once(network: TwinNetwork, images: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, bool]:
-    """Cache the core's fixed part over all stimuli when it has one (a frozen network) and it fits."""
+def _loss_weights(targets: np.ndarray, config: TwinConfig) -> torch.Tensor:
+    """Per-neuron loss weights: with ``train.normalize`` each neuron's loss is divided by its training
+    variance (Gaussian loss: the loss of z-scored responses) or mean (Poisson: its deviance scale), so
+    sessions and neurons of different rates weigh alike in a shared core; else ones."""
+    n = targets.shape[1]
+    if not config.train.normalize:
+        return torch.ones(n)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanvar(targets, axis=0) if config.train.loss == "gaussian" else np.nanmean(targets, axis=0)
+    scale = np.where(np.isfinite(scale), scale, 1.0)
+    floor = max(float(np.median(scale)) * 1e-2, 1e-6)
+    return torch.from_numpy(1.0 / np.maximum(scale, floor)).float()
+
+
+def _encode_once(network: TwinNetwork, images: torch.Tensor, batch_size: int,
+                 frozen_core: bool = False) -> tuple[torch.Tensor, bool]:
+    """Cache the core's fixed part over all stimuli when it has one (a frozen network) and it fits; with
+    ``frozen_core`` the whole core's output (evaluation mode)."""
     core = network.core
+    if frozen_core:
+        core.eval()
+        with torch.no_grad():
+            return torch.cat([core.head(core.encode(x)) for x in images.split(batch_size)]), True
     if not core.frozen_encoder:
         return images, False
     with torch.no_grad():
@@ -229,20 +259,28 @@ def _encode_once(network: TwinNetwork, images: torch.Tensor, batch_size: int) ->
         return torch.cat([core.encode(x) for x in images.split(batch_size)]), True
 
 
-def _loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-sample loss summed over (valid) neurons, averaged over the batch."""
+def _loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str,
+          weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-sample loss summed over (valid, weighted) neurons, averaged over the batch."""
     per = pred - target * torch.log(pred + 1e-8) if kind == "poisson" else 0.5 * (pred - target) ** 2
-    return (per * mask).sum(1).mean()
+    per = per * mask
+    if weights is not None:
+        per = per * weights
+    return per.sum(1).mean()
 
 
 def _batch_pred(network: TwinNetwork, d: _Data, session: str, idx: torch.Tensor) -> torch.Tensor:
     x = d.images[d.stimulus[idx]]
+    if d.features:
+        return network.from_features(x, session, None if d.inputs is None else d.inputs[idx])
     encoded = x if d.encoded else network.core.encode(x)
     return network.from_encoded(encoded, session, None if d.inputs is None else d.inputs[idx])
 
 
 def _train_epoch(network, optimizer, data: dict[str, _Data], config: TwinConfig) -> float:
     network.train()
+    if any(d.features for d in data.values()):
+        network.core.eval()  # a frozen core keeps its batch-norm statistics
     batches = []
     for name, d in data.items():
         perm = d.train[torch.randperm(len(d.train))]
@@ -251,8 +289,8 @@ def _train_epoch(network, optimizer, data: dict[str, _Data], config: TwinConfig)
     for k in torch.randperm(len(batches)).tolist():
         name, idx = batches[k]
         d = data[name]
-        loss = _loss(_batch_pred(network, d, name, idx), d.targets[idx], d.mask[idx], config.train.loss)
-        objective = loss + network.regularizer(name)
+        loss = _loss(_batch_pred(network, d, name, idx), d.targets[idx], d.mask[idx], config.train.loss, d.weights)
+        objective = loss + (network.readouts[name].regularizer() if d.features else network.regularizer(name))
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
         optimizer.step()
@@ -324,12 +362,90 @@ def fit_twin(stimuli: StimulusSet | Mapping[str, StimulusSet], responses: xr.Dat
     with _seeded(seed, device):
         sizes = {n: r.sizes["neuron"] for n, (_, r) in data.items()}
         network = TwinNetwork(config, first.shape[1], first.size, sizes, subject).to(device)
-    samples = _prepare(network, data, config, seed, device, validation)
+    return _fit(network, data, config, seed, device, validation, checkpoint_dir, resume, callbacks,
+                first.shape[1:], frozen_core=False)
+
+
+def transfer_twin(twin: DigitalTwin, stimuli: StimulusSet, responses: xr.DataArray, session: str = "transfer",
+                  seed: int = 0, *, readout=None, train: TwinTrainConfig | None = None,
+                  validation: Sequence[str] | None = None, checkpoint_dir: str | Path | None = None,
+                  resume: bool = False, callbacks: Sequence[Callable[[EpochReport], None]] = ()) -> DigitalTwin:
+    """Transfer a fitted twin to a new session: freeze its core, fit only a new readout (Lurz et al. 2021,
+    ICLR, "Generalization in data-driven models of primary visual cortex": a core trained on many
+    recordings, a readout fitted per new animal).
+
+    ``responses`` (stimulus, neuron[, repeat]) of the new session, with or without repeats; ``readout``
+    (a ``ReadoutConfig``) and ``train`` default to the twin's. The core's output is computed once; only
+    the readout (and its penalty) is trained, with the same early stopping and learning-rate schedule as
+    :func:`fit_twin`. Returns a twin with the frozen core and the one new session ``session``.
+    """
+    if not isinstance(twin, DigitalTwin):
+        raise TwinError(f"transfer needs a fitted DigitalTwin; got {type(twin).__name__}")
+    if twin.config.behaviour_inputs:
+        raise TwinError("transfer of twins with a shifter or modulator is not supported (they are per session)")
+    config = twin.config.replace(readout=readout or twin.config.readout, train=train or twin.config.train)
+    data = _sessions(stimuli, {session: responses})
+    c, h, w = twin.stimulus_shape
+    stim = data[session][0]
+    if stim.size != (h, w) or (stim.shape[1] != c and not config.grey):
+        raise TwinError(f"this twin was fitted on {c}x{h}x{w} stimuli; the new session has {stim.shape[1:]}")
+    if config.readout.kind == "linear":  # closed-form ridge: the prediction is the readout's drive
+        config = config.replace(output="linear", train=config.train.model_copy(update={"loss": "gaussian"}))
+    device = resolve_device(config.train.device)
+    subject = twin.network.core.subject if twin.network.core.frozen_encoder else None
+    with _seeded(seed, device):
+        network = TwinNetwork(config, c, (h, w), {session: responses.sizes["neuron"]}, subject)
+    keep = {k: v for k, v in twin.network.state_dict().items() if k.startswith(("core.", "preprocess."))}
+    missing = network.load_state_dict(keep, strict=False).missing_keys
+    if any(k.startswith(("core.", "preprocess.")) for k in missing):
+        raise TwinError(f"the twin's core does not match its config: missing {missing[:3]}")
+    network = network.to(device)
+    network.core.requires_grad_(False)
+    if config.readout.kind == "linear":
+        return _ridge_readout(network, data[session], session, config, (c, h, w))
+    return _fit(network, data, config, seed, device, validation, checkpoint_dir, resume, callbacks, (c, h, w),
+                frozen_core=True)
+
+
+@torch.no_grad()
+def _ridge_readout(network: TwinNetwork, data: tuple[StimulusSet, xr.DataArray], session: str, config: TwinConfig,
+                   stimulus_shape) -> DigitalTwin:
+    """Fit a linear readout on the frozen core's (pooled) features by ridge regression, alpha per neuron by
+    exact leave-one-out CV (``neurosafe.metrics.RidgeCVMapping``) on the repeat averages."""
+    from neurosafe.metrics import RidgeCVMapping
+
+    stim, resp = data
+    _, targets, _ = _samples(resp, ())
+    means = np.nanmean(np.where(np.isfinite(targets), targets, np.nan), axis=0)
+    if not np.isfinite(means).all():
+        raise TwinError(f"session {session!r}: some neurons have no valid response")
+    targets = np.where(np.isfinite(targets), targets, means)
+    network.eval()
+    readout = network.readouts[session]
+    images = torch.from_numpy(stim.images)
+    device = next(network.parameters()).device
+    feats = torch.cat([readout.flat(network.core(network.preprocess(x.to(device)))).cpu()
+                       for x in images.split(4 * config.train.batch_size)]).double().numpy()
+    ridge = RidgeCVMapping(cv="loo").fit(feats, targets)
+    readout.weight.copy_(torch.from_numpy(np.asarray(ridge.coef_)).float())
+    readout.bias.copy_(torch.from_numpy(np.asarray(ridge.intercept_)).float())
+    alphas = np.asarray(ridge.alpha_, float)
+    history = [{"epoch": 0, "readout": "ridge (LOO CV)", "median_alpha": float(np.median(alphas)),
+                "n_features": int(feats.shape[1]), "n_stimuli": int(feats.shape[0])}]
+    return DigitalTwin(network, {session: [str(i) for i in resp.neuron_id.values]}, stimulus_shape, history)
+
+
+def _fit(network: TwinNetwork, data, config: TwinConfig, seed: int, device, validation, checkpoint_dir, resume,
+         callbacks, stimulus_shape, frozen_core: bool) -> DigitalTwin:
+    """The one training loop of twins (fit and transfer)."""
+    samples = _prepare(network, data, config, seed, device, validation, frozen_core)
     optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.train.lr,
                                  weight_decay=config.train.weight_decay)
     state = _State()
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     fingerprint = _fingerprint(data, config, seed, validation)
+    if frozen_core:  # a transfer resumes only onto the same frozen core
+        fingerprint = run_fingerprint(fingerprint, state_hash(network.core.state_dict()))
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
     saved = load_checkpoint(ckpt, fingerprint, map_location=device) if resume and ckpt is not None else None
     if saved is not None:  # this fit's checkpoint (another fit's or an unreadable one: warned, start fresh)
@@ -361,4 +477,4 @@ def fit_twin(stimuli: StimulusSet | Mapping[str, StimulusSet], responses: xr.Dat
     bar.close()
     network.load_state_dict(best_state)
     neuron_ids = {n: [str(i) for i in r.neuron_id.values] for n, (_, r) in data.items()}
-    return DigitalTwin(network, neuron_ids, first.shape[1:], state.history)
+    return DigitalTwin(network, neuron_ids, stimulus_shape, state.history)
