@@ -16,14 +16,14 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import sys  # noqa: E402
-import time  # noqa: E402
-from importlib.resources import files  # noqa: E402
+import sys
+import time
+from importlib.resources import files
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from neurosafe.cognitive import BToM, load_scenario  # noqa: E402
-from neurosafe.cognitive.agent import BeliefSpacePlanner  # noqa: E402
+from neurosafe.cognitive import BToM, load_scenario
+from neurosafe.cognitive.agent import BeliefSpacePlanner
 
 
 def _best(fn, repeats=3):
