@@ -67,12 +67,12 @@ def import_dataset(
     from neurosafe.data import datasets
     from neurosafe.data.io import save_netcdf
 
+    if session is not None and dataset.value != "cowley2023":
+        raise DataFileError(f"--session applies to cowley2023 only; {dataset.value} has no sessions to choose")
     if not path.exists():
         raise DataFileError(f"no such file or folder: {path}")
     if not out.parent.is_dir():
         raise DataFileError(f"no such folder for --out: {out.parent} (create it first)")
-    if session is not None and dataset.value != "cowley2023":
-        raise DataFileError(f"--session applies to cowley2023 only; {dataset.value} has no sessions to choose")
     loader = {"cowley2023": datasets.load_cowley2023, "kriegeskorte92": datasets.load_kriegeskorte92,
               "ecker2010": datasets.load_ecker2010}[dataset.value]
     rec = loader(path, session=session) if session is not None else loader(path)
