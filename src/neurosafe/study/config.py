@@ -146,7 +146,7 @@ def load_study(path: str | Path | None = None, **overrides) -> StudyConfig:
             raw = yaml.safe_load(path.read_text())
         except (yaml.YAMLError, UnicodeDecodeError) as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise StudyConfigError(f"{path} is not a YAML study file: {first}") from err
+            raise StudyConfigError(f"{path} is not valid YAML (a study file is YAML): {first}") from err
         if raw is None:
             raise StudyConfigError(f"{path} is empty; a study file holds study keys (name, seeds, brain, ...)")
         if not isinstance(raw, dict):
