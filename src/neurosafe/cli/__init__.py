@@ -7,6 +7,7 @@ matplotlib, the connectome and RL stacks): part of a fast cached ``neurosafe run
 from __future__ import annotations
 
 import sys
+import types
 
 __all__ = ["app", "main", "root_app"]
 
@@ -36,9 +37,19 @@ def main() -> None:
     full()
 
 
-def __getattr__(name: str):
-    if name == "app":
+class _Cli(types.ModuleType):
+    """``neurosafe.cli.app`` is the Typer app (imported on first use), not the submodule of the same name that
+    the import system would otherwise bind here once it is imported."""
+
+    @property
+    def app(self):
         from neurosafe.cli.app import app
 
         return app
-    raise AttributeError(f"module 'neurosafe.cli' has no attribute {name!r}")
+
+    @app.setter
+    def app(self, value) -> None:  # the import system binding the submodule: ignored
+        pass
+
+
+sys.modules[__name__].__class__ = _Cli
