@@ -2,7 +2,9 @@
 
 Each run is a fresh ``neurosafe run --json`` process (so the cached time includes starting Python and
 importing torch); CPU time is the child's user + system time (``resource.getrusage``). The cached re-run
-should take seconds: every stage, the statistics included, is read from ``OUT/default/cache``. Run by hand:
+should take seconds (issue 18: under 5 s on 2 cores): the whole study is one cache entry
+(``OUT/default/cache/study-*.json``), so the re-run imports neither the runner nor matplotlib and redraws no
+figure (the report's figures are keyed by the results and the code). Run by hand:
 ``python benchmarks/study.py [OUT]`` (default: a temporary folder; the first run takes minutes).
 """
 

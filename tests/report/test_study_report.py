@@ -94,3 +94,32 @@ def test_effects_one_panel_per_scale_and_alignment_has_cis(tiny_study, tmp_path,
     assert titles == ["accuracy (higher is better)", "ECE (lower is better)", "RSA (higher: more brain-like)",
                       "ridge r (higher: more brain-like)"]
     assert all(ax.containers for ax in figures["alignment.png"].axes)  # error bars on both panels
+
+
+def test_figures_are_redrawn_only_when_the_results_or_the_code_change(tiny_study, tmp_path, monkeypatch):
+    """The report's figures are keyed by a hash of results.json (without this invocation's run record) and
+    neurosafe's source: unchanged -> not redrawn (the page is still written); a changed number, a deleted
+    figure or changed code -> redrawn."""
+    drawn = []
+    for name in ("_robustness_figure", "_alignment_figure", "_effects_figure"):
+        real = getattr(report_study, name)
+        monkeypatch.setattr(report_study, name, lambda *a, _r=real, _n=name, **k: drawn.append(_n) or _r(*a, **k))
+    shutil.copy(tiny_study.folder / "results.json", tmp_path / "results.json")
+    write_study_report(tmp_path)
+    assert len(drawn) == 3
+    raw = json.loads((tmp_path / "results.json").read_text())
+    raw["run"]["wall_time_s"] += 7.0  # another invocation: not a change of what the figures show
+    (tmp_path / "results.json").write_text(json.dumps(raw))
+    (tmp_path / "report.html").unlink()
+    write_study_report(tmp_path)
+    assert len(drawn) == 3 and (tmp_path / "report.html").exists()
+    raw["scores"][0]["score"]["value"] += 0.01  # a changed number
+    (tmp_path / "results.json").write_text(json.dumps(raw))
+    write_study_report(tmp_path)
+    assert len(drawn) == 6
+    (tmp_path / "alignment.png").unlink()
+    write_study_report(tmp_path)
+    assert len(drawn) == 9
+    monkeypatch.setattr(report_study, "source_hash", lambda: "edited code")
+    write_study_report(tmp_path)
+    assert len(drawn) == 12

@@ -42,7 +42,11 @@ def mini_run(tmp_path_factory):
 
 
 def _copy(mini_run, tmp_path):
+    """A copy of the run's cache without its whole-study entry (which would serve every number without
+    reading a stage): these tests are about the stages."""
     shutil.copytree(mini_run.folder, tmp_path / "mini")
+    for f in (tmp_path / "mini" / "cache").glob("study-*.json"):
+        f.unlink()
     return tmp_path / "mini" / "cache"
 
 

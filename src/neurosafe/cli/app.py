@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from neurosafe.cli import (
     connectome,
     data_commands,
@@ -14,23 +12,15 @@ from neurosafe.cli import (
     probe,
     results,
     robust,
+    root_app,
     rules,
     run,
     score,
     tom,
     twin,
 )
-from neurosafe.cli.common import NeurosafeGroup, debug_callback
 
-app = typer.Typer(
-    name="neurosafe",
-    help="NeuroAI for AI safety: record, align, twin, attack and probe models and brains.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    cls=NeurosafeGroup,  # the error contract for every command (cli/common.py)
-    callback=debug_callback,
-)
+app = root_app()  # the error contract for every command (cli/common.py), --debug
 app.command("record")(data_commands.record)
 app.command("import")(data_commands.import_dataset)
 app.command("info")(data_commands.info)

@@ -165,6 +165,22 @@ def _harden(command) -> None:
     for param in getattr(command, "params", []):
         if getattr(param, "is_flag", False) and getattr(param, "metavar", "") is None:
             param.metavar = ""
+    if hasattr(command, "get_help_option") and not getattr(command, "neurosafe_help", False):
+        command.get_help_option = _flag_help(command.get_help_option)  # --help is made per context
+        command.neurosafe_help = True
+
+
+def _flag_help(get_help_option: Callable) -> Callable:
+    """``get_help_option`` whose ``--help`` flag shows no ``<bool>`` value in the help page."""
+
+    @wraps(get_help_option)
+    def wrapped(ctx):
+        option = get_help_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    return wrapped
 
 
 class NeurosafeGroup(TyperGroup):

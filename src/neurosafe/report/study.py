@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosafe.core.figures import plt, save_figure
+from neurosafe.core.hashing import data_hash, source_hash
 from neurosafe.metrics import Score
 from neurosafe.report.html import Section, write_report
 from neurosafe.study import StudyResults, load_results
@@ -66,7 +66,16 @@ def _fmt(score: Score, signed: bool = False) -> str:
     return text + (f" (ceiled {score.ceiled_value:.3f})" if score.ceiled_value is not None else "")
 
 
+def save_figure(fig, path: Path) -> Path:
+    """:func:`neurosafe.core.figures.save_figure`, imported when a figure is drawn (not on a cached re-run)."""
+    from neurosafe.core.figures import save_figure as save
+
+    return save(fig, path)
+
+
 def _robustness_figure(results: StudyResults, path: Path) -> Path:
+    from neurosafe.core.figures import plt  # matplotlib only when a figure is drawn
+
     eps = results["config"]["evaluation"]["pgd_eps"]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for c in results["conditions"]:
@@ -83,6 +92,8 @@ def _robustness_figure(results: StudyResults, path: Path) -> Path:
 
 
 def _alignment_figure(results: StudyResults, path: Path) -> Path:
+    from neurosafe.core.figures import plt  # matplotlib only when a figure is drawn
+
     sites = results["sites"]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, metric, label in zip(axes, ("rsa", "ridge"), ("RSA (Spearman of RDMs)", "ridge r / ceiling"),
@@ -116,6 +127,8 @@ PANELS = (  # one panel per scale and direction
 
 
 def _effects_figure(results: StudyResults, path: Path, metrics: list[tuple[str, str | None]]) -> Path:
+    from neurosafe.core.figures import plt  # matplotlib only when a figure is drawn
+
     sites = dict(metrics)
     panels = [(title, [e for m in group if m in sites for e in results.effects_of(m, site=sites[m])])
               for title, group in PANELS]
@@ -199,15 +212,40 @@ def _seed_rows(results: StudyResults, metrics: list[tuple[str, str | None]]) -> 
     return rows
 
 
+FIGURES = ("robustness.png", "alignment.png", "effects.png")
+
+
+def report_key(results: StudyResults) -> str:
+    """Hash of what the figures show: the results without this invocation's ``run`` record, and neurosafe's
+    source (the report code included)."""
+    numbers = {k: v for k, v in results.to_dict().items() if k != "run"}
+    return data_hash("study report", source_hash(), json.dumps(numbers, sort_keys=True, default=str))
+
+
+def _figures(results: StudyResults, folder: Path, key_metrics: list[tuple[str, str | None]]) -> bool:
+    """Draw the figures unless the ones on disk were drawn from the same results by the same code (a cached
+    re-run: ``.report-key`` holds :func:`report_key`); True when drawn."""
+    from neurosafe.core.io import atomic_path
+
+    key, stamp = report_key(results), folder / ".report-key"
+    if stamp.is_file() and stamp.read_text().strip() == key and all((folder / f).is_file() for f in FIGURES):
+        return False
+    stamp.unlink(missing_ok=True)  # a run killed mid-drawing leaves no stale stamp
+    _robustness_figure(results, folder / FIGURES[0])
+    _alignment_figure(results, folder / FIGURES[1])
+    _effects_figure(results, folder / FIGURES[2], key_metrics)
+    with atomic_path(stamp) as tmp:
+        Path(tmp).write_text(key + "\n")
+    return True
+
+
 def write_study_report(folder: str | Path) -> Path:
     """Figures + ``report.html`` in a study's run ``folder``, from its ``results.json`` records."""
     folder = Path(folder)
     results = load_results(folder)
     site = results["regularized_site"]
     key_metrics = [("rsa", site), ("ridge", site), *[(m, None) for m in HEADLINE]]
-    _robustness_figure(results, folder / "robustness.png")
-    _alignment_figure(results, folder / "alignment.png")
-    _effects_figure(results, folder / "effects.png", key_metrics)
+    _figures(results, folder, key_metrics)
     conds = results["conditions"]
     treated = results["treated"]
     metric_rows = [["metric", *conds]] + [[_label(m, s), *[_fmt(results.score(m, c, site=s)) for c in conds]]

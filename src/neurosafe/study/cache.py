@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from neurosafe.core.checkpoint import read_or_none
-from neurosafe.core.hashing import data_hash, source_hash
+from neurosafe.core.hashing import data_hash, file_hash, source_hash
 from neurosafe.core.io import load_json, load_state, save_json, save_state
 
-__all__ = ["StageCache", "scores_from_state", "scores_to_state"]
+__all__ = ["StageCache", "cached_results", "save_study_entry", "scores_from_state", "scores_to_state", "study_key"]
 
 
 class StageCache:
@@ -86,3 +86,38 @@ def scores_from_state(state: dict) -> dict[tuple, Any]:
         reps = entry["replicates"]
         out[tuple(entry["key"])] = replace(score, replicates=None if reps is None else reps.numpy())
     return out
+
+
+def study_key(cfg: Any) -> str:
+    """Key of a whole study: its config, its data file by content and neurosafe's source. Every stage is a
+    deterministic function of these, so a hit stands for every stage's hit (the fast path of a re-run)."""
+    return StageCache.key("study", config=cfg.model_dump(mode="json"), data=file_hash(cfg.data) if cfg.data else None)
+
+
+def save_study_entry(cache: StageCache, cfg: Any, results: Any) -> None:
+    """Store a finished study's results (without this invocation's ``run`` record) under :func:`study_key`."""
+    raw = results.to_dict()
+    run = raw.pop("run", {})
+    cache.save_json(cache.path("study", study_key(cfg), "json"), {"results": raw, "computed": run.get("computed")})
+
+
+def cached_results(cfg: Any, folder: Path, backend: str = "local", workers: int | None = None,
+                   started: float | None = None) -> Any:
+    """A fully cached study without running a stage (nor importing the runner and its models): the stored
+    results, ``run`` set for this invocation (the first computation's provenance kept in ``computed``), written
+    to ``folder/results.json``. None when the study is not cached (or its entry cannot be read)."""
+    import time
+
+    start = time.perf_counter() if started is None else started
+    cache = StageCache(folder / "cache")
+    path = cache.path("study", study_key(cfg), "json")
+    entry = cache.load_json(path) if cache.has(path) else None
+    if not isinstance(entry, dict) or "results" not in entry:
+        return None
+    from neurosafe.study.results import StudyResults
+
+    results = StudyResults.from_dict(entry["results"])
+    results.info["run"] = {"wall_time_s": round(time.perf_counter() - start, 1), "cache_hits": len(cache.hits),
+                           "backend": backend, "workers": workers, "computed": entry["computed"], "study_cache": True}
+    results.save(folder / "results.json")
+    return results

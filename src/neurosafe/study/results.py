@@ -97,6 +97,13 @@ class StudyResults:
         save_json(Path(path), self.to_dict())
         return Path(path)
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> StudyResults:
+        """The inverse of :meth:`to_dict`."""
+        info = {k: v for k, v in raw.items() if k not in ("schema", "scores", "effects")}
+        return cls([ScoreRecord.from_dict(d) for d in raw["scores"]],
+                   [ScoreRecord.from_dict(d) for d in raw["effects"]], info)
+
 
 def load_results(folder_or_file: str | Path) -> StudyResults:
     """Read a study's ``results.json`` (or the run folder holding it) into typed records."""
@@ -107,6 +114,4 @@ def load_results(folder_or_file: str | Path) -> StudyResults:
     raw = load_json(path)  # invalid JSON: CorruptFileError, a DataFileError
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         raise DataFileError(f"{path} is not a study results file of schema {SCHEMA}")
-    info = {k: v for k, v in raw.items() if k not in ("schema", "scores", "effects")}
-    return StudyResults([ScoreRecord.from_dict(d) for d in raw["scores"]],
-                        [ScoreRecord.from_dict(d) for d in raw["effects"]], info)
+    return StudyResults.from_dict(raw)

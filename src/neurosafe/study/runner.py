@@ -27,7 +27,7 @@ from neurosafe.data.io import Recording, load_netcdf, load_recording, save_netcd
 from neurosafe.data.tasks import digits_dataset
 from neurosafe.finetune import NeuralTargets, make_control, train_classifier
 from neurosafe.metrics import Score
-from neurosafe.study.cache import StageCache, scores_from_state, scores_to_state
+from neurosafe.study.cache import StageCache, cached_results, save_study_entry, scores_from_state, scores_to_state
 from neurosafe.study.config import StudyConfig, StudyConfigError
 from neurosafe.study.effects import Key, brain_rdm, condition_scores, network_scores, paired_effects, scorable
 from neurosafe.study.evaluation import EvaluationData, evaluate_network
@@ -204,7 +204,9 @@ def _run_study(cfg: StudyConfig, out_root: str | Path, use_cache: bool, backend:
     t0 = time.perf_counter()
     folder = Path(out_root) / cfg.name
     cache = StageCache(folder / "cache", enabled=use_cache)
-    executor = get_executor(backend, workers=workers)
+    executor = get_executor(backend, workers=workers)  # an unknown backend is refused even when all is cached
+    if use_cache and (hit := cached_results(cfg, folder, backend, workers, started=t0)) is not None:
+        return StudyResult(folder, hit)  # every stage cached: read the whole study's results, compute nothing
     threads = None if backend == "local" else 1
     steps = 4
     # the task network and its regularized site are checked before any stage runs (not after training)
@@ -266,6 +268,7 @@ def _run_study(cfg: StudyConfig, out_root: str | Path, use_cache: bool, backend:
     }
     results = StudyResults(records, effects, info)
     results.save(folder / "results.json")
+    save_study_entry(cache, cfg, results)
     return StudyResult(folder, results)
 
 
