@@ -1,4 +1,4 @@
-"""Planted-agent evaluation of the BToM observer (the numbers in docs/readme/cognitive.md): 500 agents in 25
+"""Planted-agent evaluation of the BToM observer (the numbers in docs/cognitive.md): 500 agents in 25
 random 6 x 9 worlds, desires a strict ranking of utilities (0, 6, 12) drawn from the prior, initial beliefs
 from the belief simplex in steps of 1/4, beta = 2; the observer is the same model (well specified) and one
 that over-estimates rationality (beta = 10).

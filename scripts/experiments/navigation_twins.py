@@ -1,4 +1,4 @@
-"""Reproduce the numbers of docs/readme/navigation.md: labyrinth twins (held out, 5-fold over bouts), the
+"""Reproduce the numbers of docs/navigation.md: labyrinth twins (held out, 5-fold over bouts), the
 exploration-efficiency figure, the Turing test, and the Ho et al. 2022 twins (5-fold over participants).
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/experiments/navigation_twins.py runs/navigation

@@ -134,7 +134,7 @@ def rsa(game: ReferenceGame, alpha: float | None = None, depth: int | None = Non
 
 
 def load_game(source: str | Path | dict) -> ReferenceGame:
-    """A :class:`ReferenceGame` from a JSON file or dict (see docs/readme/cognitive.md); one-line errors."""
+    """A :class:`ReferenceGame` from a JSON file or dict (see docs/cognitive.md); one-line errors."""
     if isinstance(source, dict):
         return ReferenceGame.from_dict(source)
     path = Path(source)

@@ -2,7 +2,7 @@
 
 A :class:`GridWorld` is a map of free cells and walls with named parking spots; line of sight runs between
 cell centres and is blocked by wall cells (:meth:`GridWorld.visible`). A :class:`Scenario` is plain data (the
-JSON schema in docs/readme/cognitive.md): the map, the spots and which truck type stands at each, the truck
+JSON schema in docs/cognitive.md): the map, the spots and which truck type stands at each, the truck
 types, the agent's start and its observed path. ``Scenario.hypotheses()`` lists the worlds the agent considers
 possible: spots seen from the start hold what they hold; hidden spots hold any type not seen at the start or
 nothing; a world with no truck at all is left out (the agent could never eat).
@@ -119,7 +119,7 @@ class ModelSettings(BaseModel):
 
 
 class Scenario(BaseModel):
-    """One food-truck stimulus (plain data; see docs/readme/cognitive.md for the JSON schema)."""
+    """One food-truck stimulus (plain data; see docs/cognitive.md for the JSON schema)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "scenario"
