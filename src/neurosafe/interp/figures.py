@@ -72,6 +72,23 @@ def plot_images(images: np.ndarray, titles: list[str], path: str | Path) -> Path
     return save_figure(fig, path)
 
 
+def plot_mei_vs_natural(meis: xr.Dataset, comparison: xr.Dataset, natural_images: np.ndarray, path: str | Path
+                        ) -> Path:
+    """Per unit (column): its MEI (top row) above its best natural image (bottom row), each titled with the unit's
+    response to it, so the MEI / best-natural ratio can be seen, not only read (Walker et al. 2019, Fig. 2)."""
+    n = len(meis["neuron_id"])
+    fig, axes = plt.subplots(2, n, figsize=(1.5 * n + 0.6, 3.3), squeeze=False)
+    for i in range(n):
+        for row, img, title in ((0, meis["image"].values[i], f"{meis['neuron_id'].values[i]}\nMEI "
+                                 f"{comparison['mei_activation'].values[i]:.3g}"),
+                                (1, natural_images[i], f"best natural\n{comparison['natural_max'].values[i]:.3g}")):
+            ax = axes[row, i]
+            ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=6)
+            ax.axis("off")
+    return save_figure(fig, path)
+
+
 def plot_dose_response(ds: xr.Dataset, path: str | Path, ylabel: str = "score") -> Path:
     """Score vs fraction of units ablated, with its confidence band and the intact score."""
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
