@@ -121,9 +121,10 @@ def rf(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Neu
                           units=_units(units), seed=seed)
     summary = rf_summary(ds) | {"result": str(save_result(ds, folder / "rf.nc")),
                                 "figure": str(plot_rfs(ds, folder / "rf.png"))}
-    report(summary, json_out, [f"{summary['n_neurons']} RFs ({method.value}): median size "
-                               f"{summary['rf_size']['q50']:.2f} px, median fit R2 {summary['fit_r2']['q50']:.3f}; "
-                               f"results in {folder}/"])
+    size, r2 = summary["rf_size"]["q50"], summary["fit_r2"]["q50"]
+    fitted = (f"median size {size:.2f} px, median fit R2 {r2:.3f}" if size is not None else "no Gaussian fits")
+    report(summary, json_out, [f"{summary['n_neurons']} RFs ({method.value}), {summary['n_fitted']} significant and "
+                               f"fitted: {fitted}; results in {folder}/"])
 
 
 @app.command("mei")

@@ -47,7 +47,8 @@ def plot_tuning_summary(ds: xr.Dataset, path: str | Path, n_examples: int = 6) -
 
 
 def plot_rfs(ds: xr.Dataset, path: str | Path, max_units: int = 32) -> Path:
-    """RF maps (diverging colours, symmetric limits) with the fitted centre and 1-s.d. size circle."""
+    """RF maps (diverging colours, symmetric limits) with the fitted centre and 1-s.d. size circle; STAs not
+    significantly different from noise carry no circle and say so."""
     n = min(max_units, ds.sizes["neuron"])
     fig, axes = _grid(n)
     for i, ax in zip(range(n), axes, strict=False):
@@ -57,7 +58,8 @@ def plot_rfs(ds: xr.Dataset, path: str | Path, max_units: int = 32) -> Path:
         x, y, s = (float(ds[k].values[i]) for k in ("rf_x", "rf_y", "rf_size"))
         if np.isfinite([x, y, s]).all():
             ax.add_patch(plt.Circle((x, y), s, fill=False, color="k", lw=0.8))
-        ax.set_title(str(ds["neuron_id"].values[i]), fontsize=6)
+        noise = "significant" in ds.coords and not bool(ds["significant"].values[i])
+        ax.set_title(str(ds["neuron_id"].values[i]) + (" (n.s., no fit)" if noise else ""), fontsize=6)
         ax.axis("off")
     return save_figure(fig, path)
 
