@@ -59,3 +59,14 @@ def test_errors_exit_2(tmp_path):
                           (["corrupt", "--kinds", "snow", "--out", str(tmp_path / "x.png")], "unknown corruptions")):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_attack_digits_cnn_on_natural_patches(tmp_path):
+    """Issue 18: ``attack --model digits-cnn --data natural`` failed (16x16 network, 32x32 patches). The patches
+    are now drawn at the network's input size; natural patches carry no labels, so the measure is the change of
+    the network's output, and an attack moves it more than noise of the same size."""
+    out = _json(runner.invoke(app, ["attack", "--model", "digits-cnn", "--data", "natural", "--n", "12", "--eps",
+                                    "8/255", "--steps", "3", "--no-checks", "--json"]))
+    assert out["model"] == "digits-cnn" and out["n"] == 12 and out["measure"] == "output_change"
+    s = out["scores"]
+    assert s["output_change_pgd_linf_eps0.03137"]["value"] > s["output_change_noise_linf_eps0.03137"]["value"]
