@@ -70,3 +70,18 @@ def test_attack_digits_cnn_on_natural_patches(tmp_path):
     assert out["model"] == "digits-cnn" and out["n"] == 12 and out["measure"] == "output_change"
     s = out["scores"]
     assert s["output_change_pgd_linf_eps0.03137"]["value"] > s["output_change_noise_linf_eps0.03137"]["value"]
+
+
+def test_corruption_example_image_has_visible_content(tmp_path, monkeypatch):
+    """Issue 18: the corruption figure's example was nearly black. The clean image drawn (default index) must
+    have contrast a reader can see: pixel s.d. of at least 0.1 on the [0, 1] scale and a mean off the floor."""
+    from neurosafe.robust import figures
+
+    drawn = []
+    real = figures.save_figure
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or real(fig, path))
+    out = _json(runner.invoke(app, ["corrupt", "--data", "natural", "--n", "50", "--kinds", "contrast",
+                                    "--out", str(tmp_path / "c.png"), "--json"]))
+    assert out["figure"].endswith("c.png") and (tmp_path / "c.png").exists()
+    clean = np.asarray(drawn[0].axes[0].images[0].get_array(), dtype=float)
+    assert clean.std() >= 0.1 and clean.mean() > 0.15, (clean.mean(), clean.std())
