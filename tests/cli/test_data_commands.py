@@ -28,7 +28,8 @@ def test_record_info_reliability_json(tmp_path):
     info = json.loads(_run("info", str(nc), "--json").stdout)
     assert info["responses"]["dims"] == {"stimulus": 60, "neuron": 12, "repeat": 4}
     assert info["stimuli"]["n"] == 60
-    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10").stdout)
+    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10", "--figure",
+                          str(tmp_path / "rec_reliability.png")).stdout)
     assert set(rel["per_neuron"]) == {f"v1_{i:04d}" for i in range(12)}
     assert -1 <= rel["median_split_half"] <= 1 and rel["split_half"]["ci"] is not None
     assert (tmp_path / "rec_reliability.png").exists()
@@ -67,3 +68,27 @@ def test_demo_writes_report(tmp_path):
     assert res["fev_ground_truth_mae"] < 0.08
     html = (out / "report.html").read_text()
     assert "reliability.png" in html and "Provenance" in html
+
+
+def test_info_describes_a_file_with_a_dead_neuron_and_flags_it(tmp_path):
+    """Issue 18: ``info`` refused to describe a file with one all-NaN neuron. It now reads it leniently, names the
+    dead neuron (JSON and a warning line); analyses still read strictly and reject the file in one line."""
+    import numpy as np
+
+    from neurosafe.core.errors import DataValidationError
+    from neurosafe.data.io import Recording, load_recording, save_netcdf
+    from neurosafe.data.recording import make_responses
+
+    values = np.random.default_rng(0).standard_normal((6, 3, 2))
+    values[:, 1] = np.nan
+    da = make_responses(np.nan_to_num(values), [f"s{i}" for i in range(6)], ["a", "b", "c"]).copy(data=values)
+    nc = tmp_path / "dead.nc"
+    save_netcdf(Recording(da, allow_dead=True), nc)
+    info = json.loads(_run("info", str(nc), "--json").stdout)
+    assert info["responses"]["dead_neurons"] == ["b"] and info["responses"]["dead_stimuli"] == []
+    assert info["responses"]["dims"] == {"stimulus": 6, "neuron": 3, "repeat": 2}
+    assert "1 neurons with no valid response (all NaN): b" in " ".join(_run("info", str(nc)).output.split())
+    with pytest.raises(DataValidationError, match=r"all NaN\): 'b'"):
+        load_recording(nc)
+    strict = runner.invoke(app, ["reliability", str(nc)])
+    assert strict.exit_code == 2 and "all NaN" in strict.output and "Traceback" not in strict.output

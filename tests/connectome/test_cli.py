@@ -98,3 +98,25 @@ def test_errors_are_one_line_messages(tmp_path):
     assert result.exit_code == 2 and "no neuron or cell type named 'NOPE'" in result.output
     assert runner.invoke(app, ["connectome", "info", "worm"]).exit_code != 0
     assert runner.invoke(app, ["connectome", "simulate", "--help"]).exit_code == 0
+
+
+def test_optic_lobe_example_drives_a_response_through_the_network(tmp_path, monkeypatch):
+    """Issue 18: the README's optic-lobe example lit up only its own input cells (R1/R2's synapses are inhibitory
+    onto cells at rest, so nothing downstream moved). Driving R7/R8 must reach cells that get no input, of other
+    types, and the figure must show them in its own panel; R1 alone reports zero downstream and says why."""
+    from neurosafe.connectome import plots
+
+    axes = []
+    real = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: axes.extend(fig.axes) or real(fig, path))
+    args = ["connectome", "simulate", "flyvis_optic_lobe", "--extent", "2", "--model", "rate", "--current", "1",
+            "--duration", "30", "--figure", str(tmp_path / "rates.png")]
+    result = runner.invoke(app, [*args, "--input", "R7,R8", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["downstream_active"] > 0 and not {"R7", "R8"} & set(summary["downstream_types"])
+    assert {row["type"] for row in summary["top_downstream"]}.isdisjoint({"R7", "R8"})
+    downstream = [ax for ax in axes if ax.get_title().startswith("downstream")]
+    assert len(downstream) == 1 and len(downstream[0].lines) > 0
+    silent = runner.invoke(app, [*args, "--input", "R1"])
+    assert silent.exit_code == 0 and "0 of them downstream" in silent.output and "inhibitory" in silent.output

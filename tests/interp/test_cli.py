@@ -47,3 +47,15 @@ def test_errors_exit_2_with_a_message():
     assert result.exit_code == 2 and "unknown site 'V2'" in result.output
     result = runner.invoke(app, ["probe", "mei", "--subject", "no_such_module:factory"])
     assert result.exit_code == 2 and "cannot import module 'no_such_module'" in result.output
+
+
+def test_geometry_prints_its_ci_as_formatted_numbers(tmp_path):
+    """Issue 18: the geometry line printed the alpha CI as raw floats (or numpy reprs). Three decimals each."""
+    import re
+
+    result = runner.invoke(app, ["probe", "geometry", "--neurons", "30", "--n-stimuli", "300", "--n-boot", "20",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert re.search(r"alpha = -?\d+\.\d{3} \(95% CI \[-?\d+\.\d{3}, -?\d+\.\d{3}\]\)", text), text
+    assert not re.search(r"\d\.\d{5,}|np\.float|array\(", text), text

@@ -149,3 +149,13 @@ def test_bad_inputs_raise_clear_errors(brain):
             net(torch.rand(1, 1, 32, 32))
     with pytest.raises(InterpError, match=r"fractions must lie in \[0, 1\]"):
         dose_response(brain, None, orientation_decoding(brain, None), fractions=(0, 1.5))
+
+
+def test_single_unit_ablation_moves_the_fixed_readout_margin(brain):
+    """Issue 18: every unit card showed +0.0000 [+0.0000, +0.0000]. A refitted probe's 0/1 accuracy on 40 cells
+    does not move when one cell goes (the bug's cause, kept here as the contrast); the fixed readout's margin does,
+    for tuned cells, with a CI that excludes 0."""
+    refit = unit_ablation_effects(brain, None, [0, 3], orientation_decoding(brain, None), n_boot=50)
+    np.testing.assert_array_equal(refit["effect"].values, 0.0)
+    fixed = unit_ablation_effects(brain, None, [0, 3], orientation_decoding(brain, None, margin=True), n_boot=200)
+    assert (fixed["effect"].values < 0).all() and (fixed["ci_high"].values < 0).all()

@@ -102,3 +102,32 @@ def test_bad_inputs_raise_clear_errors(brain):
         receptive_fields(brain.record(white_noise(5, 32), repeats=1))
     with pytest.raises(InterpError, match="failed on input of shape"):
         receptive_fields(tiny_net(in_channels=3), "2", method="gradient", image_shape=(1, 32, 32))
+
+
+def test_gaussian_fits_only_where_the_sta_is_significant(tmp_path, monkeypatch):
+    """Issue 18: RF fits were drawn on pure-noise STAs. A planted linear cell (Gabor filter + noise) is significant
+    and fitted at its planted centre; 200 cells of pure noise, independent of the stimuli, are significant at
+    about the stated alpha at most (Bonferroni is conservative) and get no fit and no circle in the figure."""
+    from neurosafe.interp import figures
+    from neurosafe.interp.receptive_fields import STA_ALPHA
+
+    n, s = 1500, 16
+    stimuli = white_noise(n, s, seed=5)
+    x = stimuli.grey().reshape(n, -1) - 0.5
+    yy, xx = np.mgrid[0:s, 0:s]
+    w = (np.exp(-((xx - 10) ** 2 + (yy - 5) ** 2) / 6.0) * np.cos(1.3 * xx)).ravel()
+    rng = np.random.default_rng(6)
+    signal = x @ w
+    r = np.column_stack([signal + 0.5 * signal.std() * rng.standard_normal(n), rng.standard_normal((n, 200))])
+    ids = ["real"] + [f"noise_{i}" for i in range(200)]
+    ds = receptive_fields(Recording(make_responses(r, stimuli.ids, ids, dims=("stimulus", "neuron")), stimuli))
+    assert bool(ds["significant"].values[0]) and ds["p_value"].values[0] < 1e-6
+    assert abs(ds["rf_x"].values[0] - 10) < 1 and abs(ds["rf_y"].values[0] - 5) < 1
+    noise = ds["significant"].values[1:]
+    assert noise.mean() <= STA_ALPHA * 2
+    assert np.isnan(ds["rf_size"].values[1:][~noise]).all()
+    circles = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: circles.extend(
+        len(ax.patches) for ax in fig.axes) or path)
+    figures.plot_rfs(ds.isel(neuron=[0, 1, 2]), tmp_path / "rf.png")
+    assert circles[:3] == [1, *(int(k) for k in noise[:2])]

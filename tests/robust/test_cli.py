@@ -59,3 +59,29 @@ def test_errors_exit_2(tmp_path):
                           (["corrupt", "--kinds", "snow", "--out", str(tmp_path / "x.png")], "unknown corruptions")):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_attack_digits_cnn_on_natural_patches(tmp_path):
+    """Issue 18: ``attack --model digits-cnn --data natural`` failed (16x16 network, 32x32 patches). The patches
+    are now drawn at the network's input size; natural patches carry no labels, so the measure is the change of
+    the network's output, and an attack moves it more than noise of the same size."""
+    out = _json(runner.invoke(app, ["attack", "--model", "digits-cnn", "--data", "natural", "--n", "12", "--eps",
+                                    "8/255", "--steps", "3", "--no-checks", "--json"]))
+    assert out["model"] == "digits-cnn" and out["n"] == 12 and out["measure"] == "output_change"
+    s = out["scores"]
+    assert s["output_change_pgd_linf_eps0.03137"]["value"] > s["output_change_noise_linf_eps0.03137"]["value"]
+
+
+def test_corruption_example_image_has_visible_content(tmp_path, monkeypatch):
+    """Issue 18: the corruption figure's example was nearly black. The clean image drawn (default index) must
+    have contrast a reader can see: pixel s.d. of at least 0.1 on the [0, 1] scale and a mean off the floor."""
+    from neurosafe.robust import figures
+
+    drawn = []
+    real = figures.save_figure
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or real(fig, path))
+    out = _json(runner.invoke(app, ["corrupt", "--data", "natural", "--n", "50", "--kinds", "contrast",
+                                    "--out", str(tmp_path / "c.png"), "--json"]))
+    assert out["figure"].endswith("c.png") and (tmp_path / "c.png").exists()
+    clean = np.asarray(drawn[0].axes[0].images[0].get_array(), dtype=float)
+    assert clean.std() >= 0.1 and clean.mean() > 0.15, (clean.mean(), clean.std())

@@ -91,4 +91,13 @@ def simulate(
     print_table(f"{name.value}, {model.value} model, {duration:g} ms: most active neurons",
                 ("neuron", "type", "rate (Hz)" if model is Model.lif else "rate (a.u.)"),
                 [(row["neuron"], row["type"], f"{row['value']:.3g}") for row in summary[key]])
-    console.print(f"{summary['active_neurons']} of {summary['n_neurons']} neurons active; figure: {summary['figure']}")
+    if summary["top_downstream"]:
+        print_table("most active downstream neurons (not driven directly)",
+                    ("neuron", "type", "rate (Hz)" if model is Model.lif else "rate (a.u.)"),
+                    [(row["neuron"], row["type"], f"{row['value']:.3g}") for row in summary["top_downstream"]])
+    console.print(f"{summary['active_neurons']} of {summary['n_neurons']} neurons active, "
+                  f"{summary['downstream_active']} of them downstream of the input "
+                  f"({len(summary['downstream_types'])} cell types); figure: {summary['figure']}")
+    if not summary["downstream_active"]:
+        console.print("no neuron beyond the driven ones responded: the inputs' synapses may be inhibitory onto "
+                      "neurons at rest (try other inputs, e.g. R7,R8 or L2 on flyvis_optic_lobe)")

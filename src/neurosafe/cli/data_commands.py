@@ -85,8 +85,11 @@ def _describe(rec) -> dict:
     out: dict = {}
     if rec.responses is not None:
         r = rec.responses
+        valid = ~np.isnan(r.values).reshape(r.sizes["stimulus"], r.sizes["neuron"], -1)
         out["responses"] = {"dims": dict(r.sizes), "attrs": dict(r.attrs),
-                            "missing_fraction": float(np.isnan(r.values).mean())}
+                            "missing_fraction": float(np.isnan(r.values).mean()),
+                            "dead_neurons": [str(n) for n in r.neuron_id.values[~valid.any(axis=(0, 2))]],
+                            "dead_stimuli": [str(n) for n in r.stimulus_id.values[~valid.any(axis=(1, 2))]]}
     if rec.stimuli is not None:
         out["stimuli"] = {"n": len(rec.stimuli), "shape": list(rec.stimuli.shape[1:]),
                           "metadata": list(rec.stimuli.metadata.columns)}
@@ -102,11 +105,17 @@ def info(
     """Describe a recording file: dims, attributes, missing data, stimuli and extra arrays."""
     from neurosafe.data.io import load_recording
 
-    desc = _describe(load_recording(file))
+    desc = _describe(load_recording(file, allow_dead=True))
     if json_out:
         print_json({"file": str(file), **desc})
         return
     print_table(str(file), ("part", "description"), [(part, str(value)) for part, value in desc.items()])
+    dead = desc.get("responses", {})
+    for kind in ("neurons", "stimuli"):
+        if dead.get(f"dead_{kind}"):
+            console.print(f"warning: {len(dead[f'dead_{kind}'])} {kind} with no valid response (all NaN): "
+                          f"{', '.join(dead[f'dead_{kind}'][:10])}; other commands reject this file until they "
+                          "are removed")
 
 
 @handle_errors

@@ -121,9 +121,10 @@ def rf(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Neu
                           units=_units(units), seed=seed)
     summary = rf_summary(ds) | {"result": str(save_result(ds, folder / "rf.nc")),
                                 "figure": str(plot_rfs(ds, folder / "rf.png"))}
-    report(summary, json_out, [f"{summary['n_neurons']} RFs ({method.value}): median size "
-                               f"{summary['rf_size']['q50']:.2f} px, median fit R2 {summary['fit_r2']['q50']:.3f}; "
-                               f"results in {folder}/"])
+    size, r2 = summary["rf_size"]["q50"], summary["fit_r2"]["q50"]
+    fitted = (f"median size {size:.2f} px, median fit R2 {r2:.3f}" if size is not None else "no Gaussian fits")
+    report(summary, json_out, [f"{summary['n_neurons']} RFs ({method.value}), {summary['n_fitted']} significant and "
+                               f"fitted: {fitted}; results in {folder}/"])
 
 
 @app.command("mei")
@@ -138,7 +139,7 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     """Most-exciting inputs (Walker et al. 2019), compared with each unit's best natural image (+ figure)."""
     from neurosafe.data import natural_patches
     from neurosafe.interp import AscentConfig, mei_vs_natural, most_exciting_inputs
-    from neurosafe.interp.figures import plot_images
+    from neurosafe.interp.figures import plot_mei_vs_natural
     from neurosafe.interp.results import mei_summary, save_result
 
     folder = _out(out, "mei")
@@ -148,10 +149,11 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     c, h, _ = meis["image"].shape[1:]
     natural = natural_patches(n_natural, h, seed=child_seed(seed, "stimuli"), color=c == 3)
     comparison = mei_vs_natural(subj, meis, natural, site)
-    titles = [f"{u} ({a:.3g})" for u, a in zip(meis["neuron_id"].values, meis["activation"].values, strict=True)]
+    position = {str(s): i for i, s in enumerate(natural.ids)}
+    best = natural.images[[position[b] for b in comparison["best_natural"].values]]
     summary = mei_summary(meis, comparison) | {
         "result": str(save_result(meis, folder / "mei.nc")),
-        "figure": str(plot_images(meis["image"].values, titles, folder / "mei.png"))}
+        "figure": str(plot_mei_vs_natural(meis, comparison, best, folder / "mei.png"))}
     report(summary, json_out, [f"{summary['n_units']} MEIs: MEI / best natural response median "
                                f"{summary['ratio']['q50']:.2f} (min {comparison['ratio'].min().item():.2f}); "
                                f"results in {folder}/"])

@@ -24,6 +24,16 @@ def _top(values: np.ndarray, connectome: Connectome, k: int = 10) -> list[dict]:
             for i in order if values[i] > 0]
 
 
+def _downstream(values: np.ndarray, driven: np.ndarray, connectome: Connectome) -> dict:
+    """What the input did through the network: active neurons that were not driven directly, their cell types and
+    the most active of them (issue 18: an example that only lit up its own input cells showed no network)."""
+    rest = np.where(driven, 0.0, values)
+    active = rest > 0
+    return {"downstream_active": int(active.sum()),
+            "downstream_types": sorted({str(t) for t in connectome.types[active]}),
+            "top_downstream": _top(rest, connectome)}
+
+
 def simulate_connectome(
     connectome: Connectome,
     inputs: Sequence[str],
@@ -49,6 +59,8 @@ def simulate_connectome(
         raise DataValidationError("name at least one input neuron or cell type")
     idx = connectome.indices(inputs)
     n = connectome.n_neurons
+    driven = np.zeros(n, dtype=bool)
+    driven[idx] = True
     drive = np.zeros(n)
     drive[idx] = current
     summary: dict = {"connectome": connectome.name, "model": model, "inputs": list(inputs), "n_inputs": len(idx),
@@ -63,6 +75,7 @@ def simulate_connectome(
         summary |= {"dt_ms": dt, "current_mV": current, "poisson_rate_hz": poisson_rate,
                     "n_spikes": int(result.counts.sum()), "active_neurons": int((rate_hz > 0).sum()),
                     "mean_rate_hz": float(rate_hz.mean()), "top_rates_hz": _top(rate_hz, connectome)}
+        summary |= _downstream(rate_hz, driven, connectome)
         if figure is not None:
             summary["figure"] = str(raster_figure(result.spikes[:, 0].cpu().numpy(), dt, connectome.neurons,
                                                   f"{connectome.name}: LIF, input to {', '.join(inputs)}", figure))
@@ -74,7 +87,9 @@ def simulate_connectome(
         final = trace[-1]
         summary |= {"dt_ms": dt, "current": current, "active_neurons": int((final > 0).sum()),
                     "mean_rate": float(final.mean()), "top_rates": _top(final, connectome)}
+        summary |= _downstream(final, driven, connectome)
         if figure is not None:
             summary["figure"] = str(rate_figure(trace, dt, connectome.neurons,
-                                                f"{connectome.name}: rate model, input to {', '.join(inputs)}", figure))
+                                                f"{connectome.name}: rate model, input to {', '.join(inputs)}", figure,
+                                                driven=driven))
     return summary

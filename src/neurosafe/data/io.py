@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC
 from pathlib import Path
 
@@ -38,10 +38,11 @@ class Recording:
     stimuli: StimulusSet | None = None
     extras: dict[str, xr.DataArray] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    allow_dead: InitVar[bool] = False  # accept all-NaN neurons/stimuli: for describing a file only
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, allow_dead: bool) -> None:
         if self.responses is not None:
-            self.responses = validate_responses(self.responses)
+            self.responses = validate_responses(self.responses, allow_dead=allow_dead)
             if self.stimuli is not None:
                 self.stimuli = self.stimuli.aligned_to(self.responses)
 
@@ -113,8 +114,9 @@ def _restore(da: xr.DataArray) -> xr.DataArray:
     return da
 
 
-def load_netcdf(path: str | os.PathLike) -> Recording:
-    """Read a file written by :func:`save_netcdf`; validate it; clear errors for missing or corrupt files."""
+def load_netcdf(path: str | os.PathLike, *, allow_dead: bool = False) -> Recording:
+    """Read a file written by :func:`save_netcdf`; validate it; clear errors for missing or corrupt files.
+    ``allow_dead``: accept all-NaN neurons or stimuli (for ``neurosafe info``, which flags them)."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"no such file: {path}")
@@ -139,7 +141,7 @@ def load_netcdf(path: str | os.PathLike) -> Recording:
             name = key.removeprefix("extra__")
             da = _restore(ds[key]).rename(None)
             extras[name] = da.rename({k: k.removeprefix(f"{name}__") for k in (*da.dims, *da.coords)})
-    return Recording(responses, stimuli, extras, _decode_attrs(ds.attrs))
+    return Recording(responses, stimuli, extras, _decode_attrs(ds.attrs), allow_dead=allow_dead)
 
 
 # ------------------------------------------------------------------------------------------------ NWB
@@ -203,8 +205,8 @@ def _column(col) -> np.ndarray:
     return _strings(values) if kind in "OU" or values.dtype.kind in "OSU" else values
 
 
-def import_nwb(path: str | os.PathLike) -> Recording:
-    """Read a recording written by :func:`export_nwb`."""
+def import_nwb(path: str | os.PathLike, *, allow_dead: bool = False) -> Recording:
+    """Read a recording written by :func:`export_nwb` (``allow_dead``: as in :func:`load_netcdf`)."""
     from pynwb import NWBHDF5IO
 
     path = Path(path)
@@ -230,7 +232,7 @@ def import_nwb(path: str | os.PathLike) -> Recording:
     da = xr.DataArray(values, dims=info["dims"], attrs=info["attrs"], name=info["name"],
                       coords={**{k: ("neuron", v) for k, v in neurons.items()},
                               **{k: ("stimulus", v) for k, v in stims.items()}})
-    return Recording(da, stimuli)
+    return Recording(da, stimuli, allow_dead=allow_dead)
 
 
 # ------------------------------------------------------------------------------------------------ npz
@@ -264,14 +266,16 @@ def load_npz(path: str | os.PathLike, responses_key: str = "responses",
     return Recording(responses, stimuli)
 
 
-def load_recording(path: str | os.PathLike) -> Recording:
-    """Open a recording by extension: ``.nc`` (netCDF) or ``.nwb``; ``.npz`` with the default keys."""
+def load_recording(path: str | os.PathLike, *, allow_dead: bool = False) -> Recording:
+    """Open a recording by extension: ``.nc`` (netCDF) or ``.nwb``; ``.npz`` with the default keys.
+    ``allow_dead`` (.nc and .nwb): the lenient read of ``neurosafe info``, which accepts and flags neurons or
+    stimuli with no valid response; every analysis reads strictly and rejects them."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".nwb":
-        return import_nwb(path)
+        return import_nwb(path, allow_dead=allow_dead)
     if suffix == ".npz":
         return load_npz(path)
     if suffix in (".nc", ".netcdf", ".h5"):
-        return load_netcdf(path)
+        return load_netcdf(path, allow_dead=allow_dead)
     raise DataFileError(f"unknown recording file type {suffix!r} for {path}; use .nc, .nwb or .npz")

@@ -49,8 +49,12 @@ def make_responses(values: np.ndarray, stimulus_ids: Sequence | None = None, neu
     return validate_responses(da)
 
 
-def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) -> xr.DataArray:
+def validate_responses(responses: xr.DataArray, min_repeats: int | None = None, *,
+                       allow_dead: bool = False) -> xr.DataArray:
     """Check a response array against the schema; return it (float, canonical dim order) or raise.
+
+    ``allow_dead``: accept neurons or stimuli with no valid response (all NaN); only for describing a file
+    (``neurosafe info`` flags them), never for analysis.
 
     ``min_repeats``: when a noise ceiling is requested, every neuron must have at least this many valid
     repeats for at least two stimuli (and the ``repeat`` dim must exist).
@@ -84,6 +88,8 @@ def validate_responses(responses: xr.DataArray, min_repeats: int | None = None) 
                                   f"{format_ids(responses.stimulus_id.values[where.any(axis=1)])}")
     valid = ~np.isnan(values).reshape(values.shape[0], values.shape[1], -1)
     dead_neurons = ~valid.any(axis=(0, 2))
+    if allow_dead:
+        return responses
     if dead_neurons.any():
         raise DataValidationError("neurons with no valid response (all NaN): "
                                   f"{format_ids(responses.neuron_id.values[dead_neurons])}")

@@ -47,7 +47,8 @@ def plot_tuning_summary(ds: xr.Dataset, path: str | Path, n_examples: int = 6) -
 
 
 def plot_rfs(ds: xr.Dataset, path: str | Path, max_units: int = 32) -> Path:
-    """RF maps (diverging colours, symmetric limits) with the fitted centre and 1-s.d. size circle."""
+    """RF maps (diverging colours, symmetric limits) with the fitted centre and 1-s.d. size circle; STAs not
+    significantly different from noise carry no circle and say so."""
     n = min(max_units, ds.sizes["neuron"])
     fig, axes = _grid(n)
     for i, ax in zip(range(n), axes, strict=False):
@@ -57,7 +58,8 @@ def plot_rfs(ds: xr.Dataset, path: str | Path, max_units: int = 32) -> Path:
         x, y, s = (float(ds[k].values[i]) for k in ("rf_x", "rf_y", "rf_size"))
         if np.isfinite([x, y, s]).all():
             ax.add_patch(plt.Circle((x, y), s, fill=False, color="k", lw=0.8))
-        ax.set_title(str(ds["neuron_id"].values[i]), fontsize=6)
+        noise = "significant" in ds.coords and not bool(ds["significant"].values[i])
+        ax.set_title(str(ds["neuron_id"].values[i]) + (" (n.s., no fit)" if noise else ""), fontsize=6)
         ax.axis("off")
     return save_figure(fig, path)
 
@@ -69,6 +71,23 @@ def plot_images(images: np.ndarray, titles: list[str], path: str | Path) -> Path
         ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
         ax.set_title(title, fontsize=6)
         ax.axis("off")
+    return save_figure(fig, path)
+
+
+def plot_mei_vs_natural(meis: xr.Dataset, comparison: xr.Dataset, natural_images: np.ndarray, path: str | Path
+                        ) -> Path:
+    """Per unit (column): its MEI (top row) above its best natural image (bottom row), each titled with the unit's
+    response to it, so the MEI / best-natural ratio can be seen, not only read (Walker et al. 2019, Fig. 2)."""
+    n = len(meis["neuron_id"])
+    fig, axes = plt.subplots(2, n, figsize=(1.5 * n + 0.6, 3.3), squeeze=False)
+    for i in range(n):
+        for row, img, title in ((0, meis["image"].values[i], f"{meis['neuron_id'].values[i]}\nMEI "
+                                 f"{comparison['mei_activation'].values[i]:.3g}"),
+                                (1, natural_images[i], f"best natural\n{comparison['natural_max'].values[i]:.3g}")):
+            ax = axes[row, i]
+            ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=6)
+            ax.axis("off")
     return save_figure(fig, path)
 
 

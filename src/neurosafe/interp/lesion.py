@@ -24,6 +24,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import xarray as xr
+from sklearn.base import clone
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -133,15 +134,24 @@ def accuracy_score(subject, inputs: StimulusSet | Tensor | np.ndarray, labels: S
 
 
 def decoding_score(subject, site: str | None, stimuli: StimulusSet, labels: Sequence, cv: int = 5,
-                   seed: int = 0) -> Callable[[], np.ndarray]:
+                   seed: int = 0, margin: bool = False) -> Callable[[], np.ndarray]:
     """A score: per stimulus, whether a cross-validated linear probe (``neurosafe.interp.probes.linear_decoder``)
-    on ``site``'s activations decodes its label (e.g. grating orientation) correctly."""
+    on ``site``'s activations decodes its label (e.g. grating orientation) correctly.
+
+    ``margin=True``: a fixed readout instead (the lesion logic of a downstream area that does not re-learn): the
+    fold probes are fitted once, now, on the intact activations, and each call returns per held-out stimulus
+    the probe's decision value for the true class minus the largest other one. Refitting a probe after every
+    lesion and scoring 0/1 correctness saturates: with many units left the accuracy stays exactly 1.0, so
+    ablating any single unit "has no effect" (issue 18); the fixed readout's margin moves with every unit the
+    readout uses."""
     y = np.unique(np.asarray(labels), return_inverse=True)[1].ravel()  # class codes (labels may be floats)
     if len(y) != len(stimuli):
         raise InterpError(f"got {len(y)} labels for {len(stimuli)} stimuli")
     check_classes(y, cv)
     folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
     probe = linear_decoder()
+    if margin:
+        return _fixed_readout_margin(features(subject, site, stimuli), y, folds, subject, site, stimuli)
 
     def score() -> np.ndarray:
         pred = cross_val_predict(probe, features(subject, site, stimuli), y, cv=folds)
@@ -150,8 +160,29 @@ def decoding_score(subject, site: str | None, stimuli: StimulusSet, labels: Sequ
     return score
 
 
+def _fixed_readout_margin(intact: np.ndarray, y: np.ndarray, folds: StratifiedKFold, subject, site: str | None,
+                          stimuli: StimulusSet) -> Callable[[], np.ndarray]:
+    """Per fold a probe fitted on the intact activations; the score is its held-out true-class margin."""
+    splits = list(folds.split(intact, y))
+    probes = [clone(linear_decoder()).fit(intact[train], y[train]) for train, _ in splits]
+
+    def score() -> np.ndarray:
+        x, out = features(subject, site, stimuli), np.empty(len(y))
+        for probe, (_, test) in zip(probes, splits, strict=True):
+            d = np.asarray(probe.decision_function(x[test]), dtype=float)
+            if d.ndim == 1:  # two classes: one signed decision value for classes[1]
+                d = np.stack([-d, d], axis=1)
+            true = np.searchsorted(probe.classes_, y[test])
+            other = d.copy()
+            other[np.arange(len(test)), true] = -np.inf
+            out[test] = d[np.arange(len(test)), true] - other.max(1)
+        return out
+
+    return score
+
+
 def orientation_decoding(subject, site: str | None, size: int | None = None, cv: int = 5,
-                         seed: int = 0) -> Callable[[], np.ndarray]:
+                         seed: int = 0, margin: bool = False) -> Callable[[], np.ndarray]:
     """The default task score: decoding grating orientation (8 orientations x 3 spatial frequencies x 3
     contrasts) from ``site``. One phase only: across phases the class means of phase-sensitive (linear-like)
     features cancel (a grating shifted by 180 deg is the contrast-inverted image), which makes linear decoding
@@ -159,7 +190,8 @@ def orientation_decoding(subject, site: str | None, size: int | None = None, cv:
     color, size = stimulus_format(subject, size)
     stim = gratings(orientations=tuple(np.arange(0, 180, 22.5)), spatial_frequencies=(0.04, 0.08, 0.16),
                     phases=(0.0,), contrasts=(0.25, 0.5, 1.0), size=size, color=color)
-    return decoding_score(subject, site, stim, stim.metadata["orientation"].to_numpy(), cv=cv, seed=seed)
+    return decoding_score(subject, site, stim, stim.metadata["orientation"].to_numpy(), cv=cv, seed=seed,
+                          margin=margin)
 
 
 def alignment_score(subject, site: str | None, stimuli: StimulusSet, responses: xr.DataArray, cv: int = 5,

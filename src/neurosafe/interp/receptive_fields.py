@@ -14,6 +14,12 @@
 - **Centre and size**: a 2D elliptical Gaussian fitted to the RF's envelope, the modulus of its analytic
   signal (the RF's spectrum kept on the half-plane of its dominant frequency; a Gabor's envelope is its
   Gaussian). ``rf_size`` is the geometric mean of the two Gaussian s.d.s in pixels.
+- **Significance (STA only)**: a Gaussian is fitted only where the STA differs from noise. Under the
+  permutation null (responses shuffled across stimuli) the STA has mean 0 and covariance
+  ``|r|^2 / (n - 1) * V diag(g / (g + lambda)^2) V^T`` (exact first two moments; ``g, V`` the stimulus
+  covariance's eigen-decomposition); each pixel is z-scored by that s.d. and the peak |z| is tested with a
+  Bonferroni correction over pixels (``p_value``; significant at ``STA_ALPHA`` = 0.01). A fit to a pure-noise
+  STA only draws a circle around the noise's largest blob (issue 18).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 import torch
 import xarray as xr
 from scipy.optimize import curve_fit
+from scipy.stats import norm
 
 from neurosafe.data.io import Recording
 from neurosafe.data.recording import validate_responses
@@ -43,6 +50,7 @@ __all__ = ["fit_gaussian_2d", "gradient_receptive_fields", "receptive_fields", "
            "spike_triggered_average"]
 
 _RIDGE_GRID = 10.0 ** np.arange(-4.0, 2.5, 0.5)
+STA_ALPHA = 0.01
 
 
 def _as_maps(values: np.ndarray, h: int, w: int, neuron_coords: dict) -> xr.DataArray:
@@ -89,10 +97,17 @@ def spike_triggered_average(responses: xr.DataArray, stimuli: StimulusSet,
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = np.where(g[:, None] + lam[None] > 0, q / (g[:, None] + lam[None]), 0.0)
     sta = (v @ coef).T
+    # permutation-null s.d. of each STA pixel (module docstring), peak |z| with Bonferroni over pixels
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(g[:, None] + lam[None] > 0, g[:, None] / (g[:, None] + lam[None]) ** 2, 0.0)
+        sd = np.sqrt((v**2) @ shrink * ((r**2).sum(0) / (n - 1))[None])  # (p, neuron)
+        peak = np.nanmax(np.where(sd.T > 0, np.abs(sta) / sd.T, 0.0), axis=1)
+    p_value = np.minimum(1.0, h * w * 2 * norm.sf(peak))
     neuron_coords = {c: responses[c] for c in responses.coords if responses[c].dims == ("neuron",)}
     out = _as_maps(sta, h, w, neuron_coords)
-    out.attrs.update(method="sta", n_stimuli=n)
-    return out.assign_coords(ridge=("neuron", lam / scale))
+    out.attrs.update(method="sta", n_stimuli=n, alpha=STA_ALPHA)
+    return out.assign_coords(ridge=("neuron", lam / scale), peak_z=("neuron", peak), p_value=("neuron", p_value),
+                             significant=("neuron", p_value < STA_ALPHA))
 
 
 def gradient_receptive_fields(subject, site: str | None = None, units=None, *, n_samples: int = 64,
@@ -194,7 +209,13 @@ def fit_gaussian_2d(maps: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _with_fit(rf: xr.DataArray) -> xr.Dataset:
-    fit = fit_gaussian_2d(rf_envelope(rf.values))
+    """Gaussian fits of the RFs; NaN for STAs not significantly different from noise (``significant`` False)."""
+    keep = rf["significant"].values if "significant" in rf.coords else np.ones(rf.sizes["neuron"], dtype=bool)
+    fit = {k: np.full(len(keep), np.nan) for k in ("x", "y", "sigma_major", "sigma_minor", "angle", "r2")}
+    if keep.any():
+        done = fit_gaussian_2d(rf_envelope(rf.values[keep]))
+        for k in fit:
+            fit[k][keep] = done[k]
     return xr.Dataset({"rf": rf, "rf_x": ("neuron", fit["x"]), "rf_y": ("neuron", fit["y"]),
                        "rf_size": ("neuron", np.sqrt(fit["sigma_major"] * fit["sigma_minor"])),
                        "rf_sigma_major": ("neuron", fit["sigma_major"]),

@@ -53,8 +53,19 @@ def rf_summary(ds: xr.Dataset) -> dict:
     """Distributions of fitted RF size and fit quality, and each neuron's centre and size."""
     return {"n_neurons": int(ds.sizes["neuron"]), "method": ds.attrs.get("method"),
             "rf_size": _quantiles(ds["rf_size"].values), "fit_r2": _quantiles(ds["fit_r2"].values),
-            "per_neuron": {n: {"x": float(x), "y": float(y), "size": float(s)} for n, x, y, s in
-                           zip(_ids(ds), ds["rf_x"].values, ds["rf_y"].values, ds["rf_size"].values, strict=True)}}
+            "n_fitted": int(np.isfinite(ds["rf_size"].values).sum()),
+            "per_neuron": {n: {"x": _num(x), "y": _num(y), "size": _num(s)} | (
+                {} if "p_value" not in ds.coords else {"sta_p_value": float(p),
+                                                        "significant": bool(p < ds.attrs["alpha"])})
+                for n, x, y, s, p in zip(_ids(ds), ds["rf_x"].values, ds["rf_y"].values, ds["rf_size"].values,
+                                         ds["p_value"].values if "p_value" in ds.coords else ds["rf_x"].values,
+                                         strict=True)}}
+
+
+def _num(value) -> float | None:
+    """A finite float, or None (JSON null) for NaN: an RF that was not fitted."""
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def mei_summary(meis: xr.Dataset, comparison: xr.Dataset) -> dict:

@@ -3,8 +3,9 @@ ablating it, the summary that Olah et al.'s circuits work and Walker et al. 2019
 
 All four panels use the same unit definition (``neurosafe.interp``: a conv channel at the spatial centre; the
 ablation removes the whole channel). The ablation effect is measured on ``score`` (default:
-``orientation_decoding``, cross-validated decoding accuracy of grating orientation from the site's
-activations), with a bootstrap CI over items.
+``orientation_decoding(..., margin=True)``: the held-out true-class margin of a fixed orientation readout fitted
+on the intact site; a probe refitted after each lesion and scored 0/1 saturates, so one unit of many never
+moved it, issue 18), with a bootstrap CI over items.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def unit_cards(subject, site: str | None, units: Sequence[int], out_dir: str | P
     tuning = orientation_tuning(view, size=shape[1]).isel(neuron=idx)
     rfs = receptive_fields(subject, site, method="gradient", units=idx, seed=seed)
     meis = most_exciting_inputs(subject, site, idx, config=config, seed=seed)
-    score = score or orientation_decoding(subject, site, shape[1], seed=seed)
+    default_score = score is None
+    score = score or orientation_decoding(subject, site, shape[1], seed=seed, margin=True)
     effects = unit_ablation_effects(subject, site, idx, score, seed=seed)
     top = None if natural is None else top_natural_images(subject, site, natural, idx, k=min(n_top, len(natural)))
     sections = []
@@ -66,7 +68,8 @@ def unit_cards(subject, site: str | None, units: Sequence[int], out_dir: str | P
         ax[3].bar([0], [e], yerr=[[e - lo], [hi - e]], color="#C44E52", capsize=4)
         ax[3].axhline(0, color="k", lw=0.8)
         ax[3].set_xticks([])
-        ax[3].set_title(f"ablation effect on score (intact {effects.attrs['intact']:.3f})", fontsize=8)
+        ax[3].set_title(f"ablation effect on {'readout margin' if default_score else 'score'} "
+                        f"(intact {effects.attrs['intact']:.3f})", fontsize=8)
         if top is not None:
             ax[4].imshow(_montage(top["image"].values[i]), cmap="gray", vmin=0, vmax=1)
             ax[4].set_title(f"top {top.sizes['rank']} natural (max {top['activation'].values[i, 0]:.3g})", fontsize=8)
