@@ -42,6 +42,9 @@ def test_probe_controversial_small(tmp_path):
                str(tmp_path))
     assert set(out) >= {"controversial", "natural", "difference", "figure"}
     assert (tmp_path / "controversial.png").exists()
+    shown = runner.invoke(app, ["probe", "controversial", "--neurons", "4", "--steps", "3", "--seeds", "1",
+                                "--repeats", "2", "--out", str(tmp_path / "progress")])
+    assert shown.exit_code == 0 and "gradient ascent" in shown.stderr and "3/3 items" in shown.stderr
 
 
 def test_probe_sae_on_a_zoo_network_reports_the_downstream_loss(tmp_path):

@@ -36,6 +36,7 @@ import xarray as xr
 from torch import Tensor
 from torch.nn import functional as F
 
+from neurosafe.core import progress
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.interp._access import Differentiable, InterpError, differentiable, eval_mode, input_shape, resolve_units
 
@@ -120,7 +121,7 @@ def _ascend(forward, unit_of: Tensor, start: Tensor, objective, keep, norm: floa
     d, kept = start, start.clone()
     with torch.no_grad():
         best = keep(_picked(forward, 0.5 + start, unit_of))
-    for step in range(cfg.steps):
+    for step in progress.track(range(cfg.steps), f"gradient ascent ({len(unit_of)} images)"):
         frac = step / cfg.steps
         d.requires_grad_(True)
         dy, dx = (int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=gen))
