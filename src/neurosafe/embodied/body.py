@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
+from neurosafe.core.config import StrictConfig
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import make_rng
 
@@ -41,20 +42,11 @@ def require_mujoco():
     return mujoco
 
 
-class _Config(BaseModel):
+class _Config(StrictConfig):
     """Frozen pydantic config whose validation errors are one-line :class:`EmbodiedError`s."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     error: ClassVar[type[NeurosafeError]] = EmbodiedError
 
-    def __init__(self, **values) -> None:
-        try:
-            super().__init__(**values)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or type(self).__name__}: "
-                                 f"{'unknown option' if e['type'] == 'extra_forbidden' else e['msg']}"
-                                 for e in err.errors())
-            raise self.error(f"invalid {type(self).__name__}: {problems}") from None
 
 
 class Push(_Config):

@@ -16,12 +16,13 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from torch import nn
 from tqdm.auto import tqdm
 
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
+from neurosafe.core.config import StrictConfig
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import DataValidationError, NeurosafeError
 from neurosafe.core.hashing import state_hash
@@ -30,12 +31,11 @@ from neurosafe.core.seeds import torch_generator
 __all__ = ["Regularizer", "TrainConfig", "TrainResult", "evaluate_accuracy", "train_classifier"]
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(StrictConfig):
     """Optimisation settings shared by every training loop (Adam): ``epochs`` (the maximum, where a loop
     stops early), ``batch_size``, ``lr``, ``weight_decay``, ``device`` (``"auto"``: a CUDA GPU when
     present) and ``progress`` (None: a bar on a terminal only). Frozen; bad values raise ``error``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     error: ClassVar[type[NeurosafeError]] = DataValidationError
 
     epochs: int = Field(10, ge=1)
@@ -45,14 +45,6 @@ class TrainConfig(BaseModel):
     device: str = "auto"
     progress: bool | None = None
 
-    def __init__(self, **values) -> None:
-        try:
-            super().__init__(**values)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or type(self).__name__}: "
-                                 f"{'unknown option' if e['type'] == 'extra_forbidden' else e['msg']}"
-                                 for e in err.errors())
-            raise self.error(f"invalid {type(self).__name__}: {problems}") from None
 
     @field_validator("device")
     @classmethod
