@@ -33,7 +33,7 @@ from neurosafe.core.hooks import eval_mode, first_tensor, hooked
 from neurosafe.core.seeds import make_rng
 from neurosafe.interp._access import InterpError, as_tensor_images, batched_activations
 from neurosafe.interp.dictionary import Dictionary
-from neurosafe.interp.lesion import _hook_point
+from neurosafe.interp.lesion import hook_point
 from neurosafe.metrics.score import Score, mean_score
 
 __all__ = ["PlantedCircuit", "intervene", "mediation", "patch", "patching_effect", "planted_pairs", "random_units",
@@ -121,7 +121,7 @@ def intervene(subject, site: str, inputs, edit: Callable[[Tensor, slice], Tensor
               batch_size: int = 256) -> np.ndarray:
     """The readout (one value per input) when the output of ``site`` is replaced by ``edit(activation, rows)``
     (``rows``: the slice of ``inputs`` in the current batch) during the forward pass."""
-    subj, root, name, _site = _hook_point(subject, site)
+    subj, root, name, _site = hook_point(subject, site)
     x = as_tensor_images(inputs, subj.device)
     output = tuple(subj.sites)[-1]
     read = _readout(readout)
@@ -140,7 +140,7 @@ def intervene(subject, site: str, inputs, edit: Callable[[Tensor, slice], Tensor
 
 @torch.no_grad()
 def _plain(subject, inputs, readout: Readout, batch_size: int = 256) -> np.ndarray:
-    subj, root, _name, _site = _hook_point(subject, None)
+    subj, root, _name, _site = hook_point(subject, None)
     x = as_tensor_images(inputs, subj.device)
     output = tuple(subj.sites)[-1]
     read = _readout(readout)
@@ -150,7 +150,7 @@ def _plain(subject, inputs, readout: Readout, batch_size: int = 256) -> np.ndarr
 
 
 def _swap_edit(subject, site, donor_inputs, units, subspace, dictionary, features, batch_size):
-    subj, _root, _name, site = _hook_point(subject, site)
+    subj, _root, _name, site = hook_point(subject, site)
     donor = batched_activations(subj, site, donor_inputs, batch_size)
     width = _channels_last(donor).shape[-1]
     swap = _component(units, subspace, dictionary, features, width)
@@ -214,7 +214,7 @@ def stimulate(subject, site: str, direction, inputs, doses: Sequence[float] = (0
     ``direction``: a (d,) vector, normalised to unit length, or None with ``units`` for the sum of unit vectors
     of those units, normalised). Returns ``effect``, ``ci_low``, ``ci_high`` over ``dose`` (mean readout change
     over inputs, bootstrap CI over inputs; same resamples for every dose)."""
-    subj, _root, _name, site = _hook_point(subject, site)
+    subj, _root, _name, site = hook_point(subject, site)
     probe = batched_activations(subj, site, as_tensor_images(inputs, subj.device)[:1])
     width = _channels_last(probe).shape[-1]
     if direction is None:

@@ -47,13 +47,13 @@ from neurosafe.interp.probes import check_classes, linear_decoder
 from neurosafe.metrics.bootstrap import bootstrap_indices, percentile_ci
 from neurosafe.subjects import DifferentiableSubject, network
 
-__all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dose_response", "orientation_decoding",
-           "unit_ablation_effects"]
+__all__ = ["ablate", "accuracy_score", "alignment_score", "decoding_score", "dose_response", "hook_point",
+           "orientation_decoding", "unit_ablation_effects"]
 
 METHODS = ("zero", "mean", "resample")
 
 
-def _hook_point(subject, site: str | None) -> tuple[DifferentiableSubject, nn.Module, str, str]:
+def hook_point(subject, site: str | None) -> tuple[DifferentiableSubject, nn.Module, str, str]:
     """(the subject, the network to hook, the module name in it: "" for the network's output, the site)."""
     subj, site = subject_site(subject, site)
     root = network(subj)
@@ -86,7 +86,7 @@ def ablate(subject, site: str | None = None, units: Sequence[int] | None = None,
     """
     if method not in METHODS:
         raise InterpError(f"ablation method must be one of {METHODS}; got {method!r}")
-    subj, root, name, site = _hook_point(subject, site)
+    subj, root, name, site = hook_point(subject, site)
     ref = None
     if method != "zero":
         if reference is None:
@@ -226,7 +226,7 @@ def _positions(responses: xr.DataArray, stimuli: StimulusSet) -> np.ndarray:
 # ---------------------------------------------------------------------------------------- dose-response
 @contextmanager
 def _width_probe(subject, site: str | None) -> Iterator[list[int]]:
-    _, root, name, _ = _hook_point(subject, site)
+    _, root, name, _ = hook_point(subject, site)
     widths: list[int] = []
     with capture(root, [name], transform=lambda out: widths.append(out.shape[1])):
         yield widths
