@@ -140,7 +140,8 @@ class AgentCounterfactual:
     ``value``: the query's posterior probability (``eats:S``, ``looks:S``, ``detour``) or mean (``moves``) in
     the intervened world, with its Monte Carlo standard error; ``factual_value``: the same quantity in the
     factual world (for a counterfactual: what the observed path shows). ``eats`` / ``factual_eats``: where the
-    agent eats ("none": not within the horizon). ``samples``: per posterior draw, the latents and both worlds'
+    agent eats ("none": not within the horizon). ``queries``: every standard query (each spot's ``eats:`` and
+    ``looks:``, ``detour``, ``moves``) -> factual and intervened value and standard error. ``samples``: per posterior draw, the latents and both worlds'
     outcomes; ``trace``: the Pyro trace of the twin-world run (every site with its factual and intervened
     values; chirho's ``gather`` with ``IndexSet(site={0 or 1})`` selects a world)."""
 
@@ -153,13 +154,14 @@ class AgentCounterfactual:
     intervention: dict
     n_samples: int
     mode: str = "counterfactual"
+    queries: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: dict[str, np.ndarray] = field(default_factory=dict)
     trace: object = None
 
     def to_dict(self) -> dict:
         return {"query": self.query, "mode": self.mode, "intervention": self.intervention, "value": self.value,
                 "stderr": self.stderr, "factual_value": self.factual_value, "eats": self.eats,
-                "factual_eats": self.factual_eats, "n_samples": self.n_samples}
+                "factual_eats": self.factual_eats, "n_samples": self.n_samples, "queries": self.queries}
 
 
 QUERIES = ("eats:<spot>", "looks:<spot>", "detour", "moves")
@@ -267,7 +269,7 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
     from chirho.observational.handlers import condition
 
     from neurosafe.cognitive.btom import BToM, _distances
-    from neurosafe.cognitive.program import AgentProgram, observed_actions
+    from neurosafe.cognitive.program import AgentProgram, observed_actions, torch_threads
     from neurosafe.core.seeds import make_rng
 
     if mode not in ("counterfactual", "interventional"):
@@ -304,8 +306,8 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
         noise[f"noise_{t}"] = torch.as_tensor(g)
     data = {"belief": torch.as_tensor(b), "desire": torch.as_tensor(d), **noise}
     observed = acts if mode == "counterfactual" else None
-    with torch.no_grad(), MultiWorldCounterfactual(first_available_dim=-2), do(actions=sites), \
-            condition(data=data):
+    with torch.no_grad(), torch_threads(1), MultiWorldCounterfactual(first_available_dim=-2), \
+            do(actions=sites), condition(data=data):
         trace = pyro.poutine.trace(lambda: program(horizon, observed, particles=n_samples)).get_trace()
         names = list(sites)
         fact, other = IndexSet(**{n: {0} for n in names}), IndexSet(**{n: {1} for n in names})
@@ -323,17 +325,21 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
     spot_cells = [scenario.world.index_of(c) for c in scenario.spots.values()]
     start = scenario.world.index_of(scenario.start)
     distance = np.array([_distances(scenario, c)[start] for c in spot_cells])
-    values = {w: _query_values(query, scenario, o["eats"].astype(int), o["moves"], o["looked"], distance)
-              for w, o in out.items()}
+    all_queries = [*(f"{k}:{s}" for k in ("eats", "looks") for s in scenario.spot_names), "detour", "moves"]
+    table = {}
+    for q in dict.fromkeys([query, *all_queries]):
+        f, c = (_query_values(q, scenario, o["eats"].astype(int), o["moves"], o["looked"], distance)
+                for o in (out["f"], out["c"]))
+        se = float(c.std(ddof=1) / np.sqrt(n_samples)) if n_samples > 1 else float("nan")
+        table[q] = {"factual": float(f.mean()), "intervened": float(c.mean()), "stderr": se}
     names_ = [*scenario.spot_names, "none"]
 
     def where(e: np.ndarray) -> dict[str, float]:
         return {n: float(np.mean(np.where(e < 0, len(names_) - 1, e) == i)) for i, n in enumerate(names_)}
 
-    value = float(values["c"].mean())
-    stderr = float(values["c"].std(ddof=1) / np.sqrt(n_samples)) if n_samples > 1 else float("nan")
     samples = {"belief": b, "desire": d, **{f"{k}_{'factual' if w == 'f' else 'intervened'}": v
                                            for w, o in out.items() for k, v in o.items()}}
-    return AgentCounterfactual(query, value, stderr, float(values["f"].mean()), where(out["c"]["eats"].astype(int)),
-                               where(out["f"]["eats"].astype(int)), dict(intervention), n_samples, mode,
-                               samples, trace)
+    row = table[query]
+    return AgentCounterfactual(query, row["intervened"], row["stderr"], row["factual"],
+                               where(out["c"]["eats"].astype(int)), where(out["f"]["eats"].astype(int)),
+                               dict(intervention), n_samples, mode, table, samples, trace)

@@ -36,7 +36,7 @@ from neurosafe.cognitive.btom import BToM
 from neurosafe.cognitive.errors import ScenarioError
 from neurosafe.cognitive.world import Scenario
 
-__all__ = ["AgentProgram", "observed_actions"]
+__all__ = ["AgentProgram", "observed_actions", "torch_threads"]
 
 EAT = 4
 
@@ -48,6 +48,20 @@ def observed_actions(scenario: Scenario) -> list[int]:
     states = scenario.states()
     acts = [int(np.flatnonzero(trans[states[t]] == states[t + 1])[0]) for t in range(len(states) - 1)]
     return [*acts, EAT] if scenario.complete else acts
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run torch on ``n`` threads inside the block (the program's small gathers are ~100x slower on a busy
+    machine with torch's default thread pool), restoring the setting after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -246,7 +260,7 @@ class AgentProgram:
         acts = observed_actions(self.scenario)
         program = pyro.poutine.enum(lambda: self(observed=acts, noise=False, enumerate_latents=True),
                                     first_available_dim=-1)
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(1):
             trace = pyro.poutine.trace(program).get_trace()
             trace.compute_log_prob()
             total = sum(site["log_prob"] for site in trace.nodes.values() if site["type"] == "sample"
