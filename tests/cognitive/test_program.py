@@ -27,7 +27,8 @@ PLANNER = BeliefSpacePlanner(1.3)
     BToM(beliefs=TrueBeliefPrior(), desires=UtilityGrid((0.0, 5.0, 10.0), 1.0), planner=PLANNER),  # TrueBelief
     BToM(beliefs=SimplexGrid(3), desires=UtilityGrid((0.0, 5.0, 10.0), 0.0), planner=PLANNER),  # NoCost
     BToM(percept=Omniscient(), beliefs=SimplexGrid(2), desires=UtilityGrid((2.0, 9.0), 1.0), planner=PLANNER),
-], ids=["btom", "true_belief", "no_cost", "omniscient"])
+    BToM(beliefs=SimplexGrid(2), desires=UtilityGrid((2.0, 9.0), 1.0), planner=BeliefSpacePlanner(1.3, myopic=True)),
+], ids=["btom", "true_belief", "no_cost", "omniscient", "motion"])
 @pytest.mark.parametrize("path", [TINY["path"], BACK])
 def test_pyro_enumeration_equals_exact_enumeration(model, path):
     scenario = load_scenario({**TINY, "path": path})
@@ -74,3 +75,17 @@ def test_gumbel_max_actions_follow_the_boltzmann_policy():
     freq = np.bincount(first.astype(int), minlength=5) / n
     np.testing.assert_allclose(freq, policy, atol=4 * np.sqrt(0.25 / n))  # 4 binomial standard errors
     assert observed_actions(scenario) == [1, 0, 2, 2, 2, 4]
+
+
+def test_motion_heuristic_agent_values_in_closed_form():
+    # the myopic agent heads for K in view at A (0, 0), three moves left of the start (0, 3), and puts no value on
+    # looking behind the wall: Q(left) = u_K - 3 (two more moves, then eat), Q(down) = u_K - 5 (four more moves)
+    scenario = load_scenario({**TINY, "path": BACK})
+    model = BToM(beliefs=SimplexGrid(2), desires=UtilityGrid((2.0, 9.0), 1.0),
+                 planner=BeliefSpacePlanner(1.3, myopic=True))
+    program = AgentProgram(model, scenario)
+    cells, masks = program.path_states()
+    utilities = program.desire_latent.support
+    for d, u in enumerate(utilities):
+        got = program.logits(0, masks[0], cells[0], np.array([0]), np.array([d]))[0] / 1.3
+        np.testing.assert_allclose(got, [-np.inf, u[0] - 5, u[0] - 3, -np.inf, -np.inf])

@@ -218,11 +218,16 @@ class BeliefSpacePlanner:
     an information set, moves are deterministic, so value iteration's fixed point is the best target (an
     exit cell where something new comes into view, or a truck to eat at) minus the step cost times its
     shortest distance; ``method="distance"`` computes it directly, ``"sweeps"`` by Bellman sweeps.
+
+    ``myopic=True`` swaps in a motion-heuristic agent (our simplification of the paper's cue-based comparison
+    model, as an agent): it heads for the best truck in view by shortest distance, assigns no value to
+    looking (spots not yet seen count as empty) and replans when a new spot comes into view.
     """
 
     beta: float = 1.0
     update: BayesUpdate = field(default_factory=BayesUpdate)
     method: str = "distance"  # or "sweeps": textbook synchronous Bellman sweeps (the reference; slower)
+    myopic: bool = False  # a motion-heuristic agent: no value of information (see the class docstring)
 
     def noise_latent(self, t: int) -> Latent:
         """The exogenous noise of step ``t``: the action is argmax(beta * Q + noise) (Gumbel-max), which is a
@@ -276,7 +281,7 @@ class BeliefSpacePlanner:
         single = members.sum() == 1
         n_b = 1 if single else len(beliefs)
         n_d = len(util_pad)
-        region = ~(vis & ~revealed).any(axis=1)
+        region = np.ones(n_cells, dtype=bool) if self.myopic else ~(vis & ~revealed).any(axis=1)
         nxt = np.full((n_b, n_d, n_cells + 1), -np.inf)
         # exits: stepping there reveals more; the value is the expectation over what is seen
         b_here = self.update.condition(beliefs, members) if not single else None
