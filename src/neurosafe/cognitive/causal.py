@@ -141,9 +141,10 @@ class AgentCounterfactual:
     the intervened world, with its Monte Carlo standard error; ``factual_value``: the same quantity in the
     factual world (for a counterfactual: what the observed path shows). ``eats`` / ``factual_eats``: where the
     agent eats ("none": not within the horizon). ``queries``: every standard query (each spot's ``eats:`` and
-    ``looks:``, ``detour``, ``moves``) -> factual and intervened value and standard error. ``samples``: per posterior draw, the latents and both worlds'
-    outcomes; ``trace``: the Pyro trace of the twin-world run (every site with its factual and intervened
-    values; chirho's ``gather`` with ``IndexSet(site={0 or 1})`` selects a world)."""
+    ``looks:``, ``detour``, ``moves``) -> factual and intervened value and standard error. ``samples``: per
+    posterior draw, the latents and both worlds' outcomes; ``trace``: the Pyro trace of the twin-world run
+    (every site with its factual and intervened values; chirho's ``gather`` with ``IndexSet(site={0 or 1})``
+    selects a world)."""
 
     query: str
     value: float
