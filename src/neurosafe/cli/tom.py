@@ -113,7 +113,7 @@ def counterfactual(
     lines = [f"[bold]{sc.name}[/] ({mode}, do({do}), {samples} draws)",
              f"P({query}) = {res.value:.3f} +- {res.stderr:.3f} (factual {res.factual_value:.3f})"
              if query != "moves" else f"moves = {res.value:.2f} +- {res.stderr:.2f} (factual {res.factual_value:.2f})"]
-    lines += [f"  {q:>10}: factual {r['factual']:.3f}, intervened {r['intervened']:.3f}"
+    lines += [f"  {q:>10}  factual {r['factual']:.3f}, intervened {r['intervened']:.3f}"
               for q, r in res.queries.items() if q != query]
     report(payload, json_out, [*lines, f"figure: [bold]{figure}[/]"])
 
