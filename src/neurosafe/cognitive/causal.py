@@ -142,7 +142,8 @@ class AgentCounterfactual:
     factual world (for a counterfactual: what the observed path shows). ``eats`` / ``factual_eats``: where the
     agent eats ("none": not within the horizon). ``queries``: every standard query (each spot's ``eats:`` and
     ``looks:``, ``detour``, ``moves``) -> factual and intervened value and standard error. ``samples``: per
-    posterior draw, the latents and both worlds' outcomes; ``trace``: the Pyro trace of the twin-world run
+    posterior draw, the latents, both worlds' outcomes and the intervened world's cells (n, horizon);
+    ``trace``: the Pyro trace of the twin-world run
     (every site with its factual and intervened values; chirho's ``gather`` with ``IndexSet(site={0 or 1})``
     selects a world)."""
 
@@ -317,6 +318,7 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
             return gather(trace.nodes[site]["value"], index, event_dim=0).reshape(-1).numpy()
 
         out = {w: {s: world(s, ix) for s in ("eats", "moves", "looked")} for w, ix in (("f", fact), ("c", other))}
+        paths = np.stack([world(f"cell_{t}", other) for t in range(horizon)]).astype(np.int64)
         if observed is not None:
             consistent = np.ones(n_samples, dtype=bool)
             for t in range(len(acts)):
@@ -338,8 +340,8 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
     def where(e: np.ndarray) -> dict[str, float]:
         return {n: float(np.mean(np.where(e < 0, len(names_) - 1, e) == i)) for i, n in enumerate(names_)}
 
-    samples = {"belief": b, "desire": d, **{f"{k}_{'factual' if w == 'f' else 'intervened'}": v
-                                           for w, o in out.items() for k, v in o.items()}}
+    samples = {"belief": b, "desire": d, "cells_intervened": paths.T,
+               **{f"{k}_{'factual' if w == 'f' else 'intervened'}": v for w, o in out.items() for k, v in o.items()}}
     row = table[query]
     return AgentCounterfactual(query, row["intervened"], row["stderr"], row["factual"],
                                where(out["c"]["eats"].astype(int)), where(out["f"]["eats"].astype(int)),

@@ -81,13 +81,20 @@ def plot_rsa(result, path: str | Path) -> Path:
 
 
 def plot_counterfactual(scenario: Scenario, result, path: str | Path) -> Path:
-    """Map with the observed path (left) and every query's value in the factual and the intervened world
-    (right; probabilities, with the mean moves in the title), for :func:`~neurosafe.cognitive.causal.
+    """Map with the observed path and how often the intervened agents visit each cell (left; purple), and
+    every query's value in the factual and the intervened world (right; probabilities, with the mean moves in
+    the title), for :func:`~neurosafe.cognitive.causal.
     agent_counterfactual`."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.3]})
     ax = axes[0]
     world = scenario.world
     ax.imshow(world.wall, cmap="Greys", vmin=0, vmax=1.4)
+    visits = result.samples.get("cells_intervened")
+    if visits is not None and visits.size:
+        share = np.zeros(world.shape)
+        for i, (r, c) in enumerate(world.cells):
+            share[r, c] = (visits == i).any(axis=1).mean()
+        ax.imshow(np.ma.masked_equal(share, 0), cmap="Purples", vmin=0, vmax=1.2, alpha=0.8)
     vis0 = world.visibility[world.index_of(scenario.start)]
     for k, (name, (r, c)) in enumerate(scenario.spots.items()):
         ax.text(c, r, scenario.trucks.get(name) or "-", ha="center", va="center", fontsize=12, weight="bold",
@@ -95,7 +102,7 @@ def plot_counterfactual(scenario: Scenario, result, path: str | Path) -> Path:
     cells = np.array([scenario.start, *scenario.path])
     ax.plot(cells[:, 1], cells[:, 0], "-o", color="tab:orange", ms=3, lw=1.5)
     ax.plot(*cells[0][::-1], "s", color="k", ms=7)
-    ax.set_title(f"{scenario.name}: observed path", fontsize=9)
+    ax.set_title(f"{scenario.name}: observed path (orange); intervened agents visit (purple)", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
     names = [q for q in result.queries if q != "moves"]

@@ -19,9 +19,9 @@ The belief update (``BayesUpdate``) is deterministic and acts through the planne
 numbers come from the modules' own numpy computations: the planner is solved once, before the program runs,
 for every visibility setting, every information set and every (belief, desire) point the program may visit,
 and the program looks the action values up (a thin layer: swapping a module changes the tables and the
-latents, not this code). The trajectory runs until the agent eats or the horizon ends; deterministic sites
-``eats`` (spot index, -1: not within the horizon), ``moves`` and ``looked`` (bitmask of the spots whose line of
-sight on the real map the agent entered before eating) summarise it.
+latents, not this code). The trajectory runs until the agent eats or the horizon ends (``cell_<t>``: the cell
+after step t); deterministic sites ``eats`` (spot index, -1: not within the horizon), ``moves`` and ``looked``
+(bitmask of the spots whose line of sight on the real map the agent entered before eating) summarise it.
 """
 
 from __future__ import annotations
@@ -242,6 +242,7 @@ class AgentProgram:
             moves = moves + move.long()
             done = done | ate
             cell = new_cell
+            pyro.deterministic(f"cell_{t}", cell.to(f64), event_dim=0)
             mask = mask | tb["vismask"][v, cell]
             looked = torch.where(done, looked, looked | tb["geometry"][cell])
         pyro.deterministic("eats", eaten.to(f64), event_dim=0)
