@@ -1,9 +1,11 @@
-"""ChiRho counterfactuals on the structural food-truck agent equal the twin-world computation by hand."""
+"""ChiRho counterfactuals equal the twin-world computation by hand: on the structural food-truck agent (exact)
+and on the full planning BToM agent (Monte Carlo on both sides); planted worlds show the right direction."""
 
 from __future__ import annotations
 
 from itertools import pairwise, product
 
+import numpy as np
 import pytest
 
 from neurosafe.cognitive.causal import counterfactual_query, foodtruck_scm, interventional_query
@@ -198,3 +200,22 @@ def test_agent_counterfactual_bad_input_fails_in_one_line(intervention, query, m
 
     with pytest.raises(ScenarioError, match=message):
         agent_counterfactual(_tiny(BACK), intervention, query, n_samples=10, model=_agent())
+
+
+def test_agent_counterfactual_on_swapped_modules():
+    from neurosafe.cognitive import BToM, load_scenario
+    from neurosafe.cognitive.agent import BeliefSpacePlanner, TrueBeliefPrior, UtilityGrid
+    from neurosafe.cognitive.causal import agent_counterfactual
+
+    back = load_scenario({**PLANTED, "trucks": {"A": "K", "B": "L"}, "path": LOOK_AND_RETURN})
+    # a TrueBelief agent already knows what is behind the wall: seeing it changes none of its choices
+    true_belief = BToM(beliefs=TrueBeliefPrior(), desires=UtilityGrid((0.0, 5.0, 10.0), 1.0),
+                       planner=BeliefSpacePlanner(2.0))
+    out = agent_counterfactual(back, {"visible": 1}, "moves", n_samples=300, seed=0, model=true_belief)
+    assert out.value == out.factual_value == len(LOOK_AND_RETURN)
+    assert np.array_equal(out.samples["cells_intervened"][:, :len(LOOK_AND_RETURN)],
+                          np.tile([back.world.index_of(c) for c in LOOK_AND_RETURN], (300, 1)))
+    # the motion-heuristic agent: it never looks for value, so the look behind the wall was noise for it too
+    motion = BToM(desires=UtilityGrid((0.0, 5.0, 10.0), 1.0), planner=BeliefSpacePlanner(2.0, myopic=True))
+    out = agent_counterfactual(back, {"visible": 1}, "looks:B", n_samples=300, seed=0, model=motion)
+    assert out.factual_value == 1.0 and 0.0 <= out.value <= 1.0
