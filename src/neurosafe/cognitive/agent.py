@@ -64,15 +64,17 @@ class Latent:
     support: np.ndarray | None = None
     prior: np.ndarray | None = None
 
-    def sample(self):
-        """The Pyro sample site: the index of a support point (finite domain) drawn from the prior."""
+    def sample(self, infer: dict | None = None):
+        """The Pyro sample site: the index of a support point (finite domain) drawn from the prior (``infer``:
+        Pyro's site options, e.g. ``{"enumerate": "parallel"}``)."""
         import pyro
         import pyro.distributions as dist
         import torch
 
         if self.prior is None:
             raise ScenarioError(f"latent {self.name!r} has no finite support to sample an index from")
-        return pyro.sample(self.name, dist.Categorical(torch.as_tensor(self.prior, dtype=torch.float64)))
+        return pyro.sample(self.name, dist.Categorical(torch.as_tensor(self.prior, dtype=torch.float64)),
+                           infer=infer or {})
 
 
 def hidden_spots(vis: np.ndarray, start: int) -> np.ndarray:

@@ -139,7 +139,8 @@ class AgentCounterfactual:
 
     ``value``: the query's posterior probability (``eats:S``, ``looks:S``, ``detour``) or mean (``moves``) in
     the intervened world, with its Monte Carlo standard error; ``factual_value``: the same quantity in the
-    factual world (for a counterfactual: what the observed path shows). ``eats`` / ``factual_eats``: where the
+    factual world (for a counterfactual: what the observed path shows; for ``mode="interventional"``: without
+    the intervention, on the same fresh noise). ``eats`` / ``factual_eats``: where the
     agent eats ("none": not within the horizon). ``queries``: every standard query (each spot's ``eats:`` and
     ``looks:``, ``detour``, ``moves``) -> factual and intervened value and standard error. ``samples``: per
     posterior draw, the latents, both worlds' outcomes and the intervened world's cells (n, horizon);

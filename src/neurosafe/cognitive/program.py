@@ -173,8 +173,6 @@ class AgentProgram:
         if self._torch is None:
             tb = self.tables
             self._torch = {name: torch.as_tensor(getattr(tb, name)) for name in tb.__dataclass_fields__}
-            self._torch["prior_b"] = torch.as_tensor(self.belief_latent.prior, dtype=torch.float64)
-            self._torch["prior_d"] = torch.as_tensor(self.desire_latent.prior, dtype=torch.float64)
         return self._torch
 
     def intervenable(self) -> list[str]:
@@ -202,9 +200,9 @@ class AgentProgram:
             v = v + x.long() * (1 << j)
         plate = pyro.plate("particles", particles, dim=-1) if particles else contextlib.nullcontext()
         infer = {"enumerate": "parallel"} if enumerate_latents else {}
-        with plate:
-            b = pyro.sample("belief", dist.Categorical(tb["prior_b"]), infer=infer)
-            d = pyro.sample("desire", dist.Categorical(tb["prior_d"]), infer=infer)
+        with plate:  # the modules' own sites
+            b = self.belief_latent.sample(infer)
+            d = self.desire_latent.sample(infer)
         bl, dl = tb["b_local"][b], tb["d_local"][d]
         if (bl < 0).any() or (dl < 0).any():
             raise ScenarioError("a belief or desire outside the tabulated points reached the program")
