@@ -89,3 +89,31 @@ def test_motion_heuristic_agent_values_in_closed_form():
     for d, u in enumerate(utilities):
         got = program.logits(0, masks[0], cells[0], np.array([0]), np.array([d]))[0] / 1.3
         np.testing.assert_allclose(got, [-np.inf, u[0] - 5, u[0] - 3, -np.inf, -np.inf])
+
+
+def test_pyro_importance_sampling_of_the_program_agrees_with_enumeration():
+    # the same program under a plate of agents drawn from the modules' priors, weighted by the observed actions'
+    # likelihood (self-normalised importance sampling): within 4 Monte Carlo standard errors of the exact posterior
+    import pyro
+    import torch
+
+    from neurosafe.cognitive.program import torch_threads
+
+    scenario = load_scenario({**TINY, "path": BACK})
+    model = BToM(beliefs=SimplexGrid(2), desires=UtilityGrid((2.0, 9.0), 1.0), planner=PLANNER)
+    program = AgentProgram(model, scenario)
+    n = 40000
+    pyro.set_rng_seed(0)
+    with torch.no_grad(), torch_threads(1):
+        trace = pyro.poutine.trace(lambda: program(observed=observed_actions(scenario), particles=n,
+                                                   noise=False)).get_trace()
+        trace.compute_log_prob()
+    logw = sum(s["log_prob"] for name, s in trace.nodes.items() if name.startswith("action_")).numpy()
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    b, d = trace.nodes["belief"]["value"].numpy(), trace.nodes["desire"]["value"].numpy()
+    exact = program.enumerate_posterior()
+    for marginal, index in ((exact.sum(axis=1), b), (exact.sum(axis=0), d)):
+        estimate = np.bincount(index, weights=w, minlength=len(marginal))
+        ess = 1 / (w**2).sum()
+        np.testing.assert_allclose(estimate, marginal, atol=4 * np.sqrt(0.25 / ess))
