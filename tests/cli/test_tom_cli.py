@@ -75,3 +75,17 @@ def test_bad_input_one_line_exit_2(tmp_path, args, message):
                                                else a for a in args[2:]]])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_tom_counterfactual_json_and_errors(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    out = json.loads(_run("tom", "counterfactual", path, "--intervene", "visible=1", "--query", "eats:A",
+                          "--samples", "200", "--out", tmp_path / "cf", "--json").stdout)
+    assert out["factual_value"] == 1.0 and 0.0 <= out["value"] <= 1.0
+    assert set(out["queries"]) == {"eats:A", "eats:B", "looks:A", "looks:B", "detour", "moves"}
+    assert (tmp_path / "cf" / "counterfactual.png").stat().st_size > 0
+    for args, message in [(["--intervene", "wall=1"], "unknown intervention"), (["--query", "eats:Z"], "unknown query"),
+                          (["--intervene", "visible"], "SITE=VALUE")]:
+        result = runner.invoke(app, ["tom", "counterfactual", str(path), *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output

@@ -24,14 +24,15 @@ TINY = {
 LEVELS, RES, BETA, COST = (2.0, 9.0), 2, 1.3, 1.0
 
 
-def brute_force_posterior(scenario) -> dict:
-    """P(belief, desire | path) by explicit enumeration of the belief MDP of each hypothesis."""
+def brute_force_solver(scenario, vis=None):
+    """(update, solve) of the belief MDP by explicit enumeration: ``update(b, seen, cell, w)`` is Bayes' rule
+    on what is visible at cell in world w; ``solve(b0, util)`` returns q_values((cell, belief, seen)) -> {action:
+    value} (blocked moves absent; 4 = eat). ``vis`` (n_cells, n_spots): the percept (default line of sight)."""
     world = scenario.world
     cells = world.cells
-    vis = world.visibility  # the percept is the world's; this checks the inference, not line of sight
+    vis = world.visibility if vis is None else vis  # checks the inference, not line of sight
     spots = [tuple(scenario.spots[s]) for s in scenario.spot_names]
     worlds = [tuple(int(x) for x in w) for w in scenario.hypotheses()]
-    truth = tuple(int(x) for x in scenario.content())
     moves = [(-1, 0), (1, 0), (0, -1), (0, 1)]
     index = {c: i for i, c in enumerate(cells)}
 
@@ -95,6 +96,21 @@ def brute_force_posterior(scenario) -> dict:
                 break
             v = new
         return q_values
+
+    return update, solve
+
+
+def brute_force_posterior(scenario) -> dict:
+    """P(belief, desire | path) by explicit enumeration of the belief MDP of each hypothesis."""
+    world = scenario.world
+    cells = world.cells
+    vis = world.visibility
+    spots = [tuple(scenario.spots[s]) for s in scenario.spot_names]
+    worlds = [tuple(int(x) for x in w) for w in scenario.hypotheses()]
+    truth = tuple(int(x) for x in scenario.content())
+    moves = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    index = {c: i for i, c in enumerate(cells)}
+    update, solve = brute_force_solver(scenario)
 
     path = [tuple(scenario.start), *[tuple(c) for c in scenario.path]]
     beliefs = [(*tuple(x / RES for x in c), (RES - sum(c)) / RES)

@@ -72,6 +72,73 @@ def infer(
     report(payload, json_out, [*lines, f"figure: [bold]{figure}[/]"])
 
 
+@app.command("counterfactual")
+@handle_errors
+def counterfactual(
+    scenario: Path = typer.Argument(..., help="Scenario JSON (map, spots, trucks, types, start, path; see README)."),
+    intervene: list[str] = typer.Option(["visible=1"], "--intervene", "-i",
+                                        help="SITE=VALUE: visible=1 (every hidden spot in view), visible_<spot>=0|1, "
+                                             "desire=K:0,L:10,M:5, belief=0.5,0.5,0 (repeatable)."),
+    query: str = typer.Option("eats:A", help="eats:<spot>, looks:<spot>, detour or moves (all are reported)."),
+    samples: int = typer.Option(2000, help="Posterior draws (Monte Carlo)."),
+    horizon: int | None = typer.Option(None, help="Steps to roll the agent out (default: path + rows + columns)."),
+    interventional: bool = typer.Option(False, "--interventional",
+                                        help="P(query | do(...)) with fresh noise instead of the counterfactual."),
+    beta: float | None = typer.Option(None, help="Rationality (default: the scenario's model.beta)."),
+    seed: int = typer.Option(0, help="Seed of the posterior draws and the noise."),
+    out: Path = typer.Option(Path("runs/tom-cf"), "--out", "-o", help="Folder for counterfactual.json and .png."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Would the agent have acted otherwise had the world (or its mind) been different? ChiRho twin worlds."""
+    from neurosafe.cognitive.btom import BToM
+    from neurosafe.cognitive.causal import agent_counterfactual
+    from neurosafe.cognitive.errors import ScenarioError
+    from neurosafe.cognitive.figures import plot_counterfactual
+    from neurosafe.cognitive.world import load_scenario
+    from neurosafe.core.io import save_json
+
+    sc = load_scenario(scenario)
+    if beta is not None and beta <= 0:
+        raise ScenarioError(f"beta must be positive; got {beta}")
+    intervention = _parse_interventions(intervene)
+    mode = "interventional" if interventional else "counterfactual"
+    with console.status(f"{mode} query ({samples} posterior draws)"):
+        res = agent_counterfactual(sc, intervention, query, samples, seed, horizon, BToM.variant("btom", sc, beta),
+                                   mode)
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot_counterfactual(sc, res, out / "counterfactual.png")
+    payload = {"scenario": sc.name, **res.to_dict(), "figure": str(figure)}
+    save_json(out / "counterfactual.json", payload)
+    do = ", ".join(f"{k}={v}" for k, v in intervention.items())
+    lines = [f"[bold]{sc.name}[/] ({mode}, do({do}), {samples} draws)",
+             f"P({query}) = {res.value:.3f} +- {res.stderr:.3f} (factual {res.factual_value:.3f})"
+             if query != "moves" else f"moves = {res.value:.2f} +- {res.stderr:.2f} (factual {res.factual_value:.2f})"]
+    lines += [f"  {q:>10}  factual {r['factual']:.3f}, intervened {r['intervened']:.3f}"
+              for q, r in res.queries.items() if q != query]
+    report(payload, json_out, [*lines, f"figure: [bold]{figure}[/]"])
+
+
+def _parse_interventions(items: list[str]) -> dict:
+    """SITE=VALUE strings -> the intervention mapping of agent_counterfactual (one-line errors)."""
+    from neurosafe.cognitive.errors import ScenarioError
+
+    out: dict = {}
+    for item in items:
+        site, eq, value = item.partition("=")
+        if not eq or not site or not value:
+            raise ScenarioError(f"--intervene must be SITE=VALUE; got {item!r}")
+        try:
+            if site == "desire" and ":" in value:
+                out[site] = {k: float(v) for k, v in (p.split(":") for p in value.split(","))}
+            elif site in ("desire", "belief"):
+                out[site] = [float(v) for v in value.split(",")]
+            else:
+                out[site] = int(value) if value in ("0", "1") else value
+        except ValueError as err:
+            raise ScenarioError(f"--intervene {item!r}: values must be numbers") from err
+    return out
+
+
 @app.command("fit")
 @handle_errors
 def fit(

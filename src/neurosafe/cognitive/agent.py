@@ -15,6 +15,13 @@ belief MDP's states are (cell, information set) pairs, solved from the most to t
 fully observed world is the special case of a singleton information set (computed once per desire and
 shared by all initial beliefs). Simplification (named): after an observation of zero prior probability the
 agent's belief becomes uniform over the worlds consistent with what it has seen.
+
+Typed latents: each module declares the latent variables it contributes to the agent's Pyro program
+(:mod:`neurosafe.cognitive.program`) as :class:`Latent` records (site name, domain, finite support and prior):
+the desire prior a utility vector on a grid (``desire``), the belief prior a point of the discretized belief
+simplex (``belief``), the percept one switch per spot hidden from the start (``visible_<spot>``, factually 0;
+intervening on it sets the spot in view), the planner one exogenous Gumbel vector per step (``noise_<t>``,
+continuous) that makes its Boltzmann choice a structural equation (Gumbel-max). The belief update has none.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ __all__ = [
     "BeliefPrior",
     "BeliefSpacePlanner",
     "DesirePrior",
+    "Latent",
     "LineOfSight",
     "Omniscient",
     "Percept",
@@ -44,6 +52,34 @@ __all__ = [
     "info_key",
     "simplex_grid",
 ]
+
+
+@dataclass(frozen=True)
+class Latent:
+    """A module's latent variable: Pyro site ``name``, its ``domain`` in words, and for a finite domain its
+    ``support`` (K, ...) values and ``prior`` (K,) weights (``None`` for a continuous exogenous site)."""
+
+    name: str
+    domain: str
+    support: np.ndarray | None = None
+    prior: np.ndarray | None = None
+
+    def sample(self, infer: dict | None = None):
+        """The Pyro sample site: the index of a support point (finite domain) drawn from the prior (``infer``:
+        Pyro's site options, e.g. ``{"enumerate": "parallel"}``)."""
+        import pyro
+        import pyro.distributions as dist
+        import torch
+
+        if self.prior is None:
+            raise ScenarioError(f"latent {self.name!r} has no finite support to sample an index from")
+        return pyro.sample(self.name, dist.Categorical(torch.as_tensor(self.prior, dtype=torch.float64)),
+                           infer=infer or {})
+
+
+def hidden_spots(vis: np.ndarray, start: int) -> np.ndarray:
+    """Indices of the spots not in view from the start."""
+    return np.flatnonzero(~vis[start])
 
 
 class Percept(Protocol):
@@ -59,6 +95,13 @@ class LineOfSight:
     def visibility(self, world: GridWorld) -> np.ndarray:
         return world.visibility
 
+    def latents(self, world: GridWorld, start: int) -> list[Latent]:
+        """One switch per spot hidden from the start: 0 (factual: hidden) or 1 (in view from everywhere)."""
+        names = list(world.spots)
+        return [Latent(f"visible_{names[k]}", "bool: the spot is in view (1) or hidden by walls (0)",
+                       np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+                for k in hidden_spots(self.visibility(world), start)]
+
 
 @dataclass(frozen=True)
 class Omniscient:
@@ -66,6 +109,9 @@ class Omniscient:
 
     def visibility(self, world: GridWorld) -> np.ndarray:
         return np.ones((len(world.cells), len(world.spots)), dtype=bool)
+
+    def latents(self, world: GridWorld, start: int) -> list[Latent]:
+        return []  # nothing is hidden
 
 
 class BeliefPrior(Protocol):
@@ -91,6 +137,11 @@ class SimplexGrid:
         g = simplex_grid(len(worlds), self.resolution)
         return g, np.full(len(g), 1.0 / len(g))
 
+    def latent(self, worlds: np.ndarray, truth: int) -> Latent:
+        g, p = self.grid(worlds, truth)
+        return Latent("belief", f"point of the belief simplex over {len(worlds)} worlds, step 1/{self.resolution}",
+                      g, p)
+
 
 @dataclass(frozen=True)
 class TrueBeliefPrior:
@@ -98,6 +149,10 @@ class TrueBeliefPrior:
 
     def grid(self, worlds: np.ndarray, truth: int) -> tuple[np.ndarray, np.ndarray]:
         return np.eye(len(worlds))[[truth]], np.ones(1)
+
+    def latent(self, worlds: np.ndarray, truth: int) -> Latent:
+        g, p = self.grid(worlds, truth)
+        return Latent("belief", "the vertex of the belief simplex at the true world (a point mass)", g, p)
 
 
 class DesirePrior(Protocol):
@@ -121,6 +176,12 @@ class UtilityGrid:
         g = np.array([u for u in product(self.levels, repeat=n_types)
                       if not self.distinct or len(set(u)) == n_types], dtype=np.float64)
         return g, np.full(len(g), 1.0 / len(g))
+
+    def latent(self, n_types: int) -> Latent:
+        g, p = self.grid(n_types)
+        kind = "strict rankings in" if self.distinct else ""
+        return Latent("desire", f"utility vector over {n_types} types {kind} {list(self.levels)}^{n_types} "
+                      f"(step cost {self.cost})".replace("  ", " "), g, p)
 
 
 @dataclass(frozen=True)
@@ -159,11 +220,21 @@ class BeliefSpacePlanner:
     an information set, moves are deterministic, so value iteration's fixed point is the best target (an
     exit cell where something new comes into view, or a truck to eat at) minus the step cost times its
     shortest distance; ``method="distance"`` computes it directly, ``"sweeps"`` by Bellman sweeps.
+
+    ``myopic=True`` swaps in a motion-heuristic agent (our simplification of the paper's cue-based comparison
+    model, as an agent): it heads for the best truck in view by shortest distance, assigns no value to
+    looking (spots not yet seen count as empty) and replans when a new spot comes into view.
     """
 
     beta: float = 1.0
     update: BayesUpdate = field(default_factory=BayesUpdate)
     method: str = "distance"  # or "sweeps": textbook synchronous Bellman sweeps (the reference; slower)
+    myopic: bool = False  # a motion-heuristic agent: no value of information (see the class docstring)
+
+    def noise_latent(self, t: int) -> Latent:
+        """The exogenous noise of step ``t``: the action is argmax(beta * Q + noise) (Gumbel-max), which is a
+        draw from the Boltzmann policy softmax(beta * Q)."""
+        return Latent(f"noise_{t}", "Gumbel(0, 1) per action (up, down, left, right, eat): exogenous")
 
     @staticmethod
     def _sweeps(nxt: np.ndarray, eat: np.ndarray, trans_pad: np.ndarray, cells: np.ndarray,
@@ -212,7 +283,7 @@ class BeliefSpacePlanner:
         single = members.sum() == 1
         n_b = 1 if single else len(beliefs)
         n_d = len(util_pad)
-        region = ~(vis & ~revealed).any(axis=1)
+        region = np.ones(n_cells, dtype=bool) if self.myopic else ~(vis & ~revealed).any(axis=1)
         nxt = np.full((n_b, n_d, n_cells + 1), -np.inf)
         # exits: stepping there reveals more; the value is the expectation over what is seen
         b_here = self.update.condition(beliefs, members) if not single else None

@@ -11,7 +11,7 @@ from neurosafe.cognitive.btom import BToMPosterior
 from neurosafe.cognitive.world import Scenario
 from neurosafe.core.figures import plt, save_figure
 
-__all__ = ["plot_fit", "plot_posterior", "plot_rsa"]
+__all__ = ["plot_counterfactual", "plot_fit", "plot_posterior", "plot_rsa"]
 
 
 def plot_posterior(scenario: Scenario, posterior: BToMPosterior, path: str | Path) -> Path:
@@ -77,4 +77,46 @@ def plot_rsa(result, path: str | Path) -> Path:
         ax.set_yticks(range(len(game.utterances)), game.utterances, fontsize=8)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_counterfactual(scenario: Scenario, result, path: str | Path) -> Path:
+    """Map with the observed path and how often the intervened agents visit each cell (left; purple), and
+    every query's value in the factual and the intervened world (right; probabilities, with the mean moves in
+    the title), for :func:`~neurosafe.cognitive.causal.
+    agent_counterfactual`."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.3]})
+    ax = axes[0]
+    world = scenario.world
+    ax.imshow(world.wall, cmap="Greys", vmin=0, vmax=1.4)
+    visits = result.samples.get("cells_intervened")
+    if visits is not None and visits.size:
+        share = np.zeros(world.shape)
+        for i, (r, c) in enumerate(world.cells):
+            share[r, c] = (visits == i).any(axis=1).mean()
+        ax.imshow(np.ma.masked_equal(share, 0), cmap="Purples", vmin=0, vmax=1.2, alpha=0.8)
+    vis0 = world.visibility[world.index_of(scenario.start)]
+    for k, (name, (r, c)) in enumerate(scenario.spots.items()):
+        ax.text(c, r, scenario.trucks.get(name) or "-", ha="center", va="center", fontsize=12, weight="bold",
+                color="tab:blue" if vis0[k] else "tab:red")
+    cells = np.array([scenario.start, *scenario.path])
+    ax.plot(cells[:, 1], cells[:, 0], "-o", color="tab:orange", ms=3, lw=1.5)
+    ax.plot(*cells[0][::-1], "s", color="k", ms=7)
+    ax.set_title(f"{scenario.name}: observed path (orange); intervened agents visit (purple)", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    names = [q for q in result.queries if q != "moves"]
+    x = np.arange(len(names))
+    fact = [result.queries[q]["factual"] for q in names]
+    other = [result.queries[q]["intervened"] for q in names]
+    err = [2 * result.queries[q]["stderr"] for q in names]
+    axes[1].bar(x - 0.2, fact, 0.4, label="factual (observed)", color="0.6")
+    axes[1].bar(x + 0.2, other, 0.4, yerr=err, label="do(" + ", ".join(f"{k}={v}" for k, v in
+                                                                       result.intervention.items()) + ")",
+                color="tab:purple")
+    axes[1].set_xticks(x, names, fontsize=8)
+    axes[1].set(ylabel="posterior probability", ylim=(0, 1.05))
+    moves = result.queries["moves"]
+    axes[1].set_title(f"{result.mode}: moves {moves['factual']:.1f} -> {moves['intervened']:.1f}", fontsize=9)
+    axes[1].legend(fontsize=8)
     return save_figure(fig, path)
