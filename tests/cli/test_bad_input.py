@@ -79,6 +79,16 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     return {"missing": root / "missing.nc", **{p.stem: p for p in root.iterdir()}}
 
 
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory) -> Path:
+    """A small valid recording with stimuli and repeats, alone in its folder."""
+    stim = natural_patches(12, 16, seed=0)
+    rec = SyntheticBrain(6, seed=0, image_size=16).record(stim, repeats=2, seed=1)
+    path = tmp_path_factory.mktemp("good") / "rec.nc"
+    save_netcdf(Recording(rec, stim), path)
+    return path
+
+
 def _files(root: Path) -> set[Path]:
     return {p for p in root.rglob("*")}
 
@@ -127,19 +137,28 @@ def _out_of_range(param) -> list[str]:
     return [str(v) for v in ([lo - step] if lo is not None else []) + ([hi + step] if hi is not None else [])]
 
 
+def _mutations(command) -> list[str]:
+    """The kinds of wrong argument ``command`` can be given."""
+    params = [p for p in command.params if p.expose_value and _kind(p) != "bool"]
+    return ((["file"] if any(_kind(p) == "path" and p.name not in OUTPUTS for p in params) else [])
+            + (["number"] if any(_kind(p) in ("int", "float") for p in params) else [])
+            + (["choice"] if any(_kind(p) == "choice" for p in params) else []) + ["option"])
+
+
 @st.composite
-def _wrong_arguments(draw, command, bad: dict[str, Path], out: Path) -> list[str]:
+def _wrong_arguments(draw, command, mutation: str, bad: dict[str, Path], good: Path, out: Path) -> list[str]:
     params = [p for p in command.params if p.expose_value and _kind(p) != "bool"]
     inputs = [p for p in params if _kind(p) == "path" and p.name not in OUTPUTS]
     numbers = [p for p in params if _kind(p) in ("int", "float")]
     choices = [p for p in params if _kind(p) == "choice"]
     required = [p for p in params if p.required]
-    mutations = (["file"] if inputs else []) + (["number"] if numbers else []) + (["choice"] if choices else [])
-    mutation = draw(st.sampled_from([*mutations, "option"]))
     values: dict = {}
-    for p in required:  # every required value is wrong too, so no example can start real work
+    # required values: a valid recording or a wrong file (the mutation below must then be refused before the
+    # command works on the recording), a wrong number, name or model spec
+    for p in required:
         kind = _kind(p)
-        values[p.name] = (str(draw(st.sampled_from(sorted(bad.values())))) if kind == "path" and p.name not in OUTPUTS
+        values[p.name] = (str(draw(st.sampled_from([good, *sorted(bad.values())])))
+                          if kind == "path" and p.name not in OUTPUTS
                           else str(out / "x") if kind == "path" else "no-such-name" if kind == "choice"
                           else draw(st.sampled_from(["abc", "1.5e", ""])) if kind in ("int", "float")
                           else draw(st.sampled_from(["zz:qq", "no_such_model", "::"])))
@@ -173,16 +192,22 @@ def command_path_of(command) -> tuple[str, ...]:
     return _PATHS[id(command)]
 
 
-@pytest.mark.parametrize("command", [cmd for _, cmd in COMMANDS], ids=[" ".join(p) for p, _ in COMMANDS])
-def test_every_command_refuses_wrong_arguments_in_one_line(command, bad_files, tmp_path_factory):
+CASES = [(path, cmd, m) for path, cmd in COMMANDS for m in _mutations(cmd)]
+
+
+@pytest.mark.parametrize(("command", "mutation"), [(cmd, m) for _, cmd, m in CASES],
+                         ids=[f"{' '.join(p)}: {m}" for p, _, m in CASES])
+def test_every_command_refuses_wrong_arguments_in_one_line(command, mutation, bad_files, good_file,
+                                                           tmp_path_factory):
+    """From a clean working directory: one line, exit code 2, nothing written outside --out or beside an input."""
     workdir = tmp_path_factory.mktemp("work")
     out = workdir / "out"
 
     @settings(max_examples=2, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(args=_wrong_arguments(command, bad_files, out))
+    @given(args=_wrong_arguments(command, mutation, bad_files, good_file, out))
     def check(args):
-        result, created = _invoke(args, workdir, bad_files["empty"].parent)
+        result, created = _invoke(args, workdir, bad_files["empty"].parent, good_file.parent)
         _assert_contract(result, created, out, args)
 
     check()
@@ -248,6 +273,15 @@ def test_user_model_must_be_a_module_factory_before_it_is_called(tmp_path):
     for spec in ("os:system", "numpy:zeros", "json:JSONDecoder"):
         with pytest.raises(ModelSpecError):
             resolve(spec)
+
+
+def test_user_model_file_gets_no_bytecode_cache_beside_it(tmp_path, monkeypatch):
+    from neurosafe.subjects import resolve
+
+    (tmp_path / "net.py").write_text("import torch\n\ndef build():\n    return torch.nn.Conv2d(1, 2, 3)\n")
+    monkeypatch.setattr("sys.dont_write_bytecode", False)  # a user's Python writes bytecode caches by default
+    resolve(f"{tmp_path / 'net.py'}:build")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py"]
 
 
 def test_failed_command_leaves_no_empty_output_folder(bad_files, tmp_path):

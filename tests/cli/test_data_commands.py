@@ -28,8 +28,8 @@ def test_record_info_reliability_json(tmp_path):
     info = json.loads(_run("info", str(nc), "--json").stdout)
     assert info["responses"]["dims"] == {"stimulus": 60, "neuron": 12, "repeat": 4}
     assert info["stimuli"]["n"] == 60
-    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10", "--figure",
-                          str(tmp_path / "rec_reliability.png")).stdout)
+    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10", "--out",
+                          str(tmp_path)).stdout)
     assert set(rel["per_neuron"]) == {f"v1_{i:04d}" for i in range(12)}
     assert -1 <= rel["median_split_half"] <= 1 and rel["split_half"]["ci"] is not None
     assert (tmp_path / "rec_reliability.png").exists()

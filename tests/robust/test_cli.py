@@ -25,11 +25,11 @@ def test_help():
 
 def test_attack_digits_json(tmp_path):
     out = _json(runner.invoke(app, ["attack", "--n", "60", "--eps", "8/255,32/255", "--steps", "5",
-                                    "--figure", str(tmp_path / "curve.png"), "--json"]))
+                                    "--out", str(tmp_path), "--json"]))
     scores = out["scores"]
     assert scores["accuracy_pgd_linf_eps0.1255"]["value"] < scores["accuracy_pgd_linf_eps0.03137"]["value"]
     assert set(out["checks"]) == {"monotone", "beats_noise", "large_eps"}
-    assert (tmp_path / "curve.png").stat().st_size > 0
+    assert (tmp_path / "robustness_curve.png").stat().st_size > 0
 
 
 def test_attack_synthetic_brain_and_npz(tmp_path):
@@ -47,9 +47,9 @@ def test_attack_synthetic_brain_and_npz(tmp_path):
 
 
 def test_corrupt_figure_and_model(tmp_path):
-    out = _json(runner.invoke(app, ["corrupt", "--out", str(tmp_path / "c.png"), "--kinds", "fog,contrast",
+    out = _json(runner.invoke(app, ["corrupt", "--out", str(tmp_path), "--kinds", "fog,contrast",
                                     "--model", "synthetic-v1", "--n", "8", "--json"]))
-    assert (tmp_path / "c.png").stat().st_size > 0
+    assert (tmp_path / "corruptions.png").stat().st_size > 0
     assert set(out["scores"]["corruption_output_change"]["per_unit"]) == {"fog", "contrast"}
 
 

@@ -203,6 +203,9 @@ def _check_finite(callback: Callable) -> Callable:
                 out_folder(out.parent)
             else:
                 out_folder(out)
+        for name in ("cache_dir", "checkpoints"):  # output folders besides --out
+            if isinstance(kwargs.get(name), Path):
+                out_folder(kwargs[name], f"--{name.replace('_', '-')}")
         made = _MADE.setdefault("folders", [])
         start = len(made)
         if isinstance(out, Path) and (top := _new_top(out)) is not None:

@@ -61,6 +61,8 @@ def fit(
             raise CliInputError(f"{option} must lie in {rule}; got {value:g}")
     if trajectories is not None and not trajectories.is_file():
         raise CliInputError(f"--trajectories: no such file: {trajectories}")
+    if trajectories is None and (mazes or maze is not None):
+        raise CliInputError("--mazes and --maze apply with --trajectories; the planted task has its own maze")
     for path in mazes:
         if not path.is_file():
             raise CliInputError(f"--mazes: no such file: {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table, to_jsonable
+from neurosafe.cli.common import JsonOpt, console, handle_errors, out_folder, print_json, print_table, to_jsonable
 
 app = typer.Typer(help="Objective zoo, multi-metric objective comparison and model recovery.", no_args_is_help=True)
 
@@ -60,6 +60,9 @@ def train(
     """Train the objective zoo and store each network by name (objective:NAME:seedK), usable as --model."""
     from neurosafe.objectives import OBJECTIVES, train_zoo
 
+    for option, folder in (("--store", store), ("--checkpoints", checkpoints)):
+        if folder is not None:
+            out_folder(folder, option)  # written after training: refused now, not after it
     config = _config(widths, epochs, n_images, image_size)
     names = train_zoo(tuple(_list(objectives) or OBJECTIVES), tuple(_list(seeds, int)), config, store, checkpoints,
                       backend=backend, progress=None if not json_out else False)
@@ -169,6 +172,8 @@ def recover(
     from neurosafe.subjects.store import STORE_ENV, load_stored
 
     out_folder(out)
+    if store is not None:
+        out_folder(store, "--store")
     if store is None and not os.environ.get(STORE_ENV):
         store = out / "models"  # the networks it trains are this run's cache: under --out, not runs/models
     objs = tuple(_list(objectives) or OBJECTIVES)

@@ -53,7 +53,11 @@ def _factory(spec: str) -> Callable:
             raise ModelSpecError(f"model file not found: {where}")
         name = "neurosafe_user_model_" + hashlib.sha256(str(Path(where).resolve()).encode()).hexdigest()[:8]
         module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, where))
-        module.__spec__.loader.exec_module(module)
+        writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ beside the user's file
+        try:
+            module.__spec__.loader.exec_module(module)
+        finally:
+            sys.dont_write_bytecode = writes
     else:
         try:
             module = importlib.import_module(where)
