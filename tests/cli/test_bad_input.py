@@ -142,7 +142,17 @@ def _mutations(command) -> list[str]:
     params = [p for p in command.params if p.expose_value and _kind(p) != "bool"]
     return ((["file"] if any(_kind(p) == "path" and p.name not in OUTPUTS for p in params) else [])
             + (["number"] if any(_kind(p) in ("int", "float") for p in params) else [])
-            + (["choice"] if any(_kind(p) == "choice" for p in params) else []) + ["option"])
+            + (["choice"] if any(_kind(p) == "choice" for p in params) else [])
+            + (["name"] if _names(command) else []) + ["option"])
+
+
+FREE_TEXT = {"name"}  # `run --name`: any folder name is fine
+
+
+def _names(command) -> list:
+    """Optional text options (names, lists, model specs): an unknown value must be refused."""
+    return [p for p in command.params if p.expose_value and _kind(p) == "text" and not p.required
+            and p.name not in FREE_TEXT]
 
 
 @st.composite
@@ -171,6 +181,8 @@ def _wrong_arguments(draw, command, mutation: str, bad: dict[str, Path], good: P
                                                                    ["abc", "nan", "inf", "-inf"])]))
     elif mutation == "choice":
         values[draw(st.sampled_from(choices)).name] = "no-such-name"
+    elif mutation == "name":
+        values[draw(st.sampled_from(_names(command))).name] = draw(st.sampled_from(["no-such-name", "1,x", ":"]))
     args = [*command_path_of(command)]
     for p in command.params:
         if p.name in values and p.param_type_name == "argument":

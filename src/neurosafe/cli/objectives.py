@@ -167,7 +167,7 @@ def recover(
     import os
 
     from neurosafe.cli.common import out_folder
-    from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, objective_of, train_zoo
+    from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, ObjectiveError, objective_of, train_zoo
     from neurosafe.objectives.recovery import plot_confusion, plot_identifiability, recovery_experiment
     from neurosafe.subjects.store import STORE_ENV, load_stored
 
@@ -177,21 +177,31 @@ def recover(
     if store is None and not os.environ.get(STORE_ENV):
         store = out / "models"  # the networks it trains are this run's cache: under --out, not runs/models
     objs = tuple(_list(objectives) or OBJECTIVES)
+    unknown = sorted(set(objs) - set(OBJECTIVES))
+    if unknown:
+        raise ObjectiveError(f"unknown objectives {unknown}; choose from {', '.join(OBJECTIVES)}")
+    cand_seeds, brain_seed_list = tuple(_list(candidate_seeds, int)), tuple(_list(brain_seeds, int))
+    ns, nn_, metric_list = _list(n_stimuli, int), _list(n_neurons, int), tuple(_list(metrics))
+    from neurosafe.objectives.engine import METRICS
+
+    if set(metric_list) - set(METRICS):
+        raise ObjectiveError(f"unknown metrics {sorted(set(metric_list) - set(METRICS))}; choose from "
+                             f"{', '.join(METRICS)}")
+    if noise not in ("poisson", "gaussian"):
+        raise ObjectiveError(f"--noise must be poisson or gaussian; got {noise!r}")
     cand_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images)
     brain_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images, widths=tuple(_list(brain_widths, int)),
                                 data_seed=1)
     if brain_cfg.widths == cand_cfg.widths:
-        from neurosafe.objectives import ObjectiveError
         raise ObjectiveError("the brains must be held out: give --brain-widths other than the candidates' "
                              f"{cand_cfg.widths}")
-    ns, nn_ = _list(n_stimuli, int), _list(n_neurons, int)
     quiet = False if json_out else None
-    cand = train_zoo(objs, tuple(_list(candidate_seeds, int)), cand_cfg, store, progress=quiet)
-    brains = train_zoo(objs, tuple(_list(brain_seeds, int)), brain_cfg, store, progress=quiet)
+    cand = train_zoo(objs, cand_seeds, cand_cfg, store, progress=quiet)
+    brains = train_zoo(objs, brain_seed_list, brain_cfg, store, progress=quiet)
     candidates = {n: (objective_of(n), load_stored(n, 1, store)) for n in cand}
     brain_nets = [(objective_of(n), load_stored(n, 1, store)) for n in brains]
     result = recovery_experiment(candidates, brain_nets, ns, nn_, repeats=repeats, noise=noise,
-                                 metrics=tuple(_list(metrics)), seed=seed, image_size=cand_cfg.image_size,
+                                 metrics=metric_list, seed=seed, image_size=cand_cfg.image_size,
                                  progress=quiet)
     big_s, big_n = max(ns), max(nn_)
     figures = {"confusion": str(plot_confusion(result, big_s, big_n, out / "confusion.png")),

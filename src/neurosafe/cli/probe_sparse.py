@@ -160,8 +160,13 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
     )
     from neurosafe.interp.figures import plot_patching
 
+    try:
+        dose_list = [float(d) for d in doses.split(",") if d.strip()]
+    except ValueError as err:
+        raise NeurosafeError(f"--doses must be comma-separated numbers; got {doses!r}") from err
+    if not dose_list or not all(np.isfinite(dose_list)):
+        raise NeurosafeError(f"--doses must be comma-separated finite numbers; got {doses!r}")
     folder = _out(out, "patch")
-    dose_list = [float(d) for d in doses.split(",")]
     if subject == "planted":
         model = PlantedCircuit(seed=seed)
         site = site or "act1"

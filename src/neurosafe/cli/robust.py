@@ -67,10 +67,12 @@ def attack(
 ) -> None:
     """Attack a model at each epsilon: accuracy (or, for a regression model such as the synthetic brain,
     the change of its predicted responses) under the attack and under random noise of the same size."""
+    from neurosafe.core.devices import resolve_device
     from neurosafe.robust import robustness_report
     from neurosafe.robust.sources import load_data, load_model
 
     budgets = parse_eps(eps)
+    resolve_device(device)  # an unknown device is refused before the model is trained
     figure = figure_path(out, "robustness_curve.png", figure, json_out)
     _check_weights(model, weights)
     # data first (a bad file fails before a model is trained); natural patches at the digits CNN's 16 pixels
@@ -156,6 +158,7 @@ def corrupt(
     if unknown or not names:
         raise AttackError(f"unknown corruptions {unknown}; choose from {', '.join(CORRUPTIONS)}")
     _check_weights(model, weights)
+    net = load_model(model, weights, seed=seed) if model is not None else None  # a wrong spec: before any work
     x, y = load_data(data, n, seed=seed)
     if index is None:
         import numpy as np
@@ -165,8 +168,7 @@ def corrupt(
         raise AttackError(f"--index {index} is out of range: {data} gives {len(x)} images")
     corruption_grid(x, out, index=index, kinds=names, seed=seed)
     result: dict = {"figure": str(out), "data": data, "corruptions": names, "seed": seed}
-    if model is not None:
-        net = load_model(model, weights, seed=seed)
+    if net is not None:
         with console.status(f"{len(names)} corruptions x 5 severities on {len(x)} inputs"):
             scores = robustness_report(net, x, y, parts=("corruption",), corruptions=names, seed=seed,
                                        n_boot=200)

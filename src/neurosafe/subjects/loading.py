@@ -48,6 +48,9 @@ def _factory(spec: str) -> Callable:
             raise ModelSpecError(f"unknown model {spec!r}: {form}")
         return zoo.factory(spec)
     where, _, attr = spec.rpartition(":")
+    if not where.strip() or not attr.strip():
+        raise ModelSpecError(f"model spec {spec!r} names no module or no factory: give package.module:factory "
+                             "or path/to/file.py:factory")
     if where.endswith(".py"):
         if not Path(where).is_file():
             raise ModelSpecError(f"model file not found: {where}")
