@@ -25,6 +25,8 @@ def results(
         raise DataFileError(f"no runs folder at {runs}")
     page = out_folder(out) / "leaderboard.html" if html else None
     rows = collect_runs(runs)
+    if not rows:
+        raise DataFileError(f"no study or score runs in {runs} (folders holding results.json or scores.json)")
     page = write_leaderboard(rows, page) if page is not None else None
     if json_out:
         print_json({"runs": sorted({r["run"] for r in rows}), "rows": rows,

@@ -69,15 +69,17 @@ def attack(
     the change of its predicted responses) under the attack and under random noise of the same size."""
     from neurosafe.core.devices import resolve_device
     from neurosafe.robust import robustness_report
-    from neurosafe.robust.sources import load_data, load_model
+    from neurosafe.robust.sources import MODELS, load_data, load_model
 
     budgets = parse_eps(eps)
     resolve_device(device)  # an unknown device is refused before the model is trained
     figure = figure_path(out, "robustness_curve.png", figure, json_out)
     _check_weights(model, weights)
-    # data first (a bad file fails before a model is trained); natural patches at the digits CNN's 16 pixels
+    # a user or zoo spec is built (cheap) before the data are read; the built-in models that train (digits-cnn)
+    # only after the data, so a bad file fails before training. Natural patches at the digits CNN's 16 pixels.
+    net = None if model in MODELS else load_model(model, weights, seed=seed)
     x, y = load_data(data, n, size=16 if model == "digits-cnn" else 32, seed=seed)
-    net = load_model(model, weights, seed=seed)
+    net = net if net is not None else load_model(model, weights, seed=seed)
     with console.status(f"{method.value} on {len(x)} inputs at {len(budgets)} budgets"):
         scores = robustness_report(net, x, y, eps=budgets, norm=norm.value, attack=method.value, steps=steps,
                                    restarts=restarts, parts=("adversarial",), checks=checks, seed=seed,
