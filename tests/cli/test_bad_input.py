@@ -258,6 +258,13 @@ FINDINGS = [
     (["objectives", "compare", "{bad}/nan.nc", "--out", "{out}/o"], "NaN"),
     (["twin", "fit", "{bad}/nan.nc", "--out", "{out}/t", "--test-fraction", "1"], "test-fraction"),
     (["connectome", "simulate", "no_such_connectome", "--input", "x", "--out", "{out}"], "no_such_connectome"),
+    (["run", "--name", "../escaped", "--out", "{out}"], "plain folder name"),
+    (["attack", "--model", ":", "--out", "{out}"], "names no module"),
+    (["attack", "--device", "tpu9", "--out", "{out}"], "unknown device"),
+    (["objectives", "recover", "--brain-seeds", "a,b", "--out", "{out}"], "comma-separated"),
+    (["probe", "patch", "--doses", "x", "--out", "{out}"], "doses"),
+    (["results", "{bad}/folder.nc"], "no study or score runs"),
+    (["objectives", "train", "--checkpoints", "{bad}/empty.nc"], "checkpoints"),
 ]
 
 
