@@ -23,7 +23,8 @@ def _one_torch_thread():
     torch.set_num_threads(previous)
 
 
-_TOOL_FILES = ("__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".egg-info", ".venv")
+_TOOL_FILES = ("__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".import_linter_cache", ".mypy_cache",
+               ".coverage", ".egg-info", ".venv")
 
 
 def _repo_outputs() -> set[str]:
