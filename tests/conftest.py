@@ -23,6 +23,37 @@ def _one_torch_thread():
     torch.set_num_threads(previous)
 
 
+_TOOL_FILES = ("__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".import_linter_cache", ".mypy_cache",
+               ".coverage", ".egg-info", ".venv")
+
+
+def _repo_outputs() -> set[str]:
+    """What lies in the working tree that git does not track (ignored paths included, folders collapsed), and
+    the entries two levels into ``runs/`` (ignored, so a new run inside an existing ``runs/`` shows too);
+    the tools' own caches are left out."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(["git", "ls-files", "--others", "--directory"], cwd=REPO, capture_output=True,
+                                text=True, check=True, timeout=60).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):  # not a git checkout: every top-level entry
+        listed = [p.name for p in REPO.iterdir()]
+    listed += [str(p.relative_to(REPO)) for p in (REPO / "runs").glob("*/*")]
+    return {p for p in listed if not any(tool in p for tool in _TOOL_FILES)}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _nothing_written_into_the_repository():
+    """The suite writes only under tmp_path: a test that leaves a file in the working tree (a CLI default such
+    as ``runs/<command>/``, a figure beside an input) fails the session with the paths it wrote."""
+    before = _repo_outputs()
+    yield
+    written = sorted(_repo_outputs() - before)
+    if written:
+        pytest.fail(f"the test session wrote into the repository working tree (write under tmp_path): {written}",
+                    pytrace=False)
+
+
 def _real_data(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.exists():

@@ -28,8 +28,8 @@ def test_record_info_reliability_json(tmp_path):
     info = json.loads(_run("info", str(nc), "--json").stdout)
     assert info["responses"]["dims"] == {"stimulus": 60, "neuron": 12, "repeat": 4}
     assert info["stimuli"]["n"] == 60
-    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10", "--figure",
-                          str(tmp_path / "rec_reliability.png")).stdout)
+    rel = json.loads(_run("reliability", str(nc), "--json", "--n-splits", "10", "--out",
+                          str(tmp_path)).stdout)
     assert set(rel["per_neuron"]) == {f"v1_{i:04d}" for i in range(12)}
     assert -1 <= rel["median_split_half"] <= 1 and rel["split_half"]["ci"] is not None
     assert (tmp_path / "rec_reliability.png").exists()
@@ -39,7 +39,7 @@ def test_record_gratings_and_tables(tmp_path):
     nc = tmp_path / "g.nc"
     _run("record", "--out", str(nc), "--neurons", "5", "--stimuli", "gratings", "--repeats", "3")
     assert "responses" in _run("info", str(nc)).output
-    assert "split_half" in _run("reliability", str(nc), "--n-splits", "5").output
+    assert "split_half" in _run("reliability", str(nc), "--n-splits", "5", "--out", str(tmp_path)).output
 
 
 def test_bad_input_exits_2_with_a_message(tmp_path):
@@ -56,7 +56,7 @@ def test_bad_input_exits_2_with_a_message(tmp_path):
 def test_reliability_without_repeats_is_a_clear_error(tmp_path):
     nc = tmp_path / "one.nc"
     _run("record", "--out", str(nc), "--neurons", "4", "--n-stimuli", "20", "--repeats", "1")
-    result = runner.invoke(app, ["reliability", str(nc)])
+    result = runner.invoke(app, ["reliability", str(nc), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "at least 2 valid repeats" in result.output
 
 

@@ -11,13 +11,16 @@ runner = CliRunner()
 TINY = ["--objectives", "random,autoencoding", "--epochs", "1", "--n-images", "32"]
 
 
-def test_recover_then_compare(tmp_path):
-    store = tmp_path / "store"
+def test_recover_then_compare(tmp_path, monkeypatch):
+    from neurosafe.subjects.store import STORE_ENV
+
+    monkeypatch.delenv(STORE_ENV, raising=False)
+    store = tmp_path / "rec" / "models"  # recover's networks are its cache: under --out by default
     res = runner.invoke(app, ["objectives", "recover", *TINY, "--candidate-seeds", "0", "--brain-seeds", "5",
                               "--brain-widths", "8,8,8", "--n-stimuli", "40,60", "--n-neurons", "12",
-                              "--repeats", "2", "--metrics", "ridge,cka", "--store", str(store),
-                              "--out", str(tmp_path / "rec"), "--json"])
+                              "--repeats", "2", "--metrics", "ridge,cka", "--out", str(tmp_path / "rec"), "--json"])
     assert res.exit_code == 0, res.output
+    assert len(list(store.iterdir())) >= 4 and sorted(p.name for p in tmp_path.iterdir()) == ["rec"]
     out = json.loads(res.stdout)
     assert out["objectives"] == ["autoencoding", "random"]
     assert {r["n_stimuli"] for r in out["accuracy"]["consensus"]} == {40, 60}

@@ -20,7 +20,7 @@ def test_info_json_matches_the_library(varshney):
 
 
 def test_simulate_lif_writes_a_raster(tmp_path):
-    figure = tmp_path / "raster.png"
+    figure = tmp_path / "cook2019_herm_lif.png"
     result = runner.invoke(
         app,
         [
@@ -33,8 +33,8 @@ def test_simulate_lif_writes_a_raster(tmp_path):
             "PLM",
             "--duration",
             "50",
-            "--figure",
-            str(figure),
+            "--out",
+            str(tmp_path),
             "--json",
         ],
     )
@@ -46,7 +46,7 @@ def test_simulate_lif_writes_a_raster(tmp_path):
 
 
 def test_simulate_rate_on_the_optic_lobe(tmp_path):
-    figure = tmp_path / "rates.png"
+    figure = tmp_path / "flyvis_optic_lobe_rate.png"
     result = runner.invoke(
         app,
         [
@@ -63,8 +63,8 @@ def test_simulate_rate_on_the_optic_lobe(tmp_path):
             "1",
             "--duration",
             "30",
-            "--figure",
-            str(figure),
+            "--out",
+            str(tmp_path),
             "--json",
         ],
     )
@@ -83,8 +83,8 @@ def test_simulate_rate_on_the_optic_lobe(tmp_path):
             "rate",
             "--duration",
             "10",
-            "--figure",
-            str(figure),
+            "--out",
+            str(tmp_path),
         ],
     )
     assert table.exit_code == 0 and "most active neurons" in table.output
@@ -93,7 +93,7 @@ def test_simulate_rate_on_the_optic_lobe(tmp_path):
 def test_errors_are_one_line_messages(tmp_path):
     result = runner.invoke(
         app,
-        ["connectome", "simulate", "varshney2011", "--input", "NOPE", "--figure", str(tmp_path / "x.png")],
+        ["connectome", "simulate", "varshney2011", "--input", "NOPE", "--out", str(tmp_path)],
     )
     assert result.exit_code == 2 and "no neuron or cell type named 'NOPE'" in result.output
     assert runner.invoke(app, ["connectome", "info", "worm"]).exit_code != 0
@@ -110,7 +110,7 @@ def test_optic_lobe_example_drives_a_response_through_the_network(tmp_path, monk
     real = plots.save_figure
     monkeypatch.setattr(plots, "save_figure", lambda fig, path: axes.extend(fig.axes) or real(fig, path))
     args = ["connectome", "simulate", "flyvis_optic_lobe", "--extent", "2", "--model", "rate", "--current", "1",
-            "--duration", "30", "--figure", str(tmp_path / "rates.png")]
+            "--duration", "30", "--out", str(tmp_path)]
     result = runner.invoke(app, [*args, "--input", "R7,R8", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)

@@ -34,7 +34,7 @@ def test_probe_sae_on_the_synthetic_brain_with_feature_cards(tmp_path):
     assert 0 < m["fve"] <= 1 and m["l0"] <= 3 and m["n_samples"] == 300
     assert (tmp_path / "sae.png").exists() and (tmp_path / "feature_cards.html").exists()
     bad = runner.invoke(app, ["probe", "sae", "--features", "0", "--out", str(tmp_path)])
-    assert bad.exit_code == 2 and "n_features" in bad.output
+    assert bad.exit_code == 2 and "--features" in bad.output
 
 
 def test_probe_controversial_small(tmp_path):

@@ -35,8 +35,8 @@ def test_help():
 
 
 def test_planted_default(tmp_path):
-    fig = tmp_path / "planted.png"
-    out = json.loads(_run("irl", "fit", "--figure", str(fig), "--json").stdout)
+    fig = tmp_path / "irl_reward.png"
+    out = json.loads(_run("irl", "fit", "--out", str(tmp_path), "--json").stdout)
     assert out["reward_correlation"] >= 0.9 and out["fit"]["converged"]
     ll = {k: v["value"] for k, v in out["heldout_log_likelihood"].items()}
     assert ll["uniform"] < ll["maxent"] <= ll["true_agent"] + 0.05
@@ -57,15 +57,15 @@ def _demo_file(tmp_path) -> str:
 
 
 def test_fit_on_a_trajectories_file(tmp_path):
-    fig = tmp_path / "fit.png"
-    out = json.loads(_run("irl", "fit", "-t", _demo_file(tmp_path), "--figure", str(fig), "--maze", "m1",
+    fig = tmp_path / "out" / "irl_reward.png"
+    out = json.loads(_run("irl", "fit", "-t", _demo_file(tmp_path), "--out", str(fig.parent), "--maze", "m1",
                           "--test-fraction", "0.34", "--json").stdout)
     assert out["split"]["test_participants"] == 2 and out["figure_maze"] == "m1"
     ll = {k: v["log_likelihood"]["value"] for k, v in out["heldout"].items()}
     assert ll["maxent"] > ll["shortest_path"] > ll["uniform"]
     assert set(out["weights"]) == {"goal", "step", "beside_wall"}
     assert out["weights"]["beside_wall"] > 0 and fig.exists()
-    table = _run("irl", "fit", "-t", _demo_file(tmp_path), "--figure", str(fig)).output
+    table = _run("irl", "fit", "-t", _demo_file(tmp_path), "--out", str(fig.parent)).output
     assert "shortest_path" in table and "log-likelihood/step" in table
 
 

@@ -43,7 +43,7 @@ def test_cowley_import_and_reliability_cli(cowley_dir, tmp_path):
     nc = tmp_path / "v4.nc"
     info = json.loads(_neurosafe("import", "cowley2023", str(cowley_dir), "--out", str(nc), "--json"))
     assert info["responses"]["dims"] == {"stimulus": 640, "neuron": 50, "repeat": 10}
-    result = json.loads(_neurosafe("reliability", str(nc), "--json"))
+    result = json.loads(_neurosafe("reliability", str(nc), "--json", "--out", str(tmp_path)))
     raw = np.load(cowley_dir / "responses_210325.npy")
     # the NaN padding is per image, shared by all neurons (checked, since the reference relies on it)
     assert (np.isfinite(raw) == np.isfinite(raw[:1])).all()

@@ -25,16 +25,16 @@ def test_help():
 
 def test_attack_digits_json(tmp_path):
     out = _json(runner.invoke(app, ["attack", "--n", "60", "--eps", "8/255,32/255", "--steps", "5",
-                                    "--figure", str(tmp_path / "curve.png"), "--json"]))
+                                    "--out", str(tmp_path), "--json"]))
     scores = out["scores"]
     assert scores["accuracy_pgd_linf_eps0.1255"]["value"] < scores["accuracy_pgd_linf_eps0.03137"]["value"]
     assert set(out["checks"]) == {"monotone", "beats_noise", "large_eps"}
-    assert (tmp_path / "curve.png").stat().st_size > 0
+    assert (tmp_path / "robustness_curve.png").stat().st_size > 0
 
 
 def test_attack_synthetic_brain_and_npz(tmp_path):
     out = _json(runner.invoke(app, ["attack", "--model", "synthetic-v1", "--data", "natural", "--n", "12",
-                                    "--eps", "2/255", "--steps", "3", "--no-checks", "--json"]))
+                                    "--eps", "2/255", "--steps", "3", "--no-checks", "--out", str(tmp_path), "--json"]))
     assert out["measure"] == "output_change"
     s = out["scores"]
     assert s["output_change_pgd_linf_eps0.007843"]["value"] > s["output_change_noise_linf_eps0.007843"]["value"]
@@ -42,19 +42,20 @@ def test_attack_synthetic_brain_and_npz(tmp_path):
     rng = np.random.default_rng(0)
     np.savez(path, images=rng.uniform(0, 1, (6, 1, 16, 16)).astype(np.float32), labels=np.arange(6))
     out = _json(runner.invoke(app, ["attack", "--data", str(path), "--attack", "fgsm", "--norm", "l2",
-                                    "--eps", "0.5", "--no-checks", "--json"]))
+                                    "--eps", "0.5", "--no-checks", "--out", str(tmp_path), "--json"]))
     assert out["n"] == 6 and "accuracy_fgsm_l2_eps0.5" in out["scores"]
 
 
 def test_corrupt_figure_and_model(tmp_path):
-    out = _json(runner.invoke(app, ["corrupt", "--out", str(tmp_path / "c.png"), "--kinds", "fog,contrast",
+    out = _json(runner.invoke(app, ["corrupt", "--out", str(tmp_path), "--kinds", "fog,contrast",
                                     "--model", "synthetic-v1", "--n", "8", "--json"]))
-    assert (tmp_path / "c.png").stat().st_size > 0
+    assert (tmp_path / "corruptions.png").stat().st_size > 0
     assert set(out["scores"]["corruption_output_change"]["per_unit"]) == {"fog", "contrast"}
 
 
 def test_errors_exit_2(tmp_path):
-    for args, message in ((["attack", "--eps", "1/0"], "--eps"), (["attack", "--data", "missing.npz"], "not found"),
+    for args, message in ((["attack", "--eps", "1/0"], "--eps"),
+                          (["attack", "--data", str(tmp_path / "missing.npz")], "not found"),
                           (["attack", "--model", "resnet"], "unknown model"),
                           (["corrupt", "--kinds", "snow", "--out", str(tmp_path / "x.png")], "unknown corruptions")):
         result = runner.invoke(app, args)
@@ -66,7 +67,7 @@ def test_attack_digits_cnn_on_natural_patches(tmp_path):
     are now drawn at the network's input size; natural patches carry no labels, so the measure is the change of
     the network's output, and an attack moves it more than noise of the same size."""
     out = _json(runner.invoke(app, ["attack", "--model", "digits-cnn", "--data", "natural", "--n", "12", "--eps",
-                                    "8/255", "--steps", "3", "--no-checks", "--json"]))
+                                    "8/255", "--steps", "3", "--no-checks", "--out", str(tmp_path), "--json"]))
     assert out["model"] == "digits-cnn" and out["n"] == 12 and out["measure"] == "output_change"
     s = out["scores"]
     assert s["output_change_pgd_linf_eps0.03137"]["value"] > s["output_change_noise_linf_eps0.03137"]["value"]

@@ -59,6 +59,57 @@ def to_jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+FigureAlias = typer.Option(None, "--figure", hidden=True,
+                           help="Deprecated: the figure's file; use --out DIR (the figure goes there).")
+
+
+def out_folder(out: Path, option: str = "--out") -> Path:
+    """``out`` as an output folder, checked before work starts: it may not exist yet, but may not be a file."""
+    if out.exists() and not out.is_dir():
+        raise CliInputError(f"{option} {out} is a file; give a folder (it is created when missing)")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CliInputError(f"{option} {out}: {parent} is a file, not a folder")
+            break
+    return out
+
+
+_MADE: dict[str, list[Path]] = {}  # folders a running command created (removed again when it fails empty)
+
+
+def make_out_dir(folder: Path) -> Path:
+    """Create the output ``folder`` (and missing parents); a command that then fails removes it if still empty."""
+    out_folder(folder)
+    if (top := _new_top(folder)) is not None:
+        _MADE.setdefault("folders", []).append(top)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _new_top(folder: Path) -> Path | None:
+    """The outermost folder that creating ``folder`` would create (None when it exists)."""
+    if folder.exists():
+        return None
+    top = folder
+    while top.parent != top and not top.parent.exists():
+        top = top.parent
+    return top
+
+
+def figure_path(out: Path, name: str, figure: Path | None = None, json_out: bool = False) -> Path:
+    """Where a command's figure goes: ``out/name``; the deprecated ``--figure FILE`` still wins when given."""
+    if figure is None:
+        return out_folder(out) / name
+    if not json_out:
+        console.print(f"note: --figure is deprecated; use --out DIR (the figure is written as DIR/{name})",
+                      highlight=False)
+    if figure.is_dir():
+        raise CliInputError(f"--figure {figure} is a folder; give a file name (or use --out {figure})")
+    out_folder(figure.parent, "--figure")
+    return figure
+
+
 def print_json(payload: dict) -> None:
     sys.stdout.write(json.dumps(to_jsonable(payload), indent=2) + "\n")
 
@@ -142,14 +193,32 @@ def _check_finite(callback: Callable) -> Callable:
             values = value if isinstance(value, list | tuple) else [value]
             if any(isinstance(v, float) and not math.isfinite(v) for v in values):
                 raise CliInputError(f"--{name.replace('_', '-')}: {value} is not a finite number")
+            if name.endswith("fraction") and isinstance(value, float) and not 0 < value < 1:
+                raise CliInputError(f"--{name.replace('_', '-')} must lie strictly between 0 and 1; got {value:g}")
         out = kwargs.get("out")
-        fresh = isinstance(out, Path) and not out.exists()
+        if isinstance(out, Path):  # an output that cannot be written is refused before any work
+            if out.suffix and not out.is_dir():
+                if out.exists() and not out.is_file():
+                    raise CliInputError(f"--out {out} exists and is not a file")
+                out_folder(out.parent)
+            else:
+                out_folder(out)
+        for name in ("cache_dir", "checkpoints"):  # output folders besides --out
+            if isinstance(kwargs.get(name), Path):
+                out_folder(kwargs[name], f"--{name.replace('_', '-')}")
+        made = _MADE.setdefault("folders", [])
+        start = len(made)
+        if isinstance(out, Path) and (top := _new_top(out)) is not None:
+            made.append(top)
         try:
             return callback(*args, **kwargs)
         except BaseException:
-            if fresh and out.is_dir() and not any(p.is_file() for p in out.rglob("*")):
-                shutil.rmtree(out, ignore_errors=True)  # a failed command leaves no empty output folder
+            for folder in made[start:]:  # a failed command leaves no empty output folder behind
+                if folder.is_dir() and not any(p.is_file() for p in folder.rglob("*")):
+                    shutil.rmtree(folder, ignore_errors=True)
             raise
+        finally:
+            del made[start:]
 
     checked.neurosafe_checked = True  # type: ignore[attr-defined]
     return checked

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table
+from neurosafe.cli.common import FigureAlias, JsonOpt, console, figure_path, handle_errors, print_json, print_table
 from neurosafe.connectome.loaders import CONNECTOMES
 
 app = typer.Typer(help="Connectome-constrained models: load real connectomes, simulate rate and LIF networks.",
@@ -61,15 +61,18 @@ def simulate(
     inputs: list[str] = typer.Option(..., "--input", "-i",
                                      help="Neurons or cell types that receive input (comma-separated or repeated)."),
     model: Model = typer.Option(Model.lif, help="lif: spiking (Shiu et al. 2024 preset); rate: rate network."),
-    duration: float = typer.Option(200.0, help="Simulated time (ms)."),
-    dt: float | None = typer.Option(None, help="Time step (ms); default 0.1 (lif) or 1 (rate)."),
+    duration: float = typer.Option(200.0, min=0.001, help="Simulated time (ms)."),
+    dt: float | None = typer.Option(None, min=1e-6, help="Time step (ms); default 0.1 (lif) or 1 (rate)."),
     current: float = typer.Option(0.0, help="Constant input to the input neurons (lif: mV of drive; rate: a.u.)."),
-    poisson_rate: float = typer.Option(150.0, help="lif: Poisson input rate (Hz) to the input neurons (0: none)."),
+    poisson_rate: float = typer.Option(150.0, min=0,
+                                       help="lif: Poisson input rate (Hz) to the input neurons (0: none)."),
     weight_per_synapse: float = typer.Option(0.275, help="lif: mV per synapse (Shiu et al. 2024: 0.275)."),
-    gap_weight: float = typer.Option(0.0, help="lif: gap-junction conductance per contact, relative to the leak."),
+    gap_weight: float = typer.Option(0.0, min=0,
+                                     help="lif: gap-junction conductance per contact, relative to the leak."),
     seed: int = typer.Option(0, min=0, help="Seed of the Poisson input."),
-    figure: Path | None = typer.Option(None, help="PNG raster (lif) or rate traces (rate); default "
-                                         "runs/connectome/<name>_<model>.png"),
+    out: Path = typer.Option(Path("runs/connectome"), "--out", "-o",
+                             help="Folder for the figure, <name>_<model>.png: a raster (lif) or rate traces (rate)."),
+    figure: Path | None = FigureAlias,
     extent: int = typer.Option(15, min=1, help=EXTENT_HELP),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -78,12 +81,13 @@ def simulate(
 
     from neurosafe.connectome import SHIU2024, simulate_connectome
 
+    fig_path = figure_path(out, f"{name.value}_{model.value}.png", figure, json_out)
     connectome = _load(name, extent)
     names = [x.strip() for item in inputs for x in item.split(",") if x.strip()]
     params = replace(SHIU2024, weight_per_synapse=weight_per_synapse, gap_weight=gap_weight)
     summary = simulate_connectome(connectome, names, model=model.value, duration=duration, dt=dt, current=current,
                                   poisson_rate=poisson_rate if model is Model.lif else 0.0, seed=seed, params=params,
-                                  figure=figure or Path("runs") / "connectome" / f"{name.value}_{model.value}.png")
+                                  figure=fig_path)
     if json_out:
         print_json(summary)
         return

@@ -8,7 +8,16 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table, report
+from neurosafe.cli.common import (
+    FigureAlias,
+    JsonOpt,
+    console,
+    figure_path,
+    handle_errors,
+    print_json,
+    print_table,
+    report,
+)
 from neurosafe.core.seeds import child_seed
 
 
@@ -99,13 +108,17 @@ def _describe(rec) -> dict:
 
 @handle_errors
 def info(
-    file: Path = typer.Argument(..., help="A neurosafe netCDF (.nc) or NWB (.nwb) file."),
+    file: Path = typer.Argument(..., help="A neurosafe netCDF (.nc), NWB (.nwb) or .npz recording."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Describe a recording file: dims, attributes, missing data, stimuli and extra arrays."""
     from neurosafe.data.io import load_recording
 
     desc = _describe(load_recording(file, allow_dead=True))
+    if desc.get("responses", {}).get("missing_fraction") == 1.0:  # some dead neurons are flagged; all dead: refused
+        from neurosafe.core.errors import DataValidationError
+
+        raise DataValidationError(f"{file} holds no valid response at all (every value is NaN)")
     if json_out:
         print_json({"file": str(file), **desc})
         return
@@ -123,7 +136,9 @@ def reliability(
     file: Path = typer.Argument(..., help="A recording with repeats (.nc or .nwb)."),
     n_splits: int = typer.Option(100, min=1, help="Random split-halves averaged per neuron."),
     seed: int = typer.Option(0, min=0, help="Seed of the splits and the bootstrap."),
-    figure: Path | None = typer.Option(None, help="Histogram PNG (default: runs/reliability/<file>_reliability.png)."),
+    out: Path = typer.Option(Path("runs/reliability"), "--out", "-o",
+                             help="Folder for the histogram, <file>_reliability.png."),
+    figure: Path | None = FigureAlias,
     json_out: bool = JsonOpt,
 ) -> None:
     """Split-half reliability (Spearman-Brown corrected), oracle correlation and FEV per neuron."""
@@ -131,13 +146,13 @@ def reliability(
     from neurosafe.metrics import reliability_summary
     from neurosafe.report.figures import reliability_histogram
 
+    fig_path = figure_path(out, f"{file.stem}_reliability.png", figure, json_out)  # never beside the input
     rec = load_recording(file)
     if rec.responses is None:
         from neurosafe.core.errors import DataValidationError
 
         raise DataValidationError(f"{file} holds no responses (only stimuli/extras)")
     summary = reliability_summary(rec.responses, n_splits=n_splits, seed=seed)
-    fig_path = figure or Path("runs") / "reliability" / f"{file.stem}_reliability.png"  # never beside the input
     reliability_histogram(summary, fig_path)
     summary["figure"] = str(fig_path)
     if json_out:

@@ -19,12 +19,15 @@ class BodyName(StrEnum):
     rodent = "rodent"
 
 
-OutOpt = typer.Option(Path("embodied_run"), "--out", help="Folder for results, figures and checkpoints.")
-SeedOpt = typer.Option(0, "--seed", help="Seed of the animal, its trials and the twin.")
-TrialsOpt = typer.Option(12, "--trials", help="Trials of the animal (40% held out).")
-StepsOpt = typer.Option(200, "--steps", help="Control steps per trial (0.05 s each).")
+def _out_opt(command: str):
+    return typer.Option(Path("runs/embodied") / command, "--out", "-o",
+                        help="Folder for results, figures and checkpoints.")
+
+SeedOpt = typer.Option(0, "--seed", min=0, help="Seed of the animal, its trials and the twin.")
+TrialsOpt = typer.Option(12, "--trials", min=2, help="Trials of the animal (40% held out).")
+StepsOpt = typer.Option(200, "--steps", min=1, help="Control steps per trial (0.05 s each).")
 BodyOpt = typer.Option(BodyName.half_cheetah, "--body", help="The body (rodent needs dm-control).")
-FrictionOpt = typer.Option(1.0, help="Ground friction scale.")
+FrictionOpt = typer.Option(1.0, min=0, help="Ground friction scale.")
 
 
 def _body(body: BodyName, friction: float):
@@ -51,10 +54,11 @@ def _ci(ci) -> str:
 @app.command()
 @handle_errors
 def fit(
-    out: Path = OutOpt, seed: int = SeedOpt, trials: int = TrialsOpt, steps: int = StepsOpt, body: BodyName = BodyOpt,
+    out: Path = _out_opt("fit"), seed: int = SeedOpt, trials: int = TrialsOpt, steps: int = StepsOpt,
+    body: BodyName = BodyOpt,
     friction: float = FrictionOpt,
-    bc_epochs: int = typer.Option(60, help="Behaviour-cloning epochs."),
-    dagger: int = typer.Option(3, help="DAgger iterations (the animal labels the twin's states)."),
+    bc_epochs: int = typer.Option(60, min=1, help="Behaviour-cloning epochs."),
+    dagger: int = typer.Option(3, min=0, help="DAgger iterations (the animal labels the twin's states)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Fit the twin to the planted animal (behaviour cloning, then DAgger) and score neural alignment per layer
@@ -77,12 +81,13 @@ def fit(
 @app.command()
 @handle_errors
 def turing(
-    out: Path = OutOpt, seed: int = SeedOpt, trials: int = TrialsOpt, steps: int = StepsOpt, body: BodyName = BodyOpt,
+    out: Path = _out_opt("turing"), seed: int = SeedOpt, trials: int = TrialsOpt, steps: int = StepsOpt,
+    body: BodyName = BodyOpt,
     friction: float = FrictionOpt,
-    window: int = typer.Option(20, help="Window length (control steps) of a behaviour sample."),
-    n_perm: int = typer.Option(1000, help="Permutations of the two-sample tests."),
-    bc_epochs: int = typer.Option(60, help="Behaviour-cloning epochs."),
-    dagger: int = typer.Option(3, help="DAgger iterations."),
+    window: int = typer.Option(20, min=2, help="Window length (control steps) of a behaviour sample."),
+    n_perm: int = typer.Option(1000, min=1, help="Permutations of the two-sample tests."),
+    bc_epochs: int = typer.Option(60, min=1, help="Behaviour-cloning epochs."),
+    dagger: int = typer.Option(3, min=0, help="DAgger iterations."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Embodied Turing test on held-out trials: C2ST and MMD, twin and phase-scrambled twin vs the animal."""
@@ -100,13 +105,13 @@ def turing(
 @app.command()
 @handle_errors
 def probe(
-    out: Path = OutOpt, seed: int = SeedOpt, trials: int = typer.Option(10, "--trials"),
-    steps: int = typer.Option(160, "--steps"), body: BodyName = BodyOpt, friction: float = FrictionOpt,
-    seeds: int = typer.Option(3, help="Training seeds per agent (CIs over seeds)."),
+    out: Path = _out_opt("probe"), seed: int = SeedOpt, trials: int = typer.Option(10, "--trials", min=2),
+    steps: int = typer.Option(160, "--steps", min=1), body: BodyName = BodyOpt, friction: float = FrictionOpt,
+    seeds: int = typer.Option(3, min=1, help="Training seeds per agent (CIs over seeds)."),
     forces: str = typer.Option("0,100,200,400,800", help="Push forces (N), comma-separated."),
-    ppo_iterations: int = typer.Option(20, help="PPO iterations of the task-reward-only agent."),
-    bc_epochs: int = typer.Option(60, help="Behaviour-cloning epochs."),
-    dagger: int = typer.Option(3, help="DAgger iterations."),
+    ppo_iterations: int = typer.Option(20, min=1, help="PPO iterations of the task-reward-only agent."),
+    bc_epochs: int = typer.Option(60, min=1, help="Behaviour-cloning epochs."),
+    dagger: int = typer.Option(3, min=0, help="DAgger iterations."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Safety probes: the twin vs a same-architecture PPO agent trained on task reward only (push recovery,

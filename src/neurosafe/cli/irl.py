@@ -8,7 +8,16 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, to_jsonable
+from neurosafe.cli.common import (
+    FigureAlias,
+    JsonOpt,
+    console,
+    figure_path,
+    handle_errors,
+    make_out_dir,
+    print_json,
+    to_jsonable,
+)
 
 app = typer.Typer(help="Loss-function inference: inverse RL on gridworld demonstrations.", no_args_is_help=True)
 
@@ -28,13 +37,15 @@ def fit(
     mazes: list[Path] = typer.Option([], "--mazes", "-m", help="Maze JSON (name -> row strings); repeatable."),
     features: FeatureChoice = typer.Option(FeatureChoice.navigation,
                                            help="navigation (goal, step, beside_wall) or indicators (one maze)."),
-    discount: float = typer.Option(0.99, help="Discount of the soft-optimal demonstrator model."),
-    slip: float = typer.Option(0.0, help="Probability that a move goes in a random direction."),
-    l2: float = typer.Option(1e-3, help="L2 penalty on the reward weights."),
-    test_fraction: float = typer.Option(0.25, help="Share of participants held out for scoring."),
+    discount: float = typer.Option(0.99, min=0, max=1, help="Discount of the soft-optimal demonstrator model."),
+    slip: float = typer.Option(0.0, min=0, max=1, help="Probability that a move goes in a random direction."),
+    l2: float = typer.Option(1e-3, min=0, help="L2 penalty on the reward weights."),
+    test_fraction: float = typer.Option(0.25, min=0, max=1, help="Share of participants held out for scoring."),
     seed: int = typer.Option(0, min=0, help="Seed of the participant split, the bootstrap and the planted task."),
     maze: str | None = typer.Option(None, help="Maze to draw (default: the first by name)."),
-    figure: Path = typer.Option(Path("runs/irl/irl_reward.png"), help="PNG of the maze beside the recovered reward."),
+    out: Path = typer.Option(Path("runs/irl"), "--out", "-o",
+                             help="Folder for irl_reward.png (the maze beside the recovered reward)."),
+    figure: Path | None = FigureAlias,
     json_out: bool = JsonOpt,
 ) -> None:
     """Fit a reward by maximum causal entropy IRL; score held-out actions against uniform and shortest-path."""
@@ -50,6 +61,12 @@ def fit(
             raise CliInputError(f"{option} must lie in {rule}; got {value:g}")
     if trajectories is not None and not trajectories.is_file():
         raise CliInputError(f"--trajectories: no such file: {trajectories}")
+    if trajectories is None and (mazes or maze is not None):
+        raise CliInputError("--mazes and --maze apply with --trajectories; the planted task has its own maze")
+    for path in mazes:
+        if not path.is_file():
+            raise CliInputError(f"--mazes: no such file: {path}")
+    figure = figure_path(out, "irl_reward.png", figure, json_out)
 
     with console.status("fitting maximum-entropy IRL"):
         if trajectories is None:
@@ -88,7 +105,7 @@ def navigation(
     gru: bool = typer.Option(True, help="Include the GRU twin (torch; the slowest)."),
     turing: bool = typer.Option(True, help="Run the Turing test (C2ST + MMD on behaviour windows)."),
     n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the CIs."),
-    seed: int = typer.Option(0, help="Seed of the folds, the simulations and the bootstrap."),
+    seed: int = typer.Option(0, min=0, help="Seed of the folds, the simulations and the bootstrap."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Twins of real navigation (biased walk, Markov chain, MaxEnt IRL, GRU) scored held out against the
@@ -114,7 +131,7 @@ def navigation(
         result = run_ho2022_navigation(load_ho2022(data), out, seed=seed, n_folds=folds, n_boot=n_boot, progress=say)
     else:
         raise DataFileError(f"{data} holds neither a labyrinth (maze.json) nor Ho et al. 2022 mazes (mazes_*.json)")
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     save_json(out / "result.json", to_jsonable(result))
     if json_out:
         print_json(result)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table, to_jsonable
+from neurosafe.cli.common import JsonOpt, console, handle_errors, out_folder, print_json, print_table, to_jsonable
 
 app = typer.Typer(help="Objective zoo, multi-metric objective comparison and model recovery.", no_args_is_help=True)
 
@@ -49,9 +49,9 @@ def train(
     objectives: str | None = typer.Option(None, help="Comma-separated objectives (default: all)."),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds."),
     widths: str | None = typer.Option(None, help="Three channel widths, e.g. 16,32,64 (the default)."),
-    epochs: int = typer.Option(3, help="Training epochs."),
-    n_images: int = typer.Option(2000, help="Natural patches to train on."),
-    image_size: int = typer.Option(16, help="Patch size in px (a multiple of 8)."),
+    epochs: int = typer.Option(3, min=1, help="Training epochs."),
+    n_images: int = typer.Option(2000, min=1, help="Natural patches to train on."),
+    image_size: int = typer.Option(16, min=8, help="Patch size in px (a multiple of 8)."),
     store: Path | None = typer.Option(None, help=STORE_HELP),
     checkpoints: Path | None = typer.Option(None, help="Folder for resumable per-network checkpoints."),
     backend: str = typer.Option("local", help="Executor for the sweep: local or ray."),
@@ -60,6 +60,9 @@ def train(
     """Train the objective zoo and store each network by name (objective:NAME:seedK), usable as --model."""
     from neurosafe.objectives import OBJECTIVES, train_zoo
 
+    for option, folder in (("--store", store), ("--checkpoints", checkpoints)):
+        if folder is not None:
+            out_folder(folder, option)  # written after training: refused now, not after it
     config = _config(widths, epochs, n_images, image_size)
     names = train_zoo(tuple(_list(objectives) or OBJECTIVES), tuple(_list(seeds, int)), config, store, checkpoints,
                       backend=backend, progress=None if not json_out else False)
@@ -80,11 +83,12 @@ def compare(
     groups: str | None = typer.Option(None, help="RSA ceiling: coordinate of the RDMs left out together."),
     metrics: str | None = typer.Option(None, help="Comma-separated metrics (ridge, rsa, rsa_pearson, cka, shape); "
                                        "default: every metric the data allow."),
-    image_size: int = typer.Option(16, help="Stimuli are resized (grey) to this size, the networks' input."),
-    n_boot: int = typer.Option(200, help="Bootstrap samples over test stimuli."),
-    seed: int = typer.Option(0, help="Seed of the layer-selection split, folds and bootstrap."),
+    image_size: int = typer.Option(16, min=8, help="Stimuli are resized (grey) to this size, the networks' input."),
+    n_boot: int = typer.Option(200, min=1, help="Bootstrap samples over test stimuli."),
+    seed: int = typer.Option(0, min=0, help="Seed of the layer-selection split, folds and bootstrap."),
     store: Path | None = typer.Option(None, help=STORE_HELP),
-    out: Path = typer.Option(Path("runs/objectives"), help="Folder for comparison.json and comparison.png."),
+    out: Path = typer.Option(Path("runs/objectives"), "--out", "-o",
+                             help="Folder for comparison.json and comparison.png."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Score every stored network against a recording with several metrics; which objective wins, and do
@@ -147,37 +151,57 @@ def recover(
                                      "candidates' widths)."),
     n_stimuli: str = typer.Option("100,300,1000,2000", help="Numbers of stimuli recorded (curve)."),
     n_neurons: str = typer.Option("50,200", help="Numbers of neurons recorded."),
-    repeats: int = typer.Option(4, help="Repeats per stimulus."),
+    repeats: int = typer.Option(4, min=1, help="Repeats per stimulus."),
     noise: str = typer.Option("poisson", help="Trial noise: poisson or gaussian."),
     metrics: str = typer.Option("ridge,rsa,cka,shape", help="Metrics the engine combines."),
-    epochs: int = typer.Option(3, help="Training epochs of every network."),
-    n_images: int = typer.Option(2000, help="Natural patches to train on."),
-    seed: int = typer.Option(0, help="Seed of the stimuli, neuron choice, noise and splits."),
-    store: Path | None = typer.Option(None, help=STORE_HELP),
-    out: Path = typer.Option(Path("runs/objectives-recovery"), help="Folder for recovery.json and figures."),
+    epochs: int = typer.Option(3, min=1, help="Training epochs of every network."),
+    n_images: int = typer.Option(2000, min=1, help="Natural patches to train on."),
+    seed: int = typer.Option(0, min=0, help="Seed of the stimuli, neuron choice, noise and splits."),
+    store: Path | None = typer.Option(None, help="Folder of the networks it trains (default: "
+                                      "$NEUROSAFE_MODEL_STORE, else OUT/models)."),
+    out: Path = typer.Option(Path("runs/objectives-recovery"), "--out", "-o",
+                             help="Folder for recovery.json, figures and (by default) the networks."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Model recovery: brains that are networks trained with known objectives; does the engine pick them?"""
-    from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, objective_of, train_zoo
-    from neurosafe.objectives.recovery import plot_confusion, plot_identifiability, recovery_experiment
-    from neurosafe.subjects.store import load_stored
+    import os
 
+    from neurosafe.cli.common import out_folder
+    from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, ObjectiveError, objective_of, train_zoo
+    from neurosafe.objectives.recovery import plot_confusion, plot_identifiability, recovery_experiment
+    from neurosafe.subjects.store import STORE_ENV, load_stored
+
+    out_folder(out)
+    if store is not None:
+        out_folder(store, "--store")
+    if store is None and not os.environ.get(STORE_ENV):
+        store = out / "models"  # the networks it trains are this run's cache: under --out, not runs/models
     objs = tuple(_list(objectives) or OBJECTIVES)
+    unknown = sorted(set(objs) - set(OBJECTIVES))
+    if unknown:
+        raise ObjectiveError(f"unknown objectives {unknown}; choose from {', '.join(OBJECTIVES)}")
+    cand_seeds, brain_seed_list = tuple(_list(candidate_seeds, int)), tuple(_list(brain_seeds, int))
+    ns, nn_, metric_list = _list(n_stimuli, int), _list(n_neurons, int), tuple(_list(metrics))
+    from neurosafe.objectives.engine import METRICS
+
+    if set(metric_list) - set(METRICS):
+        raise ObjectiveError(f"unknown metrics {sorted(set(metric_list) - set(METRICS))}; choose from "
+                             f"{', '.join(METRICS)}")
+    if noise not in ("poisson", "gaussian"):
+        raise ObjectiveError(f"--noise must be poisson or gaussian; got {noise!r}")
     cand_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images)
     brain_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images, widths=tuple(_list(brain_widths, int)),
                                 data_seed=1)
     if brain_cfg.widths == cand_cfg.widths:
-        from neurosafe.objectives import ObjectiveError
         raise ObjectiveError("the brains must be held out: give --brain-widths other than the candidates' "
                              f"{cand_cfg.widths}")
-    ns, nn_ = _list(n_stimuli, int), _list(n_neurons, int)
     quiet = False if json_out else None
-    cand = train_zoo(objs, tuple(_list(candidate_seeds, int)), cand_cfg, store, progress=quiet)
-    brains = train_zoo(objs, tuple(_list(brain_seeds, int)), brain_cfg, store, progress=quiet)
+    cand = train_zoo(objs, cand_seeds, cand_cfg, store, progress=quiet)
+    brains = train_zoo(objs, brain_seed_list, brain_cfg, store, progress=quiet)
     candidates = {n: (objective_of(n), load_stored(n, 1, store)) for n in cand}
     brain_nets = [(objective_of(n), load_stored(n, 1, store)) for n in brains]
     result = recovery_experiment(candidates, brain_nets, ns, nn_, repeats=repeats, noise=noise,
-                                 metrics=tuple(_list(metrics)), seed=seed, image_size=cand_cfg.image_size,
+                                 metrics=metric_list, seed=seed, image_size=cand_cfg.image_size,
                                  progress=quiet)
     big_s, big_n = max(ns), max(nn_)
     figures = {"confusion": str(plot_confusion(result, big_s, big_n, out / "confusion.png")),

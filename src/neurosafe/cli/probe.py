@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, handle_errors, report
+from neurosafe.cli.common import JsonOpt, handle_errors, make_out_dir, report
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import child_seed
 
@@ -47,9 +47,7 @@ def _subject(spec: str, neurons: int, area: str, seed: int):
 
 
 def _out(out: Path | None, name: str) -> Path:
-    folder = out or Path("runs") / "probe" / name
-    folder.mkdir(parents=True, exist_ok=True)  # removed again when the command fails (cli.common)
-    return folder
+    return make_out_dir(out or Path("runs") / "probe" / name)  # removed again when the command fails
 
 
 def _units(text: str | None) -> list[int] | None:
@@ -76,7 +74,7 @@ def _select(pairs: list[str]) -> dict[str, object]:
 
 SubjectOpt = typer.Option("synthetic", "--subject", "-s", help=SUBJECT_HELP)
 SiteOpt = typer.Option(None, "--site", help=SITE_HELP)
-NeuronsOpt = typer.Option(100, "--neurons", help="Neurons of the synthetic brain.")
+NeuronsOpt = typer.Option(100, "--neurons", min=1, help="Neurons of the synthetic brain.")
 AreaOpt = typer.Option("V1", "--area", help="Area of the synthetic brain: V1 or V4.")
 SeedOpt = typer.Option(0, "--seed", min=0, help="Seed of the brain, the stimuli and the optimisation.")
 OutOpt = typer.Option(None, "--out", "-o", help="Output folder (default runs/probe/<command>/).")
@@ -133,7 +131,7 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
         seed: int = SeedOpt, units: str | None = typer.Option("0,1,2,3,4,5,6,7", help="Comma-separated unit indices."),
         steps: int = typer.Option(200, min=1, help="Gradient steps."),
         seeds: int = typer.Option(4, min=1, help="Starts per unit."),
-        rms_contrast: float = typer.Option(0.1, "--rms-contrast", help="Contrast budget (RMS contrast)."),
+        rms_contrast: float = typer.Option(0.1, "--rms-contrast", min=0, help="Contrast budget (RMS contrast)."),
         n_natural: int = typer.Option(1000, "--n-natural", min=0, help="Natural patches to compare against."),
         out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Most-exciting inputs (Walker et al. 2019), compared with each unit's best natural image (+ figure)."""

@@ -31,16 +31,19 @@ def _progress(json_out: bool) -> bool | None:
 @handle_errors
 def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = NeuronsOpt, area: str = AreaOpt,
         seed: int = SeedOpt, method: DictMethod = typer.Option(DictMethod.sae, help="Dictionary method."),
-        n_features: int = typer.Option(64, "--features", help="Dictionary size."),
-        n_stimuli: int = typer.Option(2000, "--n-stimuli", help="Natural patches whose activations are learned."),
-        epochs: int = typer.Option(30, help="SAE epochs."), l1: float = typer.Option(1.0, help="SAE L1 coefficient."),
-        k: int = typer.Option(4, help="TopK SAE: active features per sample."),
-        cards: int = typer.Option(0, help="Write unit cards for this many of the most active features (SAE only)."),
-        steps: int = typer.Option(200, help="Unit cards: MEI gradient steps."),
+        n_features: int = typer.Option(64, "--features", min=1, help="Dictionary size."),
+        n_stimuli: int = typer.Option(2000, "--n-stimuli", min=1,
+                                      help="Natural patches whose activations are learned."),
+        epochs: int = typer.Option(30, min=1, help="SAE epochs."),
+        l1: float = typer.Option(1.0, min=0, help="SAE L1 coefficient."),
+        k: int = typer.Option(4, min=1, help="TopK SAE: active features per sample."),
+        cards: int = typer.Option(0, min=0,
+                                  help="Write unit cards for this many of the most active features (SAE only)."),
+        steps: int = typer.Option(200, min=1, help="Unit cards: MEI gradient steps."),
         toy: bool = typer.Option(False, "--toy", help="Instead: planted superposition (20 features in 8 dims), "
                                  "feature recovery vs density for the TopK and ReLU SAEs (interp.superposition."
                                  "TOY_SAE settings), sklearn dictionary learning and ICA."),
-        seeds: int = typer.Option(5, "--seeds", help="--toy: seeds per density."),
+        seeds: int = typer.Option(5, "--seeds", min=1, help="--toy: seeds per density."),
         out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Sparse dictionary of a site's activations (or a recording's responses): FVE, L0, dead/dense features (+ figure,
     optional feature unit cards); with --toy, the planted-superposition recovery curve with baselines."""
@@ -138,8 +141,8 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
                                       "circuit) or a model spec as for the other probe commands."),
           site: str | None = typer.Option(None, "--site", help="Site to patch (planted: act1 or act2)."),
           units: str | None = typer.Option(None, help="Comma-separated units to patch (planted: the planted path)."),
-          readout: int = typer.Option(0, help="Output unit whose change is measured."),
-          pairs: int = typer.Option(200, help="Base/source input pairs."), seed: int = SeedOpt,
+          readout: int = typer.Option(0, min=0, help="Output unit whose change is measured."),
+          pairs: int = typer.Option(200, min=1, help="Base/source input pairs."), seed: int = SeedOpt,
           doses: str = typer.Option("0,0.5,1,2,4", help="Stimulation doses (comma-separated)."),
           out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Activation patching of a path vs a random path of the same size, causal mediation (total, direct, indirect)
@@ -157,8 +160,13 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
     )
     from neurosafe.interp.figures import plot_patching
 
+    try:
+        dose_list = [float(d) for d in doses.split(",") if d.strip()]
+    except ValueError as err:
+        raise NeurosafeError(f"--doses must be comma-separated numbers; got {doses!r}") from err
+    if not dose_list or not all(np.isfinite(dose_list)):
+        raise NeurosafeError(f"--doses must be comma-separated finite numbers; got {doses!r}")
     folder = _out(out, "patch")
-    dose_list = [float(d) for d in doses.split(",")]
     if subject == "planted":
         model = PlantedCircuit(seed=seed)
         site = site or "act1"
@@ -209,10 +217,10 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
 
 @app.command("controversial")
 @handle_errors
-def controversial(neurons: int = typer.Option(16, "--neurons", help="Neurons of the synthetic brain."),
-                  seed: int = SeedOpt, steps: int = typer.Option(100, help="Gradient steps per image."),
-                  seeds: int = typer.Option(2, help="Random starts per image."),
-                  repeats: int = typer.Option(4, help="Trials recorded per stimulus."),
+def controversial(neurons: int = typer.Option(16, "--neurons", min=1, help="Neurons of the synthetic brain."),
+                  seed: int = SeedOpt, steps: int = typer.Option(100, min=1, help="Gradient steps per image."),
+                  seeds: int = typer.Option(2, min=1, help="Random starts per image."),
+                  repeats: int = typer.Option(4, min=1, help="Trials recorded per stimulus."),
                   out: Path | None = OutOpt, json_out: bool = JsonOpt) -> None:
     """Controversial stimuli (Golan et al. 2020) between a twin of the synthetic brain and a wrong model (its
     complex cells made simple): does the brain's response tell them apart better than on natural images? (+ figure)"""

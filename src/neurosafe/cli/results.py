@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, print_json, print_table
+from neurosafe.cli.common import JsonOpt, out_folder, print_json, print_table
 from neurosafe.cli.common import out as out_console
 
 
@@ -14,7 +14,7 @@ def results(
     runs: Path = typer.Argument(Path("runs"), help="Folder holding run folders (studies, score runs)."),
     html: bool = typer.Option(False, "--html", help="Also write a leaderboard page (every run side by side per "
                               "metric, with CIs) to OUT/leaderboard.html."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for leaderboard.html (default RUNS/results)."),
+    out: Path = typer.Option(Path("runs/results"), "--out", "-o", help="Folder for leaderboard.html (with --html)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """List every study and score in a runs folder: run, brain, metric, condition, value and 95% CI."""
@@ -23,8 +23,11 @@ def results(
 
     if not runs.is_dir():
         raise DataFileError(f"no runs folder at {runs}")
+    page = out_folder(out) / "leaderboard.html" if html else None
     rows = collect_runs(runs)
-    page = write_leaderboard(rows, (out or runs / "results") / "leaderboard.html") if html else None
+    if not rows:
+        raise DataFileError(f"no study or score runs in {runs} (folders holding results.json or scores.json)")
+    page = write_leaderboard(rows, page) if page is not None else None
     if json_out:
         print_json({"runs": sorted({r["run"] for r in rows}), "rows": rows,
                     "leaderboard": None if page is None else str(page.resolve())})

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, print_json, print_table
+from neurosafe.cli.common import (
+    FigureAlias,
+    JsonOpt,
+    console,
+    figure_path,
+    handle_errors,
+    out_folder,
+    print_json,
+    print_table,
+)
 
 MODEL_HELP = ("digits-cnn, synthetic-v1, synthetic-v4, a zoo name, package.module:factory or file.py:factory "
               "(imports and runs that code: trusted code only).")
@@ -49,21 +58,28 @@ def attack(
     steps: int = typer.Option(20, min=1, help="Attack iterations (PGD, APGD)."),
     restarts: int = typer.Option(1, min=1, help="Random restarts (PGD, APGD)."),
     checks: bool = typer.Option(True, "--checks/--no-checks", help="Run the gradient-masking sanity checks."),
-    figure: Path | None = typer.Option(None, help="Write the robustness curve (PNG)."),
+    out: Path = typer.Option(Path("runs/attack"), "--out", "-o",
+                             help="Folder for the robustness curve, robustness_curve.png."),
+    figure: Path | None = FigureAlias,
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     seed: int = typer.Option(0, min=0, help="Seed of the model, the data split and the random starts."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Attack a model at each epsilon: accuracy (or, for a regression model such as the synthetic brain,
     the change of its predicted responses) under the attack and under random noise of the same size."""
+    from neurosafe.core.devices import resolve_device
     from neurosafe.robust import robustness_report
-    from neurosafe.robust.sources import load_data, load_model
+    from neurosafe.robust.sources import MODELS, load_data, load_model
 
     budgets = parse_eps(eps)
+    resolve_device(device)  # an unknown device is refused before the model is trained
+    figure = figure_path(out, "robustness_curve.png", figure, json_out)
     _check_weights(model, weights)
-    # data first (a bad file fails before a model is trained); natural patches at the digits CNN's 16 pixels
+    # a user or zoo spec is built (cheap) before the data are read; the built-in models that train (digits-cnn)
+    # only after the data, so a bad file fails before training. Natural patches at the digits CNN's 16 pixels.
+    net = None if model in MODELS else load_model(model, weights, seed=seed)
     x, y = load_data(data, n, size=16 if model == "digits-cnn" else 32, seed=seed)
-    net = load_model(model, weights, seed=seed)
+    net = net if net is not None else load_model(model, weights, seed=seed)
     with console.status(f"{method.value} on {len(x)} inputs at {len(budgets)} budgets"):
         scores = robustness_report(net, x, y, eps=budgets, norm=norm.value, attack=method.value, steps=steps,
                                    restarts=restarts, parts=("adversarial",), checks=checks, seed=seed,
@@ -72,18 +88,18 @@ def attack(
     rows = [(e, scores[f"{measure}_{method.value}_{norm.value}_eps{e:.4g}"],
              scores[f"{measure}_noise_{norm.value}_eps{e:.4g}"]) for e in sorted(budgets)]
     found = rows[0][1].provenance.get("gradient_masking_checks", {})
-    if figure is not None:
-        _curve_figure(rows, measure, figure, f"{model} on {data}, {norm.value}")
+    _curve_figure(rows, measure, figure, f"{model} on {data}, {norm.value}")
     if json_out:
         print_json({"model": model, "data": data, "n": len(x), "norm": norm.value, "attack": method.value,
                     "measure": measure, "scores": {k: s.to_dict() for k, s in scores.items()},
-                    "checks": found, "figure": None if figure is None else str(figure)})
+                    "checks": found, "figure": str(figure)})
         return
     clean = [("0 (clean)", f"{scores['accuracy_clean'].value:.3f}", "")] if "accuracy_clean" in scores else []
     print_table(f"{method.value} ({norm.value}) on {model}, {len(x)} inputs from {data}",
                 ("epsilon", f"{measure} (attack)", f"{measure} (noise)"),
                 clean + [(f"{e:.4g}", f"{att.value:.3f} [{att.ci[0]:.3f}, {att.ci[1]:.3f}]", f"{noise.value:.3f}")
                          for e, att, noise in rows])
+    console.print(f"figure: [bold]{figure}[/]")
     for name, check in found.items():
         colour = "green" if check["passed"] else "bold red"
         console.print(f"[{colour}]{'pass' if check['passed'] else 'FAIL'}[/] {name}: {check['message']}")
@@ -120,8 +136,8 @@ def _check_weights(model: str | None, weights: Path | None) -> None:
 @handle_errors
 def corrupt(
     data: str = typer.Option("natural", help=DATA_HELP),
-    out: Path = typer.Option(Path("runs/corrupt/corruptions.png"), "--out", "-o",
-                             help="Figure of the corruptions (PNG)."),
+    out: Path = typer.Option(Path("runs/corrupt"), "--out", "-o",
+                             help="Folder for corruptions.png (a path ending in .png: that file, as before)."),
     index: int | None = typer.Option(None, min=0, help="Which image to show (default: the one with the most "
                                      "contrast, so the corruptions are visible)."),
     kinds: str = typer.Option("all", help="Comma-separated corruption names, or 'all'."),
@@ -137,11 +153,14 @@ def corrupt(
     from neurosafe.robust.figures import corruption_grid
     from neurosafe.robust.sources import load_data, load_model
 
+    out = out if out.suffix.lower() == ".png" else out_folder(out) / "corruptions.png"
+    out_folder(out.parent)
     names = list(CORRUPTIONS) if kinds == "all" else [k.strip() for k in kinds.split(",") if k.strip()]
     unknown = sorted(set(names) - set(CORRUPTIONS))
     if unknown or not names:
         raise AttackError(f"unknown corruptions {unknown}; choose from {', '.join(CORRUPTIONS)}")
     _check_weights(model, weights)
+    net = load_model(model, weights, seed=seed) if model is not None else None  # a wrong spec: before any work
     x, y = load_data(data, n, seed=seed)
     if index is None:
         import numpy as np
@@ -151,8 +170,7 @@ def corrupt(
         raise AttackError(f"--index {index} is out of range: {data} gives {len(x)} images")
     corruption_grid(x, out, index=index, kinds=names, seed=seed)
     result: dict = {"figure": str(out), "data": data, "corruptions": names, "seed": seed}
-    if model is not None:
-        net = load_model(model, weights, seed=seed)
+    if net is not None:
         with console.status(f"{len(names)} corruptions x 5 severities on {len(x)} inputs"):
             scores = robustness_report(net, x, y, parts=("corruption",), corruptions=names, seed=seed,
                                        n_boot=200)

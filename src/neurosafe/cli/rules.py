@@ -42,15 +42,15 @@ def simulate(
     rules: str | None = typer.Option(None, help="Comma-separated rules (sgd, momentum, adam, fa, hebbian)."),
     tasks: str | None = typer.Option(None, help="Comma-separated tasks (digits, regression)."),
     architectures: str | None = typer.Option(None, help="Comma-separated, e.g. mlp-d2-w64,cnn-d1-w8."),
-    networks: int | None = typer.Option(None, help="Networks per group (trained at once)."),
-    groups: int | None = typer.Option(None, help="Groups per rule x task x architecture cell."),
-    steps: int | None = typer.Option(None, help="Training steps per network."),
-    logs: int | None = typer.Option(None, help="Logging points over training."),
+    networks: int | None = typer.Option(None, min=1, help="Networks per group (trained at once)."),
+    groups: int | None = typer.Option(None, min=1, help="Groups per rule x task x architecture cell."),
+    steps: int | None = typer.Option(None, min=1, help="Training steps per network."),
+    logs: int | None = typer.Option(None, min=2, help="Logging points over training."),
     units: str | None = typer.Option(None, help="Units recorded per layer, comma-separated (0 = all)."),
     noise: str | None = typer.Option(None, help="Measurement-noise levels (x the observable's SD), comma-separated."),
     backend: Backend = typer.Option(Backend.local, help="Executor for the groups: local or ray."),
-    workers: int | None = typer.Option(None, help="Ray: parallel tasks."),
-    seed: int = typer.Option(0, help="Seed of every initialisation, minibatch, unit choice and noise draw."),
+    workers: int | None = typer.Option(None, min=1, help="Ray: parallel tasks."),
+    seed: int = typer.Option(0, min=0, help="Seed of every initialisation, minibatch, unit choice and noise draw."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Train many small networks under known learning rules and log observables (Nayebi et al. 2020)."""
@@ -88,12 +88,13 @@ def simulate(
 @handle_errors
 def identify(
     run: Path = typer.Argument(..., help="A folder written by `neurosafe rules simulate`."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Where results and figures go (default: RUN)."),
+    out: Path = typer.Option(Path("runs/rules-identify"), "--out", "-o",
+                             help="Where results and figures go (never into RUN, the input)."),
     held_out: str | None = typer.Option(None, help="Comma-separated architectures to test on (default: "
                                                    "mlp-d2-w48,cnn-d2-w12 when simulated, else a random 30%)."),
     time_strides: str = typer.Option("1,2,5", help="Sparse sampling over training: keep every k-th log."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples for the accuracy CIs."),
-    seed: int = typer.Option(0, help="Seed of the classifier, split and bootstrap."),
+    n_boot: int = typer.Option(1000, min=1, help="Bootstrap resamples for the accuracy CIs."),
+    seed: int = typer.Option(0, min=0, help="Seed of the classifier, split and bootstrap."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Identify the learning rule from aggregate statistics; accuracy vs units recorded, noise and time."""
@@ -102,7 +103,7 @@ def identify(
 
     obs = load_observables(run)
     with console.status("training rule classifiers"):
-        result = run_identification(obs, out or run, held_out=_list(held_out, str, "held-out"),
+        result = run_identification(obs, out, held_out=_list(held_out, str, "held-out"),
                                     time_strides=_list(time_strides, int, "time-strides"), seed=seed, n_boot=n_boot)
     if json_out:
         print_json(result)
@@ -121,13 +122,13 @@ def identify(
 @handle_errors
 def fit(
     out: Path = typer.Option(Path("runs/rules_fit"), "--out", "-o", help="Where results and figures go."),
-    units: int = typer.Option(200, help="Recorded (postsynaptic) units."),
-    inputs: int = typer.Option(10, help="Presynaptic inputs per unit."),
-    steps: int = typer.Option(1000, help="Time steps of activity."),
-    noise: float = typer.Option(0.01, help="Recording noise (x activity SD)."),
-    max_power: int = typer.Option(2, help="Highest power of pre, post and weight in the Taylor-series rule."),
-    profile_points: int = typer.Option(9, help="Grid points per profile-likelihood curve."),
-    seed: int = typer.Option(0, help="Seed of inputs, initial weights and noise."),
+    units: int = typer.Option(200, min=1, help="Recorded (postsynaptic) units."),
+    inputs: int = typer.Option(10, min=1, help="Presynaptic inputs per unit."),
+    steps: int = typer.Option(1000, min=2, help="Time steps of activity."),
+    noise: float = typer.Option(0.01, min=0, help="Recording noise (x activity SD)."),
+    max_power: int = typer.Option(2, min=1, help="Highest power of pre, post and weight in the Taylor-series rule."),
+    profile_points: int = typer.Option(9, min=2, help="Grid points per profile-likelihood curve."),
+    seed: int = typer.Option(0, min=0, help="Seed of inputs, initial weights and noise."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Fit a Taylor-series plasticity rule to activity generated by Oja's rule; report recovery and degeneracy."""

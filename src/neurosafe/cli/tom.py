@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from neurosafe.cli.common import JsonOpt, console, handle_errors, report
+from neurosafe.cli.common import JsonOpt, console, handle_errors, make_out_dir, report
 
 app = typer.Typer(help="Bayesian theory of mind: infer desires and beliefs from paths; fit models to people.",
                   no_args_is_help=True)
@@ -33,9 +33,10 @@ def infer(
     scenario: Path = typer.Argument(..., help="Scenario JSON (map, spots, trucks, types, start, path; see README)."),
     model: Model = typer.Option(Model.btom, help="BToM or a comparison model."),
     method: Method = typer.Option(Method.exact, help="exact enumeration, importance sampling, SMC or SVI (Pyro)."),
-    beta: float | None = typer.Option(None, help="Rationality (default: the scenario's model.beta)."),
-    samples: int = typer.Option(64, help="Importance sampling: beliefs and desires drawn (each); SMC: x 30 particles."),
-    seed: int = typer.Option(0, help="Seed of importance sampling and SVI."),
+    beta: float | None = typer.Option(None, min=0, help="Rationality (default: the scenario's model.beta)."),
+    samples: int = typer.Option(64, min=1,
+                                help="Importance sampling: beliefs and desires drawn (each); SMC: x 30 particles."),
+    seed: int = typer.Option(0, min=0, help="Seed of importance sampling and SVI."),
     out: Path = typer.Option(Path("runs/tom"), "--out", "-o", help="Folder for posterior.json and posterior.png."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -60,7 +61,7 @@ def infer(
             post = btom_smc(sc, samples * 30, seed, BToM.variant("btom", sc, beta))
         else:
             post = btom_svi(sc, seed=seed, model=BToM.variant("btom", sc, beta))
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     figure = plot_posterior(sc, post, out / "posterior.png")
     payload = {**post.to_dict(), "method": method.value, "figure": str(figure)}
     save_json(out / "posterior.json", payload)
@@ -145,8 +146,8 @@ def fit(
     judgements: Path = typer.Argument(..., help="CSV: scenario, question, option, rating, participant."),
     scenarios: Path = typer.Option(..., "--scenarios", "-s", help="Folder of scenario JSON files (by their name)."),
     betas: str = typer.Option("0.25,0.5,1,2,4", help="Comma-separated grid of beta values."),
-    n_boot: int = typer.Option(500, help="Bootstrap replicates over participants and scenarios."),
-    seed: int = typer.Option(0, help="Seed of the bootstrap and the split halves."),
+    n_boot: int = typer.Option(500, min=1, help="Bootstrap replicates over participants and scenarios."),
+    seed: int = typer.Option(0, min=0, help="Seed of the bootstrap and the split halves."),
     out: Path = typer.Option(Path("runs/tom-fit"), "--out", "-o", help="Folder for fit.json and fit.png."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -172,7 +173,7 @@ def fit(
     table = load_judgements(judgements, by_name)
     with console.status(f"fitting {len(grid)} beta values x 4 models on {len(by_name)} scenarios"):
         result = fit_people(table, by_name, betas=grid, seed=seed, n_boot=n_boot)
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     figure = plot_fit(result, out / "fit.png")
     payload = {**result.to_dict(), "figure": str(figure)}
     save_json(out / "fit.json", payload)
@@ -186,8 +187,8 @@ def fit(
 @handle_errors
 def rsa_game(
     game: Path = typer.Argument(..., help="Game JSON: referents, semantics (utterance -> referents), prior, cost."),
-    alpha: float | None = typer.Option(None, help="Speaker rationality (default: the game's alpha)."),
-    depth: int | None = typer.Option(None, help="Recursion depth (default: the game's depth)."),
+    alpha: float | None = typer.Option(None, min=0, help="Speaker rationality (default: the game's alpha)."),
+    depth: int | None = typer.Option(None, min=0, help="Recursion depth (default: the game's depth)."),
     out: Path = typer.Option(Path("runs/rsa"), "--out", "-o", help="Folder for rsa.json and rsa.png."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -201,7 +202,7 @@ def rsa_game(
     g = load_game(game)
     g = replace(g, alpha=g.alpha if alpha is None else alpha, depth=g.depth if depth is None else depth)
     result = rsa(g)
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     figure = plot_rsa(result, out / "rsa.png")
     payload = {**result.to_dict(), "figure": str(figure)}
     save_json(out / "rsa.json", payload)

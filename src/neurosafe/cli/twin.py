@@ -99,7 +99,7 @@ def fit(
     readout: Readout | None = typer.Option(None, help="Readout kind."),
     channels: int | None = typer.Option(None, min=1, help="Channels per core layer."),
     image_size: int | None = typer.Option(None, "--image-size", min=8, help="Resize stimuli to this many pixels."),
-    test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for `twin eval`."),
+    test_fraction: float = typer.Option(0.2, min=0, max=1, help="Fraction of stimuli held out for `twin eval`."),
     seed: int = typer.Option(0, min=0, help="Seed of the split, the initialisation and the training order."),
     resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint, with the options it "
                                 "was started with (--epochs etc. override them)."),
@@ -138,8 +138,9 @@ def transfer(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the transferred twin and its split."),
     readout: TransferReadout | None = typer.Option(None, help="New readout kind (default: the twin's); linear: "
                                                               "ridge with LOO CV on the core's features."),
-    test_fraction: float = typer.Option(0.2, help="Fraction of the new session's stimuli held out for scoring."),
-    seed: int = typer.Option(0, help="Seed of the split and the readout's fit."),
+    test_fraction: float = typer.Option(0.2, min=0, max=1,
+                                        help="Fraction of the new session's stimuli held out for scoring."),
+    seed: int = typer.Option(0, min=0, help="Seed of the split and the readout's fit."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Freeze a twin's core, fit a new readout on a new session's training stimuli, score held-out ones."""
@@ -168,10 +169,10 @@ def compare(
                                                 "one core shared across the given sessions)."),
     recipe: Recipe = typer.Option(Recipe.frontend, help=RECIPE_HELP),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
-    epochs: int | None = typer.Option(None, help="Maximum number of epochs."),
-    test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out per session."),
-    n_boot: int = typer.Option(2000, help="Bootstrap resamples of neurons for the paired CIs."),
-    seed: int = typer.Option(0, help="Seed of the split, the twin and the bootstrap."),
+    epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs."),
+    test_fraction: float = typer.Option(0.2, min=0, max=1, help="Fraction of stimuli held out per session."),
+    n_boot: int = typer.Option(2000, min=0, help="Bootstrap resamples of neurons for the paired CIs."),
+    seed: int = typer.Option(0, min=0, help="Seed of the split, the twin and the bootstrap."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Ridge on pixels, on the V1 front end and on the twin core vs the twin, on one split per session."""
@@ -229,12 +230,14 @@ def scaling(
     repeats: str | None = typer.Option(None, help="Comma-separated numbers of repeats (default: all)."),
     neurons: str | None = typer.Option(None, help="Comma-separated numbers of neurons (default: all)."),
     seeds: str = typer.Option("0", help="Comma-separated seeds (one twin per seed and cell)."),
-    trial_duration: float = typer.Option(1.0, help="Seconds per trial (recording time = stimuli x repeats x this)."),
-    fraction: float = typer.Option(0.9, help="Report the recording time to reach this fraction of the asymptote."),
+    trial_duration: float = typer.Option(1.0, min=1e-9,
+                                         help="Seconds per trial (recording time = stimuli x repeats x this)."),
+    fraction: float = typer.Option(0.9, min=0, max=1,
+                                   help="Report the recording time to reach this fraction of the asymptote."),
     n_boot: int = typer.Option(200, min=0, help="Bootstrap resamples of the cells for the fits' CIs."),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
     epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs per twin."),
-    test_fraction: float = typer.Option(0.2, help="Fraction of stimuli held out for scoring."),
+    test_fraction: float = typer.Option(0.2, min=0, max=1, help="Fraction of stimuli held out for scoring."),
     backend: Backend = typer.Option(Backend.local, help="Where the sweep's cells run."),
     seed: int = typer.Option(0, min=0, help="Seed of the test split and the bootstrap."),
     json_out: bool = JsonOpt,

@@ -238,9 +238,11 @@ def import_nwb(path: str | os.PathLike, *, allow_dead: bool = False) -> Recordin
 # ------------------------------------------------------------------------------------------------ npz
 def load_npz(path: str | os.PathLike, responses_key: str = "responses",
              dims: tuple[str, ...] = ("stimulus", "neuron", "repeat"), images_key: str | None = "images",
-             stimulus_ids_key: str = "stimulus_ids", neuron_ids_key: str = "neuron_ids") -> Recording:
+             stimulus_ids_key: str = "stimulus_ids", neuron_ids_key: str = "neuron_ids", *,
+             allow_dead: bool = False) -> Recording:
     """Import plain arrays from an .npz (no pickles): responses with the given dims, optional images
-    (n, channels, height, width) in [0, 1] or uint8, optional id arrays."""
+    (n, channels, height, width) in [0, 1] or uint8, optional id arrays (``allow_dead``: as in
+    :func:`load_netcdf`)."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"no such file: {path}")
@@ -256,26 +258,27 @@ def load_npz(path: str | os.PathLike, responses_key: str = "responses",
     values = arrays[responses_key]
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype(np.float64)
-    responses = make_responses(values, arrays.get(stimulus_ids_key), arrays.get(neuron_ids_key), dims=dims)
+    responses = make_responses(values, arrays.get(stimulus_ids_key), arrays.get(neuron_ids_key), dims=dims,
+                               allow_dead=allow_dead)
     stimuli = None
     if images_key and images_key in arrays:
         images = arrays[images_key]
         if images.dtype == np.uint8:
             images = images.astype(np.float32) / 255
         stimuli = StimulusSet(images.astype(np.float32, copy=False), responses.stimulus_id.values)
-    return Recording(responses, stimuli)
+    return Recording(responses, stimuli, allow_dead=allow_dead)
 
 
 def load_recording(path: str | os.PathLike, *, allow_dead: bool = False) -> Recording:
     """Open a recording by extension: ``.nc`` (netCDF) or ``.nwb``; ``.npz`` with the default keys.
-    ``allow_dead`` (.nc and .nwb): the lenient read of ``neurosafe info``, which accepts and flags neurons or
+    ``allow_dead``: the lenient read of ``neurosafe info``, which accepts and flags neurons or
     stimuli with no valid response; every analysis reads strictly and rejects them."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".nwb":
         return import_nwb(path, allow_dead=allow_dead)
     if suffix == ".npz":
-        return load_npz(path)
+        return load_npz(path, allow_dead=allow_dead)
     if suffix in (".nc", ".netcdf", ".h5"):
         return load_netcdf(path, allow_dead=allow_dead)
     raise DataFileError(f"unknown recording file type {suffix!r} for {path}; use .nc, .nwb or .npz")

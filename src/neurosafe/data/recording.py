@@ -24,8 +24,9 @@ OPTIONAL_DIMS = ("repeat", "time")
 def make_responses(values: np.ndarray, stimulus_ids: Sequence | None = None, neuron_ids: Sequence | None = None,
                    dims: Sequence[str] = ("stimulus", "neuron", "repeat"), attrs: Mapping | None = None,
                    stimulus_coords: Mapping[str, Sequence] | None = None,
-                   neuron_coords: Mapping[str, Sequence] | None = None) -> xr.DataArray:
-    """Build a validated response DataArray from a plain array (dims in the order given)."""
+                   neuron_coords: Mapping[str, Sequence] | None = None, allow_dead: bool = False) -> xr.DataArray:
+    """Build a validated response DataArray from a plain array (dims in the order given; ``allow_dead`` as in
+    :func:`validate_responses`)."""
     values = np.asarray(values)
     dims = tuple(dims)
     if values.ndim != len(dims):
@@ -46,7 +47,7 @@ def make_responses(values: np.ndarray, stimulus_ids: Sequence | None = None, neu
     da = xr.DataArray(values, dims=dims, coords=coords, attrs=dict(attrs or {}), name="responses")
     if set(order) == set(dims):
         da = da.transpose(*order)
-    return validate_responses(da)
+    return validate_responses(da, allow_dead=allow_dead)
 
 
 def validate_responses(responses: xr.DataArray, min_repeats: int | None = None, *,

@@ -48,12 +48,19 @@ def _factory(spec: str) -> Callable:
             raise ModelSpecError(f"unknown model {spec!r}: {form}")
         return zoo.factory(spec)
     where, _, attr = spec.rpartition(":")
+    if not where.strip() or not attr.strip():
+        raise ModelSpecError(f"model spec {spec!r} names no module or no factory: give package.module:factory "
+                             "or path/to/file.py:factory")
     if where.endswith(".py"):
         if not Path(where).is_file():
             raise ModelSpecError(f"model file not found: {where}")
         name = "neurosafe_user_model_" + hashlib.sha256(str(Path(where).resolve()).encode()).hexdigest()[:8]
         module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, where))
-        module.__spec__.loader.exec_module(module)
+        writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ beside the user's file
+        try:
+            module.__spec__.loader.exec_module(module)
+        finally:
+            sys.dont_write_bytecode = writes
     else:
         try:
             module = importlib.import_module(where)
