@@ -42,8 +42,9 @@ def _patterns(responses) -> xr.DataArray:
     return validate_responses(responses)
 
 
-def _wrap(d: np.ndarray, ids: np.ndarray, distance: str) -> xr.DataArray:
-    d = (d + d.T) / 2
+def _wrap(d: np.ndarray, ids: np.ndarray, distance: str, symmetric: bool = False) -> xr.DataArray:
+    if not symmetric:
+        d = (d + d.T) / 2
     np.fill_diagonal(d, 0.0)
     ids = ids.astype(str)
     return xr.DataArray(d, dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": ids, "stimulus_b": ids},
@@ -105,7 +106,9 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
     else:
         x = x - x.mean(axis=1, keepdims=True) if distance == "correlation" else x
         u = _unit_rows(x, ids, distance)
-        d = 1.0 - u @ u.T
+        d = u @ u.T  # numpy computes x @ x.T with BLAS syrk and mirrors it: exactly symmetric
+        np.subtract(1.0, d, out=d)
+        return _wrap(d, ids, distance, symmetric=True)
     return _wrap(d, ids, distance)
 
 
@@ -171,15 +174,17 @@ def _align(a: np.ndarray, ids_a, b: np.ndarray, ids_b) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _upper_mask(n: int) -> np.ndarray:
-    """Boolean (n, n) mask of the strict upper triangle (row-major order = ``triu_indices`` order)."""
-    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
-    mask.flags.writeable = False
-    return mask
+def _upper_index(n: int) -> np.ndarray:
+    """Flat indices of the strict upper triangle of an (n, n) matrix (row-major = ``triu_indices`` order)."""
+    i, j = np.triu_indices(n, k=1)
+    flat = i * n + j
+    flat.flags.writeable = False
+    return flat
 
 
 def _upper(arr: np.ndarray) -> np.ndarray:
-    return arr[:, _upper_mask(arr.shape[1])]
+    """Upper triangles (k, n(n-1)/2) of RDMs (k, n, n): one gather by cached flat indices."""
+    return arr.reshape(len(arr), -1).take(_upper_index(arr.shape[1]), axis=1)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -193,22 +198,44 @@ def _centre(v: np.ndarray) -> np.ndarray:
     return v - v.mean(axis=1, keepdims=True)
 
 
+def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
+    """Average ranks (1-based, ties share their mean rank) of a 1-D float64 array into ``out``, as scipy's
+    ``rankdata``: the values are binned into 2^31 order-preserving bins packed above their 32-bit position,
+    so one sort of int64 keys (numpy's SIMD sort, several times faster than ``argsort``) orders them, except
+    inside a shared bin, whose few members are then ordered by value (ties can only sit there)."""
+    m = len(values)
+    lo, hi = values.min(), values.max()
+    if not hi > lo:
+        out[:] = (m + 1) / 2
+        return
+    keys = ((values - lo) * (2147483000.0 / (hi - lo))).astype(np.int64)  # monotone in value, < 2^31
+    keys <<= 32
+    keys |= np.arange(m, dtype=np.int64)
+    keys.sort()
+    order = (keys & 0xFFFFFFFF).astype(np.intp)
+    out[order] = np.arange(1.0, m + 1)
+    bins = keys >> 32
+    shared = bins[1:] == bins[:-1]
+    if not shared.any():
+        return
+    pos = np.flatnonzero(np.r_[shared, False] | np.r_[False, shared])  # sorted positions in shared bins
+    idx = order[pos]
+    idx = idx[np.lexsort((values[idx], bins[pos]))]
+    ordered = values[idx]
+    new = np.ones(len(pos), dtype=bool)
+    new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.r_[starts, len(pos)])
+    out[idx] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + 1, counts)
+
+
 def _ranks(v: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based, ties share their mean rank) of each row; as scipy's rankdata, faster
-    because it only needs numpy's (unstable, vectorized) quicksort."""
+    """Average ranks of each row (:func:`_rank_row`)."""
+    if v.shape[1] >= 2**32:
+        raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {v.shape[1]}")
     out = np.empty(v.shape)
     for row, values in zip(out, v, strict=True):
-        order = np.argsort(values)
-        ordered = values[order]
-        new = np.empty(len(values), dtype=bool)
-        new[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        if new.all():  # no ties (the usual case for continuous distances): ranks are the positions
-            row[order] = np.arange(1.0, len(values) + 1)
-            continue
-        starts = np.flatnonzero(new)
-        mean_rank = (starts + np.r_[starts[1:], len(values)] + 1) / 2
-        row[order] = mean_rank[np.cumsum(new) - 1]
+        _rank_row(values, row)
     return out
 
 
