@@ -357,7 +357,9 @@ def rsa_score(model, reference, method: str = "spearman", distance: str = "corre
     ``model``/``reference``: responses (stimulus, neuron[, repeat]) - turned into RDMs with ``distance`` -
     or RDMs. With >= 2 reference RDMs (subjects), ``ceiling`` is the upper bound of the noise ceiling, the
     lower bound is in the provenance, and ``ceiled_value`` = value / upper bound. ``per_unit``: the
-    similarity with each reference RDM. CI: bootstrap over stimuli.
+    similarity with each reference RDM. CI: bootstrap over stimuli (pairs of a stimulus with its own copy
+    dropped; for ``whitened_pearson``, whose double-centring needs whole matrices, each resample compares
+    the RDMs of the resampled patterns, D[idx][:, idx], copies at distance 0 included).
     """
     model_arr, model_ids, _ = _stack(_as_rdms(model, distance, "model"), "model RDM")
     ref_arr, ref_ids, ref_da = _stack(_as_rdms(reference, distance, "reference"), "reference RDMs")
@@ -374,6 +376,9 @@ def rsa_score(model, reference, method: str = "spearman", distance: str = "corre
         lower, ceiling = _ceiling_from_vectors(_upper(ref_arr), _group_labels(ref_da, len(ref_arr), groups), method)
 
     def boot(idx: np.ndarray) -> float:
+        if method == "whitened_pearson":  # double-centring needs whole matrices: the resampled patterns' RDMs
+            m, r = model_arr[:, idx][:, :, idx], ref_arr[:, idx][:, :, idx]
+            return float(_compare_vectors(_upper(m), _upper(r), method).mean())
         i, j = np.triu_indices(len(idx), k=1)
         keep = idx[i] != idx[j]
         a, b = idx[i][keep], idx[j][keep]
