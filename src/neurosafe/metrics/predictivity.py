@@ -166,11 +166,11 @@ def _loo_mse(u: np.ndarray, s: np.ndarray, yc: np.ndarray, z: np.ndarray, alphas
     out = np.empty((len(alphas), yc.shape[1]))
     for i, alpha in enumerate(alphas):
         g = alpha / (s + alpha)
-        residual = u @ (g.astype(u.dtype)[:, None] * z)
+        inv_leverage = (1.0 / (u2 @ g + lev_outside)).astype(u.dtype)[:, None]
+        loo = (u * inv_leverage) @ (g.astype(u.dtype)[:, None] * z)  # leave-one-out residuals, one product
         if not full:
-            residual = residual + outside
-        leverage = u2 @ g + lev_outside
-        out[i] = np.mean(np.square(residual / leverage.astype(u.dtype)[:, None]), axis=0, dtype=np.float64)
+            loo += outside * inv_leverage
+        out[i] = np.einsum("ij,ij->j", loo, loo) / n
     return out
 
 

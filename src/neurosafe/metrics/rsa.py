@@ -265,14 +265,14 @@ def _tau_a(x: np.ndarray, y: np.ndarray) -> float:
     return float(kendalltau(x, y).statistic * np.sqrt((tot - tx) * (tot - ty)) / tot)
 
 
-def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
-    """Similarities (k_a, k_b) between RDM vectors."""
+def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndarray | None = None) -> np.ndarray:
+    """Similarities (k_a, k_b) between RDM vectors (``b_ranks``: ``b``'s ranks, when already computed)."""
     if method == "cosine":
         return _cosine(a, b)
     if method == "pearson":
         return _cosine(_centre(a), _centre(b))
     if method == "spearman":
-        return _cosine(_centre(_ranks(a)), _centre(_ranks(b)))
+        return _cosine(_centre(_ranks(a)), _centre(_ranks(b) if b_ranks is None else b_ranks))
     if method == "whitened_pearson":
         return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
     if method == "kendall_tau_a":
@@ -296,10 +296,11 @@ def compare_rdms(a, b, method: str = "spearman") -> float | np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ noise ceiling
-def _pool(v: np.ndarray, method: str) -> np.ndarray:
-    """The RDM vector (1, m) that best represents ``v`` (k, m) under ``method`` (Nili et al. 2014)."""
+def _pool(v: np.ndarray, method: str, ranks: np.ndarray | None = None) -> np.ndarray:
+    """The RDM vector (1, m) that best represents ``v`` (k, m) under ``method`` (Nili et al. 2014);
+    ``ranks``: ``v``'s ranks, when already computed."""
     if method in ("spearman", "kendall_tau_a"):
-        v = _ranks(v)
+        v = _ranks(v) if ranks is None else ranks
     elif method in ("pearson", "whitened_pearson"):
         v = _centre(v) / v.std(axis=1, keepdims=True)
     elif method == "cosine":
@@ -319,12 +320,15 @@ def _ceiling_from_vectors(v: np.ndarray, labels: np.ndarray, method: str) -> tup
     levels = np.unique(labels)
     if len(levels) < 2:
         raise DataValidationError(f"a noise ceiling needs RDMs of at least 2 subjects; got {len(levels)}")
-    everyone = _pool(v, method)
+    ranks = _ranks(v) if method in ("spearman", "kendall_tau_a") else None  # each RDM ranked once
+    everyone = _pool(v, method, ranks)
     lower, upper = [], []
     for level in levels:
         held = labels == level
-        lower.append(np.mean(_compare_vectors(_pool(v[~held], method), v[held], method)))
-        upper.append(np.mean(_compare_vectors(everyone, v[held], method)))
+        rest = _pool(v[~held], method, None if ranks is None else ranks[~held])
+        held_ranks = None if ranks is None else ranks[held]
+        lower.append(np.mean(_compare_vectors(rest, v[held], method, held_ranks)))
+        upper.append(np.mean(_compare_vectors(everyone, v[held], method, held_ranks)))
     return float(np.mean(lower)), float(np.mean(upper))
 
 
