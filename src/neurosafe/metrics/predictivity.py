@@ -111,21 +111,27 @@ class _LinearKernel:
         """(U, s): eigenvectors (orthogonal to the constant vector; float32 or float64) and positive
         eigenvalues (float64) of the training set's centred Gram matrix."""
         if self.gram is not None:
-            g = self.gram[np.ix_(train, train)]
-            row = g.mean(axis=1)
-            g = g - row[:, None] - row[None, :] + row.mean()
-            # the constant vector spans the centred Gram's null space: a Householder reflection H maps it to
-            # e_1, so H g H = [[0, 0], [0, B]] and only B (n-1 x n-1) is decomposed; U = H [0; W] lies in the
-            # centred space exactly (no near-zero eigenvalue to tell apart from real ones in float32)
+            # the constant vector spans the centred Gram's null space. A Householder reflection H with
+            # H 1/sqrt(n) = e_1 (v = 1/sqrt(n) - e_1) gives H P K P H = [[0, 0], [0, B]] (P: centring), and
+            # B = (H K H)[1:, 1:] = K[1:, 1:] - r 1' - 1 r' + gamma needs no separate centring; only B
+            # (n-1 x n-1) is decomposed, and U = H [0; W] lies in the centred space exactly (no near-zero
+            # eigenvalue to tell apart from real ones in float32)
             n = len(train)
-            v = np.full(n, 1 / np.sqrt(n))
-            v[0] -= 1.0
-            c = 2.0 / (v @ v)
-            gv = g @ v
-            b = (g - c * np.outer(gv, v) - c * np.outer(v, gv) + c * c * (v @ gv) * np.outer(v, v))[1:, 1:]
+            g = self.gram[np.ix_(train, train)]
+            a, v0 = 1 / np.sqrt(n), 1 / np.sqrt(n) - 1.0
+            c = 2.0 / (v0**2 + (n - 1) * a**2)
+            kv = a * g.sum(axis=1) + (v0 - a) * g[:, 0]  # K v
+            vkv = v0 * kv[0] + a * kv[1:].sum()
+            r = c * a * kv[1:]
+            b = g[1:, 1:]
+            b -= r[:, None]
+            b -= r[None, :]
+            b += c * c * a * a * vkv
             s, w = _eigh(b, self.precision)
-            u = np.vstack([np.zeros((1, w.shape[1]), dtype=w.dtype), w])
-            u -= np.outer(c * v, v[1:] @ w).astype(w.dtype)
+            col = (c * a) * w.sum(axis=0, dtype=np.float64)  # c (v[1:] . W)
+            u = np.empty((n, w.shape[1]), dtype=w.dtype)
+            u[0] = -v0 * col
+            np.subtract(w, (a * col).astype(w.dtype), out=u[1:])
         else:
             xc = self.x[train] - self.x[train].mean(axis=0)
             s, v = _eigh(xc.T @ xc, self.precision)
