@@ -198,6 +198,14 @@ def _centre(v: np.ndarray) -> np.ndarray:
     return v - v.mean(axis=1, keepdims=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _positions(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(0..m-1 as int64, 1..m as float64), read-only, cached: the keys' low bits and the ranks."""
+    idx, ranks = np.arange(m, dtype=np.int64), np.arange(1.0, m + 1)
+    idx.flags.writeable = ranks.flags.writeable = False
+    return idx, ranks
+
+
 def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
     """Average ranks (1-based, ties share their mean rank) of a 1-D float64 array into ``out``, as scipy's
     ``rankdata``: the values are binned into 2^31 order-preserving bins packed above their 32-bit position,
@@ -208,25 +216,28 @@ def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
     if not hi > lo:
         out[:] = (m + 1) / 2
         return
-    keys = ((values - lo) * (2147483000.0 / (hi - lo))).astype(np.int64)  # monotone in value, < 2^31
+    idx, ranks = _positions(m)
+    keys = np.subtract(values, lo)
+    keys *= 2147483000.0 / (hi - lo)
+    keys = keys.astype(np.int64)  # monotone in value, < 2^31
     keys <<= 32
-    keys |= np.arange(m, dtype=np.int64)
+    keys |= idx
     keys.sort()
-    order = (keys & 0xFFFFFFFF).astype(np.intp)
-    out[order] = np.arange(1.0, m + 1)
-    bins = keys >> 32
-    shared = bins[1:] == bins[:-1]
-    if not shared.any():
+    order = keys & 0xFFFFFFFF
+    out[order] = ranks
+    keys >>= 32  # the bins, in sorted order
+    shared = np.flatnonzero(keys[1:] == keys[:-1])
+    if not len(shared):
         return
-    pos = np.flatnonzero(np.r_[shared, False] | np.r_[False, shared])  # sorted positions in shared bins
-    idx = order[pos]
-    idx = idx[np.lexsort((values[idx], bins[pos]))]
-    ordered = values[idx]
+    pos = np.union1d(shared, shared + 1)  # sorted positions in shared bins
+    members = order[pos]
+    members = members[np.lexsort((values[members], keys[pos]))]
+    ordered = values[members]
     new = np.ones(len(pos), dtype=bool)
     new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
     starts = np.flatnonzero(new)
     counts = np.diff(np.r_[starts, len(pos)])
-    out[idx] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + 1, counts)
+    out[members] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + 1, counts)
 
 
 def _ranks(v: np.ndarray) -> np.ndarray:
