@@ -52,7 +52,7 @@ def _wrap(d: np.ndarray, ids: np.ndarray, distance: str, symmetric: bool = False
 
 
 def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=1)
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x))
     bad = norm <= 1e-12 * max(norm.max(), 1e-300)
     if bad.any():
         kind = "constant" if what == "correlation" else "zero"
@@ -97,7 +97,7 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
     if distance == "crossnobis":
         return _wrap(_crossnobis(responses, noise), ids, distance)
     mean = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
-    x = mean.transpose("stimulus", "neuron").values.astype(np.float64)
+    x = np.asarray(mean.transpose("stimulus", "neuron").values, dtype=np.float64)  # not written to below
     if np.isnan(x).any():
         raise DataValidationError("responses have a neuron with no valid repeat on some stimulus")
     if distance == "euclidean":
@@ -188,7 +188,7 @@ def _upper(arr: np.ndarray) -> np.ndarray:
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    na, nb = np.sqrt(np.einsum("ij,ij->i", a, a)), np.sqrt(np.einsum("ij,ij->i", b, b))
     if (na == 0).any() or (nb == 0).any():
         raise DataValidationError("comparison undefined for a constant RDM (zero vector after centring)")
     return (a @ b.T) / na[:, None] / nb[None, :]
@@ -282,8 +282,9 @@ def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndar
         return _cosine(a, b)
     if method == "pearson":
         return _cosine(_centre(a), _centre(b))
-    if method == "spearman":
-        return _cosine(_centre(_ranks(a)), _centre(_ranks(b) if b_ranks is None else b_ranks))
+    if method == "spearman":  # average ranks sum to m(m+1)/2 with or without ties: centre by (m+1)/2
+        half = (a.shape[1] + 1) / 2
+        return _cosine(_ranks(a) - half, (_ranks(b) if b_ranks is None else b_ranks) - half)
     if method == "whitened_pearson":
         return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
     if method == "kendall_tau_a":
