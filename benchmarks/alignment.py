@@ -2,15 +2,17 @@
 
 1. Ridge predictivity, 2,000 stimuli x 4,096 features x 1,000 neurons, 10 alphas, 5 outer folds, a
    per-neuron alpha, Pearson r per fold on held-out stimuli:
-   - neurosafe ``ridge_predictivity`` (exact leave-one-out alpha choice, the folds share one Gram matrix);
-   - scikit-learn ``RidgeCV(alpha_per_target=True)`` per outer fold (the same exact leave-one-out choice);
-   - himalaya ``RidgeCV`` per outer fold (inner 5-fold choice; numpy and torch-CPU backends), compared with
-     neurosafe run with the same inner 5-fold choice.
+   - neurosafe ``ridge_predictivity`` (exact leave-one-out alpha choice per neuron, the folds share one Gram
+     matrix, one eigendecomposition per fold for all alphas; default ``precision="float32"``, and float64);
+   - scikit-learn ``RidgeCV(alphas, alpha_per_target=True)`` per outer fold: the same outer folds, the same
+     alphas, the same exact leave-one-out choice per neuron, intercept fitted, the same per-fold r;
+   - with ``--himalaya``: himalaya ``RidgeCV`` / ``KernelRidgeCV`` per outer fold (inner 5-fold choice; numpy
+     and torch-CPU backends), compared with neurosafe run with the same inner 5-fold choice.
 2. RDM (correlation distance) of 1,000 stimuli x 500 neurons and its Spearman comparison with a second
    RDM: neurosafe ``rdm`` + ``compare_rdms`` vs rsatoolbox ``calc_rdm`` + ``compare``.
 
 Prints wall times and the ratio peer time / neurosafe time (> 1: neurosafe is faster).
-Run: .venv/bin/python benchmarks/alignment.py  [--quick for a 4x smaller problem]
+Run: .venv/bin/python benchmarks/alignment.py  [--quick for a 4x smaller problem] [--himalaya]
 """
 
 from __future__ import annotations
@@ -49,9 +51,6 @@ def _peer_cv(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray], make_model: 
 
 
 def ridge_benchmark(n: int, p: int, n_neurons: int) -> None:
-    from himalaya.backend import set_backend
-    from himalaya.kernel_ridge import KernelRidgeCV
-    from himalaya.ridge import RidgeCV as HimalayaRidgeCV
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
 
@@ -65,10 +64,20 @@ def ridge_benchmark(n: int, p: int, n_neurons: int) -> None:
     print(f"ridge predictivity: {n} stimuli x {p} features x {n_neurons} neurons, {len(alphas)} alphas, 5 folds")
 
     t_ours, ours = _timed(lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, n_boot=0))
+    t_64, ours64 = _timed(lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, n_boot=0,
+                                                     precision="float64"))
     t_sk, sk = _timed(lambda: _peer_cv(x, y, folds, lambda: RidgeCV(alphas=alphas, alpha_per_target=True)))
-    err = np.abs(ours.per_unit.values - sk).max()
-    print(f"  neurosafe (LOO alphas)        {t_ours:8.2f} s")
-    print(f"  scikit-learn RidgeCV (LOO)    {t_sk:8.2f} s   ratio {t_sk / t_ours:5.2f}x   max |r diff| {err:.1e}")
+    err, err64 = np.abs(ours.per_unit.values - sk).max(), np.abs(ours64.per_unit.values - sk).max()
+    print(f"  neurosafe float32 (LOO)       {t_ours:8.2f} s   max |r diff| vs scikit-learn {err:.1e}")
+    print(f"  neurosafe float64 (LOO)       {t_64:8.2f} s   max |r diff| vs scikit-learn {err64:.1e}")
+    print(f"  scikit-learn RidgeCV (LOO)    {t_sk:8.2f} s   ratio {t_sk / t_ours:5.2f}x (float32), "
+          f"{t_sk / t_64:5.2f}x (float64)")
+    if "--himalaya" not in sys.argv:
+        return
+
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import KernelRidgeCV
+    from himalaya.ridge import RidgeCV as HimalayaRidgeCV
 
     inner = KFold(5)  # the same inner folds for neurosafe and himalaya
     t_ours5, ours5 = _timed(lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, inner_cv=inner,
@@ -107,16 +116,17 @@ def rdm_benchmark(n: int, n_neurons: int) -> None:
         rdm_a, rdm_b = calc_rdm(Dataset(a), method="correlation"), calc_rdm(Dataset(b), method="correlation")
         return float(compare(rdm_a, rdm_b, "spearman")[0, 0])
 
-    t_ours, v_ours = _timed(ours, repeats=3)
-    t_peer, v_peer = _timed(peer, repeats=3)
+    t_ours, v_ours = _timed(ours, repeats=5)
+    t_peer, v_peer = _timed(peer, repeats=5)
     print(f"  neurosafe                     {t_ours:8.3f} s")
     print(f"  rsatoolbox                    {t_peer:8.3f} s   ratio {t_peer / t_ours:5.2f}x   "
           f"|diff| {abs(v_ours - v_peer):.1e}")
 
 
 def main() -> None:
-    """``--quick``: a 4x smaller problem; ``--rdm`` / ``--ridge``: only that part. BLAS threads are set
-    explicitly (``threadpoolctl``; ``--threads N``, default 1) for neurosafe and the peers alike."""
+    """``--quick``: a 4x smaller problem; ``--rdm`` / ``--ridge``: only that part; ``--himalaya``: add the
+    himalaya comparisons. BLAS threads are set explicitly (``threadpoolctl``; ``--threads N``, default 1)
+    for neurosafe and the peers alike."""
     from threadpoolctl import threadpool_limits
 
     scale = 4 if "--quick" in sys.argv else 1

@@ -8,13 +8,13 @@ from neurosafe.metrics import cka
 from neurosafe.metrics.bootstrap import bootstrap_indices
 
 
-def _reference(a, b, kernel, debiased):
+def _reference(a, b, kernel, debiased, sigma=None):
     """Straight from the definitions (Kornblith 2019; Song 2012), on the resampled rows."""
     def gram(x):
         if kernel == "linear":
             return x @ x.T
         d = squareform(pdist(x))
-        s = np.median(d[np.triu_indices(len(x), 1)])
+        s = np.median(d[np.triu_indices(len(x), 1)]) if sigma is None else sigma
         return np.exp(-(d**2) / (2 * s**2))
 
     def h(k, l):  # noqa: E741
@@ -30,13 +30,15 @@ def _reference(a, b, kernel, debiased):
     return h(k, l) / np.sqrt(h(k, k) * h(l, l))
 
 
-@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+@pytest.mark.parametrize(("kernel", "sigma"), [("linear", None), ("rbf", None), ("rbf", 3.0)])
 @pytest.mark.parametrize("debiased", [False, True])
-def test_replicates_equal_recomputed_resamples(kernel, debiased):
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(40, 7))
-    b = a @ rng.normal(size=(7, 5)) + rng.normal(size=(40, 5))
-    score = cka(a, b, kernel=kernel, debiased=debiased, n_boot=15, seed=3)
-    idx = bootstrap_indices(40, 15, 3)
-    expected = [_reference(a[i], b[i], kernel, debiased) for i in idx[1:]]
+@pytest.mark.parametrize("n", [40, 42])  # an even and an odd number of pairs (the median's two cases)
+def test_replicates_equal_recomputed_resamples(kernel, sigma, debiased, n):
+    rng = np.random.default_rng(n)
+    a = rng.normal(size=(n, 7))
+    b = a @ rng.normal(size=(7, 5)) + rng.normal(size=(n, 5))
+    score = cka(a, b, kernel=kernel, debiased=debiased, sigma=sigma, n_boot=15, seed=3)
+    idx = bootstrap_indices(n, 15, 3)
+    expected = [_reference(a[i], b[i], kernel, debiased, sigma) for i in idx[1:]]
     np.testing.assert_allclose(score.replicates, expected, rtol=1e-8)
+    assert score.value == pytest.approx(_reference(a, b, kernel, debiased, sigma), rel=1e-10)

@@ -112,12 +112,14 @@ def test_pls_equals_sklearn_plsregression(n, p, k, expected_k):
 def test_mapping_parameters_are_kept_verbatim_and_checked_at_fit():
     x, y, _ = _regression(30, 5)
     bad = RidgeCVMapping(alphas=[-1.0], cv=1)
-    assert bad.get_params() == {"alphas": [-1.0], "cv": 1, "random_state": 0}
+    assert bad.get_params() == {"alphas": [-1.0], "cv": 1, "random_state": 0, "precision": "float64"}
     assert clone(bad).get_params() == bad.get_params()
     with pytest.raises(NeurosafeError, match="alphas"):
         bad.fit(x, y)
     with pytest.raises(NeurosafeError, match="cv must be"):
         RidgeCVMapping(cv=1).fit(x, y)
+    with pytest.raises(NeurosafeError, match="precision must be"):
+        RidgeCVMapping(precision="float16").fit(x, y)
     with pytest.raises(NeurosafeError, match="n_components"):
         PLSMapping(0).fit(x, y)
     with pytest.raises(DataValidationError, match="minimum of 3 is required") as err:

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+import scipy.linalg
 import xarray as xr
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.cross_decomposition import PLSRegression
@@ -75,33 +76,70 @@ def stimulus_folds(n_stimuli: int, n_folds: int = 5, seed: int = 0, groups: np.n
     return [np.sort(test) for _, test in splits]
 
 
+_PRECISIONS = ("float32", "float64")
+_F32_CONDITION = 1e3  # float32 decompositions are kept only when s_max / s_min <= this (else redone in float64)
+
+
+def _eigh(m: np.ndarray, precision: str) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (float64) and eigenvectors of a symmetric matrix: LAPACK's divide-and-conquer ``syevd``,
+    in float32 when asked and the spectrum's condition number is at most ``_F32_CONDITION`` (float32's
+    relative error on the smallest eigenvalue is then ~1e-4 or less), else in float64."""
+    if precision == "float32":
+        s, u = scipy.linalg.eigh(m.astype(np.float32), driver="evd", check_finite=False)
+        top = float(np.abs(s).max(initial=0.0))
+        if top > 0 and s.min() > top / _F32_CONDITION:
+            return s.astype(np.float64), u
+    return scipy.linalg.eigh(m, driver="evd", check_finite=False)
+
+
 class _LinearKernel:
     """Centred linear-kernel algebra on subsets of a fixed set of stimuli.
 
     With at most as many stimuli as features the raw Gram matrix is computed once and every training set's
     centred Gram (and every test set's cross-Gram) is a double-centred block of it, so outer and inner
     folds share one O(n^2 p) product; with more stimuli than features each training set's covariance is used.
+    ``precision="float32"``: the eigendecompositions (and the products of :func:`_loo_mse`) in float32 when
+    the spectrum is well conditioned (:func:`_eigh`); the Gram matrix and its centring stay float64.
     """
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, precision: str = "float64"):
         self.x = x - x.mean(axis=0)  # any constant shift cancels below; this one avoids cancellation
         self.gram = self.x @ self.x.T if x.shape[0] <= x.shape[1] else None
+        self.precision = precision
 
     def decompose(self, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(U, s): eigenvectors and positive eigenvalues of the training set's centred Gram matrix."""
+        """(U, s): eigenvectors (orthogonal to the constant vector; float32 or float64) and positive
+        eigenvalues (float64) of the training set's centred Gram matrix."""
         if self.gram is not None:
+            # the constant vector spans the centred Gram's null space. A Householder reflection H with
+            # H 1/sqrt(n) = e_1 (v = 1/sqrt(n) - e_1) gives H P K P H = [[0, 0], [0, B]] (P: centring), and
+            # B = (H K H)[1:, 1:] = K[1:, 1:] - r 1' - 1 r' + gamma needs no separate centring; only B
+            # (n-1 x n-1) is decomposed, and U = H [0; W] lies in the centred space exactly (no near-zero
+            # eigenvalue to tell apart from real ones in float32)
+            n = len(train)
             g = self.gram[np.ix_(train, train)]
-            row = g.mean(axis=1)
-            s, u = np.linalg.eigh(g - row[:, None] - row[None, :] + row.mean())
+            a, v0 = 1 / np.sqrt(n), 1 / np.sqrt(n) - 1.0
+            c = 2.0 / (v0**2 + (n - 1) * a**2)
+            kv = a * g.sum(axis=1) + (v0 - a) * g[:, 0]  # K v
+            vkv = v0 * kv[0] + a * kv[1:].sum()
+            r = c * a * kv[1:]
+            b = g[1:, 1:]
+            b -= r[:, None]
+            b -= r[None, :]
+            b += c * c * a * a * vkv
+            s, w = _eigh(b, self.precision)
+            col = (c * a) * w.sum(axis=0, dtype=np.float64)  # c (v[1:] . W)
+            u = np.empty((n, w.shape[1]), dtype=w.dtype)
+            u[0] = -v0 * col
+            np.subtract(w, (a * col).astype(w.dtype), out=u[1:])
         else:
             xc = self.x[train] - self.x[train].mean(axis=0)
-            s, v = np.linalg.eigh(xc.T @ xc)
-            u = xc @ v
-        keep = s > 1e-12 * max(s.max(), 1e-300)
-        s, u = s[keep], u[:, keep]
-        if self.gram is None:
-            u = u / np.sqrt(s)
-        return u, s
+            s, v = _eigh(xc.T @ xc, self.precision)
+            keep = s > 1e-12 * max(s.max(initial=0.0), 1e-300)
+            s, v = s[keep], v[:, keep]
+            return ((xc @ v.astype(np.float64)) / np.sqrt(s)).astype(v.dtype), s
+        keep = s > 1e-12 * max(s.max(initial=0.0), 1e-300)
+        return u[:, keep], s[keep]
 
     def project(self, test: np.ndarray, train: np.ndarray, u: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Test stimuli in the training components: (X_test - mean) V, with Xc = U diag(sqrt(s)) V'."""
@@ -118,26 +156,27 @@ class _LinearKernel:
         return xc.T @ (u @ (w / np.sqrt(s)[:, None]))
 
 
-def _loo_mse(u: np.ndarray, s: np.ndarray, yc: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+def _loo_mse(u: np.ndarray, s: np.ndarray, yc: np.ndarray, z: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     """Exact leave-one-out MSE (n_alphas, N): residual_i / (1 - H_ii), H = 11'/n + U diag(s/(s+a)) U'.
 
-    The residual is split as (yc - U z) + U diag(a / (s + a)) z (z = U' yc): the first part (outside the
-    components) once in float64, the per-alpha product in float32, which halves the dominant matmul's cost
-    without cancellation (both parts are small where the fit is good); leverages stay float64.
+    With g = a / (s + a), the residual is U diag(g) z (z = U' yc) and 1 - H_ii = sum_k U_ik^2 g_k, plus the
+    parts outside the components (yc - U z and 1 - 1/n - sum_k U_ik^2) when U spans less than the n - 1
+    centred dimensions: no 1 - (1 - small) cancellation at small alphas, so the products can run in the
+    eigenvectors' dtype (float32 in float32 mode); leverages are float64.
     """
-    z = u.T @ yc
-    u2 = u**2
-    outside = yc - u @ z
-    has_outside = bool(np.abs(outside).max() > 1e-12 * max(np.abs(yc).max(), 1e-300))
-    u32, z32 = u.astype(np.float32), z.astype(np.float32)
+    n = len(yc)
+    u2 = u.astype(np.float64) ** 2
+    full = u.shape[1] == n - 1  # U spans the centred space: nothing outside the components
+    outside = 0.0 if full else yc - u.astype(np.float64) @ z.astype(np.float64)
+    lev_outside = 0.0 if full else np.maximum(1.0 - 1.0 / n - u2.sum(axis=1), 0.0)
     out = np.empty((len(alphas), yc.shape[1]))
     for i, alpha in enumerate(alphas):
-        h = s / (s + alpha)
-        residual = u32 @ ((alpha / (s + alpha)).astype(np.float32)[:, None] * z32)
-        if has_outside:
-            residual = residual + outside
-        leverage = 1.0 - 1.0 / len(yc) - u2 @ h
-        out[i] = np.mean((residual / leverage[:, None]) ** 2, axis=0)
+        g = alpha / (s + alpha)
+        inv_leverage = (1.0 / (u2 @ g + lev_outside)).astype(u.dtype)[:, None]
+        loo = (u * inv_leverage) @ (g.astype(u.dtype)[:, None] * z)  # leave-one-out residuals, one product
+        if not full:
+            loo += outside * inv_leverage
+        out[i] = np.einsum("ij,ij->j", loo, loo) / n
     return out
 
 
@@ -195,16 +234,19 @@ class RidgeCVMapping(_MultiOutputRegressor):
     estimator; ``RidgeCV(alpha_per_target=True)`` with the algebra of the module docstring).
 
     ``cv``: ``"loo"`` (exact leave-one-out, fast), an int K (shuffled K-fold seeded by ``random_state``) or
-    any splitter with a scikit-learn ``split(X)`` method. After ``fit``: ``alpha_``, ``coef_``
+    any splitter with a scikit-learn ``split(X)`` method. ``precision``: ``"float64"`` (default; equals
+    scikit-learn to ~1e-9) or ``"float32"`` (eigendecompositions and leave-one-out products in float32 when
+    the spectrum's condition number is <= 1e3, else float64). After ``fit``: ``alpha_``, ``coef_``
     (n_targets, n_features), ``intercept_`` (n_targets,), ``cv_mse_`` (n_alphas, n_targets) and
     ``n_features_in_``; with a 1-D ``y`` they lose the target axis, as in scikit-learn.
     """
 
     def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: str | int | object = "loo",
-                 random_state: int | None = 0):
+                 random_state: int | None = 0, precision: str = "float64"):
         self.alphas = alphas
         self.cv = cv
         self.random_state = random_state
+        self.precision = precision
 
     def _alpha_grid(self) -> np.ndarray:
         """The validated alpha grid (errors for bad ``alphas`` or ``cv``)."""
@@ -215,6 +257,8 @@ class RidgeCVMapping(_MultiOutputRegressor):
         if not ((isinstance(cv, str) and cv == "loo") or hasattr(cv, "split")
                 or (isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and cv >= 2)):
             raise NeurosafeError(f"cv must be 'loo', an int >= 2 or a splitter; got {cv!r}")
+        if self.precision not in _PRECISIONS:
+            raise NeurosafeError(f"precision must be one of {_PRECISIONS}; got {self.precision!r}")
         return alphas
 
     def _solve(self, kernel: _LinearKernel, train: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> dict:
@@ -222,22 +266,23 @@ class RidgeCVMapping(_MultiOutputRegressor):
         u, s = kernel.decompose(train)
         y_mean = y[train].mean(axis=0)
         yc = y[train] - y_mean
+        z = u.T @ yc.astype(u.dtype)
         if len(alphas) == 1:
             mse = np.zeros((1, y.shape[1]))
         elif isinstance(self.cv, str):
-            mse = _loo_mse(u, s, yc, alphas)
+            mse = _loo_mse(u, s, yc.astype(u.dtype), z, alphas)
         else:
             splitter = (KFold(int(self.cv), shuffle=True, random_state=self.random_state)
                         if isinstance(self.cv, numbers.Integral) else self.cv)
             mse = _kfold_mse(kernel, train, y, alphas, splitter)
         alpha = alphas[np.argmin(mse, axis=0)]
-        weights = (np.sqrt(s)[:, None] / (s[:, None] + alpha[None, :])) * (u.T @ yc)
+        weights = (np.sqrt(s)[:, None] / (s[:, None] + alpha[None, :])) * z.astype(np.float64)
         return {"u": u, "s": s, "y_mean": y_mean, "alpha": alpha, "mse": mse, "weights": weights}
 
     def fit(self, X, y) -> RidgeCVMapping:
         alphas = self._alpha_grid()
         x, y = _validate(self, X, y, reset=True, min_samples=3)
-        kernel, train = _LinearKernel(x), np.arange(len(x))
+        kernel, train = _LinearKernel(x, self.precision), np.arange(len(x))
         sol = self._solve(kernel, train, y.reshape(len(y), -1), alphas)
         coef = kernel.loadings(train, sol["u"], sol["s"], sol["weights"]).T
         one = y.ndim == 1
@@ -331,9 +376,9 @@ def _stimulus_labels(responses: xr.DataArray, coord: str | None) -> np.ndarray |
     return responses[coord].values
 
 
-def _mapping(mapping: str, alphas, inner_cv, n_components: int, seed: int):
+def _mapping(mapping: str, alphas, inner_cv, n_components: int, seed: int, precision: str):
     if mapping == "ridge":
-        return RidgeCVMapping(alphas, cv=inner_cv, random_state=seed)
+        return RidgeCVMapping(alphas, cv=inner_cv, random_state=seed, precision=precision)
     if mapping == "pls":
         return PLSMapping(n_components)
     raise NeurosafeError(f"mapping must be 'ridge' or 'pls'; got {mapping!r}")
@@ -350,7 +395,7 @@ def cross_validated_predictions(x: np.ndarray, y: np.ndarray, folds: list[np.nda
     alphas = []
     ridge = isinstance(mapping, RidgeCVMapping)
     if ridge:
-        grid, kernel = mapping._alpha_grid(), _LinearKernel(x)
+        grid, kernel = mapping._alpha_grid(), _LinearKernel(x, mapping.precision)
     for test in folds:
         train = np.setdiff1d(np.arange(len(y)), test)
         if not ridge:
@@ -366,7 +411,7 @@ def ridge_predictivity(
     features, responses: xr.DataArray, alphas: Sequence[float] = DEFAULT_ALPHAS, n_folds: int = 5,
     inner_cv: str | int | object = "loo", groups: str | None = None, stratify: str | None = None,
     mapping: str = "ridge", n_components: int = 25, seed: int = 0, n_boot: int = 200, ci_level: float = 0.95,
-    ceiling: np.ndarray | None = None,
+    ceiling: np.ndarray | None = None, precision: str = "float32",
 ) -> Score:
     """Cross-validated predictivity of ``responses`` from ``features`` (see the module docstring).
 
@@ -377,14 +422,16 @@ def ridge_predictivity(
     ``ceiling`` and (ridge) ``alpha`` (geometric mean over folds); ceiling = median per-neuron ceiling;
     ceiled_value = value / ceiling. ``ceiling``: per-neuron ceilings already computed for these responses
     (:func:`correlation_ceiling`, or a previous Score's ``per_unit.ceiling``), to score many models on one
-    recording without recomputing them.
+    recording without recomputing them. ``precision``: of the ridge algebra (``RidgeCVMapping``); the
+    default ``"float32"`` agrees with ``"float64"`` to ~1e-5 in r (tests/metrics/test_predictivity.py).
     """
     responses = validate_responses(responses)
     folds = stimulus_folds(responses.sizes["stimulus"], n_folds, seed, _stimulus_labels(responses, groups),
                            _stimulus_labels(responses, stratify))
     x = align_features(features, responses)
     y = _targets(responses)
-    pred, chosen = cross_validated_predictions(x, y, folds, _mapping(mapping, alphas, inner_cv, n_components, seed))
+    pred, chosen = cross_validated_predictions(x, y, folds,
+                                               _mapping(mapping, alphas, inner_cv, n_components, seed, precision))
     weights = bootstrap_weights(len(y), n_boot, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -406,7 +453,8 @@ def ridge_predictivity(
         raise DataValidationError("predictivity is undefined for every neuron (constant predictions)")
     ceil_value = None if ceiling is None or np.isnan(ceiling).all() else float(np.nanmedian(ceiling))
     params = {"mapping": mapping, "n_folds": n_folds, "groups": groups, "stratify": stratify, "n_boot": n_boot}
-    params.update({"alphas": [float(a) for a in alphas], "inner_cv": str(inner_cv)} if mapping == "ridge"
+    params.update({"alphas": [float(a) for a in alphas], "inner_cv": str(inner_cv), "precision": precision}
+                  if mapping == "ridge"
                   else {"n_components": n_components})
     score = Score.from_bootstrap(
         medians, len(y), ci_level, method="bias_corrected", ceiling=ceil_value,

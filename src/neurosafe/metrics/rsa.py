@@ -42,8 +42,9 @@ def _patterns(responses) -> xr.DataArray:
     return validate_responses(responses)
 
 
-def _wrap(d: np.ndarray, ids: np.ndarray, distance: str) -> xr.DataArray:
-    d = (d + d.T) / 2
+def _wrap(d: np.ndarray, ids: np.ndarray, distance: str, symmetric: bool = False) -> xr.DataArray:
+    if not symmetric:
+        d = (d + d.T) / 2
     np.fill_diagonal(d, 0.0)
     ids = ids.astype(str)
     return xr.DataArray(d, dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": ids, "stimulus_b": ids},
@@ -51,7 +52,7 @@ def _wrap(d: np.ndarray, ids: np.ndarray, distance: str) -> xr.DataArray:
 
 
 def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=1)
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x))
     bad = norm <= 1e-12 * max(norm.max(), 1e-300)
     if bad.any():
         kind = "constant" if what == "correlation" else "zero"
@@ -96,7 +97,7 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
     if distance == "crossnobis":
         return _wrap(_crossnobis(responses, noise), ids, distance)
     mean = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
-    x = mean.transpose("stimulus", "neuron").values.astype(np.float64)
+    x = np.asarray(mean.transpose("stimulus", "neuron").values, dtype=np.float64)  # not written to below
     if np.isnan(x).any():
         raise DataValidationError("responses have a neuron with no valid repeat on some stimulus")
     if distance == "euclidean":
@@ -105,7 +106,9 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
     else:
         x = x - x.mean(axis=1, keepdims=True) if distance == "correlation" else x
         u = _unit_rows(x, ids, distance)
-        d = 1.0 - u @ u.T
+        d = u @ u.T  # numpy computes x @ x.T with BLAS syrk and mirrors it: exactly symmetric
+        np.subtract(1.0, d, out=d)
+        return _wrap(d, ids, distance, symmetric=True)
     return _wrap(d, ids, distance)
 
 
@@ -171,19 +174,21 @@ def _align(a: np.ndarray, ids_a, b: np.ndarray, ids_b) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _upper_mask(n: int) -> np.ndarray:
-    """Boolean (n, n) mask of the strict upper triangle (row-major order = ``triu_indices`` order)."""
-    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
-    mask.flags.writeable = False
-    return mask
+def _upper_index(n: int) -> np.ndarray:
+    """Flat indices of the strict upper triangle of an (n, n) matrix (row-major = ``triu_indices`` order)."""
+    i, j = np.triu_indices(n, k=1)
+    flat = i * n + j
+    flat.flags.writeable = False
+    return flat
 
 
 def _upper(arr: np.ndarray) -> np.ndarray:
-    return arr[:, _upper_mask(arr.shape[1])]
+    """Upper triangles (k, n(n-1)/2) of RDMs (k, n, n): one gather by cached flat indices."""
+    return arr.reshape(len(arr), -1).take(_upper_index(arr.shape[1]), axis=1)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    na, nb = np.sqrt(np.einsum("ij,ij->i", a, a)), np.sqrt(np.einsum("ij,ij->i", b, b))
     if (na == 0).any() or (nb == 0).any():
         raise DataValidationError("comparison undefined for a constant RDM (zero vector after centring)")
     return (a @ b.T) / na[:, None] / nb[None, :]
@@ -193,22 +198,55 @@ def _centre(v: np.ndarray) -> np.ndarray:
     return v - v.mean(axis=1, keepdims=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _positions(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(0..m-1 as int64, 1..m as float64), read-only, cached: the keys' low bits and the ranks."""
+    idx, ranks = np.arange(m, dtype=np.int64), np.arange(1.0, m + 1)
+    idx.flags.writeable = ranks.flags.writeable = False
+    return idx, ranks
+
+
+def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
+    """Average ranks (1-based, ties share their mean rank) of a 1-D float64 array into ``out``, as scipy's
+    ``rankdata``: the values are binned into 2^31 order-preserving bins packed above their 32-bit position,
+    so one sort of int64 keys (numpy's SIMD sort, several times faster than ``argsort``) orders them, except
+    inside a shared bin, whose few members are then ordered by value (ties can only sit there)."""
+    m = len(values)
+    lo, hi = values.min(), values.max()
+    if not hi > lo:
+        out[:] = (m + 1) / 2
+        return
+    idx, ranks = _positions(m)
+    keys = np.subtract(values, lo)
+    keys *= 2147483000.0 / (hi - lo)
+    keys = keys.astype(np.int64)  # monotone in value, < 2^31
+    keys <<= 32
+    keys |= idx
+    keys.sort()
+    order = keys & 0xFFFFFFFF
+    out[order] = ranks
+    keys >>= 32  # the bins, in sorted order
+    shared = np.flatnonzero(keys[1:] == keys[:-1])
+    if not len(shared):
+        return
+    pos = np.union1d(shared, shared + 1)  # sorted positions in shared bins
+    members = order[pos]
+    members = members[np.lexsort((values[members], keys[pos]))]
+    ordered = values[members]
+    new = np.ones(len(pos), dtype=bool)
+    new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.r_[starts, len(pos)])
+    out[members] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + 1, counts)
+
+
 def _ranks(v: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based, ties share their mean rank) of each row; as scipy's rankdata, faster
-    because it only needs numpy's (unstable, vectorized) quicksort."""
+    """Average ranks of each row (:func:`_rank_row`)."""
+    if v.shape[1] >= 2**32:
+        raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {v.shape[1]}")
     out = np.empty(v.shape)
     for row, values in zip(out, v, strict=True):
-        order = np.argsort(values)
-        ordered = values[order]
-        new = np.empty(len(values), dtype=bool)
-        new[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        if new.all():  # no ties (the usual case for continuous distances): ranks are the positions
-            row[order] = np.arange(1.0, len(values) + 1)
-            continue
-        starts = np.flatnonzero(new)
-        mean_rank = (starts + np.r_[starts[1:], len(values)] + 1) / 2
-        row[order] = mean_rank[np.cumsum(new) - 1]
+        _rank_row(values, row)
     return out
 
 
@@ -238,14 +276,15 @@ def _tau_a(x: np.ndarray, y: np.ndarray) -> float:
     return float(kendalltau(x, y).statistic * np.sqrt((tot - tx) * (tot - ty)) / tot)
 
 
-def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
-    """Similarities (k_a, k_b) between RDM vectors."""
+def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndarray | None = None) -> np.ndarray:
+    """Similarities (k_a, k_b) between RDM vectors (``b_ranks``: ``b``'s ranks, when already computed)."""
     if method == "cosine":
         return _cosine(a, b)
     if method == "pearson":
         return _cosine(_centre(a), _centre(b))
-    if method == "spearman":
-        return _cosine(_centre(_ranks(a)), _centre(_ranks(b)))
+    if method == "spearman":  # average ranks sum to m(m+1)/2 with or without ties: centre by (m+1)/2
+        half = (a.shape[1] + 1) / 2
+        return _cosine(_ranks(a) - half, (_ranks(b) if b_ranks is None else b_ranks) - half)
     if method == "whitened_pearson":
         return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
     if method == "kendall_tau_a":
@@ -269,10 +308,11 @@ def compare_rdms(a, b, method: str = "spearman") -> float | np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ noise ceiling
-def _pool(v: np.ndarray, method: str) -> np.ndarray:
-    """The RDM vector (1, m) that best represents ``v`` (k, m) under ``method`` (Nili et al. 2014)."""
+def _pool(v: np.ndarray, method: str, ranks: np.ndarray | None = None) -> np.ndarray:
+    """The RDM vector (1, m) that best represents ``v`` (k, m) under ``method`` (Nili et al. 2014);
+    ``ranks``: ``v``'s ranks, when already computed."""
     if method in ("spearman", "kendall_tau_a"):
-        v = _ranks(v)
+        v = _ranks(v) if ranks is None else ranks
     elif method in ("pearson", "whitened_pearson"):
         v = _centre(v) / v.std(axis=1, keepdims=True)
     elif method == "cosine":
@@ -292,12 +332,15 @@ def _ceiling_from_vectors(v: np.ndarray, labels: np.ndarray, method: str) -> tup
     levels = np.unique(labels)
     if len(levels) < 2:
         raise DataValidationError(f"a noise ceiling needs RDMs of at least 2 subjects; got {len(levels)}")
-    everyone = _pool(v, method)
+    ranks = _ranks(v) if method in ("spearman", "kendall_tau_a") else None  # each RDM ranked once
+    everyone = _pool(v, method, ranks)
     lower, upper = [], []
     for level in levels:
         held = labels == level
-        lower.append(np.mean(_compare_vectors(_pool(v[~held], method), v[held], method)))
-        upper.append(np.mean(_compare_vectors(everyone, v[held], method)))
+        rest = _pool(v[~held], method, None if ranks is None else ranks[~held])
+        held_ranks = None if ranks is None else ranks[held]
+        lower.append(np.mean(_compare_vectors(rest, v[held], method, held_ranks)))
+        upper.append(np.mean(_compare_vectors(everyone, v[held], method, held_ranks)))
     return float(np.mean(lower)), float(np.mean(upper))
 
 
@@ -330,7 +373,9 @@ def rsa_score(model, reference, method: str = "spearman", distance: str = "corre
     ``model``/``reference``: responses (stimulus, neuron[, repeat]) - turned into RDMs with ``distance`` -
     or RDMs. With >= 2 reference RDMs (subjects), ``ceiling`` is the upper bound of the noise ceiling, the
     lower bound is in the provenance, and ``ceiled_value`` = value / upper bound. ``per_unit``: the
-    similarity with each reference RDM. CI: bootstrap over stimuli.
+    similarity with each reference RDM. CI: bootstrap over stimuli (pairs of a stimulus with its own copy
+    dropped; for ``whitened_pearson``, whose double-centring needs whole matrices, each resample compares
+    the RDMs of the resampled patterns, D[idx][:, idx], copies at distance 0 included).
     """
     model_arr, model_ids, _ = _stack(_as_rdms(model, distance, "model"), "model RDM")
     ref_arr, ref_ids, ref_da = _stack(_as_rdms(reference, distance, "reference"), "reference RDMs")
@@ -347,6 +392,9 @@ def rsa_score(model, reference, method: str = "spearman", distance: str = "corre
         lower, ceiling = _ceiling_from_vectors(_upper(ref_arr), _group_labels(ref_da, len(ref_arr), groups), method)
 
     def boot(idx: np.ndarray) -> float:
+        if method == "whitened_pearson":  # double-centring needs whole matrices: the resampled patterns' RDMs
+            m, r = model_arr[:, idx][:, :, idx], ref_arr[:, idx][:, :, idx]
+            return float(_compare_vectors(_upper(m), _upper(r), method).mean())
         i, j = np.triu_indices(len(idx), k=1)
         keep = idx[i] != idx[j]
         a, b = idx[i][keep], idx[j][keep]

@@ -1,0 +1,112 @@
+"""Exact ranks against scipy (ties included), whitened-Pearson RSA under bootstrap, the float32 ridge against
+float64 and scikit-learn, and the shape distances' bias-corrected bootstrap (estimate inside its CI)."""
+
+import numpy as np
+import pytest
+from scipy.stats import rankdata, spearmanr
+from sklearn.linear_model import RidgeCV
+
+from neurosafe.data import make_responses
+from neurosafe.metrics import (
+    LinearShapeMetric,
+    RidgeCVMapping,
+    compare_rdms,
+    permutation_distance,
+    rdm,
+    ridge_predictivity,
+    rsa_score,
+    shape_distance,
+    stimulus_folds,
+)
+from neurosafe.metrics.bootstrap import bootstrap_indices
+
+
+def _rdm(x):
+    return np.abs(x[:, None] - x[None, :]).sum(-1)
+
+
+@pytest.mark.parametrize("case", ["continuous", "rounded", "few_levels", "constant_block", "tiny_and_huge"])
+def test_spearman_of_rdms_equals_scipy_with_ties(case):
+    rng = np.random.default_rng(len(case))
+    n = 60
+    a, b = _rdm(rng.standard_normal((n, 3))), _rdm(rng.standard_normal((n, 3)))
+    if case == "rounded":
+        a, b = np.round(a, 1), np.round(b)
+    elif case == "few_levels":
+        a, b = np.floor(a), np.minimum(np.floor(b), 2.0)
+    elif case == "constant_block":
+        a[:20, :20] = 1.0
+        np.fill_diagonal(a, 0)
+    elif case == "tiny_and_huge":
+        a = a * 1e-200 + (a > np.median(a)) * 1e150
+    iu = np.triu_indices(n, 1)
+    assert compare_rdms(a, b, "spearman") == pytest.approx(spearmanr(a[iu], b[iu]).statistic, abs=1e-10)
+    from neurosafe.metrics.rsa import _ranks  # the ranking itself, on the raw vectors
+    np.testing.assert_array_equal(_ranks(a[iu][None])[0], rankdata(a[iu]))
+
+
+def test_rdm_of_correlation_distance_is_exactly_symmetric():
+    d = rdm(np.random.default_rng(0).standard_normal((50, 20))).values
+    assert (d == d.T).all() and (np.diag(d) == 0).all()
+
+
+def test_whitened_pearson_rsa_bootstraps_over_resampled_patterns():
+    rng = np.random.default_rng(2)
+    latent = rng.standard_normal((25, 4))
+    model = make_responses(latent @ rng.standard_normal((4, 12)) + rng.standard_normal((25, 12)),
+                           dims=("stimulus", "neuron"))
+    ref = make_responses(latent @ rng.standard_normal((4, 15)) + rng.standard_normal((25, 15)),
+                         dims=("stimulus", "neuron"))
+    score = rsa_score(model, ref, method="whitened_pearson", n_boot=20, seed=4)
+    dm, dr = rdm(model).values, rdm(ref).values
+    expected = [compare_rdms(dm[np.ix_(i, i)], dr[np.ix_(i, i)], "whitened_pearson")
+                for i in bootstrap_indices(25, 20, 4)[1:]]
+    np.testing.assert_allclose(score.replicates, expected, rtol=1e-10)
+    assert score.ci[0] < score.value < score.ci[1]
+
+
+def test_float32_ridge_agrees_with_float64_and_scikit_learn():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((100, 250))
+    y = x[:, :10] @ rng.standard_normal((10, 20)) * 0.3 + rng.standard_normal((100, 20))
+    alphas = np.logspace(-1, 5, 10)
+    responses = make_responses(y, dims=("stimulus", "neuron"))
+    r32 = ridge_predictivity(x, responses, alphas=alphas, n_boot=0).per_unit.values
+    r64 = ridge_predictivity(x, responses, alphas=alphas, n_boot=0, precision="float64").per_unit.values
+    np.testing.assert_allclose(r32, r64, atol=1e-4)
+    per_fold = []
+    for test in stimulus_folds(100, 5, seed=0):
+        train = np.setdiff1d(np.arange(100), test)
+        pred = RidgeCV(alphas=alphas, alpha_per_target=True).fit(x[train], y[train]).predict(x[test])
+        p, t = pred - pred.mean(0), y[test] - y[test].mean(0)
+        per_fold.append((p * t).sum(0) / np.sqrt((p**2).sum(0) * (t**2).sum(0)))
+    np.testing.assert_allclose(r64, np.mean(per_fold, axis=0), atol=1e-8)
+    np.testing.assert_allclose(r32, np.mean(per_fold, axis=0), atol=1e-4)
+    # an ill-conditioned spectrum falls back to float64 decompositions: the float32 mode then equals it
+    xs = x * np.logspace(0, -5, 250)
+    a32 = RidgeCVMapping(alphas, precision="float32").fit(xs, y)
+    a64 = RidgeCVMapping(alphas).fit(xs, y)
+    np.testing.assert_array_equal(a32.alpha_, a64.alpha_)
+    np.testing.assert_allclose(a32.coef_, a64.coef_, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("distance", [shape_distance, permutation_distance])
+def test_shape_distances_bias_correction_keeps_the_estimate_inside_its_ci(distance):
+    """In-sample distances are fitted to the noise, so resamples (fewer distinct stimuli) sit lower: the plug-in
+    lay at or above its CI. The bias-corrected estimate lies inside it and nearer the large-sample distance."""
+    rng = np.random.default_rng(7)
+    mix = rng.standard_normal((8, 8))
+
+    def sample(n):
+        x = rng.standard_normal((n, 8))
+        return x, x @ mix + 2.0 * rng.standard_normal((n, 8))
+
+    x, y = sample(40)
+    score = distance(x, y, n_boot=100, seed=0)
+    assert score.ci[0] < score.value < score.ci[1]
+    assert score.value > score.plugin  # corrected upwards, away from the overfitted in-sample value
+    big_x, big_y = sample(4000)
+    truth = float(distance(big_x, big_y, n_boot=0).value)  # fitting bias ~ nothing at 100x the stimuli
+    assert abs(score.value - truth) < abs(score.plugin - truth)
+    if distance is shape_distance:  # the same estimator as LinearShapeMetric in-sample
+        assert score.plugin == pytest.approx(LinearShapeMetric().fit(x, y).score(x, y))
