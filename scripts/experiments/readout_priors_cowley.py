@@ -128,7 +128,7 @@ def run(recs: dict, subject: LookupSubject, args) -> None:
     base = base.replace(core=base.core.__class__(**{**base.core.__dict__, "pool": 1}))
     prior = ReadoutConfig(kind="gaussian", gauss_type="full", position_prior=args.prior, l1=1e-4,
                           init_sigma=0.2, init_mu_range=0.3)
-    fact_grid = {"l1": [1e-5, 1e-4, 1e-3], "smooth": [0.0, 1e-3, 1e-2]}
+    fact_grid = {"l1": [1e-5, 1e-4, 1e-3], "smooth": [0.0, 1e-2, 1e-1]}
     prior_grid = {"position_prior": [0.0, 0.01, 0.1, 1.0]}
     results: dict = {"protocol": __doc__.split("\n\n")[0], "config": base.to_dict(), "prior_readout": vars(prior),
                      "grids": {"factorized": fact_grid, "gaussian_prior": prior_grid}, "210325": {}, "transfer": {}}
@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/readout17/readouts.json")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--transfer", default="", help="comma-separated held-out sessions for the transfer table")
-    parser.add_argument("--prior", type=float, default=0.1, help="position prior strength of the joint fit")
+    parser.add_argument("--prior", type=float, default=0.01, help="position prior strength of the joint fit")
     parser.add_argument("--skip-210325", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)

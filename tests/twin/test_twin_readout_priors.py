@@ -81,7 +81,7 @@ def test_full_covariance_jitter_and_prior_penalty():
 
     cov = ro.prior.covariance().detach().numpy()
     ref = -multivariate_normal(ro.prior.mean.detach().numpy(), cov).logpdf(ro.mu.detach().numpy()) - np.log(2 * np.pi)
-    assert float(ro.regularizer()) == pytest.approx(2.0 * ref.sum(), rel=1e-5)
+    assert float(ro.regularizer().detach()) == pytest.approx(2.0 * ref.sum(), rel=1e-5)
 
 
 def test_laplacian_penalty_matches_explicit_stencil():
