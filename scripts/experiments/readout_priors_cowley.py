@@ -108,6 +108,19 @@ def _features(subject: LookupSubject, stim) -> np.ndarray:
     return subject.activations(resized(stim.images), [SITE])[SITE].flatten(1).double().numpy()
 
 
+def _fit_or_load(folder: Path, stim, train, config, subject):
+    """A multi-session twin saved in ``folder`` (same config), else fitted (seed 0) and saved there."""
+    from neurosafe.twin import DigitalTwin, fit_twin
+
+    if (folder / "twin.json").exists():
+        twin = DigitalTwin.load(folder, subject=subject)
+        if twin.config.to_dict() == config.to_dict():
+            return twin
+    twin = fit_twin(stim, train, config, seed=0, subject=subject)
+    twin.save(folder)
+    return twin
+
+
 def run(recs: dict, subject: LookupSubject, args) -> None:
     from neurosafe.twin import ReadoutConfig, fit_twin, transfer_twin, tune_readout
     from neurosafe.twin.compare import (
@@ -149,26 +162,33 @@ def run(recs: dict, subject: LookupSubject, args) -> None:
     # ---- 210325: the multi-session twin (all six sessions' training images), scored on its held-out 20%
     if not args.skip_210325:
         row = results["210325"]
+        if args.only:
+            row["only"] = args.only
         pred_v1, _ = ridge_v1("210325")
         row["ridge_v1"] = score_predictions(pred_v1, test["210325"], seed=0)
         log(f"ridge V1 on 210325: {row['ridge_v1']}")
-        twin = fit_twin(stim, train, base, seed=0, subject=subject)
+        twin = _fit_or_load(out.parent / "twin_factorized", stim, train, base, subject)
         row["twin_factorized"] = score_predictions(_predict(twin, stim["210325"], test["210325"]), test["210325"])
         row["twin_factorized"]["epochs"] = len(twin.history)
         log(f"multi-session twin, factorized: {row['twin_factorized']}")
         save()
-        gauss = fit_twin(stim, train, base.replace(readout=prior), seed=0, subject=subject)
+        gauss = _fit_or_load(out.parent / "twin_gaussian_prior", stim, train, base.replace(readout=prior), subject)
         row["twin_gaussian_prior"] = score_predictions(_predict(gauss, stim["210325"], test["210325"]),
                                                        test["210325"])
         row["twin_gaussian_prior"]["epochs"] = len(gauss.history)
         log(f"multi-session twin, gaussian + learned prior: {row['twin_gaussian_prior']}")
         save()
-        for name, ro, grid in (("factorized_tuned", base.readout, fact_grid),
-                               ("gaussian_prior_tuned", prior, prior_grid)):
-            moved, tuning = tune_readout(stim["210325"], train["210325"], grid, twin=twin, readout=ro,
-                                         session="210325", seed=0)
+        steps = (("factorized_refit", base.readout, None), ("factorized_tuned", base.readout, fact_grid),
+                 ("gaussian_prior_tuned", prior, prior_grid))
+        for name, ro, grid in [st for st in steps if not args.only or st[0] in args.only.split(",")]:
+            if grid is None:  # the control: the same re-fit with the recipe's penalties, untuned
+                moved, extra = transfer_twin(twin, stim["210325"], train["210325"], session="210325", seed=0), {}
+            else:
+                moved, tuning = tune_readout(stim["210325"], train["210325"], grid, twin=twin, readout=ro,
+                                             session="210325", seed=0)
+                extra = {"tuning": tuning.to_dict()}
             row[f"readout_{name}"] = score_predictions(_predict(moved, stim["210325"], test["210325"]),
-                                                       test["210325"]) | {"tuning": tuning.to_dict()}
+                                                       test["210325"]) | extra
             log(f"210325 readout re-fit on the frozen multi-session core, {name}: {row[f'readout_{name}']}")
             save()
 
@@ -211,6 +231,7 @@ def main() -> None:
     parser.add_argument("--transfer", default="", help="comma-separated held-out sessions for the transfer table")
     parser.add_argument("--prior", type=float, default=0.01, help="position prior strength of the joint fit")
     parser.add_argument("--skip-210325", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated 210325 readout steps to run (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = Path(args.cache)
