@@ -78,14 +78,14 @@ def _split(data: Mapping[str, tuple[StimulusSet, xr.DataArray]], fraction: float
     return out
 
 
-def _subset(resp: xr.DataArray, ids: Sequence[str], keep: bool) -> xr.DataArray:
-    return resp.isel(stimulus=np.isin(resp.stimulus_id.values.astype(str), list(ids)) == keep)
+def _subset(resp: xr.DataArray, ids: Sequence[str]) -> xr.DataArray:
+    return resp.isel(stimulus=np.isin(resp.stimulus_id.values.astype(str), list(ids)))
 
 
 def _validation_r(model: DigitalTwin, data, val: Mapping[str, list[str]]) -> np.ndarray:
     rs = []
     for name, (stim, resp) in data.items():
-        held = _subset(resp, val[name], True)
+        held = _subset(resp, val[name])
         pred = model.respond(stim.aligned_to(held), f"readout.{name}")
         rs.append(test_correlation(pred.values, held))
     return np.concatenate(rs)
@@ -128,20 +128,19 @@ def tune_readout(stimuli: StimulusSet | Mapping[str, StimulusSet], responses: xr
     candidates = _candidates(base.readout, grid)
     val = _split(data, tune_fraction, seed)
 
-    def fit(readout: ReadoutConfig, resp_of, validation, fit_seed: int) -> DigitalTwin:
+    def fit(readout: ReadoutConfig, validation, fit_seed: int) -> DigitalTwin:
+        """Train on every given stimulus but ``validation`` (early stopping on those; None: the config's own
+        seeded ``val_fraction``)."""
         if twin is not None:
-            return transfer_twin(twin, stimuli, resp_of(session), session=session, seed=fit_seed, readout=readout,
-                                 validation=validation if validation is None else validation[session])
+            return transfer_twin(twin, stimuli, responses, session=session, seed=fit_seed, readout=readout,
+                                 validation=None if validation is None else validation[session])
         cfg = base.replace(readout=readout)
-        resp = {n: resp_of(n) for n in data}
-        if not isinstance(responses, Mapping):
-            resp = resp["default"]
-        return fit_twin(stimuli, resp, cfg, seed=fit_seed, subject=subject, validation=validation)
+        return fit_twin(stimuli, responses, cfg, seed=fit_seed, subject=subject, validation=validation)
 
     table = []
     fit_seed = child_seed(seed, "tune_readout", "fit")
     for cand in candidates:
-        model = fit(cand, lambda n: data[n][1], val, fit_seed)  # trains on the rest, stops on ``val``
+        model = fit(cand, val, fit_seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             r = _validation_r(model, data, val)
@@ -158,4 +157,4 @@ def tune_readout(stimuli: StimulusSet | Mapping[str, StimulusSet], responses: xr
     result = ReadoutTuning(chosen, table, n_all - n_val, n_val)
     if not refit:
         return None, result
-    return fit(candidates[best], lambda n: data[n][1], None, seed), result
+    return fit(candidates[best], None, seed), result
