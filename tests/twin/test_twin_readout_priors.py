@@ -96,7 +96,7 @@ def test_validation_tuning_beats_both_extremes_on_held_out_images(planted):
     """60 single-trial training images for a factorized readout (256 mask + 32 feature weights per neuron):
     no penalty overfits, a huge one underfits; the value picked on a validation split of the TRAINING images beats
     both on the held-out test images."""
-    brain, (stim, rec), (test, test_rec) = planted
+    brain, (stim, _), (test, test_rec) = planted
     subject = _BrainMaps(brain)
     small_rec = brain.record(stim, repeats=1, seed=5).isel(stimulus=slice(0, 60))
     small = stim.aligned_to(small_rec)
