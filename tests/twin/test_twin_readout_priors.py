@@ -43,9 +43,9 @@ def planted():
     return brain, (stim, brain.record(stim, repeats=2, seed=2)), (test, brain.record(test, repeats=4, seed=4))
 
 
-def _config(readout, epochs=40):
+def _config(readout, epochs=40, batch_size=32):
     return TwinConfig(core=FeatureCoreConfig(site="V4"), readout=readout,
-                      train=TwinTrainConfig(epochs=epochs, batch_size=32, lr=1e-2, patience=8, progress=False))
+                      train=TwinTrainConfig(epochs=epochs, batch_size=batch_size, lr=1e-2, patience=8, progress=False))
 
 
 def test_learned_prior_gaussian_readout_recovers_planted_positions(planted):
