@@ -21,11 +21,11 @@ import xarray as xr
 from neurosafe.core.errors import DataValidationError
 from neurosafe.core.seeds import make_rng
 from neurosafe.data.recording import check_repeats, validate_responses
-from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
+from neurosafe.metrics.bootstrap import bootstrap_indices, bootstrap_weights, weighted_pearson
 from neurosafe.metrics.score import Score, provenance
 
 __all__ = [
-    "correlation_ceiling", "fev", "feve", "median_ceiling", "oracle_correlation", "pooled_feve",
+    "correlation_ceiling", "fev", "feve", "fraction_of_ceiling", "median_ceiling", "oracle_correlation", "pooled_feve",
     "reliability_summary", "spearman_brown", "split_half_reliability",
 ]
 
@@ -63,23 +63,12 @@ def _summarise(name: str, per_boot: np.ndarray, responses: xr.DataArray, params:
     return Score.from_bootstrap(medians, responses.sizes["stimulus"], ci_level, per_unit=per_unit, provenance=prov)
 
 
-def split_half_reliability(
-    responses: xr.DataArray, n_splits: int = 100, seed: int = 0, correct: bool = True,
-    n_boot: int = 200, ci_level: float = 0.95,
-) -> Score:
-    """Split-half reliability per neuron, averaged over random splits of the repeats.
-
-    For each split, each stimulus's valid repeats are shuffled and halved; r is the Pearson correlation,
-    across stimuli, of the two half means. r is averaged over splits and, with ``correct``, stepped up to
-    the full number of repeats with the Spearman-Brown formula 2r / (1 + r).
-    """
-    x = _prepare(responses)
-    if n_splits < 1:
-        raise DataValidationError(f"n_splits must be >= 1; got {n_splits}")
+def _split_half_r(x: np.ndarray, w: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
+    """Split-half r (uncorrected) per neuron for each row of stimulus weights ``w``, averaged over
+    ``n_splits`` random halvings of each stimulus's valid repeats: (rows of w, neurons)."""
     rng = make_rng(seed, "split_half")
     s, _, r = x.shape
     valid = np.isfinite(x)
-    w = bootstrap_weights(s, n_boot, seed)
     total = np.zeros((w.shape[0], x.shape[1]))
     counts = np.zeros_like(total)
     for _ in range(n_splits):
@@ -98,7 +87,23 @@ def split_half_reliability(
         total += np.where(ok, rk, 0)
         counts += ok
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_r = total / counts
+        return total / counts
+
+
+def split_half_reliability(
+    responses: xr.DataArray, n_splits: int = 100, seed: int = 0, correct: bool = True,
+    n_boot: int = 200, ci_level: float = 0.95,
+) -> Score:
+    """Split-half reliability per neuron, averaged over random splits of the repeats.
+
+    For each split, each stimulus's valid repeats are shuffled and halved; r is the Pearson correlation,
+    across stimuli, of the two half means. r is averaged over splits and, with ``correct``, stepped up to
+    the full number of repeats with the Spearman-Brown formula 2r / (1 + r).
+    """
+    x = _prepare(responses)
+    if n_splits < 1:
+        raise DataValidationError(f"n_splits must be >= 1; got {n_splits}")
+    mean_r = _split_half_r(x, bootstrap_weights(x.shape[0], n_boot, seed), n_splits, seed)
     per_boot = spearman_brown(mean_r) if correct else mean_r
     return _summarise(
         "split_half_reliability", per_boot, responses,
@@ -283,3 +288,54 @@ def reliability_summary(responses: xr.DataArray, n_splits: int = 100, seed: int 
                        for i, n in enumerate(ids)},
         "warnings": sorted({str(w.message) for w in caught}),
     }
+
+
+def fraction_of_ceiling(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
+                        ci_level: float = 0.95, over: str = "both", n_splits: int = 100) -> Score:
+    """Population fraction of ceiling with a bootstrap CI: median over neurons of r(prediction, repeat
+    average) over :func:`median_ceiling` (sqrt of the median over ALL neurons of the split-half
+    reliability).
+
+    The CI (percentile) resamples ``over`` "stimuli", "neurons" or "both": each replicate reweights the
+    stimuli (the shared resamples of :mod:`neurosafe.metrics.bootstrap`; r AND the reliability are
+    recomputed on them, so the ceiling's own sampling error is included, unlike holding it fixed) and/or
+    draws neurons with replacement (an independent stream), then takes both medians over the drawn
+    neurons. Resampling both is the two-way (crossed) bootstrap for a population of neurons seen on a
+    sample of images; it is conservative (each factor's variance is counted, plus their interaction).
+    ``per_unit``: each neuron's r over its own ceiling (:func:`correlation_ceiling`; NaN where R <= 0);
+    ``ceiling``: the aggregate ceiling (= :func:`median_ceiling`). NaN (no CI) when that ceiling is 0.
+    """
+    if over not in ("stimuli", "neurons", "both"):
+        raise DataValidationError(f"over must be 'stimuli', 'neurons' or 'both'; got {over!r}")
+    if n_splits < 1:
+        raise DataValidationError(f"n_splits must be >= 1; got {n_splits}")
+    x = _prepare(responses)
+    responses = validate_responses(responses)
+    pred = _prediction_array(prediction, responses)
+    s, n, _ = x.shape
+    w = bootstrap_weights(s, n_boot if over != "neurons" else 0, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(x, axis=2)
+        r = weighted_pearson(w, pred, mean)
+        rel = spearman_brown(_split_half_r(x, w, n_splits, seed))
+    if over == "neurons":
+        r, rel = np.repeat(r, n_boot + 1, 0), np.repeat(rel, n_boot + 1, 0)
+    if over != "stimuli":
+        idx = bootstrap_indices(n, n_boot, seed, "fraction_of_ceiling", "neurons")
+        r, rel = np.take_along_axis(r, idx, 1), np.take_along_axis(rel, idx, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        num = np.nanmedian(r, axis=1)
+        den = np.sqrt(np.maximum(np.nanmedian(rel, axis=1), 0.0))
+        values = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        per = r[0] / np.sqrt(np.where(rel[0] > 0, rel[0], np.nan))  # row 0: the data, neurons in order
+    if not np.isfinite(num[0]):
+        raise DataValidationError("fraction of ceiling: the correlation is undefined for every neuron "
+                                  "(constant predictions or responses)")
+    per_unit = xr.DataArray(per, dims=("neuron",), coords={"neuron_id": ("neuron", responses.neuron_id.values)},
+                            name="fraction_of_ceiling")
+    prov = provenance("fraction_of_ceiling", {"n_boot": n_boot, "over": over, "n_splits": n_splits,
+                                              "aggregate": "median r / median_ceiling"}, data=responses, seed=seed)
+    return Score.from_bootstrap(values, s if over == "stimuli" else n, ci_level, per_unit=per_unit,
+                                ceiling=float(den[0]), provenance=prov)

@@ -9,6 +9,7 @@ from neurosafe.twin.fragility import FragilityResult, twin_fragility
 from neurosafe.twin.model import DigitalTwin
 from neurosafe.twin.scaling import ScalingFit, fit_scaling_law, recording_time, scaling_sweep
 from neurosafe.twin.train import EpochReport, fit_twin, transfer_twin
+from neurosafe.twin.tuning import ReadoutTuning, tune_readout
 
 load_twin = DigitalTwin.load
 transfer = transfer_twin
@@ -19,6 +20,7 @@ __all__ = [
     "FeatureCoreConfig",
     "FragilityResult",
     "ReadoutConfig",
+    "ReadoutTuning",
     "ScalingFit",
     "StackedCoreConfig",
     "TwinConfig",
@@ -35,5 +37,6 @@ __all__ = [
     "scaling_sweep",
     "transfer",
     "transfer_twin",
+    "tune_readout",
     "twin_fragility",
 ]

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.metrics import RidgeCVMapping, Score, median_ceiling, pooled_feve
+from neurosafe.metrics import RidgeCVMapping, Score, fraction_of_ceiling, median_ceiling, pooled_feve
 from neurosafe.metrics import feve as feve_score
 from neurosafe.metrics.bootstrap import bootstrap_statistic
 from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, TwinConfig, TwinTrainConfig
@@ -172,7 +172,7 @@ def median_difference(r_a: np.ndarray, r_b: np.ndarray, seed: int = 0, n_boot: i
 def score_predictions(prediction: np.ndarray, responses: xr.DataArray, seed: int = 0, n_boot: int = 200) -> dict:
     """Test scores of predictions (stimulus, neuron) in the responses' order: median / mean r, and where
     the responses have >= 2 repeats, median FEVE, pooled FEVE (ratio of sums, CI), the median ceiling and
-    the fraction of ceiling; else ``ceiling_free: True``."""
+    the fraction of ceiling (CI over stimuli and neurons); else ``ceiling_free: True``."""
     responses = validate_responses(responses)
     r = test_correlation(prediction, responses)
     out: dict = {"median_r": float(np.nanmedian(r)), "mean_r": float(np.nanmean(r)), "n_neurons": len(r)}
@@ -190,6 +190,9 @@ def score_predictions(prediction: np.ndarray, responses: xr.DataArray, seed: int
         out |= {"feve_median": f.value, "feve_median_ci": f.ci, "feve_pooled": pooled.value,
                 "feve_pooled_ci": pooled.ci, "ceiling": ceiling,
                 "fraction_of_ceiling": out["median_r"] / ceiling if ceiling > 0 else float("nan")}
+        if ceiling > 0:  # CI over stimuli and neurons (r and ceiling recomputed on each resample)
+            frac = fraction_of_ceiling(responses, pred, seed=seed, n_boot=n_boot)
+            out["fraction_of_ceiling_ci"] = frac.ci
     return out
 
 

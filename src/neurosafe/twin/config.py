@@ -91,12 +91,17 @@ class FeatureCoreConfig:
 class ReadoutConfig:
     """Per-session readout from the core's feature map.
 
-    ``kind="gaussian"``: a learned receptive-field position and isotropic extent sampled with
-    ``grid_sample`` plus feature weights (Lurz et al. 2021); ``init_sigma`` is the initial extent in
-    grid units ([-1, 1] spans the map). ``kind="factorized"``: a spatial mask times feature weights
-    (Klindt et al. 2017). ``kind="linear"``: dense weights on the map average-pooled by ``pool`` (the
-    linear probe; fitted by ridge CV on transfer). ``l1`` weights the L1 penalty on the feature weights
-    (and, factorized, the mask; linear, the weights).
+    ``kind="gaussian"``: a learned receptive-field position and extent sampled with ``grid_sample``
+    plus feature weights (Lurz et al. 2021); ``init_sigma`` is the initial extent in grid units ([-1, 1]
+    spans the map); ``gauss_type`` "isotropic" (one extent per neuron) or "full" (a learned 2x2
+    covariance per neuron, neuralpredictors' ``FullGaussian2d``); ``position_prior`` > 0 adds a learned
+    population prior on the positions (a 2-D Gaussian, mean and covariance learned, shared by the
+    session's neurons) whose negative log-likelihood of every neuron's position is weighted by it.
+    ``kind="factorized"``: a spatial mask times feature weights (Klindt et al. 2017); ``smooth`` weights
+    a Laplacian smoothness penalty on the masks. ``kind="linear"``: dense weights on the map
+    average-pooled by ``pool`` (the linear probe; fitted by ridge CV on transfer). ``l1`` weights the
+    L1 (sparsity) penalty on the feature weights (and, factorized, the mask; linear, the weights).
+    ``neurosafe.twin.tune_readout`` picks ``l1`` / ``smooth`` / ``position_prior`` on validation images.
     """
 
     kind: str = "gaussian"
@@ -104,12 +109,18 @@ class ReadoutConfig:
     init_sigma: float = 0.3
     init_mu_range: float = 0.5
     pool: int = 1
+    gauss_type: str = "isotropic"
+    position_prior: float = 0.0
+    smooth: float = 0.0
 
     def __post_init__(self) -> None:
         _choice("readout.kind", self.kind, ("gaussian", "factorized", "linear"))
         _positive("readout.pool", self.pool)
         _positive("readout.l1", self.l1, strict=False)
         _positive("readout.init_sigma", self.init_sigma)
+        _choice("readout.gauss_type", self.gauss_type, ("isotropic", "full"))
+        _positive("readout.position_prior", self.position_prior, strict=False)
+        _positive("readout.smooth", self.smooth, strict=False)
         if not 0 <= self.init_mu_range <= 1:
             raise TwinConfigError(f"readout.init_mu_range must lie in [0, 1]; got {self.init_mu_range}")
 

@@ -8,7 +8,9 @@
   corrected split-half reliability)); per neuron, r over its own ceiling
   (:func:`neurosafe.metrics.correlation_ceiling`, NaN where the reliability is <= 0). The aggregate does
   not drop unreliable neurons, so it is not biased upward on unreliable data (the median of per-neuron
-  ceilings over neurons with reliability > 0 is). The correlation's ``ceiled_value`` uses it too;
+  ceilings over neurons with reliability > 0 is). The correlation's ``ceiled_value`` uses it too. Its CI
+  (:func:`neurosafe.metrics.fraction_of_ceiling`) resamples stimuli AND neurons, recomputing r and the
+  ceiling on each resample;
 - pooled FEVE (:func:`neurosafe.metrics.pooled_feve`): ratio of sums over all neurons.
 
 Without repeats (repeat-averaged data) the evaluation is ceiling-free, and says so (``ceiling_free``):
@@ -16,7 +18,7 @@ correlation to the responses and explained variance (1 - SSE / total sum of squa
 pooled FEVE, ceiling and fraction of ceiling are None.
 
 Confidence intervals bootstrap stimuli with the shared resamples of :mod:`neurosafe.metrics.bootstrap`
-(for the fraction of ceiling the ceiling is held at its estimate); correlations are bias-corrected.
+(the fraction of ceiling: over stimuli and neurons); correlations are bias-corrected.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ import xarray as xr
 
 from neurosafe.data.recording import check_repeats, validate_responses
 from neurosafe.data.stimuli import StimulusSet
-from neurosafe.metrics import Score, correlation_ceiling, feve, median_ceiling, pooled_feve, provenance
+from neurosafe.metrics import (
+    Score,
+    correlation_ceiling,
+    feve,
+    fraction_of_ceiling,
+    pooled_feve,
+    provenance,
+)
 from neurosafe.metrics.bootstrap import bootstrap_weights, weighted_pearson
 from neurosafe.subjects import Subject
 from neurosafe.twin.errors import TwinError
@@ -124,14 +133,10 @@ def evaluate_predictions(prediction: xr.DataArray, responses: xr.DataArray, seed
         raise TwinError("the correlation is undefined for every neuron (constant predictions or responses)")
     r_single = weighted_pearson(w, *_sums(np.broadcast_to(x, y.shape), y))
     ceiling = correlation_ceiling(responses, seed=seed)
-    agg = median_ceiling(responses, seed=seed)
+    fraction = fraction_of_ceiling(responses, x[..., 0], seed=seed, n_boot=n_boot, ci_level=ci_level)
+    agg = fraction.ceiling  # = median_ceiling(responses, seed=seed), without a second split-half pass
     corr = _score("correlation_to_average", r_avg, ids, responses, seed, ci_level, ceiling=agg)
     corr = replace(corr, ceiled_value=corr.value / agg if agg > 0 else float("nan"))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fraction = _score("fraction_of_ceiling", r_avg / ceiling, ids, responses, seed, ci_level)
-        medians = np.nanmedian(r_avg, axis=1) / agg if agg > 0 else np.full(len(r_avg), np.nan)
-    fraction = replace(fraction, **_aggregate(medians, responses.sizes["stimulus"], ci_level),
-                       provenance={**fraction.provenance, "aggregate": "median r / median_ceiling"})
     ceil = _score("correlation_ceiling", ceiling[None], ids, responses, seed, ci_level)
     ceil = replace(ceil, value=agg, provenance={**ceil.provenance, "aggregate": "median_ceiling (all neurons)"})
     pred_da = xr.DataArray(x[..., 0], dims=("stimulus", "neuron"),
@@ -145,12 +150,6 @@ def evaluate_predictions(prediction: xr.DataArray, responses: xr.DataArray, seed
         ceiling=ceil,
         pooled_feve=pooled_feve(responses, pred_da, seed=seed, n_boot=n_boot, ci_level=ci_level),
     )
-
-
-def _aggregate(values: np.ndarray, n: int, ci_level: float) -> dict:
-    """value / ci / replicates of a bias-corrected bootstrap of ``values`` (row 0 the data)."""
-    s = Score.from_bootstrap(values, n, ci_level, method="bias_corrected")
-    return {"value": s.value, "ci": s.ci, "replicates": s.replicates, "plugin": s.plugin}
 
 
 def _ceiling_free(prediction: xr.DataArray, responses: xr.DataArray, seed: int, n_boot: int,

@@ -1,12 +1,25 @@
 """Readouts: per-neuron maps from a core's feature map (B, C, H, W) to one drive per neuron (B, N).
 
-- :class:`GaussianReadout` (Lurz et al. 2021, ICLR): each neuron reads the feature vector at a learned
+- :class:`GaussianReadout` (Lurz et al. 2021, ICLR, "Generalization in data-driven models of primary
+  visual cortex"; neuralpredictors' ``FullGaussian2d``): each neuron reads the feature vector at a learned
   position ``mu`` (grid units, [-1, 1] across the map, bilinear ``grid_sample`` with
   ``align_corners=True`` so -1 and 1 are the centres of the first and last pixels). During training the
-  position is sampled from an isotropic Gaussian with learned extent ``sigma`` (a simplification of the
-  paper's full covariance); at evaluation the mean is used. L1 penalty on the feature weights.
-- :class:`FactorizedReadout` (Klindt et al. 2017, NeurIPS): a spatial mask times feature weights, both
-  under an L1 penalty.
+  position is sampled from a Gaussian around ``mu`` with a learned extent: isotropic (one ``sigma`` per
+  neuron) or, with ``gauss_type="full"``, a learned 2x2 matrix per neuron (the paper's full
+  covariance); at evaluation the mean is used. L1 penalty on the feature weights. With
+  ``position_prior`` > 0 the positions share a learned population prior (:class:`PositionPrior`): a 2-D
+  Gaussian whose mean and covariance are learned jointly, with the negative log-likelihood of every
+  neuron's ``mu`` added to the penalty. Simplification of the paper's shared position prediction: Lurz
+  et al. predict ``mu`` from each neuron's cortical coordinates with a network shared across neurons
+  (``grid_mean_predictor``); Cowley et al.'s V4 data (Utah arrays) give no per-neuron position, so
+  the shared part here is the population's learned mean and covariance (a hierarchical Gaussian prior),
+  which pulls poorly constrained neurons towards where the population's receptive fields lie.
+- :class:`FactorizedReadout` (Klindt et al. 2017, NeurIPS, "Neural system identification for large
+  populations separating what and where"): a spatial mask times feature weights, both under an L1
+  (sparsity) penalty ``l1``, and a Laplacian smoothness penalty ``smooth`` on the masks (Klindt et al.
+  put their Laplacian smoothness penalty on the convolutional filters; here it is applied to the
+  spatial masks, as the readout's smoothness prior). ``neurosafe.twin.tune_readout`` picks the
+  strengths on a validation split of the training images.
 - :class:`LinearReadout`: a dense linear map from the (average-pooled) feature map, the linear probe of a
   core's features; :func:`neurosafe.twin.transfer_twin` fits it in closed form by ridge regression with
   leave-one-out CV over alphas per neuron (``neurosafe.metrics.RidgeCVMapping``), the floor a twin's
@@ -20,8 +33,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from neurosafe.twin.config import ReadoutConfig
+from neurosafe.twin.errors import TwinError
 
-__all__ = ["FactorizedReadout", "GaussianReadout", "LinearReadout", "build_readout", "grid_to_pixels"]
+__all__ = ["FactorizedReadout", "GaussianReadout", "LinearReadout", "PositionPrior", "build_readout",
+           "grid_to_pixels", "laplacian_penalty"]
+
+_LAPLACE = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
+_PRIOR_FLOOR = 0.02  # smallest prior s.d. (grid units): keeps the learned covariance from collapsing
 
 
 def grid_to_pixels(grid: torch.Tensor, size: int) -> torch.Tensor:
@@ -29,23 +47,63 @@ def grid_to_pixels(grid: torch.Tensor, size: int) -> torch.Tensor:
     return (grid + 1) / 2 * (size - 1)
 
 
+class PositionPrior(nn.Module):
+    """A learned 2-D Gaussian over a population's readout positions (grid units): mean ``mean`` and
+    covariance ``L L^T`` with ``L`` lower triangular (diagonal ``_PRIOR_FLOOR + softplus``, so the
+    covariance cannot collapse onto the positions and drive the log-likelihood to infinity)."""
+
+    def __init__(self, spread: float):
+        super().__init__()
+        self.mean = nn.Parameter(torch.zeros(2))
+        raw = float(torch.log(torch.expm1(torch.tensor(max(spread, 2 * _PRIOR_FLOOR) - _PRIOR_FLOOR))))
+        self.raw_scale = nn.Parameter(torch.full((2,), raw))
+        self.shear = nn.Parameter(torch.zeros(()))
+
+    def tril(self) -> torch.Tensor:
+        d = _PRIOR_FLOOR + F.softplus(self.raw_scale)
+        zero = torch.zeros((), dtype=d.dtype, device=d.device)
+        return torch.stack([torch.stack([d[0], zero]), torch.stack([self.shear, d[1]])])
+
+    def covariance(self) -> torch.Tensor:
+        lo = self.tril()
+        return lo @ lo.T
+
+    def nll(self, mu: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of each position (N, 2), up to the constant log(2 pi): (N,)."""
+        lo = self.tril()
+        z = torch.linalg.solve_triangular(lo, (mu - self.mean).T, upper=False)
+        return 0.5 * z.pow(2).sum(0) + torch.log(torch.diagonal(lo)).sum()
+
+
 class GaussianReadout(nn.Module):
-    """Feature weights read at a learned, jittered receptive-field position (Lurz 2021)."""
+    """Feature weights read at a learned, jittered receptive-field position (Lurz 2021), optionally under
+    a learned population prior on the positions."""
 
     def __init__(self, n_neurons: int, channels: int, config: ReadoutConfig):
         super().__init__()
         self.config = config
         r = config.init_mu_range
         self.mu = nn.Parameter(torch.empty(n_neurons, 2).uniform_(-r, r))
-        self.log_sigma = nn.Parameter(torch.full((n_neurons, 1), float(torch.tensor(config.init_sigma).log())))
+        if config.gauss_type == "full":
+            self.sigma = nn.Parameter(torch.eye(2).repeat(n_neurons, 1, 1) * config.init_sigma)
+        else:
+            self.log_sigma = nn.Parameter(torch.full((n_neurons, 1), float(torch.tensor(config.init_sigma).log())))
         self.features = nn.Parameter(torch.randn(n_neurons, channels) / channels)
         self.bias = nn.Parameter(torch.zeros(n_neurons))
+        self.prior = PositionPrior(max(r, 0.1)) if config.position_prior > 0 else None
+
+    def jitter(self, batch: int, device: torch.device) -> torch.Tensor:
+        """Position noise (B, N, 2) of one training step: isotropic, or through each neuron's 2x2 matrix."""
+        z = torch.randn(batch, self.mu.shape[0], 2, device=device)
+        if self.config.gauss_type == "full":
+            return torch.einsum("nij,bnj->bni", self.sigma, z)
+        return z * self.log_sigma.exp()
 
     def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
         b, n = x.shape[0], self.mu.shape[0]
         grid = self.mu.expand(b, n, 2)
         if self.training:
-            grid = grid + torch.randn(b, n, 2, device=x.device) * self.log_sigma.exp()
+            grid = grid + self.jitter(b, x.device)
         if shift is not None:
             grid = grid + shift[:, None, :]
         sampled = F.grid_sample(x, grid.clamp(-1, 1)[:, :, None, :], align_corners=True)[..., 0]  # (B, C, N)
@@ -56,8 +114,19 @@ class GaussianReadout(nn.Module):
         mu = self.mu.detach().clamp(-1, 1)
         return torch.stack([grid_to_pixels(mu[:, 0], width), grid_to_pixels(mu[:, 1], height)], dim=1)
 
+    def prior_positions(self, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned population prior in feature-map pixels: mean (x, y) and 2x2 covariance."""
+        if self.prior is None:
+            raise TwinError("this readout has no position prior (readout.position_prior = 0)")
+        scale = self.mu.new_tensor([(width - 1) / 2, (height - 1) / 2]).detach()
+        cov = self.prior.covariance().detach() * scale[:, None] * scale[None, :]
+        return (self.prior.mean.detach() + 1) * scale, cov
+
     def regularizer(self) -> torch.Tensor:
-        return self.config.l1 * self.features.abs().sum()
+        penalty = self.config.l1 * self.features.abs().sum()
+        if self.prior is not None:
+            penalty = penalty + self.config.position_prior * self.prior.nll(self.mu).sum()
+        return penalty
 
 
 class FactorizedReadout(nn.Module):
@@ -82,7 +151,16 @@ class FactorizedReadout(nn.Module):
         return torch.stack([(m.sum(1) * xs).sum(1), (m.sum(2) * ys).sum(1)], dim=1)
 
     def regularizer(self) -> torch.Tensor:
-        return self.config.l1 * (self.mask.abs().sum() + self.features.abs().sum())
+        penalty = self.config.l1 * (self.mask.abs().sum() + self.features.abs().sum())
+        if self.config.smooth > 0:
+            penalty = penalty + self.config.smooth * laplacian_penalty(self.mask)
+        return penalty
+
+
+def laplacian_penalty(maps: torch.Tensor) -> torch.Tensor:
+    """Sum of squared discrete Laplacians of maps (N, H, W) (zero padding): a smoothness penalty."""
+    kernel = _LAPLACE.to(maps)[None, None]
+    return F.conv2d(maps[:, None], kernel, padding=1).pow(2).sum()
 
 
 class LinearReadout(nn.Module):
