@@ -79,7 +79,10 @@ def file_hash(path: str | os.PathLike, length: int = 16) -> str:
 def source_hash(length: int = 16) -> str:
     """Hash of the installed neurosafe package's source (every ``.py`` file and the data files shipped with it,
     such as schemas and scenarios; not byte code), computed once per process."""
-    root = Path(__file__).resolve().parents[1]
+    return _tree_hash(Path(__file__).resolve().parents[1], length)
+
+
+def _tree_hash(root: Path, length: int = 16) -> str:
     h = hashlib.sha256()
     for f in sorted(f for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts
                     and f.suffix not in (".pyc", ".pyo")):

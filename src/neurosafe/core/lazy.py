@@ -31,7 +31,7 @@ class _LazyPackage(types.ModuleType):
     def __setattr__(self, name: str, value: object) -> None:
         exported = self.__dict__.get("_lazy_where", {})
         if (isinstance(value, types.ModuleType) and name in exported and value.__name__ == f"{self.__name__}.{name}"
-                and exported[name] != value.__name__):
+                and hasattr(value, name)):  # the submodule defines the exported object of the same name
             return  # the exported object is (or will be, by __getattr__) bound under this name
         super().__setattr__(name, value)
 
