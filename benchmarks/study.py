@@ -3,9 +3,12 @@
 Each run is a fresh ``neurosafe run --json`` process (so the cached time includes starting Python and
 importing torch); CPU time is the child's user + system time (``resource.getrusage``). The cached re-run
 should take seconds (issue 18: under 5 s on 2 cores): the whole study is one cache entry
-(``OUT/default/cache/study-*.json``), so the re-run imports neither the runner nor matplotlib and redraws no
-figure (the report's figures are keyed by the results and the code). Run by hand:
-``python benchmarks/study.py [OUT]`` (default: a temporary folder; the first run takes minutes).
+(``OUT/default/cache/study-*.json``, keyed by the config, the data's bytes and neurosafe's source), so the
+re-run imports neither the runner nor matplotlib, torch, scipy, scikit-learn or xarray (package ``__init__``s
+import their names on first use, ``neurosafe.core.lazy``) and redraws no figure (the report's figures are keyed
+by the results and the code). Run by hand, on a quiet machine:
+``OMP_NUM_THREADS=1 python benchmarks/study.py [OUT]`` (default OUT: a temporary folder; the first run takes
+minutes). With an OUT that already holds the study, both runs are cached re-runs (labelled so).
 """
 
 from __future__ import annotations

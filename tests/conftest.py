@@ -54,6 +54,22 @@ def _nothing_written_into_the_repository():
                     pytrace=False)
 
 
+@pytest.fixture
+def progress_lines():
+    """The progress display writing plain lines (stderr not a terminal, every advance reported) to a buffer;
+    call the fixture's value for the lines written so far."""
+    import io
+
+    from neurosafe.core import progress
+
+    stream = io.StringIO()
+    progress.configure(stream=stream, tty=False, interval=0.0)
+    try:
+        yield lambda: stream.getvalue().splitlines()
+    finally:
+        progress.reset()
+
+
 def _real_data(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.exists():

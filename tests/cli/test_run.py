@@ -39,7 +39,7 @@ def test_cached_rerun_computes_nothing_redraws_no_figure_and_imports_no_model_co
                                                                                   monkeypatch):
     """Issue 18: a fully cached ``neurosafe run`` reads the whole study from the cache (no stage, no statistic),
     leaves the report's figures as they are, and (as a fresh process) imports neither the study runner nor
-    matplotlib nor the other commands' libraries."""
+    matplotlib nor the other commands' libraries, nor torch, scipy, scikit-learn or xarray."""
     import os
     import subprocess
     import sys
@@ -69,7 +69,8 @@ def test_cached_rerun_computes_nothing_redraws_no_figure_and_imports_no_model_co
     code = ("import sys; from neurosafe.cli import main\n"
             f"sys.argv = ['neurosafe', *{args!r}]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "heavy = ['matplotlib', 'neurosafe.study.runner', 'neurosafe.cli.app', 'neurosafe.connectome']\n"
+            "heavy = ['matplotlib', 'neurosafe.study.runner', 'neurosafe.cli.app', 'neurosafe.connectome', 'torch',\n"
+            "         'scipy', 'sklearn', 'xarray', 'pandas']\n"
             "print([m for m in heavy if m in sys.modules], file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})

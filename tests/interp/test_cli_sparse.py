@@ -53,3 +53,15 @@ def test_probe_sae_on_a_zoo_network_reports_the_downstream_loss(tmp_path):
     down = out["downstream"]
     assert down["clean"] == 0 and down["spliced"] < down["zero_ablated"]
     assert out["n_samples"] == 40 * 8 * 8  # one sample per position of the 8 x 8 map of the second block
+
+
+def test_probe_patch_progress_is_plain_lines_and_quiet_with_json(tmp_path, progress_lines):
+    quiet = runner.invoke(app, ["probe", "patch", "--pairs", "20", "--doses", "0,1", "--out", str(tmp_path),
+                                "--json"])
+    assert quiet.exit_code == 0, quiet.output
+    assert progress_lines() == []
+    loud = runner.invoke(app, ["probe", "patch", "--pairs", "20", "--doses", "0,1", "--out", str(tmp_path)])
+    assert loud.exit_code == 0, loud.output
+    lines = progress_lines()
+    assert lines[0] == "patching, mediation and stimulation: started, 4 steps"
+    assert lines[-1].startswith("patching, mediation and stimulation: 4/4 steps") and lines[-1].endswith("(done)")

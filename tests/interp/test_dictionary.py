@@ -112,3 +112,12 @@ def test_site_samples_of_a_conv_site_and_of_a_recording():
     np.testing.assert_allclose(site_samples(rec), rec.mean("repeat").values)
     with pytest.raises(InterpError, match="dictionary method"):
         learn_dictionary(got, "pca")
+
+
+def test_sae_epochs_show_as_plain_lines_when_not_a_terminal(progress_lines):
+    x = np.random.default_rng(0).normal(size=(64, 4))
+    fit_sae(x, SAEConfig(n_latents=8, epochs=3, batch_size=32), seed=0, progress=None)
+    lines = progress_lines()
+    assert lines[0] == "SAE epochs: started, 3 epochs" and lines[-1].startswith("SAE epochs: 3/3 epochs")
+    fit_sae(x, SAEConfig(n_latents=8, epochs=3, batch_size=32), seed=0)  # progress=False by default
+    assert progress_lines() == lines

@@ -159,3 +159,15 @@ def test_apgd_checkpoints_follow_the_paper():
     # p = 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99 (Croce & Hein 2020, section 3.2)
     assert apgd_checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
     assert apgd_checkpoints(20) == [5, 9, 12, 14, 16, 18, 19, 20]
+
+
+def test_attack_progress_is_plain_lines_of_images_when_not_a_terminal(progress_lines):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    x, y = torch.rand(6, 1, 4, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    pgd(model, x, y, eps=0.1, steps=2, batch_size=4, progress=True)
+    lines = progress_lines()
+    assert lines[0] == "PGD-2 linf eps=0.1: started, 6 images"
+    assert lines[1].startswith("PGD-2 linf eps=0.1: 4/6 images") and lines[-1].endswith("(done)")
+    pgd(model, x, y, eps=0.1, steps=2, batch_size=4)  # progress=False, the library default: silent
+    assert progress_lines() == lines

@@ -72,3 +72,14 @@ def test_bad_architecture_and_folder(tmp_path):
         parse_architecture("transformer")
     with pytest.raises(NeurosafeError, match="not a rules simulation folder"):
         sim.load_observables(tmp_path)
+
+
+def test_sweep_progress_counts_groups_and_resumed_ones(tmp_path, progress_lines):
+    config = make_config(**TINY)
+    simulate_rules(config, tmp_path)
+    sorted((tmp_path / "groups").iterdir())[0].unlink()
+    simulate_rules(config, tmp_path)  # one group is still there: resumed at 1 of 2
+    lines = progress_lines()
+    assert lines[0] == "network groups: started, 2 groups" and lines[1].startswith("network groups: 1/2 groups")
+    assert "network groups: started, 2 groups, resumed at 1" in lines
+    assert lines[-1].startswith("network groups: 2/2 groups") and lines[-1].endswith("(done)")

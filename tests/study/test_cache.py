@@ -140,3 +140,42 @@ def test_data_file_edited_in_place_is_read_again(tmp_path, monkeypatch):
     assert edited["provenance"]["record_hash"] != first["provenance"]["record_hash"]
     site = first["regularized_site"]
     assert edited.score("ridge", "baseline", site=site).ceiling != first.score("ridge", "baseline", site=site).ceiling
+
+
+def test_whole_study_entry_is_served_only_for_the_same_config_data_and_source(tiny_study, tmp_path, monkeypatch):
+    """The whole-study entry (a cached re-run's fast path) is keyed by the config, the data file's bytes and
+    neurosafe's source: any change misses it (the control: unchanged, it is served)."""
+    from neurosafe.study.cache import cached_results, study_key
+    from tests.conftest import TINY_STUDY
+
+    shutil.copytree(tiny_study.folder / "cache", tmp_path / "tiny" / "cache")
+    cfg = StudyConfig.model_validate(TINY_STUDY)
+    served = cached_results(cfg, tmp_path / "tiny")
+    assert served is not None and _numbers(served) == _numbers(tiny_study.results)
+    assert cached_results(StudyConfig.model_validate({**TINY_STUDY, "seeds": [1]}), tmp_path / "tiny") is None
+    data = tmp_path / "rec.nc"
+    data.write_bytes(b"recording one")
+    with_data = StudyConfig.model_validate({**TINY_STUDY, "data": str(data)})
+    key = study_key(with_data)
+    data.write_bytes(b"recording two")  # same name, same size, other content
+    assert study_key(with_data) != key and study_key(cfg) not in (key, study_key(with_data))
+    monkeypatch.setattr(cache_module, "source_hash", lambda: "edited source")
+    assert cached_results(cfg, tmp_path / "tiny") is None
+
+
+def test_source_hash_covers_package_data_files(tmp_path):
+    """The results schema and scenario files ship with the code: editing one is a code change; byte code is not."""
+    from neurosafe.core.hashing import _tree_hash
+
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "runner.py").write_text("# code")
+    (tmp_path / "study" / "results.schema.json").write_text("{}")
+    before = _tree_hash(tmp_path)
+    (tmp_path / "study" / "results.schema.json").write_text('{"version": 2}')
+    edited = _tree_hash(tmp_path)
+    assert edited != before
+    (tmp_path / "study" / "__pycache__").mkdir()
+    (tmp_path / "study" / "__pycache__" / "runner.cpython-311.pyc").write_bytes(b"byte code")
+    assert _tree_hash(tmp_path) == edited
+    (tmp_path / "study" / "runner.py").write_text("# edited code")
+    assert _tree_hash(tmp_path) not in (before, edited)

@@ -149,3 +149,19 @@ def test_config_is_frozen_and_round_trips():
     assert TrainConfig.model_validate(config.model_dump()) == config
     with pytest.raises(Exception, match="frozen"):
         config.epochs = 4
+
+
+def test_progress_reports_epochs_loss_and_resume_as_plain_lines(digits, tmp_path, progress_lines):
+    """Not a terminal: plain lines (epochs done of total, the loss); a resumed run says where it resumed."""
+    x, y, _, _ = digits
+    x, y = x[:64], y[:64]
+    config = TrainConfig(epochs=1, batch_size=32, device="cpu")
+    train_classifier(_net(), x, y, config=config, seed=0, checkpoint=tmp_path / "c.pt")
+    train_classifier(_net(), x, y, config=TrainConfig(epochs=2, batch_size=32, device="cpu"), seed=0,
+                     checkpoint=tmp_path / "c.pt")
+    lines = progress_lines()
+    assert lines[0] == "training: started, 1 epoch" and "1/1 epoch," in lines[1] and "loss=" in lines[1]
+    assert lines[-3] == "training: started, 2 epochs, resumed at 1"
+    assert lines[-1].startswith("training: 2/2 epochs") and lines[-1].endswith("(done)")
+    train_classifier(_net(), x, y, config=TrainConfig(epochs=1, device="cpu", progress=False), seed=0)
+    assert len(progress_lines()) == len(lines)  # progress=False: silent

@@ -148,8 +148,8 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
     """Activation patching of a path vs a random path of the same size, causal mediation (total, direct, indirect)
     and a stimulation dose-response curve, all with bootstrap CIs over input pairs (+ figure)."""
     import numpy as np
-    from tqdm.auto import tqdm
 
+    from neurosafe.core import progress as display
     from neurosafe.interp.causal import (
         PlantedCircuit,
         mediation,
@@ -189,16 +189,15 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
         path = _units(units)
         width = site_samples(model, site, images[:1]).shape[1]
     control = random_units(width, len(path), exclude=path, seed=child_seed(seed, "random path"))
-    steps = tqdm(total=4, desc="patching", disable=None if not json_out else True, leave=False)
-    found = patching_effect(model, site, base, source, units=path, readout=readout, seed=seed)
-    steps.update(1)
-    rand = patching_effect(model, site, base, source, units=control, readout=readout, seed=seed)
-    steps.update(1)
-    med = mediation(model, site, base, source, units=path, readout=readout, seed=seed)
-    steps.update(1)
-    curve = stimulate(model, site, None, base, dose_list, units=path, readout=readout, seed=seed)
-    steps.update(1)
-    steps.close()
+    with display.stage("patching, mediation and stimulation", total=4, unit="step", show=not json_out) as steps:
+        found = patching_effect(model, site, base, source, units=path, readout=readout, seed=seed)
+        steps.advance()
+        rand = patching_effect(model, site, base, source, units=control, readout=readout, seed=seed)
+        steps.advance()
+        med = mediation(model, site, base, source, units=path, readout=readout, seed=seed)
+        steps.advance()
+        curve = stimulate(model, site, None, base, dose_list, units=path, readout=readout, seed=seed)
+        steps.advance()
     summary = {"site": site, "path": [int(u) for u in path], "random_path": control,
                "path_effect": found.to_dict(per_unit=False), "random_effect": rand.to_dict(per_unit=False),
                "mediation": {k: v.to_dict(per_unit=False) for k, v in med.items()},

@@ -23,9 +23,9 @@ _CHUNK = 1 << 20
 
 
 def _update(h, a: Any) -> None:
-    import xarray as xr
-
-    if isinstance(a, xr.DataArray):
+    # xarray and torch are looked up, not imported: an object of theirs exists only once they are imported, and
+    # hashing a config (a cached re-run's key) then needs neither (issue 18)
+    if (xr := sys.modules.get("xarray")) is not None and isinstance(a, xr.DataArray):
         h.update(b"xr")
         _update(h, np.asarray(a.values))
         for name in sorted(a.coords):
@@ -77,10 +77,15 @@ def file_hash(path: str | os.PathLike, length: int = 16) -> str:
 
 @functools.cache
 def source_hash(length: int = 16) -> str:
-    """Hash of the installed neurosafe package's source (every ``.py`` file), computed once per process."""
-    root = Path(__file__).resolve().parents[1]
+    """Hash of the installed neurosafe package's source (every ``.py`` file and the data files shipped with it,
+    such as schemas and scenarios; not byte code), computed once per process."""
+    return _tree_hash(Path(__file__).resolve().parents[1], length)
+
+
+def _tree_hash(root: Path, length: int = 16) -> str:
     h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
+    for f in sorted(f for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts
+                    and f.suffix not in (".pyc", ".pyo")):
         h.update(str(f.relative_to(root)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:length]

@@ -13,6 +13,12 @@ Library code reports without knowing who listens::
             bar.advance()
 
 or ``for job in track(jobs, "train networks")``.
+
+A stage opened inside another one (a network's epochs inside "train networks", a model's activations inside a
+scoring stage) is nested: on a terminal its bar disappears when it ends; as plain lines it prints nothing at
+start or end, only the periodic line when it runs longer than ``interval`` (then also its end), so a log of
+2,400 networks is not 4,800 lines. ``initial`` resumes a stage part-way (a checkpoint); ``set_postfix`` adds a
+value to the line (``loss=0.31``).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class _Settings:
 
 
 _SETTINGS = _Settings()
+_OPEN: list[Stage] = []  # the stages open now, outermost first (nested stages report quietly)
 
 
 def configure(enabled: bool | None = None, interval: float | None = None, stream: IO[str] | None = None,
@@ -84,47 +91,68 @@ def format_seconds(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
 
 
+def _plural(unit: str, n: int) -> str:
+    return unit if n == 1 else unit + "s"
+
+
 class Stage:
     """A running stage; :meth:`advance` after each item (or set ``total`` later when it becomes known)."""
 
-    def __init__(self, name: str, total: int | None, step: int | None, steps: int | None):
+    def __init__(self, name: str, total: int | None, step: int | None, steps: int | None, initial: int = 0,
+                 unit: str = "item", show: bool | None = None):
         self.name, self.total, self.step, self.steps = name, total, step, steps
-        self.done = 0
+        self.done = self.initial = initial
+        self.unit = unit
         self.start = time.perf_counter()
         self._last = self.start
+        self.nested = bool(_OPEN)
+        self._on = _SETTINGS.enabled and show is not False
+        self._postfix = ""
+        self._wrote = False
         stream = _SETTINGS.stream or sys.stderr
         tty = _SETTINGS.tty if _SETTINGS.tty is not None else bool(getattr(stream, "isatty", lambda: False)())
         self._stream = stream
         self._bar = None
-        if _SETTINGS.enabled and tty:
+        if self._on and tty:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=self.label, file=stream, unit="item", leave=True)
-        elif _SETTINGS.enabled:
-            self._write(f"{self.label}: started" + (f", {total} items" if total is not None else ""))
+            self._bar = tqdm(total=total, initial=initial, desc=self.label, file=stream, unit=unit,
+                             leave=not self.nested)
+        elif self._on and not self.nested:
+            self._write(f"{self.label}: started" + (f", {total} {_plural(unit, total)}" if total is not None else "")
+                        + (f", resumed at {initial}" if initial else ""))
 
     @property
     def label(self) -> str:
         return f"[{self.step}/{self.steps}] {self.name}" if self.step and self.steps else self.name
 
     def _write(self, line: str) -> None:
+        self._wrote = True
         self._stream.write(line + "\n")
         self._stream.flush()
 
     def line(self) -> str:
-        """The plain status line: items done of total, elapsed and (when known) the ETA."""
+        """The plain status line: items done of total, elapsed and (when known) the ETA (from the items done
+        since this stage started, so a resumed stage's ETA is not flattered by its checkpoint)."""
         elapsed = time.perf_counter() - self.start
-        items = f"{self.done}/{self.total} items" if self.total is not None else f"{self.done} items"
+        count = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
+        items = f"{count} {_plural(self.unit, self.done if self.total is None else self.total)}"
         eta = ""
-        if self.total and self.done and self.done < self.total:
-            eta = f", ETA {format_seconds(elapsed / self.done * (self.total - self.done))}"
-        return f"{self.label}: {items}, {format_seconds(elapsed)} elapsed{eta}"
+        if self.total and self.done > self.initial and self.done < self.total:
+            eta = f", ETA {format_seconds(elapsed / (self.done - self.initial) * (self.total - self.done))}"
+        return f"{self.label}: {items}, {format_seconds(elapsed)} elapsed{eta}{self._postfix}"
+
+    def set_postfix(self, **values: object) -> None:
+        """Values shown after the counts (``loss=0.312``): on the bar, and on the next plain line."""
+        self._postfix = "".join(f", {k}={v}" for k, v in values.items())
+        if self._bar is not None:
+            self._bar.set_postfix(values, refresh=False)
 
     def advance(self, n: int = 1) -> None:
         self.done += n
         if self._bar is not None:
             self._bar.update(n)
-        elif _SETTINGS.enabled:
+        elif self._on:
             now = time.perf_counter()
             if now - self._last >= _SETTINGS.interval:
                 self._last = now
@@ -133,27 +161,31 @@ class Stage:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif _SETTINGS.enabled:
+        elif self._on and (not self.nested or self._wrote):
             self._write(f"{self.line()} (done)")
 
 
 @contextlib.contextmanager
-def stage(name: str, total: int | None = None, step: int | None = None, steps: int | None = None
-          ) -> Iterator[Stage]:
-    """A stage of a long run (``step`` of ``steps``) with ``total`` items; closed (and reported) on exit."""
-    s = Stage(name, total, step, steps)
+def stage(name: str, total: int | None = None, step: int | None = None, steps: int | None = None,
+          initial: int = 0, unit: str = "item", show: bool | None = None) -> Iterator[Stage]:
+    """A stage of a long run (``step`` of ``steps``) with ``total`` items (``initial`` of them done already, e.g.
+    restored from a checkpoint); closed (and reported) on exit. ``show=False`` silences this stage (a library
+    call's ``progress=False``); otherwise it shows as configured (off under ``--json``)."""
+    s = Stage(name, total, step, steps, initial=initial, unit=unit, show=show)
+    _OPEN.append(s)
     try:
         yield s
     finally:
+        _OPEN.remove(s)
         s.close()
 
 
 def track(items: Iterable[T], name: str, total: int | None = None, step: int | None = None,
-          steps: int | None = None) -> Iterator[T]:
+          steps: int | None = None, initial: int = 0, unit: str = "item", show: bool | None = None) -> Iterator[T]:
     """Iterate ``items`` inside a :func:`stage`, advancing after each one."""
     if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with stage(name, total, step, steps) as s:
+        total = initial + len(items)  # type: ignore[arg-type]
+    with stage(name, total, step, steps, initial=initial, unit=unit, show=show) as s:
         for item in items:
             yield item
             s.advance()

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.hashing import data_hash
@@ -101,9 +101,8 @@ def train_task_agent(behaviour: Behaviour, config: PPOConfig | None = None,
             history, start = list(state["history"]), int(state["iteration"])
     n = behaviour.n_trials
     torch.as_tensor(behaviour.reference, dtype=torch.float32)
-    bar = tqdm(total=config.iterations, initial=start, desc="PPO task agent", unit="iter",
-               disable=None if config.progress is None else not config.progress)
-    for it in range(start, config.iterations):
+    for it in display.track(range(start, config.iterations), "PPO task agent", total=config.iterations,
+                            initial=start, unit="iteration", show=config.progress):
         # on-policy batch: every body from its trial's start, `steps` steps
         for b, q, v in zip(bodies, behaviour.initial_qpos, behaviour.initial_qvel, strict=True):
             b.reset(qpos=q, qvel=v)
@@ -175,7 +174,5 @@ def train_task_agent(behaviour: Behaviour, config: PPOConfig | None = None,
                                          "optimizer": opt.state_dict(), "generator": gen.get_state(),
                                          "rng": rng.bit_generator.state, "history": history,
                                          "iteration": it + 1}, fp)
-        bar.update(1)
-    bar.close()
     agent.eval()
     return PPOFit(agent, config, history)

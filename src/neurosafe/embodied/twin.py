@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.hashing import data_hash
@@ -202,11 +202,10 @@ def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinC
     expert = AnimalPolicy(animal, behaviour, body)
     rng = make_rng(config.seed, "dagger_mixing")
     n_stages = 1 + config.dagger_iterations
-    bar = tqdm(total=n_stages, initial=stage0, desc="fit embodied twin", unit="stage",
-               disable=None if config.progress is None else not config.progress)
     # the mixing draws of finished stages are replayed so a resumed run continues the same stream
     mixing = [rng.random((behaviour.n_trials, behaviour.n_steps)) for _ in range(n_stages)]
-    for stage in range(stage0, n_stages):
+    for stage in display.track(range(stage0, n_stages), "fit embodied twin", total=n_stages, initial=stage0,
+                               unit="stage", show=config.progress):
         if stage > 0:
             twin.eval()
             policy = twin.policy()
@@ -229,7 +228,5 @@ def fit_embodied_twin(behaviour: Behaviour, animal: PlantedAnimal, config: TwinC
             save_checkpoint(checkpoint, {"model": twin.state_dict(), "optimizer": opt.state_dict(),
                                          "generator": gen.get_state(), "obs": data[0], "ref": data[1],
                                          "act": data[2], "history": history, "stage": stage + 1}, fp)
-        bar.update(1)
-    bar.close()
     twin.eval()
     return TwinFit(twin, config, history, len(data[0]))

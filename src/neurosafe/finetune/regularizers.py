@@ -14,10 +14,7 @@ Targets come from a recording or from a digital twin queried on new stimuli (the
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from neurosafe.core.errors import DataValidationError
@@ -25,7 +22,7 @@ from neurosafe.finetune.targets import NeuralTargets
 from neurosafe.metrics import torch as tm
 from neurosafe.subjects import SiteError, as_differentiable
 
-__all__ = ["CKARegularizer", "PredictionRegularizer", "RSARegularizer", "RegularizerConfig", "make_regularizer"]
+__all__ = ["CKARegularizer", "PredictionRegularizer", "RSARegularizer", "make_regularizer"]
 
 _EPS = 1e-8  # keeps correlation distances finite when a pattern in the batch is constant
 
@@ -110,19 +107,3 @@ def make_regularizer(kind: str, model: nn.Module, site: str, targets: NeuralTarg
     if kind not in _KINDS:
         raise DataValidationError(f"unknown regularizer {kind!r}; choose from {sorted(_KINDS)}")
     return _KINDS[kind](model, site, targets, **kwargs)
-
-
-class RegularizerConfig(BaseModel):
-    """A regularizer's settings (the ``regularizer:`` section of a study); ``site`` None: the caller's default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["rsa", "cka", "prediction"] = "rsa"
-    site: str | None = Field(None, description="layer to regularize")
-    weight: float = Field(1.0, ge=0)
-    batch_size: int = Field(32, ge=4)
-    warmup_epochs: int = Field(0, ge=0)
-
-    def build(self, model: nn.Module, targets: NeuralTargets, site: str | None = None):
-        """The regularizer on ``model`` (at ``self.site``, else ``site``) towards ``targets``."""
-        return make_regularizer(self.kind, model, self.site or site, targets, weight=self.weight,
-                                batch_size=self.batch_size, warmup_epochs=self.warmup_epochs)

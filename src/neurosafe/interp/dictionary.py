@@ -32,6 +32,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from neurosafe.core import progress as display
 from neurosafe.core.hooks import eval_mode, first_tensor, hooked
 from neurosafe.core.seeds import child_seed, torch_generator
 from neurosafe.data.io import Recording
@@ -234,10 +235,9 @@ def _train(sae: SparseAutoencoder, xt: Tensor, cfg: SAEConfig, seed: int, progre
     total = cfg.epochs * steps_per_epoch
     fired = torch.zeros(cfg.n_latents, dtype=torch.bool, device=xt.device)
     history: dict = {"loss": [], "resampled": []}
-    bar = _progress(progress, cfg.epochs)
     step = 0
     sae.train()
-    for _epoch in range(cfg.epochs):
+    for _epoch in display.track(range(cfg.epochs), "SAE epochs", unit="epoch", show=progress):
         perm = torch.randperm(n, generator=order_gen).to(xt.device)
         running = torch.zeros((), device=xt.device)
         for b in range(steps_per_epoch):
@@ -258,22 +258,9 @@ def _train(sae: SparseAutoencoder, xt: Tensor, cfg: SAEConfig, seed: int, progre
                     opt = torch.optim.Adam(sae.parameters(), lr=cfg.lr)
                 fired.zero_()
         history["loss"].append(float(running) / steps_per_epoch)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
     sae.eval()
     sae.history = history
     return sae
-
-
-def _progress(show: bool | None, total: int):
-    """A tqdm bar: ``False`` none; ``None`` only when stderr is a terminal; ``True`` always."""
-    if show is False:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="SAE epochs", leave=False, disable=None if show is None else False)
 
 
 def _numpy_fn(module: SparseAutoencoder, method: str) -> Callable[[np.ndarray], np.ndarray]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import norm
 
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import make_rng
@@ -86,6 +85,8 @@ def bootstrap_ci(point: float, replicates: np.ndarray, level: float = 0.95, meth
     else:
         if jackknife is None:
             raise NeurosafeError("a BCa interval needs the jackknife values of the statistic")
+        from scipy.stats import norm  # on first use: reading stored Scores needs no scipy (issue 18)
+
         below = (np.sum(reps < point) + 0.5 * np.sum(reps == point)) / len(reps)
         z0 = norm.ppf(np.clip(below, 1 / (2 * len(reps)), 1 - 1 / (2 * len(reps))))
         jk = np.asarray(jackknife, dtype=float)

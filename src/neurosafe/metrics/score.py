@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 import neurosafe
 from neurosafe.core.errors import NeurosafeError
@@ -26,6 +25,9 @@ from neurosafe.metrics.bootstrap import (
     bootstrap_indices,
     hierarchical_replicates,
 )
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["Score", "average_scores", "mean_score", "paired_difference", "provenance"]
 

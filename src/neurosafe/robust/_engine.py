@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.errors import DataValidationError
 from neurosafe.core.hooks import eval_mode
 from neurosafe.robust._inputs import AttackError, as_images, restore_type
@@ -232,11 +232,11 @@ class Engine:
         out = []
         with (
             eval_mode(self.module),
-            tqdm(total=len(self.x), desc=desc, disable=not progress, unit="img") as bar,
+            display.stage(desc, total=len(self.x), unit="image", show=progress) as bar,
         ):
             for i in range(0, len(self.x), batch_size):
                 index = slice(i, i + batch_size)
                 xb = self.x[index].to(self.device)
                 out.append(per_batch(xb, self.targets(xb, index), gen).detach().to(self.x.device))
-                bar.update(len(xb))
+                bar.advance(len(xb))
         return restore_type(torch.cat(out), self.original)

@@ -34,8 +34,8 @@ import numpy as np
 import torch
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.checkpoint import fingerprint
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.executor import get_executor
@@ -399,7 +399,9 @@ def simulate_rules(config: SimulationConfig, out: str | Path, *, backend: str = 
     executor = get_executor(backend, workers)
     task = partial(_run_cell, config, out, fp)
     if backend == "local":
-        for cell in tqdm(pending, desc="network groups", unit="group", disable=progress is False):
+        n_cells = len(_cells(config))
+        for cell in display.track(pending, "network groups", total=n_cells, initial=n_cells - len(pending),
+                                  unit="group", show=progress):
             name = task(cell)
             if on_group is not None:
                 on_group(name)

@@ -16,8 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from neurosafe.core.errors import NeurosafeError
-from neurosafe.finetune import RegularizerConfig, TrainConfig
-from neurosafe.twin import TwinConfig, TwinTrainConfig
+from neurosafe.finetune.config import RegularizerConfig
+from neurosafe.subjects.config import TrainConfig
+from neurosafe.twin.config import TwinConfig, TwinTrainConfig
 
 __all__ = ["StudyConfig", "StudyConfigError", "load_study"]
 

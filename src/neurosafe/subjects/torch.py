@@ -27,8 +27,8 @@ import torch
 import xarray as xr
 from numpy.lib.format import open_memmap
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.checkpoint import read_or_none
 from neurosafe.core.devices import resolve_device
 from neurosafe.core.errors import NeurosafeError
@@ -81,8 +81,8 @@ class TorchSubject:
     dims) or an int k (adaptive average pooling to k x k); ``projection`` an int D: flattened sites wider than
     D are projected to D dims with a seeded Gaussian matrix (entries N(0, 1/D)); ``seed`` of the projection;
     ``cache_dir`` where activations are cached and streamed; ``max_memory_gb`` the in-memory budget;
-    ``progress`` shows a progress bar (None: only on a terminal); ``transform_key`` names the transform in cache
-    keys when it cannot be derived (closures, lambdas with captured state).
+    ``progress`` shows progress (:mod:`neurosafe.core.progress`; False: silent); ``transform_key`` names the
+    transform in cache keys when it cannot be derived (closures, lambdas with captured state).
 
     The model is moved to ``device``. ``respond`` runs in eval mode and restores the model's mode afterwards.
     A module called several times in one forward pass reports its last call.
@@ -257,15 +257,12 @@ class TorchSubject:
             widths = {s: self._final(w) for s, w in self._widths(stimuli, sites).items()}
             with _Outputs(len(stimuli), widths, files, stream) as outputs:
                 total = -(-len(stimuli) // self.batch_size)
-                for start, x in tqdm(self._batches(stimuli), total=total, disable=self._no_progress(),
-                                     desc=f"activations ({len(sites)} sites)", leave=False):
+                for start, x in display.track(self._batches(stimuli), f"activations ({len(sites)} sites)", total=total,
+                                              unit="batch", show=self.progress):
                     for s, act in self.activations(x, sites).items():
                         outputs[s][start:start + len(x)] = self._reduce(s, act).float().cpu().numpy()
                 arrays = outputs.finish()
         return arrays
-
-    def _no_progress(self) -> bool | None:
-        return None if self.progress is None else not self.progress
 
     def _to_responses(self, stimuli: StimulusSet, site: str, values: np.ndarray) -> xr.DataArray:
         ids = [f"{site}:{i}" for i in range(values.shape[1])]

@@ -12,46 +12,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator
 from torch import nn
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
-from neurosafe.core.config import StrictConfig
 from neurosafe.core.devices import resolve_device
-from neurosafe.core.errors import DataValidationError, NeurosafeError
+from neurosafe.core.errors import DataValidationError
 from neurosafe.core.hashing import state_hash
 from neurosafe.core.seeds import torch_generator
+from neurosafe.subjects.config import TrainConfig
 
 __all__ = ["Regularizer", "TrainConfig", "TrainResult", "evaluate_accuracy", "train_classifier"]
-
-
-class TrainConfig(StrictConfig):
-    """Optimisation settings shared by every training loop (Adam): ``epochs`` (the maximum, where a loop
-    stops early), ``batch_size``, ``lr``, ``weight_decay``, ``device`` (``"auto"``: a CUDA GPU when
-    present) and ``progress`` (None: a bar on a terminal only). Frozen; bad values raise ``error``."""
-
-    error: ClassVar[type[NeurosafeError]] = DataValidationError
-
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(2e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    device: str = "auto"
-    progress: bool | None = None
-
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, v: str) -> str:
-        if v.split(":")[0] not in ("auto", "cpu", "cuda", "mps"):
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda[:N]' or 'mps'; got {v!r}")
-        return v
 
 
 class Regularizer(Protocol):
@@ -119,34 +95,34 @@ def train_classifier(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarr
         history = [dict(zip(state["history_keys"], row, strict=True)) for row in state["history"].tolist()]
         start = int(state["epoch"])
     loss_fn = nn.CrossEntropyLoss()
-    bar = tqdm(range(start, config.epochs), desc="training", disable=None if config.progress is None
-               else not config.progress, leave=False, initial=start, total=config.epochs)
-    for epoch in bar:
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        totals = {"task_loss": 0.0, **{f"{r.name}_penalty": 0.0 for r in regularizers}}
-        n_batches = 0
-        for i in range(0, len(x), config.batch_size):
-            idx = perm[i:i + config.batch_size].to(device)
-            loss = loss_fn(model(x[idx]), y[idx])
-            totals["task_loss"] += loss.item()
-            for r in regularizers:
-                pen = r.penalty(model, gen)
-                totals[f"{r.name}_penalty"] += pen.item()
-                loss = loss + r.weight_at(epoch) * pen
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            n_batches += 1
-        row = {"epoch": float(epoch + 1), **{k: v / n_batches for k, v in totals.items()}}
-        history.append(row)
-        bar.set_postfix(loss=f"{row['task_loss']:.3f}")
-        if ckpt is not None:
-            keys = list(history[0])
-            save_checkpoint(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(),
-                                   "optimizer": opt.state_dict(), "generator": gen.get_state(), "epoch": epoch + 1,
-                                   "history_keys": keys, "history": torch.tensor(
-                                       [[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
+    with display.stage("training", total=config.epochs, initial=start, unit="epoch", show=config.progress) as bar:
+        for epoch in range(start, config.epochs):
+            model.train()
+            perm = torch.randperm(len(x), generator=gen)
+            totals = {"task_loss": 0.0, **{f"{r.name}_penalty": 0.0 for r in regularizers}}
+            n_batches = 0
+            for i in range(0, len(x), config.batch_size):
+                idx = perm[i:i + config.batch_size].to(device)
+                loss = loss_fn(model(x[idx]), y[idx])
+                totals["task_loss"] += loss.item()
+                for r in regularizers:
+                    pen = r.penalty(model, gen)
+                    totals[f"{r.name}_penalty"] += pen.item()
+                    loss = loss + r.weight_at(epoch) * pen
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                n_batches += 1
+            row = {"epoch": float(epoch + 1), **{k: v / n_batches for k, v in totals.items()}}
+            history.append(row)
+            bar.set_postfix(loss=f"{row['task_loss']:.3f}")
+            if ckpt is not None:
+                keys = list(history[0])
+                save_checkpoint(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(),
+                                       "optimizer": opt.state_dict(), "generator": gen.get_state(), "epoch": epoch + 1,
+                                       "history_keys": keys, "history": torch.tensor(
+                                           [[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
+            bar.advance()
     model.eval()
     return TrainResult(model, history)
 

@@ -1,18 +1,22 @@
 """Sensory digital twins (paper section 2): core + readout models fit to recordings, judged against noise
 ceilings, with scaling laws over recording time."""
 
-from neurosafe.twin.config import FeatureCoreConfig, ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig
-from neurosafe.twin.ensemble import TwinEnsemble
-from neurosafe.twin.errors import TwinConfigError, TwinError
-from neurosafe.twin.evaluate import TwinEvaluation, evaluate_twin
-from neurosafe.twin.fragility import FragilityResult, twin_fragility
-from neurosafe.twin.model import DigitalTwin
-from neurosafe.twin.scaling import ScalingFit, fit_scaling_law, recording_time, scaling_sweep
-from neurosafe.twin.train import EpochReport, fit_twin, transfer_twin
-from neurosafe.twin.tuning import ReadoutTuning, tune_readout
+from neurosafe.core.lazy import lazy_exports
 
-load_twin = DigitalTwin.load
-transfer = transfer_twin
+# public names import their module on first use (a cached `neurosafe run` needs few of them: issue 18)
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "neurosafe.twin.config": [
+        "FeatureCoreConfig", "ReadoutConfig", "StackedCoreConfig", "TwinConfig", "TwinTrainConfig",
+    ],
+    "neurosafe.twin.ensemble": ["TwinEnsemble"],
+    "neurosafe.twin.errors": ["TwinConfigError", "TwinError"],
+    "neurosafe.twin.evaluate": ["TwinEvaluation", "evaluate_twin"],
+    "neurosafe.twin.fragility": ["FragilityResult", "twin_fragility"],
+    "neurosafe.twin.model": ["DigitalTwin", "load_twin=DigitalTwin.load"],
+    "neurosafe.twin.scaling": ["ScalingFit", "fit_scaling_law", "recording_time", "scaling_sweep"],
+    "neurosafe.twin.train": ["EpochReport", "fit_twin", "transfer_twin", "transfer=transfer_twin"],
+    "neurosafe.twin.tuning": ["ReadoutTuning", "tune_readout"],
+})
 
 __all__ = [
     "DigitalTwin",

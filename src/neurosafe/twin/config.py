@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from neurosafe.core.errors import NeurosafeError
-from neurosafe.subjects.training import TrainConfig
+from neurosafe.subjects.config import TrainConfig
 from neurosafe.twin.errors import TwinConfigError
 
 __all__ = ["FeatureCoreConfig", "ReadoutConfig", "StackedCoreConfig", "TwinConfig", "TwinTrainConfig"]
