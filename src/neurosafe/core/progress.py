@@ -90,6 +90,7 @@ class Stage:
     def __init__(self, name: str, total: int | None, step: int | None, steps: int | None):
         self.name, self.total, self.step, self.steps = name, total, step, steps
         self.done = 0
+        self.info = ""
         self.start = time.perf_counter()
         self._last = self.start
         stream = _SETTINGS.stream or sys.stderr
@@ -118,11 +119,17 @@ class Stage:
         eta = ""
         if self.total and self.done and self.done < self.total:
             eta = f", ETA {format_seconds(elapsed / self.done * (self.total - self.done))}"
-        return f"{self.label}: {items}, {format_seconds(elapsed)} elapsed{eta}"
+        info = f", {self.info}" if self.info else ""
+        return f"{self.label}: {items}{info}, {format_seconds(elapsed)} elapsed{eta}"
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, info: str | None = None) -> None:
+        """Count ``n`` more items done; ``info`` (e.g. ``val r 0.31``) replaces the status shown with them."""
         self.done += n
+        if info is not None:
+            self.info = info
         if self._bar is not None:
+            if info is not None:
+                self._bar.set_postfix_str(info, refresh=False)
             self._bar.update(n)
         elif _SETTINGS.enabled:
             now = time.perf_counter()
