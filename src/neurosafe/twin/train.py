@@ -458,10 +458,12 @@ def _fit(network: TwinNetwork, data, config: TwinConfig, seed: int, device, vali
                                  weight_decay=config.train.weight_decay)
     state = _State()
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-    fingerprint = _fingerprint(data, config, seed, validation)
-    if frozen_core:  # a transfer resumes only onto the same frozen core
-        fingerprint = run_fingerprint(fingerprint, state_hash(network.core.state_dict()))
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
+    fingerprint = None
+    if ckpt is not None:  # hashing data and code is needed only to key a checkpoint
+        fingerprint = _fingerprint(data, config, seed, validation)
+        if frozen_core:  # a transfer resumes only onto the same frozen core
+            fingerprint = run_fingerprint(fingerprint, state_hash(network.core.state_dict()))
     saved = load_checkpoint(ckpt, fingerprint, map_location=device) if resume and ckpt is not None else None
     if saved is not None:  # this fit's checkpoint (another fit's or an unreadable one: warned, start fresh)
         network.load_state_dict(saved["model"])
