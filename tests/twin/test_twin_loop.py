@@ -78,20 +78,21 @@ def _test_r(twin, test, truth):
 
 
 def test_augmentation_does_not_hurt_a_planted_brain_at_small_data():
-    """Synthetic V1 (the planted neurons are translation-equivariant Gabor units at fixed positions): 160
-    training images, scored against the brain's noise-free responses to 200 new images."""
-    brain = SyntheticBrain(n_neurons=20, area="V1", seed=7, image_size=16, snr_range=(1.0, 3.0), n_calibration=300)
-    stim, test = natural_patches(160, 16, seed=31), natural_patches(200, 16, seed=32)
+    """Synthetic V1 (translation-equivariant Gabor units at planted positions): 150 images (120 to train),
+    scored against the brain's noise-free responses to 200 new images, mean over two seeds; fixed epochs
+    (patience = epochs) so that early stopping on 30 validation images adds no noise."""
+    brain = SyntheticBrain(n_neurons=40, area="V1", seed=7, image_size=16, snr_range=(1.0, 3.0), n_calibration=300)
+    stim, test = natural_patches(150, 16, seed=31), natural_patches(200, 16, seed=32)
     rec, truth = brain.record(stim, repeats=2, seed=33), brain.respond(test)
     scores = {}
     for shift in (0, 1):
-        config = TwinConfig(core=StackedCoreConfig(channels=6, kernel_sizes=(7, 3)),
-                            train=TwinTrainConfig(epochs=25, batch_size=32, progress=False, patience=6,
-                                                  augment_shift=shift))
-        scores[shift] = np.median([_test_r(fit_twin(stim, rec, config, seed=s), test, truth) for s in (0, 1)])
-    print(f"\nmedian test r vs the noise-free responses, 160 images: no augmentation {scores[0]:.3f}, "
+        train = TwinTrainConfig(epochs=20, batch_size=16, progress=False, patience=20, val_fraction=0.2,
+                                augment_shift=shift)
+        config = TwinConfig(core=StackedCoreConfig(channels=6, kernel_sizes=(7, 3)), train=train)
+        scores[shift] = np.mean([_test_r(fit_twin(stim, rec, config, seed=s), test, truth) for s in (0, 1)])
+    print(f"\nmedian test r vs the noise-free responses, 120 training images: no augmentation {scores[0]:.3f}, "
           f"+-1 px translations {scores[1]:.3f}")
-    assert scores[0] > 0.3  # the fits learn something: the comparison has power
+    assert scores[0] > 0.1  # the fits learn something: the comparison has power
     assert scores[1] >= scores[0] - 0.02
 
 
