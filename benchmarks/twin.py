@@ -13,7 +13,9 @@ The comparison is of like with like (issue 17's goal: ``fit_twin`` >= 1.0x the p
   model, so the plain loop pays for standardising the images and building its model as ``fit_twin`` does
   (which also validates the inputs, hashes nothing without a checkpoint folder, and keeps the best state).
 
-Each variant runs ``ROUNDS`` times, interleaved, on the same device (a CUDA GPU when present, else the CPU
+Before timing, one Adam optimizer is built (torch imports its optimizer machinery on first use, seconds
+that would otherwise fall on whichever variant runs first). Each variant runs ``ROUNDS`` times,
+interleaved, the order reversed every other round, on the same device (a CUDA GPU when present, else the CPU
 with torch's default threads); the best round of each counts (the machine is shared). With neuralpredictors
 installed, the plain loop with its ``FullGaussian2d`` readout is timed too. Run by hand:
 ``python benchmarks/twin.py``.
@@ -32,7 +34,7 @@ from neurosafe.core.devices import resolve_device
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.twin import ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig, fit_twin
 
-N_STIMULI, EPOCHS, ROUNDS, BATCH, LR = 2000, 3, 3, 64, 5e-3
+N_STIMULI, EPOCHS, ROUNDS, BATCH, LR = 2000, 2, 3, 64, 5e-3
 CORE = StackedCoreConfig(channels=16, kernel_sizes=(13, 5, 5))
 READOUT = ReadoutConfig()
 LAPLACE = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])[None, None]
@@ -136,9 +138,11 @@ def main() -> None:
             stim.images, responses, lambda: neuralpredictors_readout(100, CORE.channels, 32), device)
     else:
         print("neuralpredictors not installed: comparing against the plain loop only")
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # warm-up: torch's one-time optimizer imports
     times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(ROUNDS):
-        for name, run in variants.items():
+    for round_ in range(ROUNDS):
+        order = list(variants.items())
+        for name, run in order if round_ % 2 == 0 else order[::-1]:
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
