@@ -116,15 +116,11 @@ def fit(
     cfg = _config(config, epochs, readout, channels, image_size, recipe, base=base)
     recs = [load_recording(d) for d in data]
     save_json(started, cfg.to_dict())
-    with progress.switched(False if json_out else None), \
-            progress.stage("fit the twin (epochs; may stop early)", total=cfg.train.epochs) as bar:
-        advance = [lambda report: bar.advance()]
+    with progress.switched(False if json_out else None):  # fit_twin reports epochs, val r, elapsed and ETA
         if len(recs) == 1 and recipe == Recipe.stacked:
-            summary = fit_recording(recs[0], out, cfg, test_fraction=test_fraction, seed=seed, resume=resume,
-                                    callbacks=advance)
+            summary = fit_recording(recs[0], out, cfg, test_fraction=test_fraction, seed=seed, resume=resume)
         else:
-            summary = fit_recordings(recs, out, cfg, test_fraction=test_fraction, seed=seed, resume=resume,
-                                     callbacks=advance)
+            summary = fit_recordings(recs, out, cfg, test_fraction=test_fraction, seed=seed, resume=resume)
     report(summary, json_out, [f"twin saved to [bold]{out}[/]: {summary['n_neurons']} neurons, {summary['epochs']} "
                                f"epochs, best validation r {summary['best_val_correlation']:.3f} "
                                f"(epoch {summary['best_epoch']})"])

@@ -103,6 +103,7 @@ class Stage:
         self.name, self.total, self.step, self.steps = name, total, step, steps
         self.done = self.initial = initial
         self.unit = unit
+        self.info = ""
         self.start = time.perf_counter()
         self._last = self.start
         self.nested = bool(_OPEN)
@@ -140,7 +141,8 @@ class Stage:
         eta = ""
         if self.total and self.done > self.initial and self.done < self.total:
             eta = f", ETA {format_seconds(elapsed / (self.done - self.initial) * (self.total - self.done))}"
-        return f"{self.label}: {items}, {format_seconds(elapsed)} elapsed{eta}{self._postfix}"
+        info = f", {self.info}" if self.info else ""
+        return f"{self.label}: {items}{info}, {format_seconds(elapsed)} elapsed{eta}{self._postfix}"
 
     def set_postfix(self, **values: object) -> None:
         """Values shown after the counts (``loss=0.312``): on the bar, and on the next plain line."""
@@ -148,9 +150,14 @@ class Stage:
         if self._bar is not None:
             self._bar.set_postfix(values, refresh=False)
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, info: str | None = None) -> None:
+        """Count ``n`` more items done; ``info`` (e.g. ``val r 0.31``) replaces the status shown with them."""
         self.done += n
+        if info is not None:
+            self.info = info
         if self._bar is not None:
+            if info is not None:
+                self._bar.set_postfix_str(info, refresh=False)
             self._bar.update(n)
         elif self._on:
             now = time.perf_counter()

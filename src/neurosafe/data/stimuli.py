@@ -279,9 +279,10 @@ def natural_patches(n: int, size: int | tuple[int, int] = 32, seed: int = 0, col
         y0 = int(rng.integers(0, img.shape[0] - ch + 1))
         x0 = int(rng.integers(0, img.shape[1] - cw + 1))
         crop = img[y0:y0 + ch, x0:x0 + cw]
+        if not color:  # luminance first: filtering and resampling are linear, so one channel does (3x faster)
+            crop = crop @ np.array([0.299, 0.587, 0.114], np.float32)
         patch = resize(crop, (h, w), anti_aliasing=(ch > h), preserve_range=True)
         if not color:
-            patch = patch @ np.array([0.299, 0.587, 0.114])
             out[i, 0] = patch
         else:
             out[i] = patch.transpose(2, 0, 1)

@@ -134,6 +134,10 @@ class TwinTrainConfig(TrainConfig):
     at ``epochs``; the best state is restored. ``val_fraction`` of the stimuli (seeded) is held out
     for validation. ``normalize`` divides each neuron's loss by its training variance (Gaussian) or mean
     (Poisson): per-session normalisation for a core shared by sessions of different rates.
+    ``val_every``: validate every k epochs (and at the first and last); patience counts validations.
+    ``augment_shift``: translate each training image by a random integer shift of up to this many pixels
+    (of the preprocessed image) and move the Gaussian readout's positions with it (0: off; needs the
+    stacked core and the gaussian readout, whose receptive fields can follow the shift).
     """
 
     error: ClassVar[type[NeurosafeError]] = TwinConfigError
@@ -147,6 +151,8 @@ class TwinTrainConfig(TrainConfig):
     max_lr_decays: int = Field(3, ge=1)
     val_fraction: float = Field(0.1, gt=0, lt=1)
     normalize: bool = False
+    val_every: int = Field(1, ge=1)
+    augment_shift: int = Field(0, ge=0)
 
 
 _CORES = {"stacked": StackedCoreConfig, "feature": FeatureCoreConfig}
@@ -184,6 +190,10 @@ class TwinConfig:
             raise TwinConfigError(f"shifter needs exactly two eye-position coordinates (x, y); got {self.shifter}")
         if self.shifter and self.readout.kind != "gaussian":
             raise TwinConfigError("a shifter moves receptive-field positions: it needs the gaussian readout")
+        if self.train.augment_shift and (self.readout.kind != "gaussian" or self.core.kind != "stacked"):
+            raise TwinConfigError("train.augment_shift needs the stacked core and the gaussian readout (readout "
+                                  f"positions follow the shift); got core {self.core.kind!r}, readout "
+                                  f"{self.readout.kind!r}")
         _positive("hidden", self.hidden)
         if self.image_size is not None and self.image_size < 8:
             raise TwinConfigError(f"image_size must be >= 8 pixels; got {self.image_size}")

@@ -64,6 +64,29 @@ def trial_inputs(responses: xr.DataArray, names: Sequence[str]) -> np.ndarray:
     return np.stack(cols, axis=-1) if cols else np.zeros((responses.sizes["stimulus"], n_rep, 0))
 
 
+def translate(images: torch.Tensor, max_shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Translate each image (B, C, H, W) by a random integer (dx, dy) in [-max_shift, max_shift]^2 (torch's
+    global RNG), filling with 0 (the standardised mean). Returns the images and the shifts (B, 2) in
+    ``grid_sample`` units (x then y; align_corners=True), the shift a Gaussian readout's positions need to
+    follow the image on a core that keeps the image grid.
+
+    Data augmentation by small translations (Krizhevsky et al. 2012) changes what a neuron sees unless its
+    receptive field moves with the image; moving the readout position is how the shifter network of Sinz
+    et al. 2018 (NeurIPS) follows eye movements, so an augmented image is a simulated fixational shift with a
+    known displacement.
+    """
+    b, _, h, w = images.shape
+    m = int(max_shift)
+    pixels = torch.randint(-m, m + 1, (b, 2), device=images.device)
+    padded = F.pad(images, (m, m, m, m))
+    rows = torch.arange(h, device=images.device)[None] - pixels[:, 1:] + m  # out[i] = in[i - dy]
+    cols = torch.arange(w, device=images.device)[None] - pixels[:, :1] + m
+    batch = torch.arange(b, device=images.device)[:, None, None]
+    out = padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
+    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=images.device)
+    return out.contiguous(), pixels * scale
+
+
 class Preprocess(nn.Module):
     """Images in [0, 1] -> optional luminance -> optional area resize -> standardised by training statistics
     (``standardize``; off for a feature core, whose network expects images in [0, 1])."""
@@ -126,16 +149,20 @@ class TwinNetwork(nn.Module):
         None for the training means."""
         return self.from_encoded(self.core.encode(z), session, inputs)
 
-    def from_encoded(self, encoded: torch.Tensor, session: str, inputs: torch.Tensor | None = None) -> torch.Tensor:
+    def from_encoded(self, encoded: torch.Tensor, session: str, inputs: torch.Tensor | None = None,
+                     shift: torch.Tensor | None = None) -> torch.Tensor:
         """Rates from the output of the core's fixed part (``core.encode``)."""
-        return self.from_features(self.core.head(encoded), session, inputs)
+        return self.from_features(self.core.head(encoded), session, inputs, shift)
 
-    def from_features(self, features: torch.Tensor, session: str, inputs: torch.Tensor | None = None) -> torch.Tensor:
+    def from_features(self, features: torch.Tensor, session: str, inputs: torch.Tensor | None = None,
+                      shift: torch.Tensor | None = None) -> torch.Tensor:
+        """Rates from the core's output; ``shift`` (B, 2) moves every receptive field (grid units, x then y),
+        added to the shifter's."""
         batch = features.shape[0]
         n_eye = len(self.config.shifter)
-        shift = None
         if self.shifters:
-            shift = self.shifters[session](None if inputs is None else inputs[:, :n_eye], batch)
+            eye = self.shifters[session](None if inputs is None else inputs[:, :n_eye], batch)
+            shift = eye if shift is None else shift + eye
         drive = self.readouts[session](features, shift)
         rate = self.output(drive)
         if self.modulators:

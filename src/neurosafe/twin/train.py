@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurosafe.core import progress as display
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.devices import resolve_device
@@ -37,7 +37,7 @@ from neurosafe.data.stimuli import StimulusSet
 from neurosafe.twin.config import TwinConfig, TwinTrainConfig
 from neurosafe.twin.cores import FeatureSubject
 from neurosafe.twin.errors import TwinError
-from neurosafe.twin.model import DigitalTwin, TwinNetwork, inverse_output, trial_inputs
+from neurosafe.twin.model import DigitalTwin, TwinNetwork, inverse_output, translate, trial_inputs
 
 __all__ = ["EpochReport", "fit_twin", "transfer_twin"]
 
@@ -68,10 +68,11 @@ class _Data:
     stimulus: torch.Tensor  # (M,) index into images
     targets: torch.Tensor  # (M, N), NaN -> 0
     mask: torch.Tensor  # (M, N) valid
+    dense: bool  # every target valid: the loss skips the mask
     inputs: torch.Tensor | None  # (M, k)
     train: torch.Tensor  # sample indices
     val: torch.Tensor
-    weights: torch.Tensor  # (N,) per-neuron loss weights (per-session normalisation; ones when off)
+    weights: torch.Tensor | None  # (N,) per-neuron loss weights (per-session normalisation; None when off)
     features: bool = False
 
 
@@ -199,17 +200,18 @@ def _prepare(network: TwinNetwork, data, config: TwinConfig, seed: int, device, 
                             "use train.loss='gaussian' for signed data")
         mask = np.isfinite(targets)
         standardized = ((pre[name] - network.preprocess.mean) / network.preprocess.std).to(device)
-        images, encoded = _encode_once(network, standardized, 4 * config.train.batch_size, frozen_core)
+        cache_core = frozen_core and not config.train.augment_shift  # augmented images pass the frozen core
+        images, encoded = _encode_once(network, standardized, 4 * config.train.batch_size, cache_core)
         train_idx = np.flatnonzero(~is_val)
         d = _Data(
             images=images, encoded=encoded, stimulus=torch.from_numpy(stim_idx).to(device),
             targets=torch.from_numpy(np.where(mask, targets, 0)).float().to(device),
-            mask=torch.from_numpy(mask).to(device),
+            mask=torch.from_numpy(mask).to(device), dense=bool(mask.all()),
             inputs=None if inputs is None else torch.from_numpy(inputs).float().to(device),
             train=torch.from_numpy(train_idx),
             val=torch.from_numpy(np.flatnonzero(is_val)),
-            weights=_loss_weights(targets[train_idx], config).to(device),
-            features=frozen_core,
+            weights=None if not config.train.normalize else _loss_weights(targets[train_idx], config).to(device),
+            features=cache_core,
         )
         with torch.no_grad():
             t, m = d.targets[d.train], d.mask[d.train].float()
@@ -259,43 +261,56 @@ def _encode_once(network: TwinNetwork, images: torch.Tensor, batch_size: int,
         return torch.cat([core.encode(x) for x in images.split(batch_size)]), True
 
 
-def _loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str,
+def _loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, kind: str,
           weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-sample loss summed over (valid, weighted) neurons, averaged over the batch."""
+    """Per-sample loss summed over (valid, weighted) neurons, averaged over the batch (``mask`` None: all
+    valid)."""
     per = pred - target * torch.log(pred + 1e-8) if kind == "poisson" else 0.5 * (pred - target) ** 2
-    per = per * mask
+    if mask is not None:
+        per = per * mask
     if weights is not None:
         per = per * weights
     return per.sum(1).mean()
 
 
-def _batch_pred(network: TwinNetwork, d: _Data, session: str, idx: torch.Tensor) -> torch.Tensor:
+def _batch_pred(network: TwinNetwork, d: _Data, session: str, idx: torch.Tensor, augment: int = 0) -> torch.Tensor:
+    """Rates for samples ``idx``; ``augment`` > 0 translates each image by up to that many pixels and moves
+    the readout positions with it (see :func:`neurosafe.twin.model.translate`)."""
     x = d.images[d.stimulus[idx]]
+    inputs = None if d.inputs is None else d.inputs[idx]
     if d.features:
-        return network.from_features(x, session, None if d.inputs is None else d.inputs[idx])
+        return network.from_features(x, session, inputs)
+    shift = None
+    if augment:
+        x, shift = translate(x, augment)
     encoded = x if d.encoded else network.core.encode(x)
-    return network.from_encoded(encoded, session, None if d.inputs is None else d.inputs[idx])
+    return network.from_encoded(encoded, session, inputs, shift)
 
 
-def _train_epoch(network, optimizer, data: dict[str, _Data], config: TwinConfig) -> float:
+def _train_epoch(network, optimizer, data: dict[str, _Data], config: TwinConfig, frozen_core: bool) -> float:
+    """One pass over every session's training samples, batches of all sessions in random order. One
+    objective (loss + the core's and readout's penalties, each computed once) and one optimizer step per
+    batch; the loss is summed on the device and read once per epoch (no per-batch synchronisation)."""
     network.train()
-    if any(d.features for d in data.values()):
+    if frozen_core:
         network.core.eval()  # a frozen core keeps its batch-norm statistics
     batches = []
     for name, d in data.items():
         perm = d.train[torch.randperm(len(d.train))]
         batches += [(name, idx) for idx in perm.split(config.train.batch_size)]
-    total = 0.0
+    total = torch.zeros((), device=next(iter(data.values())).targets.device)
+    augment = config.train.augment_shift
     for k in torch.randperm(len(batches)).tolist():
         name, idx = batches[k]
         d = data[name]
-        loss = _loss(_batch_pred(network, d, name, idx), d.targets[idx], d.mask[idx], config.train.loss, d.weights)
-        objective = loss + (network.readouts[name].regularizer() if d.features else network.regularizer(name))
+        pred = _batch_pred(network, d, name, idx, augment)
+        loss = _loss(pred, d.targets[idx], None if d.dense else d.mask[idx], config.train.loss, d.weights)
+        objective = loss + (network.readouts[name].regularizer() if frozen_core else network.regularizer(name))
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
         optimizer.step()
-        total += loss.item() * len(idx)
-    return total / sum(len(d.train) for d in data.values())
+        total += loss.detach() * len(idx)
+    return float(total) / sum(len(d.train) for d in data.values())
 
 
 def masked_correlation(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -443,38 +458,48 @@ def _fit(network: TwinNetwork, data, config: TwinConfig, seed: int, device, vali
                                  weight_decay=config.train.weight_decay)
     state = _State()
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-    fingerprint = _fingerprint(data, config, seed, validation)
-    if frozen_core:  # a transfer resumes only onto the same frozen core
-        fingerprint = run_fingerprint(fingerprint, state_hash(network.core.state_dict()))
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
+    fingerprint = None
+    if ckpt is not None:  # hashing data and code is needed only to key a checkpoint
+        fingerprint = _fingerprint(data, config, seed, validation)
+        if frozen_core:  # a transfer resumes only onto the same frozen core
+            fingerprint = run_fingerprint(fingerprint, state_hash(network.core.state_dict()))
     saved = load_checkpoint(ckpt, fingerprint, map_location=device) if resume and ckpt is not None else None
     if saved is not None:  # this fit's checkpoint (another fit's or an unreadable one: warned, start fresh)
         network.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state, best_state = _State(**{k: saved[k] for k in vars(_State()) if k in saved}), saved["best_state"]
-    bar = tqdm(total=config.train.epochs, initial=state.epoch, desc="fit_twin", unit="epoch",
-               disable=None if config.train.progress is None else not config.train.progress)
-    while not state.finished and state.epoch < config.train.epochs:
-        state.epoch += 1
-        start = time.perf_counter()
-        with _seeded(seed, device, state.epoch):
-            train_loss = _train_epoch(network, optimizer, samples, config)
-        score = _validate(network, samples, 4 * config.train.batch_size)
-        lr = optimizer.param_groups[0]["lr"]
-        if _step(state, score, optimizer, config):
-            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        state.history.append({"epoch": state.epoch, "train_loss": train_loss, "val_correlation": score, "lr": lr,
-                              "seconds": time.perf_counter() - start})
-        if ckpt is not None:
-            save_checkpoint(ckpt, {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
-                                   "best_state": best_state, **vars(state)}, fingerprint)
-        bar.update(1)
-        bar.set_postfix(val_r=f"{score:.3f}", best=state.best_epoch)
-        stopping = state.finished or state.epoch >= config.train.epochs
-        report = EpochReport(state.epoch, train_loss, score, lr, state.best_epoch, stopping)
-        for callback in callbacks:
-            callback(report)
-    bar.close()
+    t = config.train
+    n_neurons = sum(r.sizes["neuron"] for _, r in data.values())
+    what = f"{'transfer' if frozen_core else 'fit'} twin ({n_neurons} neurons; epochs, may stop early)"
+    quiet = display.switched(False) if t.progress is False else contextlib.nullcontext()
+    last = math.nan
+    with quiet, display.stage(what, total=t.epochs - state.epoch) as bar:
+        while not state.finished and state.epoch < t.epochs:
+            state.epoch += 1
+            start = time.perf_counter()
+            with _seeded(seed, device, state.epoch):
+                train_loss = _train_epoch(network, optimizer, samples, config, frozen_core)
+            lr = optimizer.param_groups[0]["lr"]
+            # validate every val_every epochs, at the first and at the last (early stopping counts validations)
+            if state.epoch == 1 or state.epoch % t.val_every == 0 or state.epoch == t.epochs:
+                score = _validate(network, samples, 4 * t.batch_size)
+                if _step(state, score, optimizer, config):
+                    best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+                last = score
+            else:
+                score = math.nan
+            state.history.append({"epoch": state.epoch, "train_loss": train_loss, "val_correlation": score, "lr": lr,
+                                  "seconds": time.perf_counter() - start})
+            if ckpt is not None:
+                save_checkpoint(ckpt, {"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+                                       "best_state": best_state, **vars(state)}, fingerprint)
+            bar.advance(info=f"epoch {state.epoch}, val r {last:.3f} (best {state.best:.3f} at epoch "
+                             f"{state.best_epoch})")
+            stopping = state.finished or state.epoch >= t.epochs
+            report = EpochReport(state.epoch, train_loss, score, lr, state.best_epoch, stopping)
+            for callback in callbacks:
+                callback(report)
     network.load_state_dict(best_state)
     neuron_ids = {n: [str(i) for i in r.neuron_id.values] for n, (_, r) in data.items()}
     return DigitalTwin(network, neuron_ids, stimulus_shape, state.history)
