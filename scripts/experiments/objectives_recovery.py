@@ -1,17 +1,23 @@
-"""Model recovery of training objectives and the objective comparison on real data (issue 15, items 1-3).
+"""Model recovery for the objective zoo, then the real-data tables with the matched recovery accuracy.
 
-Trains the objective zoo (6 objectives x 2 candidate seeds at 16-32-64 channels; 6 x 2 brain networks at
-12-24-48 channels on other natural patches: held out by seed, width and training images; 16 px patches,
-sized for two shared CPU cores), compares the candidates with Cowley V4 (session 210325) and the
-Kriegeskorte 92-image IT RDMs, then runs the recovery grid (stimuli x neurons, Poisson noise, 4 repeats;
-one brain at a time). Resumable: trained networks stay in the store, finished brains in the CSV.
+Candidates: 6 objectives x 2 seeds (16-32-64 channels, training patches of data_seed 0). Synthetic brains
+(held out: 12-24-48 channels, other seeds, other training patches (data_seed 1)) in two disjoint sets:
+DEVELOPMENT brains (seeds 100-101 per objective), on which the decision rule is chosen, and HELD-OUT brains
+(seeds 200-204 per objective), on which it is reported. A brain's neurons are responsive units (non-constant
+on natural patches) of its last two conv layers (relu2 and relu3, single positions of a 4 x 4 pooled map),
+without replacement, 4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3,
+best layer chosen on a held-out half of the stimuli) with ridge, CKA and the shape distance; every
+candidate's committed score per brain x data size is kept so that decision rules can be applied after.
+Matched recoveries: the same brains recorded on the Cowley V4 images (640 x 50 neurons) and on the 92
+Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RDMs).
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/experiments/objectives_recovery.py runs/objectives-exp
 
-Environment: SKIP_REAL=1 skips the real-data stage; PART=k NPART=n splits the brains over n processes
-(part 0 then assembles the figures once every part's CSV is complete; FINAL=1 only assembles).
+Environment: PART=k NPART=n splits the networks / brains over n processes (part 0 assembles once every
+part's CSVs are complete; FINAL=1 only assembles). Resumable: trained networks sit in OUT/store (the model
+store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
 
-Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability.png, OUT/real.json, OUT/real_*.png.
+Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability*.png, OUT/real.json, OUT/real_*.png.
 """
 
 from __future__ import annotations
@@ -27,24 +33,44 @@ import pandas as pd
 import torch
 
 from neurosafe.cli.common import to_jsonable
+from neurosafe.core.errors import DataValidationError
 from neurosafe.core.io import atomic_path
+from neurosafe.core.seeds import child_seed
 from neurosafe.data.datasets import load_cowley2023, load_kriegeskorte92
-from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, objective_of, train_zoo
-from neurosafe.objectives.engine import compare_objectives, plot_comparison
-from neurosafe.objectives.recovery import RecoveryResult, plot_confusion, plot_identifiability, recovery_experiment
-from neurosafe.subjects.store import load_stored
+from neurosafe.data.stimuli import natural_patches
+from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, model_name, objective_of, train_zoo
+from neurosafe.objectives.engine import SITES, compare_objectives, features_of, plot_comparison
+from neurosafe.objectives.recovery import (
+    RecoveryResult,
+    apply_rule,
+    plot_confusion,
+    plot_identifiability,
+    recovery_experiment,
+    select_rule,
+    with_rules,
+)
+from neurosafe.subjects.store import list_stored, load_stored
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/objectives-exp")
 STORE = OUT / "store"
 CAND_SEEDS = (0, 1)
-BRAIN_SEEDS = (100, 101)
-N_STIMULI = (92, 100, 300, 640, 2000)
-N_NEURONS = (50, 200)
-METRICS = ("ridge", "cka", "shape")
+DEV_SEEDS = (100,)
+TEST_SEEDS = (200, 201, 202, 203)
+N_STIMULI = (100, 300, 2000)
+N_NEURONS = (200,)
+TARGET = (2000, 200)
+METRICS = ("ridge", "cka")
+RULES = ("mean:ridge", "mean:cka", "mean:ridge+cka", "max:ridge", "profile:ridge", "profile:cka",
+         "profile:ridge+cka")
+RSA_RULES = ("mean:rsa", "mean:rsa_pearson", "mean:rsa+rsa_pearson", "profile:rsa", "profile:rsa+rsa_pearson")
+BRAIN_SITES = ("relu2", "relu3")
 RIDGE = {"alphas": tuple(np.logspace(-2, 6, 5)), "n_folds": 3}
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CAND = ObjectiveConfig(n_images=1500, epochs=3, batch_size=64, supervised_epochs=5)
+EPOCHS = int(os.environ.get("EPOCHS", 8))
+N_IMAGES = int(os.environ.get("N_IMAGES", 4000))
+CAND = ObjectiveConfig(n_images=N_IMAGES, epochs=EPOCHS, batch_size=64, supervised_epochs=10)
 BRAIN = CAND.model_copy(update={"widths": (12, 24, 48), "data_seed": 1})
+PART, NPART = int(os.environ.get("PART", 0)), int(os.environ.get("NPART", 1))
 
 
 def write(name: str, payload: dict) -> None:
@@ -56,81 +82,165 @@ def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
-def real_data(candidates: dict) -> None:
-    if (OUT / "real.json").exists():
-        return
-    real = {}
+def real_sets() -> dict:
+    sets = {}
     if (DATA / "v4-cowley2023").is_dir():
         rec = load_cowley2023(DATA / "v4-cowley2023")
-        stim = rec.stimuli.resized(16, grey=True)
-        res = compare_objectives(candidates, stim, rec.responses, n_boot=100, seed=0, progress=False)
-        plot_comparison(res, OUT / "real_cowley.png", title="Cowley V4 210325")
-        real["cowley_v4_210325"] = res.to_dict()
-        log(f"cowley: {res.winners} consensus {res.consensus} W {res.kendall_w} {res.kendall_w_ci}")
+        sets["cowley"] = (rec.stimuli.resized(16, grey=True), rec)
     if (DATA / "rsa92-kriegeskorte2008").is_dir():
         rec = load_kriegeskorte92(DATA / "rsa92-kriegeskorte2008")
-        stim = rec.stimuli.resized(16, grey=True)
-        for key, groups in (("human_it", "subject"), ("monkey_it", None)):
-            res = compare_objectives(candidates, stim, rdms=rec.extras[key], groups=groups, n_boot=100, seed=0,
-                                     progress=False)
-            plot_comparison(res, OUT / f"real_kriegeskorte_{key}.png", title=f"Kriegeskorte 92: {key}")
-            real[f"kriegeskorte92_{key}"] = res.to_dict()
-            log(f"kriegeskorte {key}: {res.winners} consensus {res.consensus} W {res.kendall_w} {res.kendall_w_ci}")
+        sets["k92"] = (rec.stimuli.resized(16, grey=True), rec)
+    return sets
+
+
+def train(configs: list[tuple[ObjectiveConfig, tuple[int, ...]]]) -> None:
+    """Train (or find in the store) this part's share of every (objective, seed) cell."""
+    for config, seeds in configs:
+        cells = [(o, s) for s in seeds for o in OBJECTIVES]
+        for o, s in [c for k, c in enumerate(cells) if k % NPART == PART]:
+            t = time.time()
+            train_zoo((o,), (s,), config, STORE, OUT / "checkpoints", progress=False)
+            log(f"trained {o} seed {s} widths {config.widths} ({time.time() - t:.0f} s)")
+
+
+def candidate_features(candidates: dict, sets: dict) -> dict:
+    """{stimulus set: (stimuli, {network: (objective, {site: features})})}, computed once per process."""
+    patches = natural_patches(max(N_STIMULI), 16, seed=child_seed(0, "recovery stimuli"))
+    out = {}
+    for key, stim in (("patches", patches), *((k, v[0]) for k, v in sets.items())):
+        out[key] = (stim, {n: (o, features_of(m, stim, SITES, 2)) for n, (o, m) in candidates.items()})
+    return out
+
+
+def brain_scores(kind: str, brains: list[tuple[int, str]], feats: dict) -> None:
+    """Each brain's candidate scores on the natural-patch grid and the matched real-stimulus runs."""
+    folder = OUT / "scores"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in brains:
+        path = folder / f"{kind}_{i:03d}.csv"
+        if path.exists():
+            continue
+        t = time.time()
+        net = [(objective_of(name), load_stored(name, 1, STORE))]
+        kw = {"repeats": 4, "noise": "poisson", "site": BRAIN_SITES, "brain_pool": 4, "seed": 0,
+              "first_brain": i + (1000 if kind == "test" else 0), "ridge_options": RIDGE, "progress": False}
+        stim, cands = feats["patches"]
+        parts = [recovery_experiment(cands, net, N_STIMULI, N_NEURONS, metrics=METRICS, stimuli=stim, **kw).scores
+                 .assign(stimuli="patches")]
+        if "cowley" in feats:
+            stim, cands = feats["cowley"]
+            parts.append(recovery_experiment(cands, net, (len(stim),), (50,), metrics=METRICS, stimuli=stim,
+                                             **kw).scores.assign(stimuli="cowley"))
+        if "k92" in feats:
+            stim, cands = feats["k92"]
+            try:
+                parts.append(recovery_experiment(cands, net, (len(stim),), (200,), metrics=("rsa", "rsa_pearson"),
+                                                 stimuli=stim, **kw).scores.assign(stimuli="k92"))
+            except DataValidationError as err:  # a layer constant on an image: no RDM; say so in the log
+                log(f"{kind} brain {i}: 92-image RSA recovery skipped: {err}")
+        with atomic_path(path) as tmp:
+            pd.concat(parts, ignore_index=True).to_csv(tmp, index=False)
+        log(f"{kind} brain {i} ({name}) scored in {time.time() - t:.0f} s")
+
+
+def result_of(kind: str, stimuli: str) -> RecoveryResult:
+    sc = pd.concat([pd.read_csv(f) for f in sorted((OUT / "scores").glob(f"{kind}_*.csv"))], ignore_index=True)
+    sc = sc[sc.stimuli == stimuli].drop(columns="stimuli")
+    picks = sc[["brain", "true", "n_stimuli", "n_neurons"]].drop_duplicates().assign(rule="none", picked="",
+                                                                                      correct=False)
+    return RecoveryResult(picks, tuple(sorted(OBJECTIVES)), {"set": kind, "stimuli": stimuli}, sc)
+
+
+def real_scores(res, label: str) -> pd.DataFrame:
+    t = res.table
+    return pd.DataFrame({"brain": -1, "true": label, "n_stimuli": res.info["n_stimuli"],
+                         "n_neurons": res.info["n_neurons"] or 0, "network": t.network, "objective": t.objective,
+                         "metric": t.metric, "site": t.site, "value": t.value,
+                         "higher_is_better": t.higher_is_better.astype(bool)})
+
+
+def assemble(candidates: dict, sets: dict) -> None:
+    objectives = tuple(sorted(OBJECTIVES))
+    dev, test = result_of("dev", "patches"), result_of("test", "patches")
+    chosen, dev_table = select_rule(dev, RULES, *TARGET)
+    log(f"rule chosen on development brains at {TARGET}: {chosen}\n{dev_table}")
+    test = with_rules(test, RULES, development=dev)
+    test = RecoveryResult(test.picks[test.picks.rule != "none"], objectives, test.info, test.scores)
+    plot_confusion(test, *TARGET, OUT / "confusion.png", rule=chosen)
+    plot_identifiability(test, OUT / "identifiability.png", rule=chosen)
+    plot_identifiability(test, OUT / "identifiability_ridge.png", rule="mean:ridge")
+    summary = {"chosen_rule": chosen, "target": TARGET, "development": dev_table.to_dict(orient="records"),
+               "n_dev_brains": int(dev.scores.brain.nunique()), "n_test_brains": int(test.scores.brain.nunique()),
+               "accuracy_by_rule": {r: test.accuracy(r).to_dict(orient="records") for r in RULES},
+               "confusion": test.confusion(*TARGET, rule=chosen).to_dict(orient="index"),
+               "row_rates": test.row_rates(*TARGET, rule=chosen).to_dict(orient="records"),
+               "config": {"candidates": CAND.model_dump(), "brains": BRAIN.model_dump(),
+                          "candidate_seeds": CAND_SEEDS, "dev_seeds": DEV_SEEDS, "test_seeds": TEST_SEEDS,
+                          "brain_sites": BRAIN_SITES, "metrics": METRICS}}
+    real = {}
+    for key, stim_kind, rules, metrics in (("cowley", "cowley", RULES, METRICS),
+                                           ("k92", "k92", RSA_RULES, ("rsa", "rsa_pearson"))):
+        if key not in sets:
+            continue
+        mdev, mtest = result_of("dev", stim_kind), result_of("test", stim_kind)
+        size = (int(mdev.scores.n_stimuli.iloc[0]), int(mdev.scores.n_neurons.iloc[0]))
+        mchosen, mdev_table = select_rule(mdev, rules, *size)
+        mtest = with_rules(mtest, rules, development=mdev)
+        matched = {r: mtest.accuracy(r).iloc[0].to_dict() for r in rules}
+        stim, rec = sets[key]
+        runs = ([("cowley_v4_210325", {"responses": rec.responses})] if key == "cowley" else
+                [("kriegeskorte92_human_it", {"rdms": rec.extras["human_it"], "groups": "subject"}),
+                 ("kriegeskorte92_monkey_it", {"rdms": rec.extras["monkey_it"]})])
+        for label, kw in runs:
+            res = compare_objectives(candidates, stim, metrics=metrics, n_boot=100, seed=0, progress=False, **kw)
+            plot_comparison(res, OUT / f"real_{label}.png", title=label)
+            picks = {r: apply_rule(real_scores(res, label), r, objectives, mdev.scores).picked.iloc[0]
+                     for r in rules}
+            real[label] = {**res.to_dict(), "matched_size": size, "matched_rule": mchosen,
+                           "matched_dev": mdev_table.to_dict(orient="records"), "matched_accuracy": matched,
+                           "picks_by_rule": picks}
+            log(f"{label}: chosen rule {mchosen} picks {picks[mchosen]}; matched accuracy {matched[mchosen]}")
     write("real.json", real)
+    write("recovery.json", summary)
+    log("all done")
 
 
 def main() -> None:
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    cand = train_zoo(OBJECTIVES, CAND_SEEDS, CAND, STORE, OUT / "checkpoints", progress=False)
-    log(f"candidates trained ({time.time() - t0:.0f} s)")
+    train([(CAND, CAND_SEEDS), (BRAIN, DEV_SEEDS), (BRAIN, TEST_SEEDS)])
+    log(f"part {PART}: networks trained ({time.time() - t0:.0f} s)")
+    if os.environ.get("TRAIN_ONLY") == "1":
+        return
+    # every part needs every candidate: wait for the other parts' candidates in the store
+    cells = [(o, s) for s in CAND_SEEDS for o in OBJECTIVES]
+    cand = [model_name(o, s, CAND.widths) for o, s in cells]
+    while not all(_stored(n) for n in cand):
+        time.sleep(20)
     candidates = {n: (objective_of(n), load_stored(n, 1, STORE)) for n in cand}
-    if os.environ.get("SKIP_REAL") != "1":  # SKIP_REAL=1: a second process runs the recovery meanwhile
-        real_data(candidates)
-    brains = train_zoo(OBJECTIVES, BRAIN_SEEDS, BRAIN, STORE, OUT / "checkpoints", progress=False)
-    log(f"brains trained ({time.time() - t0:.0f} s)")
-    brain_nets = [(objective_of(n), load_stored(n, 1, STORE)) for n in brains]
-    # the grid, one brain at a time (resumable); PART=k of NPART processes takes brains i % NPART == k
-    part_no, n_parts = int(os.environ.get("PART", 0)), int(os.environ.get("NPART", 1))
-    picks_file = OUT / f"recovery_picks_{part_no}.csv"
-    done = pd.read_csv(picks_file) if picks_file.exists() else pd.DataFrame()
-    finished = {b for f in OUT.glob("recovery_picks_*.csv") for b in pd.read_csv(f).brain}
-    for i, brain in enumerate(brain_nets):
-        if i % n_parts != part_no or i in finished or os.environ.get("FINAL") == "1":
-            continue
-        t1 = time.time()
-        part = recovery_experiment(candidates, [brain], N_STIMULI, N_NEURONS, repeats=4, noise="poisson",
-                                   metrics=METRICS, sites=("relu3",), brain_pool=4, seed=0, first_brain=i,
-                                   ridge_options=RIDGE, allow_repeats=True,
-                                   progress=False)
-        done = pd.concat([done, part.picks], ignore_index=True)
-        with atomic_path(picks_file) as tmp:
-            done.to_csv(tmp, index=False)
-        log(f"brain {i} ({brain[0]}) done in {time.time() - t1:.0f} s")
-    if part_no != 0:
+    sets = real_sets()
+    feats = candidate_features(candidates, sets)
+    for kind, seeds in (("dev", DEV_SEEDS), ("test", TEST_SEEDS)):
+        cells = [(o, s) for s in seeds for o in OBJECTIVES]
+        names = [(k, model_name(o, s, BRAIN.widths)) for k, (o, s) in enumerate(cells)]
+        mine = [(k, n) for k, n in names if k % NPART == PART]
+        while not all(_stored(n) for _, n in mine):
+            time.sleep(20)
+        if os.environ.get("FINAL") != "1":
+            brain_scores(kind, mine, feats)
+    if PART != 0:
         return
-    # the matched check for the 92-image RDMs: RSA-only recovery at 92 stimuli
-    if not (OUT / "recovery_rsa92.csv").exists() and os.environ.get("FINAL") != "1":
-        r92 = recovery_experiment(candidates, brain_nets, (92,), (200,), metrics=("rsa", "rsa_pearson"), seed=0,
-                                  brain_pool=4, allow_repeats=True, progress=False)
-        r92.picks.to_csv(OUT / "recovery_rsa92.csv", index=False)
-        log("rsa92 recovery: " + r92.accuracy("rsa").to_string())
-    done = pd.concat([pd.read_csv(f) for f in sorted(OUT.glob("recovery_picks_*.csv"))], ignore_index=True)
-    if len(set(done.brain)) < len(brain_nets):
-        log(f"{len(set(done.brain))} of {len(brain_nets)} brains done; run again with FINAL=1 when all parts end")
-        return
-    result = RecoveryResult(done, tuple(sorted({o for o, _ in candidates.values()})),
-                            {"metrics": list(METRICS), "sites": ["relu3"], "candidate_seeds": list(CAND_SEEDS),
-                             "brain_seeds": list(BRAIN_SEEDS), "brain_widths": list(BRAIN.widths),
-                             "noise": "poisson", "repeats": 4})
-    plot_confusion(result, max(N_STIMULI), max(N_NEURONS), OUT / "confusion.png")
-    plot_identifiability(result, OUT / "identifiability.png")
-    plot_identifiability(result, OUT / "identifiability_ridge.png", rule="ridge")
-    rules = sorted(result.picks.rule.unique())
-    write("recovery.json", {**result.to_dict(),
-                            "accuracy_by_rule": {r: result.accuracy(r).to_dict(orient="records") for r in rules}})
-    log(f"all done ({time.time() - t0:.0f} s)")
+    n_all = len(DEV_SEEDS) * len(OBJECTIVES) + len(TEST_SEEDS) * len(OBJECTIVES)
+    while len(list((OUT / "scores").glob("*.csv"))) < n_all:
+        log(f"{len(list((OUT / 'scores').glob('*.csv')))} of {n_all} brains scored; waiting for the other parts")
+        time.sleep(60)
+    assemble(candidates, sets)
+    log(f"total {time.time() - t0:.0f} s")
+
+
+def _stored(name: str) -> bool:
+    return name in list_stored(STORE)
 
 
 if __name__ == "__main__":
