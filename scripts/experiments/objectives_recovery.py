@@ -13,9 +13,11 @@ Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RD
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/experiments/objectives_recovery.py runs/objectives-exp
 
-Environment: PART=k NPART=n splits the networks / brains over n processes (part 0 assembles once every
-part's CSVs are complete; FINAL=1 only assembles). Resumable: trained networks sit in OUT/store (the model
-store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
+Environment: PART=k NPART=n splits the training over n processes; the brains are then scored from a work
+queue (lock files in OUT/scores), so any number of processes share it; ASSEMBLE=1 makes a process wait for
+every brain and assemble the results (FINAL=1: assemble only). TEST_SEEDS=200,201,202 (default) sets the
+held-out brains; EPOCHS (6) and N_IMAGES (4000) the training. Resumable: trained networks sit in
+OUT/store (the model store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
 
 Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability*.png, OUT/real.json, OUT/real_*.png.
 """
@@ -55,7 +57,10 @@ OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/objectives-exp")
 STORE = OUT / "store"
 CAND_SEEDS = (0, 1)
 DEV_SEEDS = (100,)
-TEST_SEEDS = (200, 201, 202, 203)
+# the protocol: a decision rule is chosen on the brains of one half of the seeds (development) and reported
+# on the other half (held out), then the halves swap (FOLDS[0] -> FOLDS[1] is the primary split)
+FOLDS = ((100, 200), (201, 202))
+TEST_SEEDS = tuple(int(x) for x in os.environ.get("TEST_SEEDS", "200,201,202").split(","))
 N_STIMULI = (100, 300, 2000)
 N_NEURONS = (200,)
 TARGET = (2000, 200)
@@ -66,7 +71,7 @@ RSA_RULES = ("mean:rsa", "mean:rsa_pearson", "mean:rsa+rsa_pearson", "profile:rs
 BRAIN_SITES = ("relu2", "relu3")
 RIDGE = {"alphas": tuple(np.logspace(-2, 6, 5)), "n_folds": 3}
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-EPOCHS = int(os.environ.get("EPOCHS", 8))
+EPOCHS = int(os.environ.get("EPOCHS", 6))
 N_IMAGES = int(os.environ.get("N_IMAGES", 4000))
 CAND = ObjectiveConfig(n_images=N_IMAGES, epochs=EPOCHS, batch_size=64, supervised_epochs=10)
 BRAIN = CAND.model_copy(update={"widths": (12, 24, 48), "data_seed": 1})
@@ -143,12 +148,39 @@ def brain_scores(kind: str, brains: list[tuple[int, str]], feats: dict) -> None:
         log(f"{kind} brain {i} ({name}) scored in {time.time() - t:.0f} s")
 
 
-def result_of(kind: str, stimuli: str) -> RecoveryResult:
-    sc = pd.concat([pd.read_csv(f) for f in sorted((OUT / "scores").glob(f"{kind}_*.csv"))], ignore_index=True)
-    sc = sc[sc.stimuli == stimuli].drop(columns="stimuli")
+def all_scores(stimuli: str) -> pd.DataFrame:
+    """Every scored brain's candidate scores on one stimulus set, with the brain's training seed."""
+    frames = []
+    for kind, seeds in (("dev", DEV_SEEDS), ("test", TEST_SEEDS)):
+        for f in _score_files(kind):
+            k = int(f.stem.split("_")[1])
+            frames.append(pd.read_csv(f).assign(brain_seed=seeds[k // len(OBJECTIVES)]))
+    sc = pd.concat(frames, ignore_index=True)
+    return sc[sc.stimuli == stimuli].drop(columns="stimuli")
+
+
+def result_of(sc: pd.DataFrame, seeds: tuple[int, ...]) -> RecoveryResult:
+    sc = sc[sc.brain_seed.isin(seeds)].drop(columns="brain_seed")
     picks = sc[["brain", "true", "n_stimuli", "n_neurons"]].drop_duplicates().assign(rule="none", picked="",
                                                                                       correct=False)
-    return RecoveryResult(picks, tuple(sorted(OBJECTIVES)), {"set": kind, "stimuli": stimuli}, sc)
+    return RecoveryResult(picks, tuple(sorted(OBJECTIVES)), {"seeds": list(seeds)}, sc)
+
+
+def held_out(sc: pd.DataFrame, rules: tuple[str, ...], size: tuple[int, int]) -> dict:
+    """Both folds: the rule chosen on one half of the brain seeds (development), reported on the other
+    (held out); fold 1 is development = FOLDS[0], held out = FOLDS[1]."""
+    folds = []
+    for dev_seeds, test_seeds in ((FOLDS[0], FOLDS[1]), (FOLDS[1], FOLDS[0])):
+        dev, test = result_of(sc, dev_seeds), result_of(sc, test_seeds)
+        chosen, table = select_rule(dev, rules, *size)
+        test = with_rules(test, rules, development=dev)
+        test = RecoveryResult(test.picks[test.picks.rule != "none"], test.objectives, test.info, test.scores)
+        folds.append({"dev_seeds": dev_seeds, "test_seeds": test_seeds, "chosen": chosen, "dev_table": table,
+                      "result": test})
+        log(f"dev seeds {dev_seeds}: chosen {chosen}\n{table}")
+    pooled = pd.concat([f["result"].picks[f["result"].picks.rule == f["chosen"]].assign(rule="held-out")
+                        for f in folds], ignore_index=True)
+    return {"folds": folds, "pooled": RecoveryResult(pooled, folds[0]["result"].objectives, {})}
 
 
 def real_scores(res, label: str) -> pd.DataFrame:
@@ -159,34 +191,43 @@ def real_scores(res, label: str) -> pd.DataFrame:
                          "higher_is_better": t.higher_is_better.astype(bool)})
 
 
+def _fold_summary(h: dict, size: tuple[int, int], rules: tuple[str, ...]) -> dict:
+    f1 = h["folds"][0]
+    return {"primary": {"dev_seeds": f1["dev_seeds"], "test_seeds": f1["test_seeds"], "chosen_rule": f1["chosen"],
+                        "development": f1["dev_table"].to_dict(orient="records"),
+                        "accuracy": f1["result"].accuracy(f1["chosen"]).to_dict(orient="records"),
+                        "accuracy_by_rule": {r: f1["result"].accuracy(r).to_dict(orient="records") for r in rules},
+                        "confusion": f1["result"].confusion(*size, rule=f1["chosen"]).to_dict(orient="index")},
+            "swapped": {"dev_seeds": h["folds"][1]["dev_seeds"], "chosen_rule": h["folds"][1]["chosen"],
+                        "development": h["folds"][1]["dev_table"].to_dict(orient="records"),
+                        "accuracy_by_rule": {r: h["folds"][1]["result"].accuracy(r).to_dict(orient="records")
+                                             for r in rules}},
+            "pooled": {"accuracy": h["pooled"].accuracy("held-out").to_dict(orient="records"),
+                       "confusion": h["pooled"].confusion(*size, rule="held-out").to_dict(orient="index"),
+                       "row_rates": h["pooled"].row_rates(*size, rule="held-out").to_dict(orient="records")}}
+
+
 def assemble(candidates: dict, sets: dict) -> None:
     objectives = tuple(sorted(OBJECTIVES))
-    dev, test = result_of("dev", "patches"), result_of("test", "patches")
-    chosen, dev_table = select_rule(dev, RULES, *TARGET)
-    log(f"rule chosen on development brains at {TARGET}: {chosen}\n{dev_table}")
-    test = with_rules(test, RULES, development=dev)
-    test = RecoveryResult(test.picks[test.picks.rule != "none"], objectives, test.info, test.scores)
-    plot_confusion(test, *TARGET, OUT / "confusion.png", rule=chosen)
-    plot_identifiability(test, OUT / "identifiability.png", rule=chosen)
-    plot_identifiability(test, OUT / "identifiability_ridge.png", rule="mean:ridge")
-    summary = {"chosen_rule": chosen, "target": TARGET, "development": dev_table.to_dict(orient="records"),
-               "n_dev_brains": int(dev.scores.brain.nunique()), "n_test_brains": int(test.scores.brain.nunique()),
-               "accuracy_by_rule": {r: test.accuracy(r).to_dict(orient="records") for r in RULES},
-               "confusion": test.confusion(*TARGET, rule=chosen).to_dict(orient="index"),
-               "row_rates": test.row_rates(*TARGET, rule=chosen).to_dict(orient="records"),
+    h = held_out(all_scores("patches"), RULES, TARGET)
+    f1 = h["folds"][0]
+    plot_confusion(h["pooled"], *TARGET, OUT / "confusion.png", rule="held-out")
+    plot_identifiability(h["pooled"], OUT / "identifiability.png", rule="held-out")
+    plot_identifiability(f1["result"], OUT / "identifiability_ridge.png", rule="mean:ridge")
+    summary = {"target": TARGET, **_fold_summary(h, TARGET, RULES),
                "config": {"candidates": CAND.model_dump(), "brains": BRAIN.model_dump(),
-                          "candidate_seeds": CAND_SEEDS, "dev_seeds": DEV_SEEDS, "test_seeds": TEST_SEEDS,
+                          "candidate_seeds": CAND_SEEDS, "brain_seeds": DEV_SEEDS + TEST_SEEDS, "folds": FOLDS,
                           "brain_sites": BRAIN_SITES, "metrics": METRICS}}
+    write("recovery.json", summary)
     real = {}
-    for key, stim_kind, rules, metrics in (("cowley", "cowley", RULES, METRICS),
-                                           ("k92", "k92", RSA_RULES, ("rsa", "rsa_pearson"))):
+    for key, rules, metrics in (("cowley", RULES, METRICS), ("k92", RSA_RULES, ("rsa", "rsa_pearson"))):
         if key not in sets:
             continue
-        mdev, mtest = result_of("dev", stim_kind), result_of("test", stim_kind)
-        size = (int(mdev.scores.n_stimuli.iloc[0]), int(mdev.scores.n_neurons.iloc[0]))
-        mchosen, mdev_table = select_rule(mdev, rules, *size)
-        mtest = with_rules(mtest, rules, development=mdev)
-        matched = {r: mtest.accuracy(r).iloc[0].to_dict() for r in rules}
+        sc = all_scores(key)
+        size = (int(sc.n_stimuli.iloc[0]), int(sc.n_neurons.iloc[0]))
+        mh = held_out(sc, rules, size)
+        everyone = result_of(sc, FOLDS[0] + FOLDS[1])
+        final_rule, final_table = select_rule(everyone, rules, *size)  # the rule applied to the real data
         stim, rec = sets[key]
         runs = ([("cowley_v4_210325", {"responses": rec.responses})] if key == "cowley" else
                 [("kriegeskorte92_human_it", {"rdms": rec.extras["human_it"], "groups": "subject"}),
@@ -194,14 +235,14 @@ def assemble(candidates: dict, sets: dict) -> None:
         for label, kw in runs:
             res = compare_objectives(candidates, stim, metrics=metrics, n_boot=100, seed=0, progress=False, **kw)
             plot_comparison(res, OUT / f"real_{label}.png", title=label)
-            picks = {r: apply_rule(real_scores(res, label), r, objectives, mdev.scores).picked.iloc[0]
+            picks = {r: apply_rule(real_scores(res, label), r, objectives, everyone.scores).picked.iloc[0]
                      for r in rules}
-            real[label] = {**res.to_dict(), "matched_size": size, "matched_rule": mchosen,
-                           "matched_dev": mdev_table.to_dict(orient="records"), "matched_accuracy": matched,
-                           "picks_by_rule": picks}
-            log(f"{label}: chosen rule {mchosen} picks {picks[mchosen]}; matched accuracy {matched[mchosen]}")
+            real[label] = {**res.to_dict(), "matched_size": size, "rule_for_real": final_rule,
+                           "rule_for_real_table": final_table.to_dict(orient="records"),
+                           "picks_by_rule": picks, "matched": _fold_summary(mh, size, rules)}
+            log(f"{label}: rule {final_rule} picks {picks[final_rule]}; matched held-out accuracy "
+                f"{real[label]['matched']['pooled']['accuracy']}")
     write("real.json", real)
-    write("recovery.json", summary)
     log("all done")
 
 
@@ -221,22 +262,42 @@ def main() -> None:
     candidates = {n: (objective_of(n), load_stored(n, 1, STORE)) for n in cand}
     sets = real_sets()
     feats = candidate_features(candidates, sets)
+    # a work queue over every brain (dev first, then held-out brains last-first): a process claims a brain
+    # with a lock file, so any number of processes can share the scoring
+    queue = []
     for kind, seeds in (("dev", DEV_SEEDS), ("test", TEST_SEEDS)):
         cells = [(o, s) for s in seeds for o in OBJECTIVES]
-        names = [(k, model_name(o, s, BRAIN.widths)) for k, (o, s) in enumerate(cells)]
-        mine = [(k, n) for k, n in names if k % NPART == PART]
-        while not all(_stored(n) for _, n in mine):
+        named = [(kind, k, model_name(o, s, BRAIN.widths)) for k, (o, s) in enumerate(cells)]
+        queue += named if kind == "dev" else named[::-1]
+    (OUT / "scores").mkdir(parents=True, exist_ok=True)
+    while os.environ.get("FINAL") != "1":
+        left = [(kind, k, n) for kind, k, n in queue if not (OUT / "scores" / f"{kind}_{k:03d}.lock").exists()
+                and not (OUT / "scores" / f"{kind}_{k:03d}.csv").exists()]
+        if not left:
+            break
+        ready = [item for item in left if _stored(item[2])]
+        if not ready:
             time.sleep(20)
-        if os.environ.get("FINAL") != "1":
-            brain_scores(kind, mine, feats)
-    if PART != 0:
+            continue
+        kind, k, name = ready[0]
+        try:
+            os.close(os.open(OUT / "scores" / f"{kind}_{k:03d}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        brain_scores(kind, [(k, name)], feats)
+    if os.environ.get("ASSEMBLE") != "1":
         return
     n_all = len(DEV_SEEDS) * len(OBJECTIVES) + len(TEST_SEEDS) * len(OBJECTIVES)
-    while len(list((OUT / "scores").glob("*.csv"))) < n_all:
-        log(f"{len(list((OUT / 'scores').glob('*.csv')))} of {n_all} brains scored; waiting for the other parts")
+    while len(_score_files("dev") + _score_files("test")) < n_all:
+        log(f"{len(_score_files('dev') + _score_files('test'))} of {n_all} brains scored; waiting")
         time.sleep(60)
     assemble(candidates, sets)
     log(f"total {time.time() - t0:.0f} s")
+
+
+def _score_files(kind: str) -> list[Path]:
+    n = len(OBJECTIVES) * len(DEV_SEEDS if kind == "dev" else TEST_SEEDS)
+    return [f for f in sorted((OUT / "scores").glob(f"{kind}_*.csv")) if int(f.stem.split("_")[1]) < n]
 
 
 def _stored(name: str) -> bool:
