@@ -1,13 +1,15 @@
 """Model recovery for the objective zoo, then the real-data tables with the matched recovery accuracy.
 
 Candidates: 6 objectives x 2 seeds (16-32-64 channels, training patches of data_seed 0). Synthetic brains
-(held out: 12-24-48 channels, other seeds, other training patches (data_seed 1)) in two disjoint sets:
-DEVELOPMENT brains (seeds 100-101 per objective), on which the decision rule is chosen, and HELD-OUT brains
-(seeds 200-204 per objective), on which it is reported. A brain's neurons are responsive units (non-constant
-on natural patches) of its last two conv layers (relu2 and relu3, single positions of a 4 x 4 pooled map),
-without replacement, 4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3,
-best layer chosen on a held-out half of the stimuli) with ridge, CKA and the shape distance; every
-candidate's committed score per brain x data size is kept so that decision rules can be applied after.
+(held out from the candidates: 12-24-48 channels, other seeds, other training patches (data_seed 1)): seeds
+100, 200, 201, 202 per objective (24 brains). Protocol: the decision rule (which metrics, mean / max /
+profile) is CHOSEN on the brains of seeds 100 and 200 (development) at 2,000 stimuli x 200 neurons and
+REPORTED on the brains of seeds 201 and 202 (held out); then the halves swap, and the pooled held-out picks
+give the accuracy over all 24 brains. A brain's neurons are responsive units (non-constant on natural
+patches) of its last two conv layers (relu2 and relu3, single positions of a 4 x 4 pooled map), without
+replacement, 4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3, best
+layer chosen on a held-out half of the stimuli) with ridge and CKA; every candidate's committed score per
+brain x data size is kept so that decision rules can be applied after.
 Matched recoveries: the same brains recorded on the Cowley V4 images (640 x 50 neurons) and on the 92
 Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RDMs).
 
@@ -285,10 +287,10 @@ def main() -> None:
         except FileExistsError:
             continue
         brain_scores(kind, [(k, name)], feats)
-    if os.environ.get("ASSEMBLE") != "1":
+    if os.environ.get("ASSEMBLE") != "1" and os.environ.get("FINAL") != "1":
         return
     n_all = len(DEV_SEEDS) * len(OBJECTIVES) + len(TEST_SEEDS) * len(OBJECTIVES)
-    while len(_score_files("dev") + _score_files("test")) < n_all:
+    while len(_score_files("dev") + _score_files("test")) < n_all and os.environ.get("FINAL") != "1":
         log(f"{len(_score_files('dev') + _score_files('test'))} of {n_all} brains scored; waiting")
         time.sleep(60)
     assemble(candidates, sets)
