@@ -6,8 +6,9 @@ Candidates: 6 objectives x 2 seeds (16-32-64 channels, training patches of data_
 profile) is CHOSEN on the brains of seeds 100 and 200 (development) at 2,000 stimuli x 200 neurons and
 REPORTED on the brains of seeds 201 and 202 (held out); then the halves swap, and the pooled held-out picks
 give the accuracy over all 24 brains. A brain's neurons are responsive units (non-constant on natural
-patches) of its last two conv layers (relu2 and relu3, single positions of a 4 x 4 pooled map), without
-replacement, 4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3, best
+patches) of its last conv layer (relu3, single positions of a 4 x 4 pooled map), topped up from relu2
+when relu3 has too few responsive units (sparse networks), without replacement,
+4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3, best
 layer chosen on a held-out half of the stimuli) with ridge and CKA; every candidate's committed score per
 brain x data size is kept so that decision rules can be applied after.
 Matched recoveries: the same brains recorded on the Cowley V4 images (640 x 50 neurons) and on the 92
@@ -70,7 +71,7 @@ METRICS = ("ridge", "cka")
 RULES = ("mean:ridge", "mean:cka", "mean:ridge+cka", "max:ridge", "profile:ridge", "profile:cka",
          "profile:ridge+cka")
 RSA_RULES = ("mean:rsa", "mean:rsa_pearson", "mean:rsa+rsa_pearson", "profile:rsa", "profile:rsa+rsa_pearson")
-BRAIN_SITES = ("relu2", "relu3")
+BRAIN_SITES = ("relu3", "relu2")  # relu3 units first, relu2 only to make up 200
 RIDGE = {"alphas": tuple(np.logspace(-2, 6, 5)), "n_folds": 3}
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 EPOCHS = int(os.environ.get("EPOCHS", 6))

@@ -49,23 +49,30 @@ def test_recovery_of_brains_that_are_the_candidates(tiny_nets, tmp_path):
         recovery_experiment(candidates, [("delta", tiny_nets["a"])], image_size=16)
 
 
-def test_brain_records_responsive_units_of_several_layers_without_repeats(tiny_nets):
+def test_brain_records_the_first_layer_then_tops_up_from_the_next(tiny_nets):
     stimuli = natural_patches(40, 16, seed=3)
-    brain = ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=60, site=("relu2", "relu3"), pool=4, seed=2,
+    calib = natural_patches(256, 16, seed=child_seed(2, "calibration"))
+    feats = features_of(tiny_nets["b"], calib, ["relu3", "relu2"], 4)
+    responsive = {s: np.flatnonzero(feats[s].values.std(axis=0) > 0) for s in ("relu3", "relu2")}
+    n3 = len(responsive["relu3"])
+    brain = ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=n3 + 10, site=("relu3", "relu2"), pool=4, seed=2,
                            image_size=16)
-    assert len(set(brain.units)) == 60  # no unit twice
+    assert len(set(brain.units)) == n3 + 10  # no unit twice
     rec = brain.record(stimuli, repeats=2, seed=0)
     ids = rec["neuron_id"].values.astype(str)
-    assert {i.split("_")[0] for i in ids} == {"relu2", "relu3"} and len(set(ids)) == 60
+    # every responsive relu3 unit, and only 10 relu2 units, all responsive
+    assert sorted(int(i.split("_")[-1]) for i in ids if i.startswith("relu3")) == list(responsive["relu3"])
+    relu2 = [int(i.split("_")[-1]) - feats["relu3"].shape[1] for i in ids if i.startswith("relu2")]
+    assert len(relu2) == 10 and set(relu2) <= set(responsive["relu2"])
     # the rates are exactly those units of the layers, read independently
-    feats = features_of(tiny_nets["b"], stimuli, ["relu2", "relu3"], 4)
-    table = np.hstack([feats["relu2"].values, feats["relu3"].values])
+    now = features_of(tiny_nets["b"], stimuli, ["relu3", "relu2"], 4)
+    table = np.hstack([now["relu3"].values, now["relu2"].values])
     np.testing.assert_allclose(brain.expected(stimuli), table[:, brain.units] * brain.scale, rtol=1e-6)
-    calib = np.hstack([v.values for v in features_of(tiny_nets["b"], natural_patches(
-        256, 16, seed=child_seed(2, "calibration")), ["relu2", "relu3"], 4).values()])
-    assert (calib[:, brain.units].std(axis=0) > 0).all()  # only responsive units are recorded
+    few = ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=n3 - 1, site=("relu3", "relu2"), pool=4, seed=2,
+                         image_size=16)
+    assert set(few.unit_sites[few.units]) == {"relu3"}
     with pytest.raises(RecoveryError, match="responsive units"):
-        ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=5000, site=("relu2", "relu3"), image_size=16)
+        ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=5000, site=("relu3", "relu2"), image_size=16)
 
 
 def _planted_scores(n_brains: int, seed: int) -> pd.DataFrame:

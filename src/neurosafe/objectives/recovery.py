@@ -43,10 +43,12 @@ class RecoveryError(NeurosafeError):
 
 
 class ObjectiveBrain:
-    """A simulated recording from a network: ``n_neurons`` units of ``site`` (one site or several: the
-    units of all of them, pooled ``pool`` x ``pool``) with a non-constant response on natural patches (the
-    responsive units, as an experimenter records only cells that respond), chosen at random (``seed``)
-    without replacement, each scaled to ``mean_rate``; ``record`` adds Poisson noise (spike counts) or
+    """A simulated recording from a network: ``n_neurons`` units of ``site`` (pooled ``pool`` x ``pool``)
+    with a non-constant response on natural patches (the responsive units, as an experimenter records only
+    cells that respond), chosen at random (``seed``) without replacement, each scaled to ``mean_rate``.
+    Several sites: the first site's responsive units are drawn first and a later site only makes up the
+    count (e.g. ``("relu3", "relu2")``: the last layer, topped up from the one below when a sparse network's
+    last layer has too few responsive units); ``record`` adds Poisson noise (spike counts) or
     Gaussian noise of ``noise_sd`` times the unit's response s.d. Fewer responsive units than ``n_neurons``
     (e.g. the last layer of a sparse-coding network) is an error, unless ``allow_repeats``: then units are
     drawn with replacement (neurons of identical tuning with independent noise)."""
@@ -70,7 +72,15 @@ class ObjectiveBrain:
         if len(active) < n_neurons and not (allow_repeats and len(active) >= 2):
             raise RecoveryError(f"{self.site} of this network has {len(active)} responsive units; "
                                 f"asked for {n_neurons}")
-        self.units = np.sort(make_rng(seed, "units").choice(active, n_neurons, replace=len(active) < n_neurons))
+        rng = make_rng(seed, "units")
+        if len(active) < n_neurons:
+            self.units = rng.choice(active, n_neurons, replace=True)
+        else:  # the first site's responsive units first; a later site only makes up the count
+            units: list[int] = []
+            for site_ in self.sites:
+                pool_ = active[self.unit_sites[active] == site_]
+                units.extend(rng.choice(pool_, min(len(pool_), n_neurons - len(units)), replace=False))
+            self.units = np.array(units)  # random order: the first k neurons are a random subset
         self.scale = mean_rate / np.maximum(acts[:, self.units].mean(axis=0), 1e-6)
         self.spread = (acts[:, self.units] * self.scale).std(axis=0)
 
