@@ -186,10 +186,28 @@ def held_out(sc: pd.DataFrame, rules: tuple[str, ...], size: tuple[int, int]) ->
     return {"folds": folds, "pooled": RecoveryResult(pooled, folds[0]["result"].objectives, {})}
 
 
-def real_scores(res, label: str) -> pd.DataFrame:
-    t = res.table
-    return pd.DataFrame({"brain": -1, "true": label, "n_stimuli": res.info["n_stimuli"],
-                         "n_neurons": res.info["n_neurons"] or 0, "network": t.network, "objective": t.objective,
+def real_comparison(candidates: dict, sets: dict, key: str) -> dict[str, tuple[dict, pd.DataFrame]]:
+    """The engine on the real data (cached in OUT/real_<label>.json / .csv): {label: (result dict, table)}."""
+    stim, rec = sets[key]
+    metrics = METRICS if key == "cowley" else ("rsa", "rsa_pearson")
+    runs = ([("cowley_v4_210325", {"responses": rec.responses})] if key == "cowley" else
+            [("kriegeskorte92_human_it", {"rdms": rec.extras["human_it"], "groups": "subject"}),
+             ("kriegeskorte92_monkey_it", {"rdms": rec.extras["monkey_it"]})])
+    out = {}
+    for label, kw in runs:
+        if not (OUT / f"real_{label}.csv").exists():
+            res = compare_objectives(candidates, stim, metrics=metrics, n_boot=100, seed=0, progress=False, **kw)
+            plot_comparison(res, OUT / f"real_{label}.png", title=label)
+            write(f"real_{label}.json", res.to_dict())
+            with atomic_path(OUT / f"real_{label}.csv") as tmp:
+                res.table.to_csv(tmp, index=False)
+        out[label] = (json.loads((OUT / f"real_{label}.json").read_text()), pd.read_csv(OUT / f"real_{label}.csv"))
+    return out
+
+
+def real_scores(info: dict, t: pd.DataFrame, label: str) -> pd.DataFrame:
+    return pd.DataFrame({"brain": -1, "true": label, "n_stimuli": info["n_stimuli"],
+                         "n_neurons": info["n_neurons"] or 0, "network": t.network, "objective": t.objective,
                          "metric": t.metric, "site": t.site, "value": t.value,
                          "higher_is_better": t.higher_is_better.astype(bool)})
 
@@ -223,7 +241,7 @@ def assemble(candidates: dict, sets: dict) -> None:
                           "brain_sites": BRAIN_SITES, "metrics": METRICS}}
     write("recovery.json", summary)
     real = {}
-    for key, rules, metrics in (("cowley", RULES, METRICS), ("k92", RSA_RULES, ("rsa", "rsa_pearson"))):
+    for key, rules in (("cowley", RULES), ("k92", RSA_RULES)):
         if key not in sets:
             continue
         sc = all_scores(key)
@@ -231,16 +249,10 @@ def assemble(candidates: dict, sets: dict) -> None:
         mh = held_out(sc, rules, size)
         everyone = result_of(sc, FOLDS[0] + FOLDS[1])
         final_rule, final_table = select_rule(everyone, rules, *size)  # the rule applied to the real data
-        stim, rec = sets[key]
-        runs = ([("cowley_v4_210325", {"responses": rec.responses})] if key == "cowley" else
-                [("kriegeskorte92_human_it", {"rdms": rec.extras["human_it"], "groups": "subject"}),
-                 ("kriegeskorte92_monkey_it", {"rdms": rec.extras["monkey_it"]})])
-        for label, kw in runs:
-            res = compare_objectives(candidates, stim, metrics=metrics, n_boot=100, seed=0, progress=False, **kw)
-            plot_comparison(res, OUT / f"real_{label}.png", title=label)
-            picks = {r: apply_rule(real_scores(res, label), r, objectives, everyone.scores).picked.iloc[0]
-                     for r in rules}
-            real[label] = {**res.to_dict(), "matched_size": size, "rule_for_real": final_rule,
+        for label, (res, table) in real_comparison(candidates, sets, key).items():
+            picks = {r: apply_rule(real_scores(res["info"], table, label), r, objectives, everyone.scores
+                                   ).picked.iloc[0] for r in rules}
+            real[label] = {**res, "matched_size": size, "rule_for_real": final_rule,
                            "rule_for_real_table": final_table.to_dict(orient="records"),
                            "picks_by_rule": picks, "matched": _fold_summary(mh, size, rules)}
             log(f"{label}: rule {final_rule} picks {picks[final_rule]}; matched held-out accuracy "
@@ -256,6 +268,14 @@ def main() -> None:
     train([(CAND, CAND_SEEDS), (BRAIN, DEV_SEEDS), (BRAIN, TEST_SEEDS)])
     log(f"part {PART}: networks trained ({time.time() - t0:.0f} s)")
     if os.environ.get("TRAIN_ONLY") == "1":
+        return
+    if os.environ.get("REAL_ONLY") == "1":  # the real-data comparisons alone (cached for the assembly)
+        cand = [model_name(o, s, CAND.widths) for s in CAND_SEEDS for o in OBJECTIVES]
+        candidates = {n: (objective_of(n), load_stored(n, 1, STORE)) for n in cand}
+        sets = real_sets()
+        for key in sets:
+            real_comparison(candidates, sets, key)
+        log(f"real-data comparisons done ({time.time() - t0:.0f} s)")
         return
     # every part needs every candidate: wait for the other parts' candidates in the store
     cells = [(o, s) for s in CAND_SEEDS for o in OBJECTIVES]
