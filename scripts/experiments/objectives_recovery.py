@@ -18,7 +18,8 @@ Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RD
 
 Environment: PART=k NPART=n splits the training over n processes; the brains are then scored from a work
 queue (lock files in OUT/scores), so any number of processes share it; ASSEMBLE=1 makes a process wait for
-every brain and assemble the results (FINAL=1: assemble only). TEST_SEEDS=200,201,202 (default) sets the
+every brain and assemble the results (FINAL=1: assemble only, from the brains scored so far; FOLDS="100|202"
+sets the development|held-out seeds). TEST_SEEDS=200,201,202 (default) sets the
 held-out brains; EPOCHS (6) and N_IMAGES (4000) the training. Resumable: trained networks sit in
 OUT/store (the model store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
 
@@ -62,7 +63,7 @@ CAND_SEEDS = (0, 1)
 DEV_SEEDS = (100,)
 # the protocol: a decision rule is chosen on the brains of one half of the seeds (development) and reported
 # on the other half (held out), then the halves swap (FOLDS[0] -> FOLDS[1] is the primary split)
-FOLDS = ((100, 200), (201, 202))
+FOLDS = tuple(tuple(int(x) for x in half.split(",")) for half in os.environ.get("FOLDS", "100,200|201,202").split("|"))
 TEST_SEEDS = tuple(int(x) for x in os.environ.get("TEST_SEEDS", "200,201,202").split(","))
 N_STIMULI = (100, 300, 2000)
 N_NEURONS = (200,)
