@@ -19,7 +19,7 @@ Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RD
 Environment: PART=k NPART=n splits the training over n processes; the brains are then scored from a work
 queue (lock files in OUT/scores), so any number of processes share it; ASSEMBLE=1 makes a process wait for
 every brain and assemble the results (FINAL=1: assemble only, from the brains scored so far; FOLDS="100|202"
-sets the development|held-out seeds). TEST_SEEDS=200,201,202 (default) sets the
+sets the development|held-out seeds; SKIP_REAL=1: recovery.json only). TEST_SEEDS=200,201,202 (default) sets the
 held-out brains; EPOCHS (6) and N_IMAGES (4000) the training. Resumable: trained networks sit in
 OUT/store (the model store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
 
@@ -243,7 +243,7 @@ def assemble(candidates: dict, sets: dict) -> None:
     write("recovery.json", summary)
     real = {}
     for key, rules in (("cowley", RULES), ("k92", RSA_RULES)):
-        if key not in sets:
+        if key not in sets or os.environ.get("SKIP_REAL") == "1":
             continue
         sc = all_scores(key)
         size = (int(sc.n_stimuli.iloc[0]), int(sc.n_neurons.iloc[0]))
