@@ -1,17 +1,29 @@
-"""Model recovery of training objectives and the objective comparison on real data (issue 15, items 1-3).
+"""Model recovery for the objective zoo, then the real-data tables with the matched recovery accuracy.
 
-Trains the objective zoo (6 objectives x 2 candidate seeds at 16-32-64 channels; 6 x 2 brain networks at
-12-24-48 channels on other natural patches: held out by seed, width and training images; 16 px patches,
-sized for two shared CPU cores), compares the candidates with Cowley V4 (session 210325) and the
-Kriegeskorte 92-image IT RDMs, then runs the recovery grid (stimuli x neurons, Poisson noise, 4 repeats;
-one brain at a time). Resumable: trained networks stay in the store, finished brains in the CSV.
+Candidates: 6 objectives x 2 seeds (16-32-64 channels, training patches of data_seed 0). Synthetic brains
+(held out from the candidates: 12-24-48 channels, other seeds, other training patches (data_seed 1)): seeds
+100, 200, 201, 202 per objective (24 brains). Protocol: the decision rule (which metrics, mean / max /
+profile) is CHOSEN on the brains of seeds 100 and 200 (development) at 2,000 stimuli x 200 neurons and
+REPORTED on the brains of seeds 201 and 202 (held out); then the halves swap, and the pooled held-out picks
+give the accuracy over all 24 brains. A brain's neurons are responsive units (non-constant on natural
+patches) of its last conv layer (relu3, single positions of a 4 x 4 pooled map), topped up from relu2
+when relu3 has too few responsive units (sparse networks), without replacement,
+4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3, best
+layer chosen on a held-out half of the stimuli) with ridge and CKA; every candidate's committed score per
+brain x data size is kept so that decision rules can be applied after.
+Matched recoveries: the same brains recorded on the Cowley V4 images (640 x 50 neurons) and on the 92
+Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RDMs).
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/experiments/objectives_recovery.py runs/objectives-exp
 
-Environment: SKIP_REAL=1 skips the real-data stage; PART=k NPART=n splits the brains over n processes
-(part 0 then assembles the figures once every part's CSV is complete; FINAL=1 only assembles).
+Environment: PART=k NPART=n splits the training over n processes; the brains are then scored from a work
+queue (lock files in OUT/scores), so any number of processes share it; ASSEMBLE=1 makes a process wait for
+every brain and assemble the results (FINAL=1: assemble only, from the brains scored so far; FOLDS="100|202"
+sets the development|held-out seeds; SKIP_REAL=1: recovery.json only). TEST_SEEDS=200,201,202 (default) sets the
+held-out brains; EPOCHS (6) and N_IMAGES (4000) the training. Resumable: trained networks sit in
+OUT/store (the model store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
 
-Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability.png, OUT/real.json, OUT/real_*.png.
+Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability*.png, OUT/real.json, OUT/real_*.png.
 """
 
 from __future__ import annotations
@@ -27,24 +39,47 @@ import pandas as pd
 import torch
 
 from neurosafe.cli.common import to_jsonable
+from neurosafe.core.errors import DataValidationError
 from neurosafe.core.io import atomic_path
+from neurosafe.core.seeds import child_seed
 from neurosafe.data.datasets import load_cowley2023, load_kriegeskorte92
-from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, objective_of, train_zoo
-from neurosafe.objectives.engine import compare_objectives, plot_comparison
-from neurosafe.objectives.recovery import RecoveryResult, plot_confusion, plot_identifiability, recovery_experiment
-from neurosafe.subjects.store import load_stored
+from neurosafe.data.stimuli import natural_patches
+from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, model_name, objective_of, train_zoo
+from neurosafe.objectives.engine import SITES, compare_objectives, features_of, plot_comparison
+from neurosafe.objectives.recovery import (
+    RecoveryResult,
+    apply_rule,
+    plot_confusion,
+    plot_identifiability,
+    recovery_experiment,
+    select_rule,
+    with_rules,
+)
+from neurosafe.subjects.store import list_stored, load_stored
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/objectives-exp")
 STORE = OUT / "store"
 CAND_SEEDS = (0, 1)
-BRAIN_SEEDS = (100, 101)
-N_STIMULI = (92, 100, 300, 640, 2000)
-N_NEURONS = (50, 200)
-METRICS = ("ridge", "cka", "shape")
+DEV_SEEDS = (100,)
+# the protocol: a decision rule is chosen on the brains of one half of the seeds (development) and reported
+# on the other half (held out), then the halves swap (FOLDS[0] -> FOLDS[1] is the primary split)
+FOLDS = tuple(tuple(int(x) for x in half.split(",")) for half in os.environ.get("FOLDS", "100,200|201,202").split("|"))
+TEST_SEEDS = tuple(int(x) for x in os.environ.get("TEST_SEEDS", "200,201,202").split(","))
+N_STIMULI = (100, 300, 2000)
+N_NEURONS = (200,)
+TARGET = (2000, 200)
+METRICS = ("ridge", "cka")
+RULES = ("mean:ridge", "mean:cka", "mean:ridge+cka", "max:ridge", "profile:ridge", "profile:cka",
+         "profile:ridge+cka")
+RSA_RULES = ("mean:rsa", "mean:rsa_pearson", "mean:rsa+rsa_pearson", "profile:rsa", "profile:rsa+rsa_pearson")
+BRAIN_SITES = ("relu3", "relu2")  # relu3 units first, relu2 only to make up 200
 RIDGE = {"alphas": tuple(np.logspace(-2, 6, 5)), "n_folds": 3}
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CAND = ObjectiveConfig(n_images=1500, epochs=3, batch_size=64, supervised_epochs=5)
+EPOCHS = int(os.environ.get("EPOCHS", 6))
+N_IMAGES = int(os.environ.get("N_IMAGES", 4000))
+CAND = ObjectiveConfig(n_images=N_IMAGES, epochs=EPOCHS, batch_size=64, supervised_epochs=10)
 BRAIN = CAND.model_copy(update={"widths": (12, 24, 48), "data_seed": 1})
+PART, NPART = int(os.environ.get("PART", 0)), int(os.environ.get("NPART", 1))
 
 
 def write(name: str, payload: dict) -> None:
@@ -56,81 +91,241 @@ def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
-def real_data(candidates: dict) -> None:
-    if (OUT / "real.json").exists():
-        return
-    real = {}
+def real_sets() -> dict:
+    sets = {}
     if (DATA / "v4-cowley2023").is_dir():
         rec = load_cowley2023(DATA / "v4-cowley2023")
-        stim = rec.stimuli.resized(16, grey=True)
-        res = compare_objectives(candidates, stim, rec.responses, n_boot=100, seed=0, progress=False)
-        plot_comparison(res, OUT / "real_cowley.png", title="Cowley V4 210325")
-        real["cowley_v4_210325"] = res.to_dict()
-        log(f"cowley: {res.winners} consensus {res.consensus} W {res.kendall_w} {res.kendall_w_ci}")
+        sets["cowley"] = (rec.stimuli.resized(16, grey=True), rec)
     if (DATA / "rsa92-kriegeskorte2008").is_dir():
         rec = load_kriegeskorte92(DATA / "rsa92-kriegeskorte2008")
-        stim = rec.stimuli.resized(16, grey=True)
-        for key, groups in (("human_it", "subject"), ("monkey_it", None)):
-            res = compare_objectives(candidates, stim, rdms=rec.extras[key], groups=groups, n_boot=100, seed=0,
-                                     progress=False)
-            plot_comparison(res, OUT / f"real_kriegeskorte_{key}.png", title=f"Kriegeskorte 92: {key}")
-            real[f"kriegeskorte92_{key}"] = res.to_dict()
-            log(f"kriegeskorte {key}: {res.winners} consensus {res.consensus} W {res.kendall_w} {res.kendall_w_ci}")
+        sets["k92"] = (rec.stimuli.resized(16, grey=True), rec)
+    return sets
+
+
+def train(configs: list[tuple[ObjectiveConfig, tuple[int, ...]]]) -> None:
+    """Train (or find in the store) this part's share of every (objective, seed) cell."""
+    for config, seeds in configs:
+        cells = [(o, s) for s in seeds for o in OBJECTIVES]
+        for o, s in [c for k, c in enumerate(cells) if k % NPART == PART]:
+            t = time.time()
+            train_zoo((o,), (s,), config, STORE, OUT / "checkpoints", progress=False)
+            log(f"trained {o} seed {s} widths {config.widths} ({time.time() - t:.0f} s)")
+
+
+def candidate_features(candidates: dict, sets: dict) -> dict:
+    """{stimulus set: (stimuli, {network: (objective, {site: features})})}, computed once per process."""
+    patches = natural_patches(max(N_STIMULI), 16, seed=child_seed(0, "recovery stimuli"))
+    out = {}
+    for key, stim in (("patches", patches), *((k, v[0]) for k, v in sets.items())):
+        out[key] = (stim, {n: (o, features_of(m, stim, SITES, 2)) for n, (o, m) in candidates.items()})
+    return out
+
+
+def brain_scores(kind: str, brains: list[tuple[int, str]], feats: dict) -> None:
+    """Each brain's candidate scores on the natural-patch grid and the matched real-stimulus runs."""
+    folder = OUT / "scores"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in brains:
+        path = folder / f"{kind}_{i:03d}.csv"
+        if path.exists():
+            continue
+        t = time.time()
+        net = [(objective_of(name), load_stored(name, 1, STORE))]
+        kw = {"repeats": 4, "noise": "poisson", "site": BRAIN_SITES, "brain_pool": 4, "seed": 0,
+              "first_brain": i + (1000 if kind == "test" else 0), "ridge_options": RIDGE, "progress": False}
+        stim, cands = feats["patches"]
+        parts = [recovery_experiment(cands, net, N_STIMULI, N_NEURONS, metrics=METRICS, stimuli=stim, **kw).scores
+                 .assign(stimuli="patches")]
+        if "cowley" in feats:
+            stim, cands = feats["cowley"]
+            parts.append(recovery_experiment(cands, net, (len(stim),), (50,), metrics=METRICS, stimuli=stim,
+                                             **kw).scores.assign(stimuli="cowley"))
+        if "k92" in feats:
+            stim, cands = feats["k92"]
+            try:
+                parts.append(recovery_experiment(cands, net, (len(stim),), (200,), metrics=("rsa", "rsa_pearson"),
+                                                 stimuli=stim, **kw).scores.assign(stimuli="k92"))
+            except DataValidationError as err:  # a layer constant on an image: no RDM; say so in the log
+                log(f"{kind} brain {i}: 92-image RSA recovery skipped: {err}")
+        with atomic_path(path) as tmp:
+            pd.concat(parts, ignore_index=True).to_csv(tmp, index=False)
+        log(f"{kind} brain {i} ({name}) scored in {time.time() - t:.0f} s")
+
+
+def all_scores(stimuli: str) -> pd.DataFrame:
+    """Every scored brain's candidate scores on one stimulus set, with the brain's training seed."""
+    frames = []
+    for kind, seeds in (("dev", DEV_SEEDS), ("test", TEST_SEEDS)):
+        for f in _score_files(kind):
+            k = int(f.stem.split("_")[1])
+            frames.append(pd.read_csv(f).assign(brain_seed=seeds[k // len(OBJECTIVES)]))
+    sc = pd.concat(frames, ignore_index=True)
+    return sc[sc.stimuli == stimuli].drop(columns="stimuli")
+
+
+def result_of(sc: pd.DataFrame, seeds: tuple[int, ...]) -> RecoveryResult:
+    sc = sc[sc.brain_seed.isin(seeds)].drop(columns="brain_seed")
+    picks = sc[["brain", "true", "n_stimuli", "n_neurons"]].drop_duplicates().assign(rule="none", picked="",
+                                                                                      correct=False)
+    return RecoveryResult(picks, tuple(sorted(OBJECTIVES)), {"seeds": list(seeds)}, sc)
+
+
+def held_out(sc: pd.DataFrame, rules: tuple[str, ...], size: tuple[int, int]) -> dict:
+    """Both folds: the rule chosen on one half of the brain seeds (development), reported on the other
+    (held out); fold 1 is development = FOLDS[0], held out = FOLDS[1]."""
+    folds = []
+    for dev_seeds, test_seeds in ((FOLDS[0], FOLDS[1]), (FOLDS[1], FOLDS[0])):
+        dev, test = result_of(sc, dev_seeds), result_of(sc, test_seeds)
+        chosen, table = select_rule(dev, rules, *size)
+        test = with_rules(test, rules, development=dev)
+        test = RecoveryResult(test.picks[test.picks.rule != "none"], test.objectives, test.info, test.scores)
+        folds.append({"dev_seeds": dev_seeds, "test_seeds": test_seeds, "chosen": chosen, "dev_table": table,
+                      "result": test})
+        log(f"dev seeds {dev_seeds}: chosen {chosen}\n{table}")
+    pooled = pd.concat([f["result"].picks[f["result"].picks.rule == f["chosen"]].assign(rule="held-out")
+                        for f in folds], ignore_index=True)
+    return {"folds": folds, "pooled": RecoveryResult(pooled, folds[0]["result"].objectives, {})}
+
+
+def real_comparison(candidates: dict, sets: dict, key: str) -> dict[str, tuple[dict, pd.DataFrame]]:
+    """The engine on the real data (cached in OUT/real_<label>.json / .csv): {label: (result dict, table)}."""
+    stim, rec = sets[key]
+    metrics = METRICS if key == "cowley" else ("rsa", "rsa_pearson")
+    runs = ([("cowley_v4_210325", {"responses": rec.responses})] if key == "cowley" else
+            [("kriegeskorte92_human_it", {"rdms": rec.extras["human_it"], "groups": "subject"}),
+             ("kriegeskorte92_monkey_it", {"rdms": rec.extras["monkey_it"]})])
+    out = {}
+    for label, kw in runs:
+        if not (OUT / f"real_{label}.csv").exists():
+            res = compare_objectives(candidates, stim, metrics=metrics, n_boot=100, seed=0, progress=False, **kw)
+            plot_comparison(res, OUT / f"real_{label}.png", title=label)
+            write(f"real_{label}.json", res.to_dict())
+            with atomic_path(OUT / f"real_{label}.csv") as tmp:
+                res.table.to_csv(tmp, index=False)
+        out[label] = (json.loads((OUT / f"real_{label}.json").read_text()), pd.read_csv(OUT / f"real_{label}.csv"))
+    return out
+
+
+def real_scores(info: dict, t: pd.DataFrame, label: str) -> pd.DataFrame:
+    return pd.DataFrame({"brain": -1, "true": label, "n_stimuli": info["n_stimuli"],
+                         "n_neurons": info["n_neurons"] or 0, "network": t.network, "objective": t.objective,
+                         "metric": t.metric, "site": t.site, "value": t.value,
+                         "higher_is_better": t.higher_is_better.astype(bool)})
+
+
+def _fold_summary(h: dict, size: tuple[int, int], rules: tuple[str, ...]) -> dict:
+    f1 = h["folds"][0]
+    return {"primary": {"dev_seeds": f1["dev_seeds"], "test_seeds": f1["test_seeds"], "chosen_rule": f1["chosen"],
+                        "development": f1["dev_table"].to_dict(orient="records"),
+                        "accuracy": f1["result"].accuracy(f1["chosen"]).to_dict(orient="records"),
+                        "accuracy_by_rule": {r: f1["result"].accuracy(r).to_dict(orient="records") for r in rules},
+                        "confusion": f1["result"].confusion(*size, rule=f1["chosen"]).to_dict(orient="index")},
+            "swapped": {"dev_seeds": h["folds"][1]["dev_seeds"], "chosen_rule": h["folds"][1]["chosen"],
+                        "development": h["folds"][1]["dev_table"].to_dict(orient="records"),
+                        "accuracy_by_rule": {r: h["folds"][1]["result"].accuracy(r).to_dict(orient="records")
+                                             for r in rules}},
+            "pooled": {"accuracy": h["pooled"].accuracy("held-out").to_dict(orient="records"),
+                       "confusion": h["pooled"].confusion(*size, rule="held-out").to_dict(orient="index"),
+                       "row_rates": h["pooled"].row_rates(*size, rule="held-out").to_dict(orient="records")}}
+
+
+def assemble(candidates: dict, sets: dict) -> None:
+    objectives = tuple(sorted(OBJECTIVES))
+    h = held_out(all_scores("patches"), RULES, TARGET)
+    f1 = h["folds"][0]
+    plot_confusion(h["pooled"], *TARGET, OUT / "confusion.png", rule="held-out")
+    plot_identifiability(h["pooled"], OUT / "identifiability.png", rule="held-out")
+    plot_identifiability(f1["result"], OUT / "identifiability_ridge.png", rule="mean:ridge")
+    summary = {"target": TARGET, **_fold_summary(h, TARGET, RULES),
+               "config": {"candidates": CAND.model_dump(), "brains": BRAIN.model_dump(),
+                          "candidate_seeds": CAND_SEEDS, "brain_seeds": DEV_SEEDS + TEST_SEEDS, "folds": FOLDS,
+                          "brain_sites": BRAIN_SITES, "metrics": METRICS}}
+    write("recovery.json", summary)
+    real = {}
+    for key, rules in (("cowley", RULES), ("k92", RSA_RULES)):
+        if key not in sets or os.environ.get("SKIP_REAL") == "1":
+            continue
+        sc = all_scores(key)
+        size = (int(sc.n_stimuli.iloc[0]), int(sc.n_neurons.iloc[0]))
+        mh = held_out(sc, rules, size)
+        everyone = result_of(sc, FOLDS[0] + FOLDS[1])
+        final_rule, final_table = select_rule(everyone, rules, *size)  # the rule applied to the real data
+        for label, (res, table) in real_comparison(candidates, sets, key).items():
+            picks = {r: apply_rule(real_scores(res["info"], table, label), r, objectives, everyone.scores
+                                   ).picked.iloc[0] for r in rules}
+            real[label] = {**res, "matched_size": size, "rule_for_real": final_rule,
+                           "rule_for_real_table": final_table.to_dict(orient="records"),
+                           "picks_by_rule": picks, "matched": _fold_summary(mh, size, rules)}
+            log(f"{label}: rule {final_rule} picks {picks[final_rule]}; matched held-out accuracy "
+                f"{real[label]['matched']['pooled']['accuracy']}")
     write("real.json", real)
+    log("all done")
 
 
 def main() -> None:
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    cand = train_zoo(OBJECTIVES, CAND_SEEDS, CAND, STORE, OUT / "checkpoints", progress=False)
-    log(f"candidates trained ({time.time() - t0:.0f} s)")
+    train([(CAND, CAND_SEEDS), (BRAIN, DEV_SEEDS), (BRAIN, TEST_SEEDS)])
+    log(f"part {PART}: networks trained ({time.time() - t0:.0f} s)")
+    if os.environ.get("TRAIN_ONLY") == "1":
+        return
+    if os.environ.get("REAL_ONLY") == "1":  # the real-data comparisons alone (cached for the assembly)
+        cand = [model_name(o, s, CAND.widths) for s in CAND_SEEDS for o in OBJECTIVES]
+        candidates = {n: (objective_of(n), load_stored(n, 1, STORE)) for n in cand}
+        sets = real_sets()
+        for key in sets:
+            real_comparison(candidates, sets, key)
+        log(f"real-data comparisons done ({time.time() - t0:.0f} s)")
+        return
+    # every part needs every candidate: wait for the other parts' candidates in the store
+    cells = [(o, s) for s in CAND_SEEDS for o in OBJECTIVES]
+    cand = [model_name(o, s, CAND.widths) for o, s in cells]
+    while not all(_stored(n) for n in cand):
+        time.sleep(20)
     candidates = {n: (objective_of(n), load_stored(n, 1, STORE)) for n in cand}
-    if os.environ.get("SKIP_REAL") != "1":  # SKIP_REAL=1: a second process runs the recovery meanwhile
-        real_data(candidates)
-    brains = train_zoo(OBJECTIVES, BRAIN_SEEDS, BRAIN, STORE, OUT / "checkpoints", progress=False)
-    log(f"brains trained ({time.time() - t0:.0f} s)")
-    brain_nets = [(objective_of(n), load_stored(n, 1, STORE)) for n in brains]
-    # the grid, one brain at a time (resumable); PART=k of NPART processes takes brains i % NPART == k
-    part_no, n_parts = int(os.environ.get("PART", 0)), int(os.environ.get("NPART", 1))
-    picks_file = OUT / f"recovery_picks_{part_no}.csv"
-    done = pd.read_csv(picks_file) if picks_file.exists() else pd.DataFrame()
-    finished = {b for f in OUT.glob("recovery_picks_*.csv") for b in pd.read_csv(f).brain}
-    for i, brain in enumerate(brain_nets):
-        if i % n_parts != part_no or i in finished or os.environ.get("FINAL") == "1":
+    sets = real_sets()
+    feats = candidate_features(candidates, sets)
+    # a work queue over every brain (dev first, then held-out brains last-first): a process claims a brain
+    # with a lock file, so any number of processes can share the scoring
+    queue = []
+    for kind, seeds in (("dev", DEV_SEEDS), ("test", TEST_SEEDS)):
+        cells = [(o, s) for s in seeds for o in OBJECTIVES]
+        named = [(kind, k, model_name(o, s, BRAIN.widths)) for k, (o, s) in enumerate(cells)]
+        queue += named if kind == "dev" else named[::-1]
+    (OUT / "scores").mkdir(parents=True, exist_ok=True)
+    while os.environ.get("FINAL") != "1":
+        left = [(kind, k, n) for kind, k, n in queue if not (OUT / "scores" / f"{kind}_{k:03d}.lock").exists()
+                and not (OUT / "scores" / f"{kind}_{k:03d}.csv").exists()]
+        if not left:
+            break
+        ready = [item for item in left if _stored(item[2])]
+        if not ready:
+            time.sleep(20)
             continue
-        t1 = time.time()
-        part = recovery_experiment(candidates, [brain], N_STIMULI, N_NEURONS, repeats=4, noise="poisson",
-                                   metrics=METRICS, sites=("relu3",), brain_pool=4, seed=0, first_brain=i,
-                                   ridge_options=RIDGE, allow_repeats=True,
-                                   progress=False)
-        done = pd.concat([done, part.picks], ignore_index=True)
-        with atomic_path(picks_file) as tmp:
-            done.to_csv(tmp, index=False)
-        log(f"brain {i} ({brain[0]}) done in {time.time() - t1:.0f} s")
-    if part_no != 0:
+        kind, k, name = ready[0]
+        try:
+            os.close(os.open(OUT / "scores" / f"{kind}_{k:03d}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        brain_scores(kind, [(k, name)], feats)
+    if os.environ.get("ASSEMBLE") != "1" and os.environ.get("FINAL") != "1":
         return
-    # the matched check for the 92-image RDMs: RSA-only recovery at 92 stimuli
-    if not (OUT / "recovery_rsa92.csv").exists() and os.environ.get("FINAL") != "1":
-        r92 = recovery_experiment(candidates, brain_nets, (92,), (200,), metrics=("rsa", "rsa_pearson"), seed=0,
-                                  brain_pool=4, allow_repeats=True, progress=False)
-        r92.picks.to_csv(OUT / "recovery_rsa92.csv", index=False)
-        log("rsa92 recovery: " + r92.accuracy("rsa").to_string())
-    done = pd.concat([pd.read_csv(f) for f in sorted(OUT.glob("recovery_picks_*.csv"))], ignore_index=True)
-    if len(set(done.brain)) < len(brain_nets):
-        log(f"{len(set(done.brain))} of {len(brain_nets)} brains done; run again with FINAL=1 when all parts end")
-        return
-    result = RecoveryResult(done, tuple(sorted({o for o, _ in candidates.values()})),
-                            {"metrics": list(METRICS), "sites": ["relu3"], "candidate_seeds": list(CAND_SEEDS),
-                             "brain_seeds": list(BRAIN_SEEDS), "brain_widths": list(BRAIN.widths),
-                             "noise": "poisson", "repeats": 4})
-    plot_confusion(result, max(N_STIMULI), max(N_NEURONS), OUT / "confusion.png")
-    plot_identifiability(result, OUT / "identifiability.png")
-    plot_identifiability(result, OUT / "identifiability_ridge.png", rule="ridge")
-    rules = sorted(result.picks.rule.unique())
-    write("recovery.json", {**result.to_dict(),
-                            "accuracy_by_rule": {r: result.accuracy(r).to_dict(orient="records") for r in rules}})
-    log(f"all done ({time.time() - t0:.0f} s)")
+    n_all = len(DEV_SEEDS) * len(OBJECTIVES) + len(TEST_SEEDS) * len(OBJECTIVES)
+    while len(_score_files("dev") + _score_files("test")) < n_all and os.environ.get("FINAL") != "1":
+        log(f"{len(_score_files('dev') + _score_files('test'))} of {n_all} brains scored; waiting")
+        time.sleep(60)
+    assemble(candidates, sets)
+    log(f"total {time.time() - t0:.0f} s")
+
+
+def _score_files(kind: str) -> list[Path]:
+    n = len(OBJECTIVES) * len(DEV_SEEDS if kind == "dev" else TEST_SEEDS)
+    return [f for f in sorted((OUT / "scores").glob(f"{kind}_*.csv")) if int(f.stem.split("_")[1]) < n]
+
+
+def _stored(name: str) -> bool:
+    return name in list_stored(STORE)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,20 @@
 import numpy as np
+import pandas as pd
 import pytest
 
+from neurosafe.core.seeds import child_seed, make_rng
 from neurosafe.data.stimuli import natural_patches
+from neurosafe.objectives.engine import features_of
 from neurosafe.objectives.recovery import (
     ObjectiveBrain,
     RecoveryError,
+    RecoveryResult,
+    apply_rule,
     plot_confusion,
     plot_identifiability,
     recovery_experiment,
+    select_rule,
+    with_rules,
 )
 
 
@@ -40,3 +47,71 @@ def test_recovery_of_brains_that_are_the_candidates(tiny_nets, tmp_path):
     assert result.to_dict()["confusion"]["n_stimuli"] == 120
     with pytest.raises(RecoveryError, match="no candidate has"):
         recovery_experiment(candidates, [("delta", tiny_nets["a"])], image_size=16)
+
+
+def test_brain_records_the_first_layer_then_tops_up_from_the_next(tiny_nets):
+    stimuli = natural_patches(40, 16, seed=3)
+    calib = natural_patches(256, 16, seed=child_seed(2, "calibration"))
+    feats = features_of(tiny_nets["b"], calib, ["relu3", "relu2"], 4)
+    responsive = {s: np.flatnonzero(feats[s].values.std(axis=0) > 0) for s in ("relu3", "relu2")}
+    n3 = len(responsive["relu3"])
+    brain = ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=n3 + 10, site=("relu3", "relu2"), pool=4, seed=2,
+                           image_size=16)
+    assert len(set(brain.units)) == n3 + 10  # no unit twice
+    rec = brain.record(stimuli, repeats=2, seed=0)
+    ids = rec["neuron_id"].values.astype(str)
+    # every responsive relu3 unit, and only 10 relu2 units, all responsive
+    assert sorted(int(i.split("_")[-1]) for i in ids if i.startswith("relu3")) == list(responsive["relu3"])
+    relu2 = [int(i.split("_")[-1]) - feats["relu3"].shape[1] for i in ids if i.startswith("relu2")]
+    assert len(relu2) == 10 and set(relu2) <= set(responsive["relu2"])
+    # the rates are exactly those units of the layers, read independently
+    now = features_of(tiny_nets["b"], stimuli, ["relu3", "relu2"], 4)
+    table = np.hstack([now["relu3"].values, now["relu2"].values])
+    np.testing.assert_allclose(brain.expected(stimuli), table[:, brain.units] * brain.scale, rtol=1e-6)
+    few = ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=n3 - 1, site=("relu3", "relu2"), pool=4, seed=2,
+                         image_size=16)
+    assert set(few.unit_sites[few.units]) == {"relu3"}
+    with pytest.raises(RecoveryError, match="responsive units"):
+        ObjectiveBrain(tiny_nets["b"], "beta", n_neurons=5000, site=("relu3", "relu2"), image_size=16)
+
+
+def _planted_scores(n_brains: int, seed: int) -> pd.DataFrame:
+    """Scores where each brain's own objective is boosted, on top of a strong objective-wide bias (the
+    objective 'a' scores high on everything): the mean rule mostly picks 'a', a profile rule does not."""
+    rng = make_rng(seed, "planted scores")
+    bias = {"a": 1.0, "b": 0.0, "c": 0.0}
+    rows = []
+    for brain in range(n_brains):
+        true = "abc"[brain % 3]
+        for metric in ("m1", "m2"):
+            for o in "abc":
+                for k in range(2):
+                    value = bias[o] + 0.6 * (o == true) + 0.05 * rng.standard_normal()
+                    rows.append({"brain": brain, "true": true, "n_stimuli": 50, "n_neurons": 10,
+                                 "network": f"{o}{k}", "objective": o, "metric": metric, "value": value,
+                                 "higher_is_better": True})
+    return pd.DataFrame(rows)
+
+
+def test_decision_rules_against_hand_computed_picks():
+    dev, test = _planted_scores(9, 0), _planted_scores(12, 1)
+    mean = apply_rule(test, "mean:m1", "abc")
+    # reference: argmax over objectives of the mean of its networks' m1 scores, written out
+    for brain, group in test[test.metric == "m1"].groupby("brain"):
+        expect = group.groupby("objective").value.mean().idxmax()
+        assert mean.set_index("brain").loc[brain, "picked"] == expect
+    assert set(mean.picked) == {"a"}  # the bias wins: a and b/c brains all called 'a'
+    prof = apply_rule(test, "profile:m1+m2", "abc", development=dev)
+    assert prof.correct.all()  # centroids learned on development brains undo the bias
+    rule, table = select_rule(RecoveryResult(mean.assign(correct=False), ("a", "b", "c"), {}, dev),
+                              ["mean:m1", "max:m1+m2", "profile:m1+m2"], 50, 10)
+    assert rule == "profile:m1+m2" and table.set_index("rule").loc["mean:m1", "accuracy"] == pytest.approx(1 / 3)
+    added = with_rules(RecoveryResult(mean, ("a", "b", "c"), {}, test), ["profile:m1+m2"],
+                       RecoveryResult(mean, ("a", "b", "c"), {}, dev))
+    assert added.accuracy("profile:m1+m2").accuracy.iloc[0] == 1.0
+    with pytest.raises(RecoveryError, match="development"):
+        apply_rule(test, "profile:m1", "abc")
+    with pytest.raises(RecoveryError, match="unknown decision rule"):
+        apply_rule(test, "median:m1", "abc")
+    with pytest.raises(RecoveryError, match="lack"):
+        apply_rule(test, "mean:m3", "abc")

@@ -30,9 +30,9 @@ import pandas as pd
 import xarray as xr
 from scipy.stats import rankdata
 from torch import nn
-from tqdm.auto import tqdm
 
 from neurosafe.core.errors import DataValidationError, NeurosafeError
+from neurosafe.core.progress import stage, switched, track
 from neurosafe.data.recording import validate_responses
 from neurosafe.data.stimuli import StimulusSet
 from neurosafe.metrics.bootstrap import percentile_ci
@@ -235,28 +235,28 @@ def compare_objectives(candidates: Mapping[str, tuple[str, nn.Module | Mapping[s
     cache = _CeilingCache(ceilings)
     setups = {m: _metric_setup(m, responses, rdms, n_boot, cache, groups, ridge_options) for m in metrics}
     feats = {}
-    for name, (_, model) in tqdm(candidates.items(), desc="activations", leave=False,
-                                 disable=None if progress is None else not progress):
-        feats[name] = _Features(model if isinstance(model, Mapping) else features_of(model, stimuli, sites, pool))
     scores: dict[tuple[str, str], Score] = {}
     rows = []
-    bar = tqdm(total=len(candidates) * len(metrics), desc="scoring", leave=False,
-               disable=None if progress is None else not progress)
-    for metric, (fn, ref, split_ceiling) in setups.items():
-        for name, (objective, _) in candidates.items():
-            result = score_layers(feats[name], stimuli, ref, metric=fn, sites=list(feats[name].sites),
-                                  selection_fraction=selection_fraction, seed=seed)
-            sc = result.committed
-            ceiling = sc.ceiling if sc.ceiling is not None else split_ceiling
-            scores[(name, metric)] = sc
-            rows.append({"network": name, "objective": objective, "metric": metric, "site": result.committed_site,
-                         "value": sc.value, "ci_low": np.nan if sc.ci is None else sc.ci[0],
-                         "ci_high": np.nan if sc.ci is None else sc.ci[1],
-                         "ceiling": np.nan if ceiling is None else ceiling,
-                         "ceiled_value": sc.value / ceiling if ceiling and sc.higher_is_better else np.nan,
-                         "higher_is_better": sc.higher_is_better, "n_test": sc.n})
-            bar.update(1)
-    bar.close()
+    with switched(progress):
+        for name, (_, model) in track(list(candidates.items()), "activations"):
+            feats[name] = _Features(model if isinstance(model, Mapping)
+                                    else features_of(model, stimuli, sites, pool))
+        with stage("scoring", total=len(candidates) * len(metrics)) as bar:
+            for metric, (fn, ref, split_ceiling) in setups.items():
+                for name, (objective, _) in candidates.items():
+                    result = score_layers(feats[name], stimuli, ref, metric=fn, sites=list(feats[name].sites),
+                                          selection_fraction=selection_fraction, seed=seed)
+                    sc = result.committed
+                    ceiling = sc.ceiling if sc.ceiling is not None else split_ceiling
+                    scores[(name, metric)] = sc
+                    rows.append({"network": name, "objective": objective, "metric": metric,
+                                 "site": result.committed_site, "value": sc.value,
+                                 "ci_low": np.nan if sc.ci is None else sc.ci[0],
+                                 "ci_high": np.nan if sc.ci is None else sc.ci[1],
+                                 "ceiling": np.nan if ceiling is None else ceiling,
+                                 "ceiled_value": sc.value / ceiling if ceiling and sc.higher_is_better else np.nan,
+                                 "higher_is_better": sc.higher_is_better, "n_test": sc.n})
+                    bar.advance()
     table = pd.DataFrame(rows)
     objective_scores: dict[tuple[str, str], Score] = {}
     orows = []

@@ -21,17 +21,19 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from scipy.stats import rankdata
 from torch import nn
-from tqdm.auto import tqdm
 
 from neurosafe.core.errors import NeurosafeError
+from neurosafe.core.progress import stage, switched
 from neurosafe.core.seeds import child_seed, make_rng
 from neurosafe.data.recording import make_responses
 from neurosafe.data.stimuli import StimulusSet, natural_patches
 from neurosafe.metrics.score import mean_score
 from neurosafe.objectives.engine import SITES, compare_objectives, features_of
 
-__all__ = ["ObjectiveBrain", "RecoveryResult", "plot_confusion", "plot_identifiability", "recovery_experiment"]
+__all__ = ["ObjectiveBrain", "RecoveryResult", "apply_rule", "plot_confusion", "plot_identifiability",
+           "recovery_experiment", "select_rule", "with_rules"]
 
 NOISES = ("poisson", "gaussian")
 
@@ -42,34 +44,54 @@ class RecoveryError(NeurosafeError):
 
 class ObjectiveBrain:
     """A simulated recording from a network: ``n_neurons`` units of ``site`` (pooled ``pool`` x ``pool``)
-    with a non-constant response, chosen at random (``seed``), each scaled to ``mean_rate`` on natural
-    patches; ``record`` adds Poisson noise (spike counts) or Gaussian noise of ``noise_sd`` times the unit's
-    response s.d. A layer with fewer responsive units than ``n_neurons`` (e.g. a sparse-coding network) is an
-    error, unless ``allow_repeats``: then units are drawn with replacement (neurons of identical tuning with
-    independent noise)."""
+    with a non-constant response on natural patches (the responsive units, as an experimenter records only
+    cells that respond), chosen at random (``seed``) without replacement, each scaled to ``mean_rate``.
+    Several sites: the first site's responsive units are drawn first and a later site only makes up the
+    count (e.g. ``("relu3", "relu2")``: the last layer, topped up from the one below when a sparse network's
+    last layer has too few responsive units); ``record`` adds Poisson noise (spike counts) or
+    Gaussian noise of ``noise_sd`` times the unit's response s.d. Fewer responsive units than ``n_neurons``
+    (e.g. the last layer of a sparse-coding network) is an error, unless ``allow_repeats``: then units are
+    drawn with replacement (neurons of identical tuning with independent noise)."""
 
-    def __init__(self, model: nn.Module, objective: str, n_neurons: int = 200, site: str = "relu3", pool: int = 2,
-                 mean_rate: float = 5.0, noise: str = "poisson", noise_sd: float = 1.0, seed: int = 0,
+    def __init__(self, model: nn.Module, objective: str, n_neurons: int = 200, site: str | Sequence[str] = "relu3",
+                 pool: int = 2, mean_rate: float = 5.0, noise: str = "poisson", noise_sd: float = 1.0, seed: int = 0,
                  image_size: int = 16, allow_repeats: bool = False):
         if noise not in NOISES:
             raise RecoveryError(f"noise must be one of {NOISES}; got {noise!r}")
         if n_neurons < 2 or mean_rate <= 0 or noise_sd < 0:
             raise RecoveryError("n_neurons must be >= 2, mean_rate > 0 and noise_sd >= 0")
-        self.model, self.objective, self.site, self.pool = model, objective, site, pool
+        self.sites = (site,) if isinstance(site, str) else tuple(site)
+        if not self.sites:
+            raise RecoveryError("the brain needs at least one site to record from")
+        self.model, self.objective, self.site, self.pool = model, objective, "+".join(self.sites), pool
         self.noise, self.noise_sd, self.mean_rate = noise, noise_sd, mean_rate
         calib = natural_patches(256, image_size, seed=child_seed(seed, "calibration"))
-        acts = features_of(model, calib, [site], pool)[site].values
-        active = np.flatnonzero(acts.std(axis=0) > 1e-6 * max(acts.std(), 1e-12))
+        acts = self._activations(calib)
+        spread = acts.std(axis=0)
+        active = np.flatnonzero(spread > 1e-6 * max(spread.max(), 1e-12))
         if len(active) < n_neurons and not (allow_repeats and len(active) >= 2):
-            raise RecoveryError(f"{site} of this network has {len(active)} responsive units; asked for {n_neurons}")
-        self.units = np.sort(make_rng(seed, "units").choice(active, n_neurons, replace=len(active) < n_neurons))
+            raise RecoveryError(f"{self.site} of this network has {len(active)} responsive units; "
+                                f"asked for {n_neurons}")
+        rng = make_rng(seed, "units")
+        if len(active) < n_neurons:
+            self.units = rng.choice(active, n_neurons, replace=True)
+        else:  # the first site's responsive units first; a later site only makes up the count
+            units: list[int] = []
+            for site_ in self.sites:
+                pool_ = active[self.unit_sites[active] == site_]
+                units.extend(rng.choice(pool_, min(len(pool_), n_neurons - len(units)), replace=False))
+            self.units = np.array(units)  # random order: the first k neurons are a random subset
         self.scale = mean_rate / np.maximum(acts[:, self.units].mean(axis=0), 1e-6)
         self.spread = (acts[:, self.units] * self.scale).std(axis=0)
 
+    def _activations(self, stimuli: StimulusSet) -> np.ndarray:
+        feats = features_of(self.model, stimuli, self.sites, self.pool)
+        self.unit_sites = np.concatenate([[s] * feats[s].shape[1] for s in self.sites])
+        return np.concatenate([feats[s].values for s in self.sites], axis=1)
+
     def expected(self, stimuli: StimulusSet) -> np.ndarray:
         """Noise-free rates (stimulus, neuron)."""
-        acts = features_of(self.model, stimuli, [self.site], self.pool)[self.site].values
-        return acts[:, self.units] * self.scale
+        return self._activations(stimuli)[:, self.units] * self.scale
 
     def record(self, stimuli: StimulusSet, repeats: int = 4, seed: int = 0) -> xr.DataArray:
         """Responses (stimulus, neuron, repeat) with trial noise."""
@@ -82,8 +104,10 @@ class ObjectiveBrain:
             trials = rng.poisson(np.broadcast_to(rate[..., None], shape)).astype(np.float64)
         else:
             trials = rate[..., None] + self.noise_sd * self.spread[None, :, None] * rng.standard_normal(shape)
-        ids = ([f"unit_{u}" for u in self.units] if len(set(self.units)) == len(self.units)
-               else [f"unit_{u}_{j}" for j, u in enumerate(self.units)])
+        prefix = [f"{self.unit_sites[u]}_" if len(self.sites) > 1 else "" for u in self.units]
+        ids = ([f"{p}unit_{u}" for p, u in zip(prefix, self.units, strict=True)]
+               if len(set(self.units)) == len(self.units)
+               else [f"{p}unit_{u}_{j}" for j, (p, u) in enumerate(zip(prefix, self.units, strict=True))])
         return make_responses(trials, stimuli.ids, ids,
                               attrs={"objective": self.objective, "site": self.site, "noise": self.noise})
 
@@ -91,11 +115,14 @@ class ObjectiveBrain:
 @dataclass
 class RecoveryResult:
     """``picks``: one row per brain x data size x rule (a metric or ``consensus``): true objective, picked
-    objective, correct. ``objectives``: the candidates' objectives (confusion-matrix order)."""
+    objective, correct. ``objectives``: the candidates' objectives (confusion-matrix order). ``scores``:
+    every candidate network's committed score per brain x data size x metric (what decision rules read:
+    :func:`apply_rule`)."""
 
     picks: pd.DataFrame
     objectives: tuple[str, ...]
     info: dict = field(default_factory=dict)
+    scores: pd.DataFrame | None = None
 
     def accuracy(self, rule: str = "consensus", seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
         """Accuracy per (n_stimuli, n_neurons) with a bootstrap CI over brains; chance = 1 / #objectives."""
@@ -139,18 +166,24 @@ class RecoveryResult:
                                   orient="records")}}
 
 
-def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains: Sequence[tuple[str, nn.Module]],
+def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module | Mapping[str, xr.DataArray]]],
+                        brains: Sequence[tuple[str, nn.Module]],
                         n_stimuli: Sequence[int] = (100, 300, 1000, 2000), n_neurons: Sequence[int] = (50, 200),
-                        repeats: int = 4, noise: str = "poisson", noise_sd: float = 1.0, site: str = "relu3",
+                        repeats: int = 4, noise: str = "poisson", noise_sd: float = 1.0,
+                        site: str | Sequence[str] = "relu3",
                         metrics: Sequence[str] = ("ridge", "rsa", "cka", "shape"), sites: Sequence[str] = SITES,
                         pool: int = 2, brain_pool: int | None = None, seed: int = 0, image_size: int = 16,
                         first_brain: int = 0, allow_repeats: bool = False,
-                        ridge_options: dict | None = None, progress: bool | None = None) -> RecoveryResult:
+                        ridge_options: dict | None = None, stimuli: StimulusSet | None = None,
+                        progress: bool | None = None) -> RecoveryResult:
     """Record each brain ((true objective, network)) on natural patches and let the engine pick its objective
     at every (n_stimuli, n_neurons) (nested subsets of one recording per brain). Brain i (counted from
     ``first_brain``, so a sweep can run in resumable chunks) draws its neurons and noise from streams of
     ``seed`` and i; ``brain_pool``: the brain's pooling (default ``pool``; 4 on a 4 x 4 map: single-position
-    units). No noise ceilings (rankings do not need them); ``ridge_options`` go to the ridge metric."""
+    units); ``site``: the brain's recorded layer(s). No noise ceilings (rankings do not need them);
+    ``ridge_options`` go to the ridge metric; ``stimuli``: the images to record on (default: fresh natural
+    patches; give a real data set's images for a recovery matched to it). A candidate may be given as its
+    precomputed {site: features} on ``stimuli`` (:func:`~neurosafe.objectives.engine.features_of`)."""
     n_stimuli, n_neurons = sorted({int(n) for n in n_stimuli}), sorted({int(n) for n in n_neurons})
     if not candidates or not brains:
         raise RecoveryError("model recovery needs candidates and brains")
@@ -160,30 +193,157 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module]], brains:
     stray = sorted({o for o, _ in brains} - set(objectives))
     if stray:
         raise RecoveryError(f"brains with objectives no candidate has: {stray}")
-    stimuli = natural_patches(max(n_stimuli), image_size, seed=child_seed(seed, "recovery stimuli"))
+    if stimuli is None:
+        stimuli = natural_patches(max(n_stimuli), image_size, seed=child_seed(seed, "recovery stimuli"))
+    elif len(stimuli) < max(n_stimuli):
+        raise RecoveryError(f"{len(stimuli)} stimuli given; the largest size asked is {max(n_stimuli)}")
     with torch.no_grad():
-        feats = {name: (o, features_of(m, stimuli, sites, pool)) for name, (o, m) in candidates.items()}
-    rows = []
-    bar = tqdm(total=len(brains) * len(n_stimuli) * len(n_neurons), desc="model recovery",
-               disable=None if progress is None else not progress)
-    for i, (true, model) in enumerate(brains, start=first_brain):
-        brain = ObjectiveBrain(model, true, max(n_neurons), site, brain_pool or pool, noise=noise, noise_sd=noise_sd,
-                               seed=child_seed(seed, "brain", i), image_size=image_size, allow_repeats=allow_repeats)
-        recording = brain.record(stimuli, repeats, seed=child_seed(seed, "noise", i))
-        for ns in n_stimuli:
-            for nn_ in n_neurons:
-                result = compare_objectives(feats, stimuli[:ns], recording.isel(stimulus=slice(0, ns),
-                                                                                 neuron=slice(0, nn_)),
-                                            metrics=metrics, sites=sites, n_boot=0, ceilings=False,
-                                            ridge_options=ridge_options, seed=child_seed(seed, "split", i))
-                for rule, picked in [*result.winners.items(), ("consensus", result.consensus)]:
-                    rows.append({"brain": i, "true": true, "n_stimuli": ns, "n_neurons": nn_, "rule": rule,
-                                 "picked": picked, "correct": picked == true})
-                bar.update(1)
-    bar.close()
+        feats = {name: (o, m if isinstance(m, Mapping) else features_of(m, stimuli, sites, pool))
+                 for name, (o, m) in candidates.items()}
+    rows, score_rows = [], []
+    with switched(progress), stage("model recovery", total=len(brains) * len(n_stimuli) * len(n_neurons)) as bar:
+        for i, (true, model) in enumerate(brains, start=first_brain):
+            brain = ObjectiveBrain(model, true, max(n_neurons), site, brain_pool or pool, noise=noise,
+                                   noise_sd=noise_sd, seed=child_seed(seed, "brain", i), image_size=image_size,
+                                   allow_repeats=allow_repeats)
+            recording = brain.record(stimuli, repeats, seed=child_seed(seed, "noise", i))
+            for ns in n_stimuli:
+                for nn_ in n_neurons:
+                    result = compare_objectives(feats, stimuli[:ns], recording.isel(stimulus=slice(0, ns),
+                                                                                     neuron=slice(0, nn_)),
+                                                metrics=metrics, sites=sites, n_boot=0, ceilings=False,
+                                                ridge_options=ridge_options, seed=child_seed(seed, "split", i),
+                                                progress=False)
+                    cell = {"brain": i, "true": true, "n_stimuli": ns, "n_neurons": nn_}
+                    for rule, picked in [*result.winners.items(), ("consensus", result.consensus)]:
+                        rows.append({**cell, "rule": rule, "picked": picked, "correct": picked == true})
+                    for r in result.table.itertuples():
+                        score_rows.append({**cell, "network": r.network, "objective": r.objective,
+                                           "metric": r.metric, "site": r.site, "value": r.value,
+                                           "higher_is_better": bool(r.higher_is_better)})
+                    bar.advance()
     info = {"n_brains": len(brains), "n_candidates": len(candidates), "repeats": repeats, "noise": noise,
-            "site": site, "metrics": list(metrics), "pool": pool, "brain_pool": brain_pool or pool, "seed": seed}
-    return RecoveryResult(pd.DataFrame(rows), objectives, info)
+            "site": site if isinstance(site, str) else list(site), "metrics": list(metrics), "pool": pool,
+            "brain_pool": brain_pool or pool, "seed": seed}
+    return RecoveryResult(pd.DataFrame(rows), objectives, info, pd.DataFrame(score_rows))
+
+
+def _objective_grid(scores: pd.DataFrame, metrics: Sequence[str], objectives: Sequence[str],
+                    how: str = "mean") -> pd.DataFrame:
+    """One row per (brain, n_stimuli, n_neurons), columns (metric, objective): each objective's score
+    (``how``: mean or max over its networks), signed so that higher is better."""
+    sub = scores[scores.metric.isin(list(metrics))]
+    signed = sub.value.where(sub.higher_is_better.astype(bool), -sub.value)
+    keys = [sub.brain, sub.true, sub.n_stimuli, sub.n_neurons, sub.metric, sub.objective]
+    grid = signed.groupby(keys).agg(how).unstack([-2, -1])
+    grid.index.names = ["brain", "true", "n_stimuli", "n_neurons"]
+    return grid.reindex(columns=pd.MultiIndex.from_product([list(metrics), list(objectives)]))
+
+
+def _profiles(grid: pd.DataFrame, metrics: Sequence[str]) -> np.ndarray:
+    """Each row's scores z-scored across objectives within each metric, metrics side by side."""
+    blocks = []
+    for m in metrics:
+        x = grid[m].to_numpy(float)
+        blocks.append((x - x.mean(axis=1, keepdims=True)) / np.maximum(x.std(axis=1, keepdims=True), 1e-12))
+    return np.hstack(blocks)
+
+
+def _parse_rule(rule: str, scores: pd.DataFrame) -> tuple[str, tuple[str, ...]]:
+    kind, _, spec = rule.partition(":")
+    metrics = tuple(spec.split("+")) if spec else ()
+    if kind not in ("mean", "max", "profile") or not metrics:
+        raise RecoveryError(f"unknown decision rule {rule!r}: use mean:METRICS, max:METRICS or profile:METRICS")
+    missing = sorted(set(metrics) - set(scores.metric))
+    if missing:
+        raise RecoveryError(f"rule {rule!r} needs metrics the scores lack: {missing}")
+    return kind, metrics
+
+
+def _profile_picks(grid: pd.DataFrame, dev: pd.DataFrame, metrics: Sequence[str], objectives: Sequence[str],
+                   rule: str, leave_out_self: bool = False) -> list[str]:
+    keys, dev_keys = grid.index.to_frame(index=False), dev.index.to_frame(index=False)
+    prof, dev_prof = _profiles(grid, metrics), _profiles(dev, metrics)
+    picked = []
+    for j, row in enumerate(prof):
+        at = ((dev_keys.n_stimuli == keys.n_stimuli[j]) & (dev_keys.n_neurons == keys.n_neurons[j])).to_numpy().copy()
+        if leave_out_self:
+            at &= (dev_keys.brain != keys.brain[j]).to_numpy()
+        if not at.any():
+            raise RecoveryError(f"no development brains at {keys.n_stimuli[j]} stimuli x {keys.n_neurons[j]} "
+                                f"neurons for rule {rule!r}")
+        labels = dev_keys.true.to_numpy()[at]
+        sims = {o: float(np.corrcoef(row, dev_prof[at][labels == o].mean(axis=0))[0, 1])
+                for o in objectives if (labels == o).any()}
+        picked.append(max(sims, key=sims.get))
+    return picked
+
+
+def apply_rule(scores: pd.DataFrame, rule: str, objectives: Sequence[str],
+               development: pd.DataFrame | None = None, leave_out_self: bool = False) -> pd.DataFrame:
+    """Pick an objective per (brain, data size) from the candidates' ``scores`` with a decision ``rule``:
+
+    - ``mean:M1+M2..``: best mean rank over the metrics of each objective's mean score over its networks
+      (one metric: its argmax; ties go to the first metric);
+    - ``max:M1+M2..``: the same on each objective's best network;
+    - ``profile:M1+M2..``: nearest centroid (correlation) of the brain's score profile (objective scores
+      z-scored across objectives within each metric) to the mean profile of each true objective over the
+      ``development`` brains' scores at the same data size: a rule fitted on development brains, to be
+      reported on other brains only (``leave_out_self``: a brain is left out of the centroids, for scoring
+      a rule on the development brains themselves).
+
+    Returns picks (brain, true, n_stimuli, n_neurons, rule, picked, correct)."""
+    kind, metrics = _parse_rule(rule, scores)
+    objectives = list(objectives)
+    grid = _objective_grid(scores, metrics, objectives, "max" if kind == "max" else "mean")
+    keys = grid.index.to_frame(index=False)
+    if kind == "profile":
+        if development is None:
+            raise RecoveryError(f"rule {rule!r} is fitted on development brains: give development scores")
+        picked = _profile_picks(grid, _objective_grid(development, metrics, objectives), metrics, objectives, rule,
+                                leave_out_self)
+    else:
+        ranks = np.stack([np.apply_along_axis(rankdata, 1, -grid[m].to_numpy(float)) for m in metrics])
+        mean_rank = ranks.mean(axis=0)
+        first = grid[metrics[0]].to_numpy(float)
+        picked = []
+        for r, f in zip(mean_rank, first, strict=True):
+            best = np.flatnonzero(r == r.min())
+            picked.append(objectives[int(best[np.argmax(f[best])])])
+    out = keys.assign(rule=rule, picked=picked)
+    out["correct"] = out.picked == out.true
+    return out
+
+
+def select_rule(development: RecoveryResult, rules: Sequence[str], n_stimuli: int, n_neurons: int
+                ) -> tuple[str, pd.DataFrame]:
+    """The decision rule with the highest accuracy on the ``development`` brains at one data size (profile
+    rules scored leave-one-brain-out, so a development brain never sits in its own centroid; ties: the
+    first rule listed); returns the rule and every rule's development accuracy. Report the chosen rule on
+    other (held-out) brains."""
+    if development.scores is None:
+        raise RecoveryError("the development result carries no scores")
+    sc = development.scores[(development.scores.n_stimuli == n_stimuli) & (development.scores.n_neurons == n_neurons)]
+    if sc.empty:
+        raise RecoveryError(f"no development runs at {n_stimuli} stimuli x {n_neurons} neurons")
+    rows = []
+    for rule in rules:
+        picks = apply_rule(sc, rule, development.objectives, sc, leave_out_self=True)
+        rows.append({"rule": rule, "accuracy": float(picks.correct.mean()), "n_brains": len(picks)})
+    table = pd.DataFrame(rows)
+    return str(table.rule.iloc[int(np.argmax(table.accuracy.to_numpy()))]), table
+
+
+def with_rules(result: RecoveryResult, rules: Sequence[str], development: RecoveryResult | None = None
+               ) -> RecoveryResult:
+    """``result`` with the picks of extra decision ``rules`` added (profile rules fitted on ``development``)."""
+    if result.scores is None:
+        raise RecoveryError("this recovery result carries no scores")
+    dev = None if development is None else development.scores
+    extra = [apply_rule(result.scores, r, result.objectives, dev) for r in rules]
+    keep = result.picks[~result.picks.rule.isin(list(rules))]
+    return RecoveryResult(pd.concat([keep, *extra], ignore_index=True), result.objectives, result.info,
+                          result.scores)
 
 
 def plot_confusion(result: RecoveryResult, n_stimuli: int, n_neurons: int, path: str | Path,

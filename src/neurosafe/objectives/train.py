@@ -33,13 +33,13 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
-from tqdm.auto import tqdm
 
 from neurosafe.core.checkpoint import fingerprint as run_fingerprint
 from neurosafe.core.checkpoint import load_checkpoint, save_checkpoint
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.executor import get_executor
 from neurosafe.core.hashing import data_hash, state_hash
+from neurosafe.core.progress import stage, switched
 from neurosafe.core.seeds import child_seed, torch_generator
 from neurosafe.data.stimuli import natural_patches
 from neurosafe.data.tasks import digits_dataset
@@ -219,26 +219,26 @@ def _train_self_supervised(objective: str, model: nn.Sequential, config: Objecti
         views.set_state(state["views"])
         history = [{"epoch": float(e), "loss": float(v)} for e, v in state["history"].tolist()]
         start = int(state["epoch"])
-    bar = tqdm(range(start, config.epochs), desc=f"training {objective} (seed {seed})", leave=False,
-               disable=None if progress is None else not progress, initial=start, total=config.epochs)
-    for epoch in bar:
-        model.train()
-        heads.train()
-        perm = torch.randperm(len(x), generator=batches)
-        total, n = 0.0, 0
-        for i in range(0, len(x) - config.batch_size // 2 + 1, config.batch_size):
-            loss = _loss(objective, model, heads, x[perm[i:i + config.batch_size]], config, views)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, n = total + loss.item(), n + 1
-        history.append({"epoch": float(epoch + 1), "loss": total / max(n, 1)})
-        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, {
-                "model": model.state_dict(), "heads": heads.state_dict(), "optimizer": opt.state_dict(),
-                "batches": batches.get_state(), "views": views.get_state(), "epoch": epoch + 1,
-                "history": torch.tensor([[h["epoch"], h["loss"]] for h in history], dtype=torch.float64)}, run_id)
+    with switched(progress), stage(f"training {objective} (seed {seed})", total=config.epochs - start) as bar:
+        for epoch in range(start, config.epochs):
+            model.train()
+            heads.train()
+            perm = torch.randperm(len(x), generator=batches)
+            total, n = 0.0, 0
+            for i in range(0, len(x) - config.batch_size // 2 + 1, config.batch_size):
+                loss = _loss(objective, model, heads, x[perm[i:i + config.batch_size]], config, views)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total, n = total + loss.item(), n + 1
+            history.append({"epoch": float(epoch + 1), "loss": total / max(n, 1)})
+            bar.advance()
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {
+                    "model": model.state_dict(), "heads": heads.state_dict(), "optimizer": opt.state_dict(),
+                    "batches": batches.get_state(), "views": views.get_state(), "epoch": epoch + 1,
+                    "history": torch.tensor([[h["epoch"], h["loss"]] for h in history], dtype=torch.float64)},
+                    run_id)
     model.eval()
     return history
 
@@ -297,16 +297,14 @@ def train_zoo(objectives: tuple[str, ...] = OBJECTIVES, seeds: tuple[int, ...] =
                                 "config": config.model_dump()}, directory=folder)
         return name
 
-    bar = tqdm(total=len(cells), desc="objective zoo", disable=None if progress is None else not progress)
+    with switched(progress), stage("objective zoo", total=len(cells)) as bar:
 
-    def tracked(item: tuple[str, int]) -> str:
-        name = cell(item)
-        bar.update(1)  # in-process cells only (Ray workers have their own copy)
-        return name
+        def tracked(item: tuple[str, int]) -> str:
+            name = cell(item)
+            bar.advance()  # in-process cells only (Ray workers have their own copy)
+            return name
 
-    names = get_executor(backend, workers).map(tracked if backend == "local" else cell, cells)
-    bar.close()
-    return names
+        return get_executor(backend, workers).map(tracked if backend == "local" else cell, cells)
 
 
 def objective_of(name: str) -> str:
