@@ -31,7 +31,7 @@ class Ablation(StrEnum):
     resample = "resample"
 
 
-def _subject(spec: str, neurons: int, area: str, seed: int):
+def probe_subject(spec: str, neurons: int, area: str, seed: int):
     """Resolve --subject into a SyntheticBrain, a Recording, or a model via ``neurosafe.subjects.resolve``."""
     if spec == "synthetic":
         from neurosafe.data import SyntheticBrain
@@ -46,11 +46,11 @@ def _subject(spec: str, neurons: int, area: str, seed: int):
     return resolve(spec, seed=seed)
 
 
-def _out(out: Path | None, name: str) -> Path:
+def probe_out(out: Path | None, name: str) -> Path:
     return make_out_dir(out or Path("runs") / "probe" / name)  # removed again when the command fails
 
 
-def _units(text: str | None) -> list[int] | None:
+def parse_units(text: str | None) -> list[int] | None:
     if not text:
         return None
     try:
@@ -92,8 +92,8 @@ def tuning(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
     from neurosafe.interp.figures import plot_tuning_summary
     from neurosafe.interp.results import save_result, tuning_summary
 
-    folder = _out(out, "tuning")
-    ds = orientation_tuning(_subject(subject, neurons, area, seed), site, select=_select(select) or None)
+    folder = probe_out(out, "tuning")
+    ds = orientation_tuning(probe_subject(subject, neurons, area, seed), site, select=_select(select) or None)
     summary = tuning_summary(ds) | {"result": str(save_result(ds, folder / "tuning.nc")),
                                     "figure": str(plot_tuning_summary(ds, folder / "tuning.png"))}
     osi = summary["osi"]
@@ -114,9 +114,9 @@ def rf(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Neu
     from neurosafe.interp.figures import plot_rfs
     from neurosafe.interp.results import rf_summary, save_result
 
-    folder = _out(out, "rf")
-    ds = receptive_fields(_subject(subject, neurons, area, seed), site, method=method.value, n_stimuli=n_stimuli,
-                          units=_units(units), seed=seed)
+    folder = probe_out(out, "rf")
+    ds = receptive_fields(probe_subject(subject, neurons, area, seed), site, method=method.value, n_stimuli=n_stimuli,
+                          units=parse_units(units), seed=seed)
     summary = rf_summary(ds) | {"result": str(save_result(ds, folder / "rf.nc")),
                                 "figure": str(plot_rfs(ds, folder / "rf.png"))}
     size, r2 = summary["rf_size"]["q50"], summary["fit_r2"]["q50"]
@@ -140,9 +140,9 @@ def mei(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     from neurosafe.interp.figures import plot_mei_vs_natural
     from neurosafe.interp.results import mei_summary, save_result
 
-    folder = _out(out, "mei")
-    subj = _subject(subject, neurons, area, seed)
-    meis = most_exciting_inputs(subj, site, _units(units), n_seeds=seeds, seed=seed,
+    folder = probe_out(out, "mei")
+    subj = probe_subject(subject, neurons, area, seed)
+    meis = most_exciting_inputs(subj, site, parse_units(units), n_seeds=seeds, seed=seed,
                                 config=AscentConfig(steps=steps, rms_contrast=rms_contrast))
     c, h, _ = meis["image"].shape[1:]
     natural = natural_patches(n_natural, h, seed=child_seed(seed, "stimuli"), color=c == 3)
@@ -171,8 +171,8 @@ def lesion(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int =
     from neurosafe.interp.figures import plot_dose_response
     from neurosafe.interp.results import dose_summary, save_result
 
-    folder = _out(out, "lesion")
-    subj = _subject(subject, neurons, area, seed)
+    folder = probe_out(out, "lesion")
+    subj = probe_subject(subject, neurons, area, seed)
     score = orientation_decoding(subj, read_site or site, seed=seed)
     color, size = stimulus_format(subj)
     reference = None if method == Ablation.zero else natural_patches(200, size, seed=child_seed(seed, "stimuli"),
@@ -202,8 +202,8 @@ def geometry(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int
     from neurosafe.interp import eigenspectrum_alpha, participation_ratio, stimulus_format
     from neurosafe.interp.figures import plot_spectrum
 
-    folder = _out(out, "geometry")
-    subj = _subject(subject, neurons, area, seed)
+    folder = probe_out(out, "geometry")
+    subj = probe_subject(subject, neurons, area, seed)
     stimuli = None
     if not hasattr(subj, "responses"):
         color, size = stimulus_format(subj)
@@ -232,7 +232,7 @@ def cards(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = 
     from neurosafe.interp import AscentConfig
     from neurosafe.report.unit_cards import write_unit_cards
 
-    folder = _out(out, "cards")
-    path = write_unit_cards(folder / "cards.html", _subject(subject, neurons, area, seed), site, _units(units),
-                            config=AscentConfig(steps=steps), seed=seed)
+    folder = probe_out(out, "cards")
+    path = write_unit_cards(folder / "cards.html", probe_subject(subject, neurons, area, seed), site,
+                            parse_units(units), config=AscentConfig(steps=steps), seed=seed)
     report({"report": str(path)}, json_out, [f"unit cards: {path}"])

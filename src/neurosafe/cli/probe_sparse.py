@@ -9,7 +9,18 @@ from pathlib import Path
 import typer
 
 from neurosafe.cli.common import JsonOpt, handle_errors, report
-from neurosafe.cli.probe import AreaOpt, NeuronsOpt, OutOpt, SeedOpt, SiteOpt, SubjectOpt, _out, _subject, _units, app
+from neurosafe.cli.probe import (
+    AreaOpt,
+    NeuronsOpt,
+    OutOpt,
+    SeedOpt,
+    SiteOpt,
+    SubjectOpt,
+    app,
+    parse_units,
+    probe_out,
+    probe_subject,
+)
 from neurosafe.core.errors import NeurosafeError
 from neurosafe.core.seeds import child_seed
 from neurosafe.subjects import network
@@ -49,7 +60,7 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     optional feature unit cards); with --toy, the planted-superposition recovery curve with baselines."""
     from neurosafe.interp.dictionary import SAEConfig
 
-    folder = _out(out, "sae")
+    folder = probe_out(out, "sae")
     config = SAEConfig(epochs=epochs, l1=l1, k=k)
     if toy:
         return _toy(folder, seeds, seed, json_out)
@@ -59,7 +70,7 @@ def sae(subject: str = SubjectOpt, site: str | None = SiteOpt, neurons: int = Ne
     from neurosafe.interp.dictionary import dictionary_metrics, learn_dictionary, site_samples
     from neurosafe.interp.figures import plt
 
-    subj = _subject(subject, neurons, area, seed)
+    subj = probe_subject(subject, neurons, area, seed)
     stimuli = None
     if not isinstance(subj, Recording):
         color, size = stimulus_format(subj)
@@ -166,13 +177,13 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
         raise NeurosafeError(f"--doses must be comma-separated numbers; got {doses!r}") from err
     if not dose_list or not all(np.isfinite(dose_list)):
         raise NeurosafeError(f"--doses must be comma-separated finite numbers; got {doses!r}")
-    folder = _out(out, "patch")
+    folder = probe_out(out, "patch")
     if subject == "planted":
         model = PlantedCircuit(seed=seed)
         site = site or "act1"
         if site not in model.path:
             raise NeurosafeError(f"the planted circuit's sites are {list(model.path)}; got {site!r}")
-        path = _units(units) or model.path[site]
+        path = parse_units(units) or model.path[site]
         width = model.widths[site]
         base, source = planted_pairs(pairs, seed=seed)
     else:
@@ -180,13 +191,13 @@ def patch(subject: str = typer.Option("planted", "--subject", "-s", help="'plant
         from neurosafe.interp import stimulus_format
         from neurosafe.interp.dictionary import site_samples
 
-        model = _subject(subject, 100, "V1", seed)
+        model = probe_subject(subject, 100, "V1", seed)
         if site is None or not units:
             raise NeurosafeError("patching a model needs --site and --units")
         color, size = stimulus_format(model)
         images = natural_patches(2 * pairs, size, seed=child_seed(seed, "stimuli"), color=color)
         base, source = images.images[:pairs], images.images[pairs:]
-        path = _units(units)
+        path = parse_units(units)
         width = site_samples(model, site, images[:1]).shape[1]
     control = random_units(width, len(path), exclude=path, seed=child_seed(seed, "random path"))
     with display.stage("patching, mediation and stimulation", total=4, unit="step", show=not json_out) as steps:
@@ -227,7 +238,7 @@ def controversial(neurons: int = typer.Option(16, "--neurons", min=1, help="Neur
     from neurosafe.interp.controversial import discrimination_experiment, twin_and_wrong_model
     from neurosafe.interp.figures import plot_images
 
-    folder = _out(out, "controversial")
+    folder = probe_out(out, "controversial")
     brain, twin, wrong = twin_and_wrong_model(neurons, seed)
     res = discrimination_experiment(brain, twin, wrong, repeats=repeats, n_seeds=seeds,
                                     config=AscentConfig(steps=steps), seed=seed)

@@ -38,7 +38,7 @@ from neurosafe.core.seeds import make_rng
 
 __all__ = [
     "MODELS", "BToM", "BToMPosterior", "LikelihoodTable", "btom_importance", "btom_infer", "btom_smc", "btom_svi",
-    "motion_heuristic",
+    "motion_heuristic", "step_distances",
 ]
 
 MODELS = ("btom", "true_belief", "no_cost", "motion")
@@ -293,7 +293,7 @@ def btom_svi(scenario: Scenario, steps: int = 300, lr: float = 0.1, seed: int = 
     return BToMPosterior._summarise(scenario, table.worlds, table.beliefs, table.desires, post, 0.0, "svi")
 
 
-def _distances(scenario: Scenario, target: int) -> np.ndarray:
+def step_distances(scenario: Scenario, target: int) -> np.ndarray:
     """Shortest-path step counts from every free cell to ``target`` (BFS; inf where unreachable)."""
     trans = scenario.world.transitions
     dist = np.full(len(trans), np.inf)
@@ -318,7 +318,7 @@ def motion_heuristic(scenario: Scenario) -> BToMPosterior:
     hidden_score = np.zeros(n)
     vis0 = world.visibility[states[0]]
     for k, name in enumerate(scenario.spot_names):
-        dist = _distances(scenario, world.index_of(scenario.spots[name]))
+        dist = step_distances(scenario, world.index_of(scenario.spots[name]))
         approach = (dist[states[0]] - dist[states]) / np.maximum(1, np.arange(n))
         if truth[k] != EMPTY:
             score[:, truth[k]] = approach

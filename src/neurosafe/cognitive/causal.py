@@ -271,7 +271,7 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
     from chirho.interventional.handlers import do
     from chirho.observational.handlers import condition
 
-    from neurosafe.cognitive.btom import BToM, _distances
+    from neurosafe.cognitive.btom import BToM, step_distances
     from neurosafe.cognitive.program import AgentProgram, observed_actions, torch_threads
     from neurosafe.core.seeds import make_rng
 
@@ -328,7 +328,7 @@ def agent_counterfactual(scenario, intervention: dict, query: str = "eats:A", n_
                 raise ScenarioError(f"{(~consistent).sum()} abduced draws do not reproduce the observed path")
     spot_cells = [scenario.world.index_of(c) for c in scenario.spots.values()]
     start = scenario.world.index_of(scenario.start)
-    distance = np.array([_distances(scenario, c)[start] for c in spot_cells])
+    distance = np.array([step_distances(scenario, c)[start] for c in spot_cells])
     all_queries = [*(f"{k}:{s}" for k in ("eats", "looks") for s in scenario.spot_names), "detour", "moves"]
     table = {}
     for q in dict.fromkeys([query, *all_queries]):
