@@ -264,7 +264,7 @@ def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
     pos = np.union1d(shared, shared + 1)  # sorted positions in shared bins
     bins = keys[pos] >> bits
     keys &= mask  # the positions in sorted order
-    out[keys] = ranks
+    out.put(keys, ranks)  # the scatter (a little faster than out[keys] = ranks)
     if not len(pos):
         return
     members = keys[pos]
