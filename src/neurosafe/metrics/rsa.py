@@ -206,11 +206,7 @@ def _upper_index(n: int) -> np.ndarray:
 
 def _upper(arr: np.ndarray) -> np.ndarray:
     """Upper triangles (k, n(n-1)/2) of RDMs (k, n, n): one gather by cached flat indices."""
-    flat, index = arr.reshape(len(arr), -1), _upper_index(arr.shape[1])
-    out = np.empty((len(arr), len(index)), dtype=arr.dtype)
-    for row, values in zip(out, flat, strict=True):
-        np.take(values, index, out=row)
-    return out
+    return arr.reshape(len(arr), -1).take(_upper_index(arr.shape[1]), axis=1)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
