@@ -36,16 +36,19 @@ COMPARISONS = ("spearman", "pearson", "kendall_tau_a", "cosine", "whitened_pears
 
 
 # --------------------------------------------------------------------------------------------- RDMs
-def _patterns(responses) -> xr.DataArray | np.ndarray:
-    """Validated responses: a plain (stimulus, neuron) float64 array when ``responses`` is an array of finite
-    values (nothing for the schema to check beyond that), else a validated DataArray (whose checks name the
-    offending neurons and stimuli)."""
+def _patterns(responses) -> tuple[xr.DataArray | np.ndarray, np.ndarray | None]:
+    """Validated responses and, for a plain array, its row means: a (stimulus, neuron) float64 array when
+    ``responses`` is an array of finite values (finite row sums need finite terms; nothing else in the schema
+    to check), else a validated DataArray (whose checks name the offending neurons and stimuli) and None."""
     if isinstance(responses, np.ndarray):
         values = np.asarray(responses, dtype=np.float64)
-        if values.ndim == 2 and values.size and _all_finite(values):
-            return values
-        return make_responses(values, dims=("stimulus", "neuron"))
-    return validate_responses(responses)
+        if values.ndim == 2 and values.size:
+            with np.errstate(over="ignore", invalid="ignore"):
+                means = np.add.reduce(values, axis=1) / values.shape[1]  # as values.mean(axis=1)
+            if np.isfinite(means).all():
+                return values, means
+        return make_responses(values, dims=("stimulus", "neuron")), None
+    return validate_responses(responses), None
 
 
 def _all_finite(x: np.ndarray) -> bool:
@@ -107,7 +110,7 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
     """
     if distance not in DISTANCES:
         raise NeurosafeError(f"distance must be one of {DISTANCES}; got {distance!r}")
-    responses = _patterns(responses)
+    responses, means = _patterns(responses)
     if isinstance(responses, np.ndarray):  # finite (stimulus, neuron) values, stimulus ids 0..n-1
         x, ids = responses, None
     else:
@@ -127,7 +130,7 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
         d = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0) / x.shape[1]
         return _wrap(d, ids, distance)
     if distance == "correlation":
-        x = x - x.mean(axis=1, keepdims=True)  # a new array: normalised in place below
+        x = x - (x.mean(axis=1) if means is None else means)[:, None]  # a new array: normalised in place below
     u = _unit_rows(x, np.arange(len(x)) if ids is None else ids, distance, inplace=distance == "correlation")
     d = u @ u.T  # numpy computes x @ x.T with BLAS syrk and mirrors it: exactly symmetric
     np.subtract(1.0, d, out=d)
