@@ -110,3 +110,35 @@ def test_shape_distances_bias_correction_keeps_the_estimate_inside_its_ci(distan
     assert abs(score.value - truth) < abs(score.plugin - truth)
     if distance is shape_distance:  # the same estimator as LinearShapeMetric in-sample
         assert score.plugin == pytest.approx(LinearShapeMetric().fit(x, y).score(x, y))
+
+
+@pytest.mark.parametrize("values", [
+    [0.0, -0.0, 0.0, 1e-320, 5e-324, -5e-324, 2.0],  # signed zeros tie; subnormals keep their order
+    [-1e308, 1e308, 1.7e308, 0.0, 0.0, -0.0, 5.0],  # a range that overflows float64
+    [1.0, 1.0 + 2**-52, 1.0 + 2**-51, 1.0, 3.0],  # neighbours one ulp apart share a key bin
+    [0.5, 0.25, 0.5, 0.125, 4.0, 0.25],  # all positive: raw bit patterns as keys
+    [1.0, 1.0, -0.0, 2.0, 0.0], [-0.0, -0.0, 0.0],  # min() returns +0.0 though -0.0 is present
+])
+def test_ranks_of_zeros_subnormals_and_extreme_ranges_equal_scipy(values):
+    from neurosafe.metrics.rsa import _ranks
+    v = np.array(values)
+    np.testing.assert_array_equal(_ranks(v[None])[0], rankdata(v))
+
+
+def test_rdm_of_plain_arrays_keeps_the_validation_of_dataarrays():
+    from neurosafe.core.errors import DataValidationError
+    x = np.random.default_rng(5).standard_normal((6, 4))
+    np.testing.assert_array_equal(rdm(x).values, rdm(make_responses(x, dims=("stimulus", "neuron"))).values)
+    assert list(rdm(x)["stimulus_a"].values) == [str(i) for i in range(6)]
+    x[2, 1] = np.nan
+    with pytest.raises(DataValidationError, match="no valid repeat"):
+        rdm(x)
+    x[2, 1] = np.inf
+    with pytest.raises(DataValidationError, match="inf"):
+        rdm(x)
+    with pytest.raises(DataValidationError, match="dims"):
+        rdm(np.ones((3, 4, 5)))
+    with pytest.raises(DataValidationError, match="repeat"):
+        rdm(np.ones((3, 4)), "crossnobis")
+    with pytest.raises(DataValidationError, match="NaN or inf"):
+        compare_rdms(np.full((4, 4), np.nan), np.ones((4, 4)))

@@ -36,28 +36,48 @@ COMPARISONS = ("spearman", "pearson", "kendall_tau_a", "cosine", "whitened_pears
 
 
 # --------------------------------------------------------------------------------------------- RDMs
-def _patterns(responses) -> xr.DataArray:
+def _patterns(responses) -> tuple[xr.DataArray | np.ndarray, np.ndarray | None]:
+    """Validated responses and, for a plain array, its row means: a (stimulus, neuron) float64 array when
+    ``responses`` is an array of finite values (finite row sums need finite terms; nothing else in the schema
+    to check), else a validated DataArray (whose checks name the offending neurons and stimuli) and None."""
     if isinstance(responses, np.ndarray):
-        return make_responses(np.asarray(responses, dtype=np.float64), dims=("stimulus", "neuron"))
-    return validate_responses(responses)
+        values = np.asarray(responses, dtype=np.float64)
+        if values.ndim == 2 and values.size:
+            with np.errstate(over="ignore", invalid="ignore"):
+                means = np.add.reduce(values, axis=1) / values.shape[1]  # as values.mean(axis=1)
+            if np.isfinite(means).all():
+                return values, means
+        return make_responses(values, dims=("stimulus", "neuron")), None
+    return validate_responses(responses), None
 
 
-def _wrap(d: np.ndarray, ids: np.ndarray, distance: str, symmetric: bool = False) -> xr.DataArray:
+def _all_finite(x: np.ndarray) -> bool:
+    """No NaN or inf in ``x``: one summing pass (a finite sum needs finite terms), elementwise only if it
+    overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(x, axis=None))) or bool(np.isfinite(x).all())
+
+
+def _wrap(d: np.ndarray, ids: np.ndarray | None, distance: str, symmetric: bool = False) -> xr.DataArray:
     if not symmetric:
         d = (d + d.T) / 2
     np.fill_diagonal(d, 0.0)
-    ids = ids.astype(str)
+    ids = np.arange(len(d)).astype(str) if ids is None else ids.astype(str)  # ids of a plain array: 0..n-1
     return xr.DataArray(d, dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": ids, "stimulus_b": ids},
                         attrs={"distance": distance}, name="rdm")
 
 
-def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
+def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str, inplace: bool = False) -> np.ndarray:
+    """Rows of ``x`` scaled to unit length (in place when ``inplace``); an error names all-zero rows."""
     norm = np.sqrt(np.einsum("ij,ij->i", x, x))
     bad = norm <= 1e-12 * max(norm.max(), 1e-300)
     if bad.any():
         kind = "constant" if what == "correlation" else "zero"
         raise DataValidationError(f"{what} distance is undefined for stimuli with a {kind} response pattern: "
                                   f"{format_ids(ids[bad])}")
+    if inplace:
+        x /= norm[:, None]
+        return x
     return x / norm[:, None]
 
 
@@ -90,26 +110,31 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
     """
     if distance not in DISTANCES:
         raise NeurosafeError(f"distance must be one of {DISTANCES}; got {distance!r}")
-    responses = _patterns(responses)
-    ids = responses["stimulus_id"].values
-    if "time" in responses.dims:
-        raise DataValidationError("reduce the 'time' dim first (e.g. sum spike counts over a window)")
+    responses, means = _patterns(responses)
+    if isinstance(responses, np.ndarray):  # finite (stimulus, neuron) values, stimulus ids 0..n-1
+        x, ids = responses, None
+    else:
+        ids = responses["stimulus_id"].values
+        if "time" in responses.dims:
+            raise DataValidationError("reduce the 'time' dim first (e.g. sum spike counts over a window)")
+        if distance == "crossnobis":
+            return _wrap(_crossnobis(responses, noise), ids, distance)
+        mean = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
+        x = np.asarray(mean.transpose("stimulus", "neuron").values, dtype=np.float64)  # not written to below
+        if np.isnan(x).any():
+            raise DataValidationError("responses have a neuron with no valid repeat on some stimulus")
     if distance == "crossnobis":
-        return _wrap(_crossnobis(responses, noise), ids, distance)
-    mean = responses.mean("repeat", skipna=True) if "repeat" in responses.dims else responses
-    x = np.asarray(mean.transpose("stimulus", "neuron").values, dtype=np.float64)  # not written to below
-    if np.isnan(x).any():
-        raise DataValidationError("responses have a neuron with no valid repeat on some stimulus")
+        raise DataValidationError("crossnobis needs responses with a 'repeat' dim of at least 2 repeats")
     if distance == "euclidean":
         sq = (x**2).sum(axis=1)
         d = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0) / x.shape[1]
-    else:
-        x = x - x.mean(axis=1, keepdims=True) if distance == "correlation" else x
-        u = _unit_rows(x, ids, distance)
-        d = u @ u.T  # numpy computes x @ x.T with BLAS syrk and mirrors it: exactly symmetric
-        np.subtract(1.0, d, out=d)
-        return _wrap(d, ids, distance, symmetric=True)
-    return _wrap(d, ids, distance)
+        return _wrap(d, ids, distance)
+    if distance == "correlation":
+        x = x - (x.mean(axis=1) if means is None else means)[:, None]  # a new array: normalised in place below
+    u = _unit_rows(x, np.arange(len(x)) if ids is None else ids, distance, inplace=distance == "correlation")
+    d = u @ u.T  # numpy computes x @ x.T with BLAS syrk and mirrors it: exactly symmetric
+    np.subtract(1.0, d, out=d)
+    return _wrap(d, ids, distance, symmetric=True)
 
 
 def _crossnobis(responses: xr.DataArray, noise) -> np.ndarray:
@@ -151,7 +176,7 @@ def _stack(rdms, name: str) -> tuple[np.ndarray, np.ndarray | None, xr.DataArray
     arr = arr[None] if arr.ndim == 2 else arr
     if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[1] < 3:
         raise DataValidationError(f"{name}: RDMs must be square (n, n) or (k, n, n) with n >= 3; got {arr.shape}")
-    if not np.isfinite(arr).all():
+    if not _all_finite(arr):
         raise DataValidationError(f"{name}: RDMs contain NaN or inf")
     return arr, ids, da
 
@@ -208,30 +233,41 @@ def _positions(m: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
     """Average ranks (1-based, ties share their mean rank) of a 1-D float64 array into ``out``, as scipy's
-    ``rankdata``: the values are binned into 2^31 order-preserving bins packed above their 32-bit position,
-    so one sort of int64 keys (numpy's SIMD sort, several times faster than ``argsort``) orders them, except
-    inside a shared bin, whose few members are then ordered by value (ties can only sit there)."""
+    ``rankdata``. Keys: the bit patterns of the non-negative values ``values - min`` (ordered as the values),
+    their lowest b bits replaced by the b-bit position, so one sort of int64 keys (numpy's SIMD sort, several
+    times faster than ``argsort``) orders the values, except inside a shared bin (values equal in all but
+    their last b mantissa bits), whose few members are then ordered by value (ties can only sit there).
+    ``out`` is the scratch space until the ranks go in; the only other full-size buffer is the keys."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
     m = len(values)
     lo, hi = values.min(), values.max()
     if not hi > lo:
         out[:] = (m + 1) / 2
         return
     idx, ranks = _positions(m)
-    keys = np.subtract(values, lo)
-    keys *= 2147483000.0 / (hi - lo)
-    keys = keys.astype(np.int64)  # monotone in value, < 2^31
-    keys <<= 32
+    bits = max(m - 1, 1).bit_length()  # the position's bits
+    mask = (1 << bits) - 1
+    if lo > 0:  # positive values: their bit patterns are ordered as the values
+        patterns = values.view(np.int64)
+    else:  # shift to >= 0 (v - (-0.0) = v + 0.0 turns -0.0 into +0.0, whose bits are ordered)
+        with np.errstate(over="ignore"):  # monotone; an overflow to inf only merges bins
+            np.subtract(values, lo if lo != 0 else -0.0, out=out)
+        patterns = out.view(np.int64)
+    keys = np.bitwise_and(patterns, ~mask)
     keys |= idx
     keys.sort()
-    order = keys & 0xFFFFFFFF
-    out[order] = ranks
-    keys >>= 32  # the bins, in sorted order
-    shared = np.flatnonzero(keys[1:] == keys[:-1])
-    if not len(shared):
-        return
+    gap = out.view(np.int64)[: m - 1]  # scratch: differences of consecutive sorted keys
+    np.subtract(keys[1:], keys[:-1], out=gap)
+    near = np.flatnonzero(gap <= mask)  # every pair in a shared bin (and a few across adjacent bins)
+    shared = near[(keys[near] >> bits) == (keys[near + 1] >> bits)]
     pos = np.union1d(shared, shared + 1)  # sorted positions in shared bins
-    members = order[pos]
-    members = members[np.lexsort((values[members], keys[pos]))]
+    bins = keys[pos] >> bits
+    keys &= mask  # the positions in sorted order
+    out.put(keys, ranks)  # the scatter (a little faster than out[keys] = ranks)
+    if not len(pos):
+        return
+    members = keys[pos]
+    members = members[np.lexsort((values[members], bins))]
     ordered = values[members]
     new = np.ones(len(pos), dtype=bool)
     new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
@@ -284,7 +320,14 @@ def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndar
         return _cosine(_centre(a), _centre(b))
     if method == "spearman":  # average ranks sum to m(m+1)/2 with or without ties: centre by (m+1)/2
         half = (a.shape[1] + 1) / 2
-        return _cosine(_ranks(a) - half, (_ranks(b) if b_ranks is None else b_ranks) - half)
+        ra = _ranks(a)
+        ra -= half
+        if b_ranks is None:
+            rb = _ranks(b)
+            rb -= half
+        else:
+            rb = b_ranks - half
+        return _cosine(ra, rb)
     if method == "whitened_pearson":
         return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
     if method == "kendall_tau_a":
