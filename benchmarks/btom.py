@@ -6,7 +6,8 @@ considers) x 5^3 = 125 desires = 8,250 hypotheses, exact enumeration, one core.
 - the peer: the same planner with textbook synchronous Bellman sweeps (``method="sweeps"``), same answer.
 
 Prints wall times (best of 3) and the ratio peer / neurosafe (> 1: neurosafe is faster), and checks that the
-two posteriors agree; then times the ChiRho counterfactual on the planning agent (``agent_counterfactual``). Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/btom.py [--resolution 20]
+two posteriors agree; then times the ChiRho counterfactual on the planning agent (``agent_counterfactual``).
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/btom.py [--resolution 20]
 """
 
 from __future__ import annotations
