@@ -192,13 +192,9 @@ def _prediction_array(prediction, responses: xr.DataArray) -> np.ndarray:
     return prediction
 
 
-def feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
-         ci_level: float = 0.95) -> Score:
-    """Fraction of explainable variance explained by ``prediction`` (stimulus, neuron), per neuron.
-
-    FEVE = 1 - (MSE - noise variance) / (total variance - noise variance), with MSE over single trials
-    (Cadena et al. 2019). 1 is a perfect model of the mean response; it can be negative.
-    """
+def _error_variances(responses: xr.DataArray, prediction, seed: int, n_boot: int):
+    """(validated responses, single-trial MSE, total and noise variance), each (n_boot + 1, neuron): row 0 on
+    all stimuli, then one row per bootstrap resample of stimuli (the terms of FEVE, Cadena et al. 2019)."""
     x = _prepare(responses)
     responses = validate_responses(responses)
     pred = _prediction_array(prediction, responses)
@@ -207,6 +203,18 @@ def feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
     total, noise, n = _variances(w, t)
     with np.errstate(invalid="ignore", divide="ignore"):
         mse = (w @ t["sq_err"]) / n
+    return responses, mse, total, noise
+
+
+def feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int = 200,
+         ci_level: float = 0.95) -> Score:
+    """Fraction of explainable variance explained by ``prediction`` (stimulus, neuron), per neuron.
+
+    FEVE = 1 - (MSE - noise variance) / (total variance - noise variance), with MSE over single trials
+    (Cadena et al. 2019). 1 is a perfect model of the mean response; it can be negative.
+    """
+    responses, mse, total, noise = _error_variances(responses, prediction, seed, n_boot)
+    with np.errstate(invalid="ignore", divide="ignore"):
         per_boot = 1 - (mse - noise) / (total - noise)
     per_boot[~(total - noise > 0)] = np.nan
     return _summarise("feve", per_boot, responses, {"n_boot": n_boot}, seed, ci_level)
@@ -221,14 +229,8 @@ def pooled_feve(responses: xr.DataArray, prediction, seed: int = 0, n_boot: int 
     the aggregate is not biased upward on unreliable data (Cadena et al. 2019 define FEVE per neuron; the
     ratio of sums weights neurons by their explainable variance). Bootstrap CI over stimuli (percentile).
     """
-    x = _prepare(responses)
-    responses = validate_responses(responses)
-    pred = _prediction_array(prediction, responses)
-    w = bootstrap_weights(x.shape[0], n_boot, seed)
-    t = _trial_sums(x, pred)
-    total, noise, n = _variances(w, t)
+    responses, mse, total, noise = _error_variances(responses, prediction, seed, n_boot)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mse = (w @ t["sq_err"]) / n
         ok = np.isfinite(mse) & np.isfinite(total) & np.isfinite(noise)
         values = 1 - np.where(ok, mse - noise, 0).sum(1) / np.where(ok, total - noise, 0).sum(1)
     prov = provenance("pooled_feve", {"n_boot": n_boot, "aggregate": "ratio of sums over all neurons"},
