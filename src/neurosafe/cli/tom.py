@@ -81,12 +81,13 @@ def counterfactual(
                                         help="SITE=VALUE: visible=1 (every hidden spot in view), visible_<spot>=0|1, "
                                              "desire=K:0,L:10,M:5, belief=0.5,0.5,0 (repeatable)."),
     query: str = typer.Option("eats:A", help="eats:<spot>, looks:<spot>, detour or moves (all are reported)."),
-    samples: int = typer.Option(2000, help="Posterior draws (Monte Carlo)."),
-    horizon: int | None = typer.Option(None, help="Steps to roll the agent out (default: path + rows + columns)."),
+    samples: int = typer.Option(2000, min=1, help="Posterior draws (Monte Carlo)."),
+    horizon: int | None = typer.Option(None, min=1,
+                                       help="Steps to roll the agent out (default: path + rows + columns)."),
     interventional: bool = typer.Option(False, "--interventional",
                                         help="P(query | do(...)) with fresh noise instead of the counterfactual."),
-    beta: float | None = typer.Option(None, help="Rationality (default: the scenario's model.beta)."),
-    seed: int = typer.Option(0, help="Seed of the posterior draws and the noise."),
+    beta: float | None = typer.Option(None, min=0, help="Rationality (default: the scenario's model.beta)."),
+    seed: int = typer.Option(0, min=0, help="Seed of the posterior draws and the noise."),
     out: Path = typer.Option(Path("runs/tom-cf"), "--out", "-o", help="Folder for counterfactual.json and .png."),
     json_out: bool = JsonOpt,
 ) -> None:
