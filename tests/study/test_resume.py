@@ -77,8 +77,10 @@ for line in sys.stdin:
 """
 STAGES = ("record", "twin", "train", "eval")
 # (stage, whether to kill only after this run wrote a checkpoint of it, i.e. in a later epoch)
-PLAN = (("record", False), ("twin", False), ("twin", True), ("twin", False), ("train", False), ("eval", False),
-        ("train", True), ("eval", False), ("train", False), ("eval", False))
+# A stage's plain kills come before its after-checkpoint kill: a stage resumed from a checkpoint is shorter
+# than the reference window, so a late plain kill there could overshoot the stage and use up a network.
+PLAN = (("record", False), ("twin", False), ("twin", False), ("twin", True), ("train", False), ("eval", False),
+        ("train", False), ("eval", False), ("train", True), ("eval", False))
 
 
 class _Zygote:
@@ -140,13 +142,16 @@ def _run_to_end(zygote: _Zygote, root: Path, log: Path) -> None:
 
 
 def _fractions(rng) -> list[float]:
-    """Where in its stage each kill of PLAN falls, as a fraction of the stage's shortest duration: kills of
-    one stage spread over it (stratified); after a checkpoint, within the next epoch."""
+    """Where in its stage each kill of PLAN falls: plain kills of one stage spread over the stage's shortest
+    duration (stratified over its plain kills); after a checkpoint, within the first half of the next epoch."""
     out, seen = [], {}
     for stage, after_checkpoint in PLAN:
-        k, n = seen.get(stage, 0), len([p for p in PLAN if p[0] == stage])
+        k, n = seen.get(stage, 0), len([p for p in PLAN if p[0] == stage and not p[1]])
+        if after_checkpoint:
+            out.append(rng.uniform(0.0, 0.5))
+            continue
         seen[stage] = k + 1
-        out.append(rng.uniform(0.0, 0.25) if after_checkpoint else 0.05 + 0.85 * (k + rng.uniform()) / n)
+        out.append(0.05 + 0.85 * (k + rng.uniform()) / n)
     return out
 
 
@@ -158,6 +163,20 @@ def _mid_stage_checkpoints(cache: Path) -> set[str]:
     if any(not (cache / f"net-{f.name[5:]}").exists() for f in cache.glob("ckpt-*.pt")):
         found.add("train")
     return found
+
+
+def _epochs(events: list[tuple[str, float]]) -> dict[str, float]:
+    """Shortest time between two checkpoints of one stage in the reference run: an epoch."""
+    spans: dict[str, list[float]] = {}
+    stage, last = None, None
+    for name, t in events:
+        if name != "ckpt":
+            stage, last = name, None
+            continue
+        if last is not None:
+            spans.setdefault(stage, []).append(t - last)
+        last = t
+    return {s: min(v) for s, v in spans.items()}
 
 
 def _windows(events: list[tuple[str, float]]) -> dict[str, float]:
@@ -173,6 +192,7 @@ def test_sigkill_at_random_points_of_every_stage_then_resume_equals_an_uninterru
     try:
         _run_to_end(zygote, tmp_path / "reference", tmp_path / "reference.log")
         windows = _windows(_events(tmp_path / "reference.log"))
+        epochs = _epochs(_events(tmp_path / "reference.log"))
         assert set(STAGES) <= set(windows)
         fractions = _fractions(make_rng(0, "sigkill-delays"))
         root, hit, resumable = tmp_path / "killed", [], set()
@@ -185,7 +205,8 @@ def test_sigkill_at_random_points_of_every_stage_then_resume_equals_an_uninterru
                 start = _trigger(events, target, after_checkpoint)
                 time.sleep(0.005)
             assert start is not None, f"kill {i}: the run ended or stalled before its {target} stage"
-            time.sleep(max(0.0, start + fractions[i] * windows[target] - time.monotonic()))
+            span = epochs[target] if after_checkpoint else windows[target]
+            time.sleep(max(0.0, start + fractions[i] * span - time.monotonic()))
             os.kill(pid, signal.SIGKILL)
             assert zygote.exit_code() == -signal.SIGKILL, f"kill {i} came after the run ended"
             hit.append([e for e, _ in _events(log) if e != "ckpt"][-1])  # the stage in progress when killed
