@@ -1,16 +1,16 @@
 """Model recovery for the objective zoo, then the real-data tables with the matched recovery accuracy.
 
 Candidates: 6 objectives x 2 seeds (16-32-64 channels, training patches of data_seed 0). Synthetic brains
-(held out from the candidates: 12-24-48 channels, other seeds, other training patches (data_seed 1)): seeds
-100, 200, 201, 202 per objective (24 brains). Protocol: the decision rule (which metrics, mean / max /
-profile) is CHOSEN on the brains of seeds 100 and 200 (development) at 2,000 stimuli x 200 neurons and
-REPORTED on the brains of seeds 201 and 202 (held out); then the halves swap, and the pooled held-out picks
-give the accuracy over all 24 brains. A brain's neurons are responsive units (non-constant on natural
-patches) of its last conv layer (relu3, single positions of a 4 x 4 pooled map), topped up from relu2
-when relu3 has too few responsive units (sparse networks), without replacement,
+(held out from the candidates: 12-24-48 channels, other seeds, other training patches (data_seed 1)):
+development brains of seeds 300-307 (48 brains) and held-out brains of seeds 100, 200, 201, 202 (24
+brains). Protocol (v3): the decision rule (which metrics; mean / max / profile / pattern) is CHOSEN on the
+development brains at 2,000 stimuli x 200 neurons (fitted rules scored leave-one-brain-out) and fitted on
+all of them, then REPORTED once on the 24 held-out brains. A brain's neurons are responsive units
+(non-constant on natural patches) of its last conv layer (relu3, single positions of a 4 x 4 pooled map),
+topped up from relu2 when relu3 has too few responsive units (sparse networks), without replacement,
 4 Poisson repeats at 5 spikes mean. The engine compares every candidate layer (relu1-3, best
-layer chosen on a held-out half of the stimuli) with ridge and CKA; every candidate's committed score per
-brain x data size is kept so that decision rules can be applied after.
+layer chosen on a held-out half of the stimuli) with ridge and CKA; every candidate's score at every layer
+per brain x data size is kept so that decision rules can be applied after.
 Matched recoveries: the same brains recorded on the Cowley V4 images (640 x 50 neurons) and on the 92
 Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RDMs).
 
@@ -18,9 +18,9 @@ Kriegeskorte images (92 x 200 neurons, RSA metrics only, as the real data are RD
 
 Environment: PART=k NPART=n splits the training over n processes; the brains are then scored from a work
 queue (lock files in OUT/scores), so any number of processes share it; ASSEMBLE=1 makes a process wait for
-every brain and assemble the results (FINAL=1: assemble only, from the brains scored so far; FOLDS="100|202"
-sets the development|held-out seeds; SKIP_REAL=1: recovery.json only). TEST_SEEDS=200,201,202 (default) sets the
-held-out brains; EPOCHS (6) and N_IMAGES (4000) the training. Resumable: trained networks sit in
+every brain and assemble the results (FINAL=1: assemble only, from the brains scored so far;
+DEV_SEEDS / TEST_SEEDS (comma-separated) set the development and held-out brain seeds; SKIP_REAL=1:
+recovery.json only). EPOCHS (6) and N_IMAGES (4000) set the training. Resumable: trained networks sit in
 OUT/store (the model store, names objective:NAME[:wW]:seedK), each brain's scores in OUT/scores/<set>_<brain>.csv.
 
 Writes OUT/recovery.json, OUT/confusion.png, OUT/identifiability*.png, OUT/real.json, OUT/real_*.png.
@@ -60,18 +60,16 @@ from neurosafe.subjects.store import list_stored, load_stored
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/objectives-exp")
 STORE = OUT / "store"
 CAND_SEEDS = (0, 1)
-DEV_SEEDS = (100,)
-# the protocol: a decision rule is chosen on the brains of one half of the seeds (development) and reported
-# on the other half (held out), then the halves swap (FOLDS[0] -> FOLDS[1] is the primary split)
-FOLDS = tuple(tuple(int(x) for x in half.split(",")) for half in os.environ.get("FOLDS", "100,200|201,202").split("|"))
-TEST_SEEDS = tuple(int(x) for x in os.environ.get("TEST_SEEDS", "200,201,202").split(","))
+DEV_SEEDS = tuple(int(x) for x in os.environ.get("DEV_SEEDS", "300,301,302,303,304,305,306,307").split(","))
+TEST_SEEDS = tuple(int(x) for x in os.environ.get("TEST_SEEDS", "100,200,201,202").split(","))
 N_STIMULI = (100, 300, 2000)
 N_NEURONS = (200,)
 TARGET = (2000, 200)
 METRICS = ("ridge", "cka")
 RULES = ("mean:ridge", "mean:cka", "mean:ridge+cka", "max:ridge", "profile:ridge", "profile:cka",
-         "profile:ridge+cka")
-RSA_RULES = ("mean:rsa", "mean:rsa_pearson", "mean:rsa+rsa_pearson", "profile:rsa", "profile:rsa+rsa_pearson")
+         "profile:ridge+cka", "pattern:ridge", "pattern:cka", "pattern:ridge+cka")
+RSA_RULES = ("mean:rsa", "mean:rsa_pearson", "mean:rsa+rsa_pearson", "profile:rsa", "profile:rsa+rsa_pearson",
+             "pattern:rsa", "pattern:rsa+rsa_pearson")
 BRAIN_SITES = ("relu3", "relu2")  # relu3 units first, relu2 only to make up 200
 RIDGE = {"alphas": tuple(np.logspace(-2, 6, 5)), "n_folds": 3}
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -171,20 +169,16 @@ def result_of(sc: pd.DataFrame, seeds: tuple[int, ...]) -> RecoveryResult:
 
 
 def held_out(sc: pd.DataFrame, rules: tuple[str, ...], size: tuple[int, int]) -> dict:
-    """Both folds: the rule chosen on one half of the brain seeds (development), reported on the other
-    (held out); fold 1 is development = FOLDS[0], held out = FOLDS[1]."""
-    folds = []
-    for dev_seeds, test_seeds in ((FOLDS[0], FOLDS[1]), (FOLDS[1], FOLDS[0])):
-        dev, test = result_of(sc, dev_seeds), result_of(sc, test_seeds)
-        chosen, table = select_rule(dev, rules, *size)
-        test = with_rules(test, rules, development=dev)
-        test = RecoveryResult(test.picks[test.picks.rule != "none"], test.objectives, test.info, test.scores)
-        folds.append({"dev_seeds": dev_seeds, "test_seeds": test_seeds, "chosen": chosen, "dev_table": table,
-                      "result": test})
-        log(f"dev seeds {dev_seeds}: chosen {chosen}\n{table}")
-    pooled = pd.concat([f["result"].picks[f["result"].picks.rule == f["chosen"]].assign(rule="held-out")
-                        for f in folds], ignore_index=True)
-    return {"folds": folds, "pooled": RecoveryResult(pooled, folds[0]["result"].objectives, {})}
+    """The rule chosen on the development brains (DEV_SEEDS), fitted on all of them and reported on the
+    held-out brains (TEST_SEEDS)."""
+    dev, test = result_of(sc, DEV_SEEDS), result_of(sc, TEST_SEEDS)
+    chosen, table = select_rule(dev, rules, *size)
+    test = with_rules(test, rules, development=dev)
+    test = RecoveryResult(test.picks[test.picks.rule != "none"], test.objectives, test.info, test.scores)
+    log(f"development seeds {DEV_SEEDS}: chosen {chosen}\n{table}")
+    pooled = test.picks[test.picks.rule == chosen].assign(rule="held-out")
+    return {"dev": dev, "chosen": chosen, "dev_table": table, "result": test,
+            "pooled": RecoveryResult(pooled, test.objectives, {})}
 
 
 def real_comparison(candidates: dict, sets: dict, key: str) -> dict[str, tuple[dict, pd.DataFrame]]:
@@ -200,45 +194,39 @@ def real_comparison(candidates: dict, sets: dict, key: str) -> dict[str, tuple[d
             res = compare_objectives(candidates, stim, metrics=metrics, n_boot=100, seed=0, progress=False, **kw)
             plot_comparison(res, OUT / f"real_{label}.png", title=label)
             write(f"real_{label}.json", res.to_dict())
-            with atomic_path(OUT / f"real_{label}.csv") as tmp:
-                res.table.to_csv(tmp, index=False)
+            with atomic_path(OUT / f"real_{label}.csv") as tmp:  # every site's score: what pattern rules read
+                res.layer_table.to_csv(tmp, index=False)
         out[label] = (json.loads((OUT / f"real_{label}.json").read_text()), pd.read_csv(OUT / f"real_{label}.csv"))
     return out
 
 
-def real_scores(info: dict, t: pd.DataFrame, label: str) -> pd.DataFrame:
-    return pd.DataFrame({"brain": -1, "true": label, "n_stimuli": info["n_stimuli"],
-                         "n_neurons": info["n_neurons"] or 0, "network": t.network, "objective": t.objective,
-                         "metric": t.metric, "site": t.site, "value": t.value,
+def real_scores(t: pd.DataFrame, label: str, size: tuple[int, int]) -> pd.DataFrame:
+    """The real data's candidate scores in the form of a brain's, at the matched recovery's data size (the
+    real recording is the one 'brain' a rule fitted on the matched development brains is applied to)."""
+    return pd.DataFrame({"brain": -1, "true": label, "n_stimuli": size[0], "n_neurons": size[1],
+                         "network": t.network, "objective": t.objective, "metric": t.metric, "site": t.site,
+                         "value": t.value, "committed": t.committed.astype(bool),
                          "higher_is_better": t.higher_is_better.astype(bool)})
 
 
 def _fold_summary(h: dict, size: tuple[int, int], rules: tuple[str, ...]) -> dict:
-    f1 = h["folds"][0]
-    return {"primary": {"dev_seeds": f1["dev_seeds"], "test_seeds": f1["test_seeds"], "chosen_rule": f1["chosen"],
-                        "development": f1["dev_table"].to_dict(orient="records"),
-                        "accuracy": f1["result"].accuracy(f1["chosen"]).to_dict(orient="records"),
-                        "accuracy_by_rule": {r: f1["result"].accuracy(r).to_dict(orient="records") for r in rules},
-                        "confusion": f1["result"].confusion(*size, rule=f1["chosen"]).to_dict(orient="index")},
-            "swapped": {"dev_seeds": h["folds"][1]["dev_seeds"], "chosen_rule": h["folds"][1]["chosen"],
-                        "development": h["folds"][1]["dev_table"].to_dict(orient="records"),
-                        "accuracy_by_rule": {r: h["folds"][1]["result"].accuracy(r).to_dict(orient="records")
-                                             for r in rules}},
-            "pooled": {"accuracy": h["pooled"].accuracy("held-out").to_dict(orient="records"),
-                       "confusion": h["pooled"].confusion(*size, rule="held-out").to_dict(orient="index"),
-                       "row_rates": h["pooled"].row_rates(*size, rule="held-out").to_dict(orient="records")}}
+    return {"dev_seeds": DEV_SEEDS, "test_seeds": TEST_SEEDS, "chosen_rule": h["chosen"],
+            "development": h["dev_table"].to_dict(orient="records"),
+            "accuracy_by_rule": {r: h["result"].accuracy(r).to_dict(orient="records") for r in rules},
+            "held_out": {"accuracy": h["pooled"].accuracy("held-out").to_dict(orient="records"),
+                         "confusion": h["pooled"].confusion(*size, rule="held-out").to_dict(orient="index"),
+                         "row_rates": h["pooled"].row_rates(*size, rule="held-out").to_dict(orient="records")}}
 
 
 def assemble(candidates: dict, sets: dict) -> None:
     objectives = tuple(sorted(OBJECTIVES))
     h = held_out(all_scores("patches"), RULES, TARGET)
-    f1 = h["folds"][0]
     plot_confusion(h["pooled"], *TARGET, OUT / "confusion.png", rule="held-out")
     plot_identifiability(h["pooled"], OUT / "identifiability.png", rule="held-out")
-    plot_identifiability(f1["result"], OUT / "identifiability_ridge.png", rule="mean:ridge")
+    plot_identifiability(h["result"], OUT / "identifiability_ridge.png", rule="mean:ridge")
     summary = {"target": TARGET, **_fold_summary(h, TARGET, RULES),
                "config": {"candidates": CAND.model_dump(), "brains": BRAIN.model_dump(),
-                          "candidate_seeds": CAND_SEEDS, "brain_seeds": DEV_SEEDS + TEST_SEEDS, "folds": FOLDS,
+                          "candidate_seeds": CAND_SEEDS, "dev_seeds": DEV_SEEDS, "test_seeds": TEST_SEEDS,
                           "brain_sites": BRAIN_SITES, "metrics": METRICS}}
     write("recovery.json", summary)
     real = {}
@@ -248,16 +236,14 @@ def assemble(candidates: dict, sets: dict) -> None:
         sc = all_scores(key)
         size = (int(sc.n_stimuli.iloc[0]), int(sc.n_neurons.iloc[0]))
         mh = held_out(sc, rules, size)
-        everyone = result_of(sc, FOLDS[0] + FOLDS[1])
-        final_rule, final_table = select_rule(everyone, rules, *size)  # the rule applied to the real data
+        final_rule = mh["chosen"]  # chosen and fitted on the development brains, as on the patches
         for label, (res, table) in real_comparison(candidates, sets, key).items():
-            picks = {r: apply_rule(real_scores(res["info"], table, label), r, objectives, everyone.scores
+            picks = {r: apply_rule(real_scores(table, label, size), r, objectives, mh["dev"].scores
                                    ).picked.iloc[0] for r in rules}
             real[label] = {**res, "matched_size": size, "rule_for_real": final_rule,
-                           "rule_for_real_table": final_table.to_dict(orient="records"),
                            "picks_by_rule": picks, "matched": _fold_summary(mh, size, rules)}
             log(f"{label}: rule {final_rule} picks {picks[final_rule]}; matched held-out accuracy "
-                f"{real[label]['matched']['pooled']['accuracy']}")
+                f"{real[label]['matched']['held_out']['accuracy']}")
     write("real.json", real)
     log("all done")
 

@@ -24,6 +24,12 @@ def test_recover_then_compare(tmp_path, monkeypatch):
     out = json.loads(res.stdout)
     assert out["objectives"] == ["autoencoding", "random"]
     assert {r["n_stimuli"] for r in out["accuracy"]["consensus"]} == {40, 60}
+    # the decision rule: chosen among every kind x metric on the 4 default development seeds' 8 brains,
+    # then reported on the held-out brain seed (2 brains)
+    rules = [f"{k}:{m}" for k in ("mean", "max", "profile", "pattern") for m in ("ridge", "cka", "ridge+cka")]
+    assert out["development"]["n_brains"] == 8 and [r["rule"] for r in out["development"]["rules"]] == rules
+    assert out["rule"] in rules and out["confusion"]["rule"] == out["rule"]
+    assert all(r["n_brains"] == 2 for r in out["accuracy"][out["rule"]])
     assert sum(sum(row.values()) for row in out["confusion"]["counts"].values()) == 2
     assert (tmp_path / "rec" / "confusion.png").exists() and (tmp_path / "rec" / "identifiability.png").exists()
 

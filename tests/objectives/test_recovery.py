@@ -45,6 +45,16 @@ def test_recovery_of_brains_that_are_the_candidates(tiny_nets, tmp_path):
     assert plot_confusion(result, 120, 24, tmp_path / "c.png").exists()
     assert plot_identifiability(result, tmp_path / "i.png").exists()
     assert result.to_dict()["confusion"]["n_stimuli"] == 120
+    # every network's score at every site is kept, one site committed per network, metric and cell: the
+    # committed value is the best site's on the selection half, so it need not be the best test value
+    per = result.scores.groupby(["brain", "n_stimuli", "network", "metric"])
+    assert (per.site.nunique() == 3).all() and (per.committed.sum() == 1).all()
+    # the pattern rule fitted on these brains themselves: with itself in the centroids each brain is its own
+    # nearest; left out, its objective (one brain each) has no centroid and is never picked
+    picks = apply_rule(result.scores, "pattern:ridge", result.objectives, result.scores)
+    assert len(picks) == 6 and picks.correct.all()
+    left_out = apply_rule(result.scores, "pattern:ridge", result.objectives, result.scores, leave_out_self=True)
+    assert not left_out.correct.any()
     with pytest.raises(RecoveryError, match="no candidate has"):
         recovery_experiment(candidates, [("delta", tiny_nets["a"])], image_size=16)
 
@@ -115,3 +125,45 @@ def test_decision_rules_against_hand_computed_picks():
         apply_rule(test, "median:m1", "abc")
     with pytest.raises(RecoveryError, match="lack"):
         apply_rule(test, "mean:m3", "abc")
+
+
+def _pattern_scores(n_per: int, seed: int) -> pd.DataFrame:
+    """Scores where each true objective leaves a signature on WHICH networks and sites score well, with a
+    zero mean over each candidate objective's networks and sites: the objective means carry nothing."""
+    sig_rng, rng = make_rng(0, "signatures"), make_rng(seed, "pattern noise")
+    nets = [(f"{o}{k}", o) for o in "abc" for k in range(2)]
+    signature = {}
+    for true in "abc":
+        s = sig_rng.standard_normal((len(nets), 2))
+        for o in "abc":
+            rows_o = [i for i, (_, oo) in enumerate(nets) if oo == o]
+            s[rows_o] -= s[rows_o].mean()
+        signature[true] = s
+    rows = []
+    for brain in range(3 * n_per):
+        true = "abc"[brain % 3]
+        value = signature[true] + 0.3 * rng.standard_normal((len(nets), 2))
+        for i, (net, o) in enumerate(nets):
+            for j, site in enumerate(("s1", "s2")):
+                rows.append({"brain": brain, "true": true, "n_stimuli": 50, "n_neurons": 10, "network": net,
+                             "objective": o, "metric": "m1", "site": site, "value": value[i, j],
+                             "committed": j == int(np.argmax(value[i])), "higher_is_better": True})
+    return pd.DataFrame(rows)
+
+
+def test_pattern_rule_is_a_nearest_centroid_on_every_network_and_site():
+    dev, test = _pattern_scores(8, 1), _pattern_scores(6, 2)
+    picks = apply_rule(test, "pattern:m1", "abc", development=dev)
+    # reference written out: each brain's 12 values z-scored, correlated with each objective's mean dev pattern
+    def patterns(sc):
+        wide = sc.pivot_table(index=["brain", "true"], columns=["network", "site"], values="value")
+        x = wide.to_numpy()
+        return (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True), wide.index.get_level_values("true")
+    xd, yd = patterns(dev)
+    xt, _ = patterns(test)
+    cents = {o: xd[np.asarray(yd) == o].mean(0) for o in "abc"}
+    expect = [max("abc", key=lambda o, r=r: np.corrcoef(r, cents[o])[0, 1]) for r in xt]
+    assert list(picks.sort_values("brain").picked) == expect
+    assert picks.correct.mean() >= 0.9  # the planted signature is found
+    with pytest.raises(RecoveryError, match="every site"):
+        apply_rule(test.drop(columns="committed"), "pattern:m1", "abc", development=dev)

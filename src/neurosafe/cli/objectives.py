@@ -149,6 +149,12 @@ def recover(
     brain_seeds: str = typer.Option("100,101,102,103,104", help="Training seeds of the synthetic brains."),
     brain_widths: str = typer.Option("24,48,96", help="Channel widths of the brains (held out: not the "
                                      "candidates' widths)."),
+    dev_seeds: str = typer.Option("300,301,302,303", help="Training seeds of the development brains, on which "
+                                  "the decision rule is chosen and fitted before it is reported on the "
+                                  "--brain-seeds brains; 'none': no fitted rule, the metrics' consensus."),
+    rules: str | None = typer.Option(None, help="Decision rules to choose among on the development brains "
+                                     "(mean:, max:, profile:, pattern: + metrics joined by '+'; default: every "
+                                     "kind on each metric and on all)."),
     n_stimuli: str = typer.Option("100,300,1000,2000", help="Numbers of stimuli recorded (curve)."),
     n_neurons: str = typer.Option("50,200", help="Numbers of neurons recorded."),
     repeats: int = typer.Option(4, min=1, help="Repeats per stimulus."),
@@ -168,7 +174,15 @@ def recover(
 
     from neurosafe.cli.common import out_folder
     from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, ObjectiveError, objective_of, train_zoo
-    from neurosafe.objectives.recovery import plot_confusion, plot_identifiability, recovery_experiment
+    from neurosafe.objectives.recovery import (
+        RULE_KINDS,
+        default_rules,
+        plot_confusion,
+        plot_identifiability,
+        recovery_experiment,
+        select_rule,
+        with_rules,
+    )
     from neurosafe.subjects.store import STORE_ENV, load_stored
 
     out_folder(out)
@@ -181,6 +195,10 @@ def recover(
     if unknown:
         raise ObjectiveError(f"unknown objectives {unknown}; choose from {', '.join(OBJECTIVES)}")
     cand_seeds, brain_seed_list = tuple(_list(candidate_seeds, int)), tuple(_list(brain_seeds, int))
+    dev_list = () if dev_seeds.strip().lower() == "none" else tuple(_list(dev_seeds, int))
+    if set(dev_list) & set(brain_seed_list):
+        raise ObjectiveError(f"--dev-seeds and --brain-seeds share {sorted(set(dev_list) & set(brain_seed_list))}: "
+                             "the brains a rule is reported on must be held out from those it is fitted on")
     ns, nn_, metric_list = _list(n_stimuli, int), _list(n_neurons, int), tuple(_list(metrics))
     from neurosafe.objectives.engine import METRICS
 
@@ -189,6 +207,12 @@ def recover(
                              f"{', '.join(METRICS)}")
     if noise not in ("poisson", "gaussian"):
         raise ObjectiveError(f"--noise must be poisson or gaussian; got {noise!r}")
+    rule_list = _list(rules) or default_rules(metric_list)
+    for r in rule_list:  # a malformed rule fails now, not after every network is trained and scored
+        kind, _, spec = r.partition(":")
+        if kind not in RULE_KINDS or not spec or set(spec.split("+")) - set(metric_list):
+            raise ObjectiveError(f"--rules: {r!r} is not KIND:METRICS with KIND one of {', '.join(RULE_KINDS)} "
+                                 f"and metrics among --metrics ({', '.join(metric_list)})")
     cand_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images)
     brain_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images, widths=tuple(_list(brain_widths, int)),
                                 data_seed=1)
@@ -200,20 +224,30 @@ def recover(
     brains = train_zoo(objs, brain_seed_list, brain_cfg, store, progress=quiet)
     candidates = {n: (objective_of(n), load_stored(n, 1, store)) for n in cand}
     brain_nets = [(objective_of(n), load_stored(n, 1, store)) for n in brains]
-    result = recovery_experiment(candidates, brain_nets, ns, nn_, repeats=repeats, noise=noise,
-                                 metrics=metric_list, seed=seed, image_size=cand_cfg.image_size,
-                                 progress=quiet)
+    options = {"repeats": repeats, "noise": noise, "metrics": metric_list, "seed": seed,
+               "image_size": cand_cfg.image_size, "progress": quiet}
+    result = recovery_experiment(candidates, brain_nets, ns, nn_, **options)
     big_s, big_n = max(ns), max(nn_)
-    figures = {"confusion": str(plot_confusion(result, big_s, big_n, out / "confusion.png")),
-               "identifiability": str(plot_identifiability(result, out / "identifiability.png"))}
-    summary = {**result.to_dict(), "figures": figures}
+    rule, development = "consensus", None
+    if dev_list:
+        dev_names = train_zoo(objs, dev_list, brain_cfg, store, progress=quiet)
+        dev = recovery_experiment(candidates, [(objective_of(n), load_stored(n, 1, store)) for n in dev_names],
+                                  ns, nn_, first_brain=len(brain_nets), **options)
+        rule, table = select_rule(dev, rule_list, big_s, big_n)
+        result = with_rules(result, rule_list, development=dev)
+        development = {"seeds": list(dev_list), "n_brains": len(dev_names), "rules": table.to_dict(orient="records")}
+    figures = {"confusion": str(plot_confusion(result, big_s, big_n, out / "confusion.png", rule)),
+               "identifiability": str(plot_identifiability(result, out / "identifiability.png", rule))}
+    summary = {**result.to_dict(rule), "rule": rule, "development": development, "figures": figures}
     summary["file"] = str(_write(out, "recovery.json", summary))
     if json_out:
         print_json(summary)
         return
-    acc = result.accuracy("consensus")
-    print_table("model recovery (consensus of metrics)", ("stimuli", "neurons", "accuracy", "95% CI", "brains"),
+    acc = result.accuracy(rule)
+    title = ("consensus of metrics" if rule == "consensus" else
+             f"rule {rule}, chosen on {len(dev_list)} development seeds; held-out brains")
+    print_table(f"model recovery ({title})", ("stimuli", "neurons", "accuracy", "95% CI", "brains"),
                 [(str(r.n_stimuli), str(r.n_neurons), f"{r.accuracy:.2f}", f"[{r.ci_low:.2f}, {r.ci_high:.2f}]",
                   str(r.n_brains)) for r in acc.itertuples()])
-    console.print(f"confusion at {big_s} stimuli x {big_n} neurons:\n{result.confusion(big_s, big_n)}")
+    console.print(f"confusion at {big_s} stimuli x {big_n} neurons:\n{result.confusion(big_s, big_n, rule)}")
     console.print(f"figures: {figures['confusion']}, {figures['identifiability']}")

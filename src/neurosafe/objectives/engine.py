@@ -144,7 +144,9 @@ class ObjectiveComparison:
     """The engine's result: ``table`` (one row per network x metric: committed site, value, CI, ceiling),
     ``objective_table`` (one row per objective x metric, seeds averaged), ``scores`` {(network, metric):
     Score}, ``objective_scores`` {(objective, metric): Score}, ``winners`` {metric: objective},
-    ``consensus`` (best mean rank over metrics), ``kendall_w`` and its ``kendall_w_ci``."""
+    ``consensus`` (best mean rank over metrics), ``kendall_w`` and its ``kendall_w_ci``; ``layer_table``:
+    every network x metric x site's value on the test stimuli (``committed``: the site the network was
+    committed to), the full score pattern that model recovery's ``pattern`` rule reads."""
 
     table: pd.DataFrame
     objective_table: pd.DataFrame
@@ -156,6 +158,7 @@ class ObjectiveComparison:
     kendall_w_ci: tuple[float, float] | None
     metrics: tuple[str, ...] = ()
     info: dict = field(default_factory=dict)
+    layer_table: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         return {"winners": self.winners, "consensus": self.consensus, "kendall_w": self.kendall_w,
@@ -236,7 +239,7 @@ def compare_objectives(candidates: Mapping[str, tuple[str, nn.Module | Mapping[s
     setups = {m: _metric_setup(m, responses, rdms, n_boot, cache, groups, ridge_options) for m in metrics}
     feats = {}
     scores: dict[tuple[str, str], Score] = {}
-    rows = []
+    rows, layer_rows = [], []
     with switched(progress):
         for name, (_, model) in track(list(candidates.items()), "activations"):
             feats[name] = _Features(model if isinstance(model, Mapping)
@@ -256,6 +259,9 @@ def compare_objectives(candidates: Mapping[str, tuple[str, nn.Module | Mapping[s
                                  "ceiling": np.nan if ceiling is None else ceiling,
                                  "ceiled_value": sc.value / ceiling if ceiling and sc.higher_is_better else np.nan,
                                  "higher_is_better": sc.higher_is_better, "n_test": sc.n})
+                    layer_rows += [{"network": name, "objective": objective, "metric": metric, "site": r.site,
+                                    "value": r.value, "committed": bool(r.committed),
+                                    "higher_is_better": sc.higher_is_better} for r in result.table.itertuples()]
                     bar.advance()
     table = pd.DataFrame(rows)
     objective_scores: dict[tuple[str, str], Score] = {}
@@ -293,7 +299,7 @@ def compare_objectives(candidates: Mapping[str, tuple[str, nn.Module | Mapping[s
             "selection_fraction": selection_fraction, "n_boot": n_boot, "seed": seed, "ceilings": ceilings,
             "n_neurons": None if responses is None else int(responses.sizes["neuron"])}
     return ObjectiveComparison(table, objective_table, scores, objective_scores, winners, consensus, w, w_ci,
-                               metrics, info)
+                               metrics, info, pd.DataFrame(layer_rows))
 
 
 def plot_comparison(result: ObjectiveComparison, path, title: str = ""):

@@ -32,10 +32,11 @@ from neurosafe.data.stimuli import StimulusSet, natural_patches
 from neurosafe.metrics.score import mean_score
 from neurosafe.objectives.engine import SITES, compare_objectives, features_of
 
-__all__ = ["ObjectiveBrain", "RecoveryResult", "apply_rule", "plot_confusion", "plot_identifiability",
-           "recovery_experiment", "select_rule", "with_rules"]
+__all__ = ["RULE_KINDS", "ObjectiveBrain", "RecoveryResult", "apply_rule", "default_rules", "plot_confusion",
+           "plot_identifiability", "recovery_experiment", "select_rule", "with_rules"]
 
 NOISES = ("poisson", "gaussian")
+RULE_KINDS = ("mean", "max", "profile", "pattern")
 
 
 class RecoveryError(NeurosafeError):
@@ -155,15 +156,16 @@ class RecoveryResult:
                          "n_brains": len(group)})
         return pd.DataFrame(rows)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, rule: str = "consensus") -> dict:
+        """JSON-ready: accuracy of every rule, and the confusion matrix of ``rule`` at the largest data size."""
         rules = sorted(self.picks.rule.unique())
         big = self.picks[["n_stimuli", "n_neurons"]].max()
+        ns, nn_ = int(big.n_stimuli), int(big.n_neurons)
         return {"objectives": list(self.objectives), "info": self.info,
                 "accuracy": {r: self.accuracy(r).to_dict(orient="records") for r in rules},
-                "confusion": {"n_stimuli": int(big.n_stimuli), "n_neurons": int(big.n_neurons),
-                              "counts": self.confusion(int(big.n_stimuli), int(big.n_neurons)).to_dict(orient="index"),
-                              "rates": self.row_rates(int(big.n_stimuli), int(big.n_neurons)).to_dict(
-                                  orient="records")}}
+                "confusion": {"n_stimuli": ns, "n_neurons": nn_, "rule": rule,
+                              "counts": self.confusion(ns, nn_, rule).to_dict(orient="index"),
+                              "rates": self.row_rates(ns, nn_, rule).to_dict(orient="records")}}
 
 
 def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module | Mapping[str, xr.DataArray]]],
@@ -217,9 +219,10 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module | Mapping[
                     cell = {"brain": i, "true": true, "n_stimuli": ns, "n_neurons": nn_}
                     for rule, picked in [*result.winners.items(), ("consensus", result.consensus)]:
                         rows.append({**cell, "rule": rule, "picked": picked, "correct": picked == true})
-                    for r in result.table.itertuples():
+                    for r in result.layer_table.itertuples():
                         score_rows.append({**cell, "network": r.network, "objective": r.objective,
                                            "metric": r.metric, "site": r.site, "value": r.value,
+                                           "committed": bool(r.committed),
                                            "higher_is_better": bool(r.higher_is_better)})
                     bar.advance()
     info = {"n_brains": len(brains), "n_candidates": len(candidates), "repeats": repeats, "noise": noise,
@@ -228,36 +231,67 @@ def recovery_experiment(candidates: Mapping[str, tuple[str, nn.Module | Mapping[
     return RecoveryResult(pd.DataFrame(rows), objectives, info, pd.DataFrame(score_rows))
 
 
+def _committed(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each network's committed site only (scores without a ``committed`` column hold nothing else)."""
+    return scores[scores.committed.astype(bool)] if "committed" in scores else scores
+
+
+def _signed(sub: pd.DataFrame) -> pd.Series:
+    return sub.value.where(sub.higher_is_better.astype(bool), -sub.value)
+
+
 def _objective_grid(scores: pd.DataFrame, metrics: Sequence[str], objectives: Sequence[str],
                     how: str = "mean") -> pd.DataFrame:
     """One row per (brain, n_stimuli, n_neurons), columns (metric, objective): each objective's score
-    (``how``: mean or max over its networks), signed so that higher is better."""
+    (``how``: mean or max over its networks, at their committed sites), signed so that higher is better."""
+    scores = _committed(scores)
     sub = scores[scores.metric.isin(list(metrics))]
-    signed = sub.value.where(sub.higher_is_better.astype(bool), -sub.value)
     keys = [sub.brain, sub.true, sub.n_stimuli, sub.n_neurons, sub.metric, sub.objective]
-    grid = signed.groupby(keys).agg(how).unstack([-2, -1])
+    grid = _signed(sub).groupby(keys).agg(how).unstack([-2, -1])
     grid.index.names = ["brain", "true", "n_stimuli", "n_neurons"]
     return grid.reindex(columns=pd.MultiIndex.from_product([list(metrics), list(objectives)]))
 
 
+def _pattern_grid(scores: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """One row per (brain, n_stimuli, n_neurons), columns (metric, network, site): every network's score
+    at every site, signed so that higher is better (the full pattern the ``pattern`` rule reads)."""
+    sub = scores[scores.metric.isin(list(metrics))]
+    if "committed" not in sub:
+        raise RecoveryError("the pattern rule needs every site's score; these scores hold committed sites only")
+    keys = [sub.brain, sub.true, sub.n_stimuli, sub.n_neurons, sub.metric, sub.network, sub.site]
+    grid = _signed(sub).groupby(keys).mean().unstack([-3, -2, -1])
+    grid.index.names = ["brain", "true", "n_stimuli", "n_neurons"]
+    return grid.reindex(columns=[c for c in grid.columns.sort_values() if c[0] in metrics])
+
+
 def _profiles(grid: pd.DataFrame, metrics: Sequence[str]) -> np.ndarray:
-    """Each row's scores z-scored across objectives within each metric, metrics side by side."""
+    """Each row's scores z-scored across its columns within each metric, metrics side by side (an undefined
+    score, e.g. of a site constant on the stimuli, sits at the row's mean)."""
     blocks = []
     for m in metrics:
         x = grid[m].to_numpy(float)
-        blocks.append((x - x.mean(axis=1, keepdims=True)) / np.maximum(x.std(axis=1, keepdims=True), 1e-12))
+        mu, sd = np.nanmean(x, axis=1, keepdims=True), np.nanstd(x, axis=1, keepdims=True)
+        blocks.append(np.nan_to_num((x - mu) / np.maximum(sd, 1e-12)))
     return np.hstack(blocks)
 
 
 def _parse_rule(rule: str, scores: pd.DataFrame) -> tuple[str, tuple[str, ...]]:
     kind, _, spec = rule.partition(":")
     metrics = tuple(spec.split("+")) if spec else ()
-    if kind not in ("mean", "max", "profile") or not metrics:
-        raise RecoveryError(f"unknown decision rule {rule!r}: use mean:METRICS, max:METRICS or profile:METRICS")
+    if kind not in RULE_KINDS or not metrics:
+        raise RecoveryError(f"unknown decision rule {rule!r}: use mean:METRICS, max:METRICS, profile:METRICS or "
+                            "pattern:METRICS")
     missing = sorted(set(metrics) - set(scores.metric))
     if missing:
         raise RecoveryError(f"rule {rule!r} needs metrics the scores lack: {missing}")
     return kind, metrics
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r; -inf where a side is constant (no pattern to match: never the nearest centroid)."""
+    a, b = a - a.mean(), b - b.mean()
+    denom = float(np.sqrt((a @ a) * (b @ b)))
+    return float(a @ b) / denom if denom > 1e-12 else -np.inf
 
 
 def _profile_picks(grid: pd.DataFrame, dev: pd.DataFrame, metrics: Sequence[str], objectives: Sequence[str],
@@ -273,8 +307,8 @@ def _profile_picks(grid: pd.DataFrame, dev: pd.DataFrame, metrics: Sequence[str]
             raise RecoveryError(f"no development brains at {keys.n_stimuli[j]} stimuli x {keys.n_neurons[j]} "
                                 f"neurons for rule {rule!r}")
         labels = dev_keys.true.to_numpy()[at]
-        sims = {o: float(np.corrcoef(row, dev_prof[at][labels == o].mean(axis=0))[0, 1])
-                for o in objectives if (labels == o).any()}
+        sims = {o: _correlation(row, dev_prof[at][labels == o].mean(axis=0)) for o in objectives
+                if (labels == o).any()}
         picked.append(max(sims, key=sims.get))
     return picked
 
@@ -290,18 +324,27 @@ def apply_rule(scores: pd.DataFrame, rule: str, objectives: Sequence[str],
       z-scored across objectives within each metric) to the mean profile of each true objective over the
       ``development`` brains' scores at the same data size: a rule fitted on development brains, to be
       reported on other brains only (``leave_out_self``: a brain is left out of the centroids, for scoring
-      a rule on the development brains themselves).
+      a rule on the development brains themselves);
+    - ``pattern:M1+M2..``: the same nearest centroid on the full score pattern, every candidate network at
+      every site (z-scored within each metric), not each objective's committed mean: which networks and
+      which of their layers predict a brain well is a signature of its objective even where one objective's
+      networks predict every brain best (a classifier on summary statistics of simulated data, as in
+      simulation-based model identification; Nayebi et al. 2020 do the same for learning rules).
 
     Returns picks (brain, true, n_stimuli, n_neurons, rule, picked, correct)."""
     kind, metrics = _parse_rule(rule, scores)
     objectives = list(objectives)
-    grid = _objective_grid(scores, metrics, objectives, "max" if kind == "max" else "mean")
+    if kind == "pattern":
+        grid = _pattern_grid(scores, metrics)
+    else:
+        grid = _objective_grid(scores, metrics, objectives, "max" if kind == "max" else "mean")
     keys = grid.index.to_frame(index=False)
-    if kind == "profile":
+    if kind in ("profile", "pattern"):
         if development is None:
             raise RecoveryError(f"rule {rule!r} is fitted on development brains: give development scores")
-        picked = _profile_picks(grid, _objective_grid(development, metrics, objectives), metrics, objectives, rule,
-                                leave_out_self)
+        dev = (_pattern_grid(development, metrics).reindex(columns=grid.columns) if kind == "pattern"
+               else _objective_grid(development, metrics, objectives))
+        picked = _profile_picks(grid, dev, metrics, objectives, rule, leave_out_self)
     else:
         ranks = np.stack([np.apply_along_axis(rankdata, 1, -grid[m].to_numpy(float)) for m in metrics])
         mean_rank = ranks.mean(axis=0)
@@ -313,6 +356,13 @@ def apply_rule(scores: pd.DataFrame, rule: str, objectives: Sequence[str],
     out = keys.assign(rule=rule, picked=picked)
     out["correct"] = out.picked == out.true
     return out
+
+
+def default_rules(metrics: Sequence[str]) -> list[str]:
+    """Every rule kind on each metric alone and on all metrics together (the candidates ``select_rule``
+    chooses among)."""
+    specs = [*metrics, "+".join(metrics)] if len(metrics) > 1 else list(metrics)
+    return [f"{kind}:{spec}" for kind in RULE_KINDS for spec in specs]
 
 
 def select_rule(development: RecoveryResult, rules: Sequence[str], n_stimuli: int, n_neurons: int
