@@ -34,7 +34,7 @@ from neurosafe.core.devices import resolve_device
 from neurosafe.data import SyntheticBrain, natural_patches
 from neurosafe.twin import ReadoutConfig, StackedCoreConfig, TwinConfig, TwinTrainConfig, fit_twin
 
-N_STIMULI, EPOCHS, ROUNDS, BATCH, LR = 2000, 2, 3, 64, 5e-3
+N_STIMULI, EPOCHS, ROUNDS, BATCH, LR = 2000, 2, 5, 64, 5e-3
 CORE = StackedCoreConfig(channels=16, kernel_sizes=(13, 5, 5))
 READOUT = ReadoutConfig()
 LAPLACE = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])[None, None]

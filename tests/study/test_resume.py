@@ -27,7 +27,7 @@ MINI_STUDY = {
     "controls": ["shuffled"],
     "brain": {"n_neurons": 16},
     "recording": {"n_train": 120, "repeats_train": 2, "n_test": 30, "repeats_test": 4},
-    "twin": {"n_target_stimuli": 40, "config": {"train": {"epochs": 3, "progress": False}}},
+    "twin": {"n_target_stimuli": 40, "config": {"train": {"epochs": 6, "progress": False}}},
     "task": {"n_test": 60, "train": {"epochs": 2, "progress": False}},
     "evaluation": {"pgd_eps": [0.0, 0.0157], "pgd_steps": 2, "n_eval": 20, "n_boot": 10,
                    "corruptions": ["gaussian_noise"]},
@@ -143,7 +143,10 @@ def _run_to_end(zygote: _Zygote, root: Path, log: Path) -> None:
 
 def _fractions(rng) -> list[float]:
     """Where in its stage each kill of PLAN falls: plain kills of one stage spread over the stage's shortest
-    duration (stratified over its plain kills); after a checkpoint, within the first half of the next epoch."""
+    duration (stratified over its plain kills); after a checkpoint, within the first half of the next epoch.
+    A stage that resumes from checkpoints (one with an after-checkpoint kill) is shortened by each earlier
+    kill's progress, so its plain kills together stay within the first 55% of its duration: a later kill
+    cannot overshoot the resumed stage, and an epoch and a half is left for the after-checkpoint kill."""
     out, seen = [], {}
     for stage, after_checkpoint in PLAN:
         k, n = seen.get(stage, 0), len([p for p in PLAN if p[0] == stage and not p[1]])
@@ -151,7 +154,8 @@ def _fractions(rng) -> list[float]:
             out.append(rng.uniform(0.0, 0.5))
             continue
         seen[stage] = k + 1
-        out.append(0.05 + 0.85 * (k + rng.uniform()) / n)
+        spread = 0.5 if (stage, True) in PLAN else 0.85
+        out.append(0.05 + spread * (k + rng.uniform()) / n)
     return out
 
 

@@ -111,8 +111,12 @@ class StimulusSet:
         return self[np.array([pos[str(s)] for s in ids], dtype=int)]
 
     def aligned_to(self, responses) -> StimulusSet:
-        """Reorder to match a recording's ``stimulus_id`` coordinate; raise if any id is missing."""
-        return self.select([str(s) for s in responses["stimulus_id"].values])
+        """Reorder to match a recording's ``stimulus_id`` coordinate; raise if any id is missing. Already in
+        that order: this set itself (a StimulusSet is immutable), no copy of the images."""
+        ids = responses["stimulus_id"].values.astype(str)
+        if len(ids) == len(self.ids) and np.array_equal(ids, self.ids.astype(str)):
+            return self
+        return self.select(list(ids))
 
     def resized(self, size: int | tuple[int, int], grey: bool = False) -> StimulusSet:
         """The same stimuli resized (bilinear, anti-aliased when shrinking), optionally converted to grey."""
