@@ -265,7 +265,7 @@ FINDINGS = [
     (["objectives", "recover", "--brain-seeds", "5,6", "--dev-seeds", "6", "--out", "{out}"], "share [6]"),
     (["objectives", "recover", "--rules", "median:ridge", "--out", "{out}"], "KIND:METRICS"),
     (["objectives", "recover", "--rules", "pattern:shape+rsa", "--metrics", "ridge", "--out", "{out}"],
-     "among --metrics"),
+     "not among those scored"),
     (["probe", "patch", "--doses", "x", "--out", "{out}"], "doses"),
     (["results", "{bad}/folder.nc"], "no study or score runs"),
     (["objectives", "train", "--checkpoints", "{bad}/empty.nc"], "checkpoints"),

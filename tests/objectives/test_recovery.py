@@ -123,7 +123,7 @@ def test_decision_rules_against_hand_computed_picks():
         apply_rule(test, "profile:m1", "abc")
     with pytest.raises(RecoveryError, match="unknown decision rule"):
         apply_rule(test, "median:m1", "abc")
-    with pytest.raises(RecoveryError, match="lack"):
+    with pytest.raises(RecoveryError, match="not among those scored"):
         apply_rule(test, "mean:m3", "abc")
 
 

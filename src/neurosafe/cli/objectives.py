@@ -175,8 +175,8 @@ def recover(
     from neurosafe.cli.common import out_folder
     from neurosafe.objectives import OBJECTIVES, ObjectiveConfig, ObjectiveError, objective_of, train_zoo
     from neurosafe.objectives.recovery import (
-        RULE_KINDS,
         default_rules,
+        parse_rule,
         plot_confusion,
         plot_identifiability,
         recovery_experiment,
@@ -209,10 +209,7 @@ def recover(
         raise ObjectiveError(f"--noise must be poisson or gaussian; got {noise!r}")
     rule_list = _list(rules) or default_rules(metric_list)
     for r in rule_list:  # a malformed rule fails now, not after every network is trained and scored
-        kind, _, spec = r.partition(":")
-        if kind not in RULE_KINDS or not spec or set(spec.split("+")) - set(metric_list):
-            raise ObjectiveError(f"--rules: {r!r} is not KIND:METRICS with KIND one of {', '.join(RULE_KINDS)} "
-                                 f"and metrics among --metrics ({', '.join(metric_list)})")
+        parse_rule(r, metric_list)
     cand_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images)
     brain_cfg = ObjectiveConfig(epochs=epochs, n_images=n_images, widths=tuple(_list(brain_widths, int)),
                                 data_seed=1)

@@ -32,8 +32,8 @@ from neurosafe.data.stimuli import StimulusSet, natural_patches
 from neurosafe.metrics.score import mean_score
 from neurosafe.objectives.engine import SITES, compare_objectives, features_of
 
-__all__ = ["RULE_KINDS", "ObjectiveBrain", "RecoveryResult", "apply_rule", "default_rules", "plot_confusion",
-           "plot_identifiability", "recovery_experiment", "select_rule", "with_rules"]
+__all__ = ["RULE_KINDS", "ObjectiveBrain", "RecoveryResult", "apply_rule", "default_rules", "parse_rule",
+           "plot_confusion", "plot_identifiability", "recovery_experiment", "select_rule", "with_rules"]
 
 NOISES = ("poisson", "gaussian")
 RULE_KINDS = ("mean", "max", "profile", "pattern")
@@ -275,15 +275,18 @@ def _profiles(grid: pd.DataFrame, metrics: Sequence[str]) -> np.ndarray:
     return np.hstack(blocks)
 
 
-def _parse_rule(rule: str, scores: pd.DataFrame) -> tuple[str, tuple[str, ...]]:
+def parse_rule(rule: str, available: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """(kind, metrics) of a decision rule ``KIND:M1+M2..``; an error names what is wrong (``available``: the
+    metrics scored)."""
     kind, _, spec = rule.partition(":")
     metrics = tuple(spec.split("+")) if spec else ()
     if kind not in RULE_KINDS or not metrics:
-        raise RecoveryError(f"unknown decision rule {rule!r}: use mean:METRICS, max:METRICS, profile:METRICS or "
-                            "pattern:METRICS")
-    missing = sorted(set(metrics) - set(scores.metric))
+        raise RecoveryError(f"unknown decision rule {rule!r}: use KIND:METRICS with KIND one of "
+                            f"{', '.join(RULE_KINDS)} and metrics joined by '+'")
+    missing = sorted(set(metrics) - set(available))
     if missing:
-        raise RecoveryError(f"rule {rule!r} needs metrics the scores lack: {missing}")
+        raise RecoveryError(f"rule {rule!r} needs metrics {missing} that are not among those scored "
+                            f"({', '.join(available)})")
     return kind, metrics
 
 
@@ -332,7 +335,7 @@ def apply_rule(scores: pd.DataFrame, rule: str, objectives: Sequence[str],
       simulation-based model identification; Nayebi et al. 2020 do the same for learning rules).
 
     Returns picks (brain, true, n_stimuli, n_neurons, rule, picked, correct)."""
-    kind, metrics = _parse_rule(rule, scores)
+    kind, metrics = parse_rule(rule, sorted(set(scores.metric)))
     objectives = list(objectives)
     if kind == "pattern":
         grid = _pattern_grid(scores, metrics)
