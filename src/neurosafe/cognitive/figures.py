@@ -14,6 +14,22 @@ from neurosafe.core.figures import plt, save_figure
 __all__ = ["plot_counterfactual", "plot_fit", "plot_posterior", "plot_rsa"]
 
 
+def _draw_path(ax, scenario: Scenario, title: str) -> None:
+    """The trucks at their spots (blue: visible from the start, red: hidden), the observed path (orange) and
+    its start (black square) on a map already drawn in ``ax``."""
+    world = scenario.world
+    vis0 = world.visibility[world.index_of(scenario.start)]
+    for k, (name, (r, c)) in enumerate(scenario.spots.items()):
+        ax.text(c, r, scenario.trucks.get(name) or "-", ha="center", va="center", fontsize=12, weight="bold",
+                color="tab:blue" if vis0[k] else "tab:red")
+    cells = np.array([scenario.start, *scenario.path])
+    ax.plot(cells[:, 1], cells[:, 0], "-o", color="tab:orange", ms=3, lw=1.5)
+    ax.plot(*cells[0][::-1], "s", color="k", ms=7)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def plot_posterior(scenario: Scenario, posterior: BToMPosterior, path: str | Path) -> Path:
     """Map and path (left), expected desire ratings (middle) and the inferred initial belief about the hidden
     spot (right), after each step of the path."""
@@ -21,17 +37,7 @@ def plot_posterior(scenario: Scenario, posterior: BToMPosterior, path: str | Pat
     ax = axes[0]
     world = scenario.world
     ax.imshow(world.wall, cmap="Greys", vmin=0, vmax=1.4)
-    vis0 = world.visibility[world.index_of(scenario.start)]
-    for k, (name, (r, c)) in enumerate(scenario.spots.items()):
-        label = scenario.trucks.get(name) or "-"
-        ax.text(c, r, label, ha="center", va="center", fontsize=12, weight="bold",
-                color="tab:blue" if vis0[k] else "tab:red")
-    cells = np.array([scenario.start, *scenario.path])
-    ax.plot(cells[:, 1], cells[:, 0], "-o", color="tab:orange", ms=3, lw=1.5)
-    ax.plot(*cells[0][::-1], "s", color="k", ms=7)
-    ax.set_title(f"{scenario.name}: path (start ■; red = hidden at start)", fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _draw_path(ax, scenario, f"{scenario.name}: path (start ■; red = hidden at start)")
     steps = np.arange(len(posterior.desire_rating))
     for t, name in enumerate(posterior.types):
         axes[1].plot(steps, posterior.desire_rating[:, t], label=name)
@@ -95,16 +101,7 @@ def plot_counterfactual(scenario: Scenario, result, path: str | Path) -> Path:
         for i, (r, c) in enumerate(world.cells):
             share[r, c] = (visits == i).any(axis=1).mean()
         ax.imshow(np.ma.masked_equal(share, 0), cmap="Purples", vmin=0, vmax=1.2, alpha=0.8)
-    vis0 = world.visibility[world.index_of(scenario.start)]
-    for k, (name, (r, c)) in enumerate(scenario.spots.items()):
-        ax.text(c, r, scenario.trucks.get(name) or "-", ha="center", va="center", fontsize=12, weight="bold",
-                color="tab:blue" if vis0[k] else "tab:red")
-    cells = np.array([scenario.start, *scenario.path])
-    ax.plot(cells[:, 1], cells[:, 0], "-o", color="tab:orange", ms=3, lw=1.5)
-    ax.plot(*cells[0][::-1], "s", color="k", ms=7)
-    ax.set_title(f"{scenario.name}: observed path (orange); intervened agents visit (purple)", fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _draw_path(ax, scenario, f"{scenario.name}: observed path (orange); intervened agents visit (purple)")
     names = [q for q in result.queries if q != "moves"]
     x = np.arange(len(names))
     fact = [result.queries[q]["factual"] for q in names]
