@@ -58,11 +58,19 @@ def _all_finite(x: np.ndarray) -> bool:
         return bool(np.isfinite(np.add.reduce(x, axis=None))) or bool(np.isfinite(x).all())
 
 
+@functools.lru_cache(maxsize=8)
+def _default_ids(n: int) -> np.ndarray:
+    """Stimulus ids of a plain array, "0".."n-1" (read-only, made once per size)."""
+    ids = np.arange(n).astype(str)
+    ids.flags.writeable = False
+    return ids
+
+
 def _wrap(d: np.ndarray, ids: np.ndarray | None, distance: str, symmetric: bool = False) -> xr.DataArray:
     if not symmetric:
         d = (d + d.T) / 2
     np.fill_diagonal(d, 0.0)
-    ids = np.arange(len(d)).astype(str) if ids is None else ids.astype(str)  # ids of a plain array: 0..n-1
+    ids = _default_ids(len(d)) if ids is None else ids.astype(str)
     return xr.DataArray(d, dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": ids, "stimulus_b": ids},
                         attrs={"distance": distance}, name="rdm")
 
@@ -167,8 +175,9 @@ def _stack(rdms, name: str) -> tuple[np.ndarray, np.ndarray | None, xr.DataArray
         if set(da.dims) - {"rdm", "stimulus_a", "stimulus_b"} or not {"stimulus_a", "stimulus_b"} <= set(da.dims):
             raise DataValidationError(f"{name}: an RDM needs dims (stimulus_a, stimulus_b) and optionally 'rdm'; "
                                       f"got {da.dims}")
-        da = da.transpose(*[d for d in ("rdm", "stimulus_a", "stimulus_b") if d in da.dims])
-        ids = da["stimulus_a"].values.astype(str) if "stimulus_a" in da.coords else None
+        order = tuple(d for d in ("rdm", "stimulus_a", "stimulus_b") if d in da.dims)
+        da = da if da.dims == order else da.transpose(*order)
+        ids = da["stimulus_a"].values.astype(str, copy=False) if "stimulus_a" in da.coords else None
         arr = da.values
     else:
         arr, ids = np.asarray(rdms), None
@@ -224,27 +233,28 @@ def _centre(v: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _positions(m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(0..m-1 as int64, 1..m as float64), read-only, cached: the keys' low bits and the ranks."""
-    idx, ranks = np.arange(m, dtype=np.int64), np.arange(1.0, m + 1)
+def _positions(m: int, first: float) -> tuple[np.ndarray, np.ndarray]:
+    """(0..m-1 as int64, first..first+m-1 as float64), read-only, cached: the keys' low bits and the ranks."""
+    idx, ranks = np.arange(m, dtype=np.int64), np.arange(m, dtype=np.float64) + first
     idx.flags.writeable = ranks.flags.writeable = False
     return idx, ranks
 
 
-def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
-    """Average ranks (1-based, ties share their mean rank) of a 1-D float64 array into ``out``, as scipy's
-    ``rankdata``. Keys: the bit patterns of the non-negative values ``values - min`` (ordered as the values),
-    their lowest b bits replaced by the b-bit position, so one sort of int64 keys (numpy's SIMD sort, several
-    times faster than ``argsort``) orders the values, except inside a shared bin (values equal in all but
-    their last b mantissa bits), whose few members are then ordered by value (ties can only sit there).
+def _rank_row(values: np.ndarray, out: np.ndarray, first: float = 1.0) -> None:
+    """Average ranks (counted from ``first``, 1 as scipy's ``rankdata``; ties share their mean rank) of a 1-D
+    float64 array into ``out``. Keys: the bit patterns of the non-negative values ``values - min`` (ordered as
+    the values), their lowest b bits replaced by the b-bit position, so one sort of int64 keys (numpy's SIMD
+    sort, several times faster than ``argsort``) orders the values, except inside a shared bin (values equal
+    in all but their last b mantissa bits), whose few members are then ordered by value (ties can only sit
+    there).
     ``out`` is the scratch space until the ranks go in; the only other full-size buffer is the keys."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     m = len(values)
     lo, hi = values.min(), values.max()
     if not hi > lo:
-        out[:] = (m + 1) / 2
+        out[:] = first + (m - 1) / 2
         return
-    idx, ranks = _positions(m)
+    idx, ranks = _positions(m, first)
     bits = max(m - 1, 1).bit_length()  # the position's bits
     mask = (1 << bits) - 1
     if lo > 0:  # positive values: their bit patterns are ordered as the values
@@ -273,16 +283,16 @@ def _rank_row(values: np.ndarray, out: np.ndarray) -> None:
     new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
     starts = np.flatnonzero(new)
     counts = np.diff(np.r_[starts, len(pos)])
-    out[members] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + 1, counts)
+    out[members] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + first, counts)
 
 
-def _ranks(v: np.ndarray) -> np.ndarray:
-    """Average ranks of each row (:func:`_rank_row`)."""
+def _ranks(v: np.ndarray, first: float = 1.0) -> np.ndarray:
+    """Average ranks (from ``first``) of each row (:func:`_rank_row`)."""
     if v.shape[1] >= 2**32:
         raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {v.shape[1]}")
     out = np.empty(v.shape)
     for row, values in zip(out, v, strict=True):
-        _rank_row(values, row)
+        _rank_row(values, row, first)
     return out
 
 
@@ -319,15 +329,9 @@ def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndar
     if method == "pearson":
         return _cosine(_centre(a), _centre(b))
     if method == "spearman":  # average ranks sum to m(m+1)/2 with or without ties: centre by (m+1)/2
-        half = (a.shape[1] + 1) / 2
-        ra = _ranks(a)
-        ra -= half
-        if b_ranks is None:
-            rb = _ranks(b)
-            rb -= half
-        else:
-            rb = b_ranks - half
-        return _cosine(ra, rb)
+        first = 1 - (a.shape[1] + 1) / 2  # ranks centred as they are written
+        rb = _ranks(b, first) if b_ranks is None else b_ranks - (1 - first)
+        return _cosine(_ranks(a, first), rb)
     if method == "whitened_pearson":
         return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
     if method == "kendall_tau_a":
