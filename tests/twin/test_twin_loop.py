@@ -134,3 +134,41 @@ def test_progress_false_is_silent(tiny_data, tiny_config, plain_stream):
     stim, rec, _, _ = tiny_data
     fit_twin(stim, rec, tiny_config.replace(train=TwinTrainConfig(epochs=1, progress=False)), seed=0)
     assert plain_stream.getvalue() == ""
+
+
+def test_bfloat16_precision_trains_in_bfloat16_and_predicts_in_float32(tiny_data, tiny_config):
+    """Mixed precision: the training steps' convolutions run in bfloat16, the weights and the validation /
+    prediction passes stay float32, and the fit is as good as the float32 one on held-out stimuli."""
+    stim, rec, test, test_rec = tiny_data
+    scores, dtypes = {}, {}
+    for precision in ("float32", "bfloat16"):
+        cfg = tiny_config.replace(train=TwinTrainConfig(epochs=20, batch_size=32, progress=False, patience=20,
+                                                        precision=precision))
+        seen: list[tuple[bool, torch.dtype]] = []
+        original = torch.nn.Conv2d.forward
+
+        def spy(self, x, original=original, seen=seen):
+            out = original(self, x)
+            seen.append((self.training, out.dtype))
+            return out
+
+        torch.nn.Conv2d.forward = spy
+        try:
+            twin = fit_twin(stim, rec, cfg, seed=0)
+        finally:
+            torch.nn.Conv2d.forward = original
+        dtypes[precision] = ({d for t, d in seen if t}, {d for t, d in seen if not t})
+        assert all(p.dtype == torch.float32 for p in twin.network.parameters())
+        pred = twin.respond(test.aligned_to(test_rec)).transpose("stimulus", "neuron").values
+        target = test_rec.mean("repeat").transpose("stimulus", "neuron").values
+        r = [np.corrcoef(pred[:, i], target[:, i])[0, 1] for i in range(pred.shape[1])]
+        scores[precision] = float(np.nanmedian(r))
+    assert dtypes["float32"] == ({torch.float32}, {torch.float32})
+    assert dtypes["bfloat16"] == ({torch.bfloat16}, {torch.float32})
+    assert scores["float32"] > 0.15  # an untrained or diverged twin: ~0
+    assert abs(scores["bfloat16"] - scores["float32"]) < 0.03, scores
+
+
+def test_unknown_precision_is_one_clear_error():
+    with pytest.raises(TwinConfigError, match="precision"):
+        TwinTrainConfig(precision="float16")

@@ -303,13 +303,16 @@ def _train_epoch(network, optimizer, data: dict[str, _Data], config: TwinConfig,
     for name, d in data.items():
         perm = d.train[torch.randperm(len(d.train))]
         batches += [(name, idx) for idx in perm.split(config.train.batch_size)]
-    total = torch.zeros((), device=next(iter(data.values())).targets.device)
+    device = next(iter(data.values())).targets.device
+    total = torch.zeros((), device=device)
     augment = config.train.augment_shift
+    mixed = config.train.precision == "bfloat16"
     for k in torch.randperm(len(batches)).tolist():
         name, idx = batches[k]
         d = data[name]
-        pred = _batch_pred(network, d, name, idx, augment)
-        loss = _loss(pred, d.targets[idx], None if d.dense else d.mask[idx], config.train.loss, d.weights)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed):
+            pred = _batch_pred(network, d, name, idx, augment)
+        loss = _loss(pred.float(), d.targets[idx], None if d.dense else d.mask[idx], config.train.loss, d.weights)
         objective = loss + (network.readouts[name].regularizer() if frozen_core else network.regularizer(name))
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
