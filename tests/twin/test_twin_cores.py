@@ -138,3 +138,30 @@ def test_feature_core_reads_a_torch_subject(tiny_data):
     cfg = TwinConfig(core=FeatureCoreConfig(site="2"), train=TwinTrainConfig(epochs=1, progress=False))
     twin = fit_twin(stim, rec, cfg, subject=subject)
     assert twin.respond(test).shape == (len(test), rec.sizes["neuron"])
+
+
+def test_stacked_core_in_place_elu_matches_plain_elu_and_spares_tensors_outside_training():
+    """In training the core's ELUs overwrite the batch norm's output: same values and gradients as torch's
+    out-of-place ELU; in evaluation a tensor captured at a batch norm keeps its (negative) values."""
+    torch.manual_seed(0)
+    core = StackedCore(1, StackedCoreConfig(channels=4, kernel_sizes=(5, 3)))
+    plain = StackedCore(1, StackedCoreConfig(channels=4, kernel_sizes=(5, 3)))
+    plain.load_state_dict(core.state_dict())
+    for block in plain.layers:
+        block[2] = nn.ELU()
+    x = torch.randn(8, 1, 12, 12)
+    out, ref = core(x), plain(x)
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    out.pow(2).sum().backward()
+    ref.pow(2).sum().backward()
+    for p, q in zip(core.parameters(), plain.parameters(), strict=True):
+        # ELU's gradient from its output (alpha + out) vs from its input (alpha * exp(x)): float32 rounding
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6 * float(q.grad.abs().max()))
+    core.eval()
+    seen = []
+    core.layers[0][1].register_forward_hook(lambda m, i, o: seen.append(o))
+    with torch.no_grad():
+        core(x)
+        expected = core.layers[0][1](core.layers[0][0](x))
+    assert (expected < 0).any()
+    torch.testing.assert_close(seen[0], expected, rtol=0, atol=0)

@@ -31,6 +31,16 @@ class FeatureSubject(Protocol):
     def activations(self, x: torch.Tensor, sites: list[str]) -> dict[str, torch.Tensor]: ...
 
 
+class TrainingInplaceELU(nn.ELU):
+    """ELU that overwrites its input while training (the batch norm before it keeps only its input for the
+    backward pass, and ELU's gradient follows from its output): one activation tensor fewer to allocate
+    and write per layer and step, the same values; out of training (evaluation, probing with hooks) it
+    leaves its input alone, so a tensor captured at the batch norm stays as it was."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.elu(x, self.alpha, inplace=self.training)
+
+
 class StackedCore(nn.Module):
     """Conv (no bias, 'same' padding) -> BatchNorm -> ELU, ``len(kernel_sizes)`` times."""
 
@@ -44,7 +54,7 @@ class StackedCore(nn.Module):
             conv = nn.Conv2d(in_channels if i == 0 else config.channels, config.channels, k, padding=k // 2, bias=False)
             block = nn.Sequential(conv, nn.BatchNorm2d(config.channels))
             if config.final_nonlinearity or i < len(config.kernel_sizes) - 1:
-                block.append(nn.ELU())
+                block.append(TrainingInplaceELU())
             layers.append(block)
         self.layers = nn.ModuleList(layers)
         self.register_buffer("laplace_kernel", _LAPLACE[None, None].clone(), persistent=False)
