@@ -152,3 +152,15 @@ def test_scaling_writes_partial_results_and_resumes(recording, tmp_path, monkeyp
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["cells"] == json.loads(first.stdout)["cells"]
+
+
+def test_fit_with_bfloat16_precision_records_it_and_bad_values_are_refused(recording, tmp_path):
+    out = tmp_path / "mixed"
+    res = CliRunner().invoke(app, ["twin", "fit", str(recording), "--out", str(out), *FAST, "--precision",
+                                   "bfloat16", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "fit_config.json").read_text())["train"]["precision"] == "bfloat16"
+    assert json.loads(res.stdout)["epochs"] == 2
+    bad = CliRunner().invoke(app, ["twin", "fit", str(recording), "--out", str(tmp_path / "x"), "--precision",
+                                   "float16"])
+    assert bad.exit_code == 2 and "float16" in bad.output and "Traceback" not in bad.output

@@ -29,13 +29,23 @@ class Recipe(StrEnum):
     frontend = "frontend"
 
 
+class Precision(StrEnum):
+    float32 = "float32"
+    bfloat16 = "bfloat16"
+
+
+PRECISION_HELP = ("Training arithmetic: float32, or bfloat16 (mixed precision: the training forward pass under "
+                  "autocast, about 1.3-1.9x faster on CPUs with AMX / AVX-512 BF16 and on recent GPUs).")
+
+
 class Backend(StrEnum):
     local = "local"
     ray = "ray"
 
 
 def _config(config: Path | None, epochs: int | None, readout: Readout | None, channels: int | None,
-            image_size: int | None, recipe: Recipe = Recipe.stacked, base: dict | None = None):
+            image_size: int | None, recipe: Recipe = Recipe.stacked, base: dict | None = None,
+            precision: Precision | None = None):
     """A TwinConfig from the recipe, an optional JSON/YAML file (or ``base``, the options a resumed fit started
     with), then the command-line overrides; the twin's own progress bar is off (the CLI shows one display)."""
     import yaml
@@ -64,6 +74,8 @@ def _config(config: Path | None, epochs: int | None, readout: Readout | None, ch
         data.setdefault("core", {})["channels"] = channels
     if image_size is not None:
         data["image_size"] = image_size
+    if precision is not None:
+        data.setdefault("train", {})["precision"] = precision.value
     data.setdefault("train", {})["progress"] = False
     return TwinConfig.from_dict(data)
 
@@ -99,6 +111,7 @@ def fit(
     readout: Readout | None = typer.Option(None, help="Readout kind."),
     channels: int | None = typer.Option(None, min=1, help="Channels per core layer."),
     image_size: int | None = typer.Option(None, "--image-size", min=8, help="Resize stimuli to this many pixels."),
+    precision: Precision | None = typer.Option(None, help=PRECISION_HELP),
     test_fraction: float = typer.Option(0.2, min=0, max=1, help="Fraction of stimuli held out for `twin eval`."),
     seed: int = typer.Option(0, min=0, help="Seed of the split, the initialisation and the training order."),
     resume: bool = typer.Option(False, help="Continue an interrupted fit from OUT/checkpoint, with the options it "
@@ -113,7 +126,7 @@ def fit(
 
     started = out / FIT_OPTIONS
     base = load_json(started) if resume and config is None and started.exists() else None  # the epochs it began with
-    cfg = _config(config, epochs, readout, channels, image_size, recipe, base=base)
+    cfg = _config(config, epochs, readout, channels, image_size, recipe, base=base, precision=precision)
     recs = [load_recording(d) for d in data]
     save_json(started, cfg.to_dict())
     with progress.switched(False if json_out else None):  # fit_twin reports epochs, val r, elapsed and ETA
@@ -166,6 +179,7 @@ def compare(
     recipe: Recipe = typer.Option(Recipe.frontend, help=RECIPE_HELP),
     config: Path | None = typer.Option(None, help=CONFIG_HELP),
     epochs: int | None = typer.Option(None, min=1, help="Maximum number of epochs."),
+    precision: Precision | None = typer.Option(None, help=PRECISION_HELP),
     test_fraction: float = typer.Option(0.2, min=0, max=1, help="Fraction of stimuli held out per session."),
     n_boot: int = typer.Option(2000, min=0, help="Bootstrap resamples of neurons for the paired CIs."),
     seed: int = typer.Option(0, min=0, help="Seed of the split, the twin and the bootstrap."),
@@ -175,7 +189,7 @@ def compare(
     from neurosafe.data.io import load_recording
     from neurosafe.twin.runs import compare_recordings
 
-    cfg = None if twin is not None else _config(config, epochs, None, None, None, recipe)
+    cfg = None if twin is not None else _config(config, epochs, None, None, None, recipe, precision=precision)
     result = compare_recordings([load_recording(d) for d in data], out, twin_dir=twin, config=cfg,
                                 test_fraction=test_fraction, seed=seed, n_boot=n_boot)
     if json_out:
