@@ -142,3 +142,29 @@ def test_rdm_of_plain_arrays_keeps_the_validation_of_dataarrays():
         rdm(np.ones((3, 4)), "crossnobis")
     with pytest.raises(DataValidationError, match="NaN or inf"):
         compare_rdms(np.full((4, 4), np.nan), np.ones((4, 4)))
+
+
+def test_spearman_straight_from_rdm_stacks_equals_scipy_per_pair():
+    """Ranks gathered from the RDMs' upper triangles, one scratch buffer reused across all RDMs of both stacks:
+    negative entries, signed zeros, ties and a constant lower triangle (ignored) in the mix."""
+    rng = np.random.default_rng(11)
+    n = 40
+    a = rng.standard_normal((2, n, n))
+    b = np.round(rng.standard_normal((3, n, n)), 1)  # ties and zeros
+    b[1] = -np.abs(b[1])  # all negative, -0.0 among them
+    b[2][np.tril_indices(n)] = 7.0
+    iu = np.triu_indices(n, 1)
+    expected = np.array([[spearmanr(x[iu], y[iu]).statistic for y in b] for x in a])
+    np.testing.assert_allclose(compare_rdms(a, b, "spearman"), expected, rtol=0, atol=1e-12)
+    assert compare_rdms(a[0], b[2], "spearman") == pytest.approx(expected[0, 2], abs=1e-12)
+
+
+def test_rdms_of_plain_arrays_do_not_share_attrs_or_values():
+    x = np.random.default_rng(12).standard_normal((8, 5))
+    first, second = rdm(x), rdm(x * 2 + 1)
+    first.attrs["distance"] = "edited"
+    first.values[0, 1] = 99.0
+    assert second.attrs["distance"] == "correlation" and rdm(x).attrs["distance"] == "correlation"
+    assert second.values[0, 1] != 99.0 and rdm(x).values[0, 1] != 99.0
+    assert rdm(x, "euclidean").attrs["distance"] == "euclidean"
+    assert list(second["stimulus_b"].values) == [str(i) for i in range(8)]

@@ -59,18 +59,22 @@ def _all_finite(x: np.ndarray) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def _default_ids(n: int) -> np.ndarray:
-    """Stimulus ids of a plain array, "0".."n-1" (read-only, made once per size)."""
+def _default_template(n: int, distance: str) -> xr.DataArray:
+    """A value-less RDM over stimulus ids "0".."n-1", made once per size and distance: the RDM of a plain array
+    is a shallow copy of it with its own values (ten times cheaper than building the coordinates each time;
+    the copy's attrs are its own, its ids are read-only index coordinates)."""
     ids = np.arange(n).astype(str)
-    ids.flags.writeable = False
-    return ids
+    return xr.DataArray(np.broadcast_to(0.0, (n, n)), dims=("stimulus_a", "stimulus_b"),
+                        coords={"stimulus_a": ids, "stimulus_b": ids}, attrs={"distance": distance}, name="rdm")
 
 
 def _wrap(d: np.ndarray, ids: np.ndarray | None, distance: str, symmetric: bool = False) -> xr.DataArray:
     if not symmetric:
         d = (d + d.T) / 2
     np.fill_diagonal(d, 0.0)
-    ids = _default_ids(len(d)) if ids is None else ids.astype(str)
+    if ids is None:
+        return _default_template(len(d), distance).copy(deep=False, data=d)
+    ids = ids.astype(str)
     return xr.DataArray(d, dims=("stimulus_a", "stimulus_b"), coords={"stimulus_a": ids, "stimulus_b": ids},
                         attrs={"distance": distance}, name="rdm")
 
@@ -240,32 +244,38 @@ def _positions(m: int, first: float) -> tuple[np.ndarray, np.ndarray]:
     return idx, ranks
 
 
-def _rank_row(values: np.ndarray, out: np.ndarray, first: float = 1.0) -> None:
-    """Average ranks (counted from ``first``, 1 as scipy's ``rankdata``; ties share their mean rank) of a 1-D
-    float64 array into ``out``. Keys: the bit patterns of the non-negative values ``values - min`` (ordered as
-    the values), their lowest b bits replaced by the b-bit position, so one sort of int64 keys (numpy's SIMD
-    sort, several times faster than ``argsort``) orders the values, except inside a shared bin (values equal
-    in all but their last b mantissa bits), whose few members are then ordered by value (ties can only sit
-    there).
-    ``out`` is the scratch space until the ranks go in; the only other full-size buffer is the keys."""
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    m = len(values)
-    lo, hi = values.min(), values.max()
-    if not hi > lo:
-        out[:] = first + (m - 1) / 2
-        return
+def _rank_row(source: np.ndarray, out: np.ndarray, first: float = 1.0, index: np.ndarray | None = None,
+              keys: np.ndarray | None = None) -> None:
+    """Average ranks (counted from ``first``, 1 as scipy's ``rankdata``; ties share their mean rank) of the
+    float64 values ``source`` (1-D) or ``source[index]`` into ``out``. Keys: the values' bit patterns (ordered
+    as the values when none is negative, else those of ``values - min``), their lowest b bits replaced by the
+    b-bit position, so one sort of int64 keys (numpy's SIMD sort, several times faster than ``argsort``)
+    orders the values, except inside a shared bin (values equal in all but their last b mantissa bits), whose
+    few members are then ordered by value (ties can only sit there).
+    The keys are gathered straight from ``source`` (an RDM's upper triangle needs no copy of its own) into
+    ``keys`` (scratch, reused across calls when given); ``out`` is scratch space until the ranks go in."""
+    source = np.ascontiguousarray(source, dtype=np.float64)
+    m = len(out)
+    keys = np.empty(m, dtype=np.int64) if keys is None else keys
+    patterns = source.view(np.int64)
+    if index is None:
+        np.copyto(keys, patterns)
+    else:
+        np.take(patterns, index, out=keys, mode="clip")  # "raise" would gather into a buffer first
     idx, ranks = _positions(m, first)
     bits = max(m - 1, 1).bit_length()  # the position's bits
     mask = (1 << bits) - 1
-    if lo > 0:  # positive values: their bit patterns are ordered as the values
-        patterns = values.view(np.int64)
-    else:  # shift to >= 0 (v - (-0.0) = v + 0.0 turns -0.0 into +0.0, whose bits are ordered)
-        with np.errstate(over="ignore"):  # monotone; an overflow to inf only merges bins
-            np.subtract(values, lo if lo != 0 else -0.0, out=out)
-        patterns = out.view(np.int64)
-    keys = np.bitwise_and(patterns, ~mask)
+    keys &= ~mask
     keys |= idx
     keys.sort()
+    if keys[0] < 0:  # a negative value (or -0.0): rank values - min, all >= +0.0, whose bit patterns are ordered
+        values = source if index is None else source.take(index)
+        lo = values.min()
+        with np.errstate(over="ignore"):  # monotone; an overflow to inf only merges bins
+            np.subtract(values, lo if lo != 0 else -0.0, out=out)  # v - (-0.0) = v + 0.0 turns -0.0 into +0.0
+        np.bitwise_and(out.view(np.int64), ~mask, out=keys)
+        keys |= idx
+        keys.sort()
     gap = out.view(np.int64)[: m - 1]  # scratch: differences of consecutive sorted keys
     np.subtract(keys[1:], keys[:-1], out=gap)
     near = np.flatnonzero(gap <= mask)  # every pair in a shared bin (and a few across adjacent bins)
@@ -277,8 +287,9 @@ def _rank_row(values: np.ndarray, out: np.ndarray, first: float = 1.0) -> None:
     if not len(pos):
         return
     members = keys[pos]
-    members = members[np.lexsort((values[members], bins))]
-    ordered = values[members]
+    values = source[members if index is None else index[members]]
+    order = np.lexsort((values, bins))
+    members, ordered = members[order], values[order]
     new = np.ones(len(pos), dtype=bool)
     new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
     starts = np.flatnonzero(new)
@@ -286,13 +297,36 @@ def _rank_row(values: np.ndarray, out: np.ndarray, first: float = 1.0) -> None:
     out[members] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + first, counts)
 
 
+def _centred_first(m: int) -> float:
+    """The first rank of centred average ranks of m values: average ranks sum to m(m+1)/2 with or without
+    ties, so ranks counted from 1 - (m+1)/2 sum to 0 (Spearman's r is then the cosine of the ranks)."""
+    return 1 - (m + 1) / 2
+
+
+def _check_rankable(m: int) -> None:
+    if m >= 2**32:
+        raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {m}")
+
+
 def _ranks(v: np.ndarray, first: float = 1.0) -> np.ndarray:
     """Average ranks (from ``first``) of each row (:func:`_rank_row`)."""
-    if v.shape[1] >= 2**32:
-        raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {v.shape[1]}")
-    out = np.empty(v.shape)
+    _check_rankable(v.shape[1])
+    out, keys = np.empty(v.shape), np.empty(v.shape[1], dtype=np.int64)
     for row, values in zip(out, v, strict=True):
-        _rank_row(values, row, first)
+        _rank_row(values, row, first, keys=keys)
+    return out
+
+
+def _upper_ranks(*stacks: np.ndarray, first: float = 1.0) -> np.ndarray:
+    """Average ranks (from ``first``) of the upper triangles of all RDMs of ``stacks`` (each (k, n, n)), one row
+    per RDM in order: ``_ranks(_upper(...))`` without copies of the triangles, with one scratch buffer."""
+    index = _upper_index(stacks[0].shape[1])
+    _check_rankable(len(index))
+    out, keys = np.empty((sum(map(len, stacks)), len(index))), np.empty(len(index), dtype=np.int64)
+    rows = iter(out)
+    for arr in stacks:
+        for matrix in np.ascontiguousarray(arr):
+            _rank_row(matrix.reshape(-1), next(rows), first, index, keys)
     return out
 
 
@@ -328,8 +362,8 @@ def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndar
         return _cosine(a, b)
     if method == "pearson":
         return _cosine(_centre(a), _centre(b))
-    if method == "spearman":  # average ranks sum to m(m+1)/2 with or without ties: centre by (m+1)/2
-        first = 1 - (a.shape[1] + 1) / 2  # ranks centred as they are written
+    if method == "spearman":
+        first = _centred_first(a.shape[1])
         rb = _ranks(b, first) if b_ranks is None else b_ranks - (1 - first)
         return _cosine(_ranks(a, first), rb)
     if method == "whitened_pearson":
@@ -348,7 +382,11 @@ def compare_rdms(a, b, method: str = "spearman") -> float | np.ndarray:
     arr_a, ids_a, da_a = _stack(a, "first RDM")
     arr_b, ids_b, da_b = _stack(b, "second RDM")
     arr_b = _align(arr_a, ids_a, arr_b, ids_b)
-    sim = _compare_vectors(_upper(arr_a), _upper(arr_b), method)
+    if method == "spearman":  # ranked straight from the RDMs (no copies of the triangles)
+        ranks = _upper_ranks(arr_a, arr_b, first=_centred_first(len(_upper_index(arr_a.shape[1]))))
+        sim = _cosine(ranks[: len(arr_a)], ranks[len(arr_a):])
+    else:
+        sim = _compare_vectors(_upper(arr_a), _upper(arr_b), method)
     single = (arr_a.shape[0] == 1 and (da_a is None or "rdm" not in da_a.dims)) and (
         arr_b.shape[0] == 1 and (da_b is None or "rdm" not in da_b.dims))
     return float(sim[0, 0]) if single else sim
