@@ -168,3 +168,24 @@ def test_rdms_of_plain_arrays_do_not_share_attrs_or_values():
     assert second.values[0, 1] != 99.0 and rdm(x).values[0, 1] != 99.0
     assert rdm(x, "euclidean").attrs["distance"] == "euclidean"
     assert list(second["stimulus_b"].values) == [str(i) for i in range(8)]
+
+
+@pytest.mark.parametrize("tied", [0.0, 0.3, 0.45, 0.7, 0.999])
+def test_spearman_with_any_share_of_ties_equals_scipy(tied):
+    """b's ranks are met by gathering a's in b's sorted order, with the tied positions corrected (under half
+    tied) or b's ranks written out (over half): both branches against scipy, and constant RDMs refused."""
+    from neurosafe.core.errors import DataValidationError
+    rng = np.random.default_rng(int(tied * 1000))
+    n = 50
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    iu = np.triu_indices(n, 1)
+    upper = b[iu]
+    shared = rng.random(len(upper)) < tied
+    shared[:2] = False  # never constant
+    upper[shared] = 0.25  # one tied value
+    b[iu] = upper
+    assert compare_rdms(a, b, "spearman") == pytest.approx(spearmanr(a[iu], b[iu]).statistic, abs=1e-12)
+    constant = np.ones((n, n))
+    for pair in ((a, constant), (constant, a)):
+        with pytest.raises(DataValidationError, match="constant RDM"):
+            compare_rdms(*pair, "spearman")

@@ -244,25 +244,28 @@ def _positions(m: int, first: float) -> tuple[np.ndarray, np.ndarray]:
     return idx, ranks
 
 
-def _rank_row(source: np.ndarray, out: np.ndarray, first: float = 1.0, index: np.ndarray | None = None,
-              keys: np.ndarray | None = None) -> None:
-    """Average ranks (counted from ``first``, 1 as scipy's ``rankdata``; ties share their mean rank) of the
-    float64 values ``source`` (1-D) or ``source[index]`` into ``out``. Keys: the values' bit patterns (ordered
-    as the values when none is negative, else those of ``values - min``), their lowest b bits replaced by the
-    b-bit position, so one sort of int64 keys (numpy's SIMD sort, several times faster than ``argsort``)
-    orders the values, except inside a shared bin (values equal in all but their last b mantissa bits), whose
-    few members are then ordered by value (ties can only sit there).
-    The keys are gathered straight from ``source`` (an RDM's upper triangle needs no copy of its own) into
-    ``keys`` (scratch, reused across calls when given); ``out`` is scratch space until the ranks go in."""
+def _sort_order(source: np.ndarray, first: float = 1.0, index: np.ndarray | None = None,
+                keys: np.ndarray | None = None, scratch: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How the float64 values ``source`` (1-D) or ``source[index]`` sort: (``order``, ``fixed``, ``fixed_ranks``)
+    such that the value at ``order[k]`` has average rank ``first + k`` (counted from ``first``, 1 as scipy's
+    ``rankdata``; ties share their mean rank), except at the sorted positions ``fixed``, whose ranks are
+    ``fixed_ranks``. Keys: the values' bit patterns (ordered as the values when none is negative, else those of
+    ``values - min``), their lowest b bits replaced by the b-bit position, so one sort of int64 keys (numpy's
+    SIMD sort, several times faster than ``argsort``) orders the values, except inside a shared bin (values
+    equal in all but their last b mantissa bits), whose few members are then ordered by value (ties can only
+    sit there). The keys are gathered straight from ``source`` (an RDM's upper triangle needs no copy of its
+    own) into ``keys``, which becomes ``order``; ``scratch`` (float64, as long) is overwritten."""
     source = np.ascontiguousarray(source, dtype=np.float64)
-    m = len(out)
+    m = len(source) if index is None else len(index)
     keys = np.empty(m, dtype=np.int64) if keys is None else keys
+    scratch = np.empty(m) if scratch is None else scratch
     patterns = source.view(np.int64)
     if index is None:
         np.copyto(keys, patterns)
     else:
         np.take(patterns, index, out=keys, mode="clip")  # "raise" would gather into a buffer first
-    idx, ranks = _positions(m, first)
+    idx = _positions(m, first)[0]
     bits = max(m - 1, 1).bit_length()  # the position's bits
     mask = (1 << bits) - 1
     keys &= ~mask
@@ -272,29 +275,37 @@ def _rank_row(source: np.ndarray, out: np.ndarray, first: float = 1.0, index: np
         values = source if index is None else source.take(index)
         lo = values.min()
         with np.errstate(over="ignore"):  # monotone; an overflow to inf only merges bins
-            np.subtract(values, lo if lo != 0 else -0.0, out=out)  # v - (-0.0) = v + 0.0 turns -0.0 into +0.0
-        np.bitwise_and(out.view(np.int64), ~mask, out=keys)
+            np.subtract(values, lo if lo != 0 else -0.0, out=scratch)  # v - (-0.0) = v + 0.0 turns -0.0 into +0.0
+        np.bitwise_and(scratch.view(np.int64), ~mask, out=keys)
         keys |= idx
         keys.sort()
-    gap = out.view(np.int64)[: m - 1]  # scratch: differences of consecutive sorted keys
+    gap = scratch.view(np.int64)[: m - 1]  # differences of consecutive sorted keys
     np.subtract(keys[1:], keys[:-1], out=gap)
     near = np.flatnonzero(gap <= mask)  # every pair in a shared bin (and a few across adjacent bins)
     shared = near[(keys[near] >> bits) == (keys[near + 1] >> bits)]
-    pos = np.union1d(shared, shared + 1)  # sorted positions in shared bins
-    bins = keys[pos] >> bits
+    fixed = np.union1d(shared, shared + 1)  # sorted positions in shared bins
+    bins = keys[fixed] >> bits
     keys &= mask  # the positions in sorted order
-    out.put(keys, ranks)  # the scatter (a little faster than out[keys] = ranks)
-    if not len(pos):
-        return
-    members = keys[pos]
+    if not len(fixed):
+        return keys, fixed, np.empty(0)
+    members = keys[fixed]
     values = source[members if index is None else index[members]]
-    order = np.lexsort((values, bins))
-    members, ordered = members[order], values[order]
-    new = np.ones(len(pos), dtype=bool)
-    new[1:] = (pos[1:] != pos[:-1] + 1) | (ordered[1:] != ordered[:-1])
+    by_value = np.lexsort((values, bins))
+    keys[fixed], ordered = members[by_value], values[by_value]
+    new = np.ones(len(fixed), dtype=bool)
+    new[1:] = (fixed[1:] != fixed[:-1] + 1) | (ordered[1:] != ordered[:-1])
     starts = np.flatnonzero(new)
-    counts = np.diff(np.r_[starts, len(pos)])
-    out[members] = np.repeat(np.add.reduceat(pos.astype(np.float64), starts) / counts + first, counts)
+    counts = np.diff(np.r_[starts, len(fixed)])
+    return keys, fixed, np.repeat(np.add.reduceat(fixed.astype(np.float64), starts) / counts + first, counts)
+
+
+def _rank_row(source: np.ndarray, out: np.ndarray, first: float = 1.0, index: np.ndarray | None = None,
+              keys: np.ndarray | None = None) -> None:
+    """Average ranks (from ``first``) of ``source`` or ``source[index]`` into ``out`` (:func:`_sort_order`;
+    ``out`` is its scratch space until the ranks go in)."""
+    order, fixed, fixed_ranks = _sort_order(source, first, index, keys, out)
+    out.put(order, _positions(len(out), first)[1])  # the scatter (a little faster than out[order] = ...)
+    out[order[fixed]] = fixed_ranks
 
 
 def _centred_first(m: int) -> float:
@@ -308,26 +319,46 @@ def _check_rankable(m: int) -> None:
         raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {m}")
 
 
-def _ranks(v: np.ndarray, first: float = 1.0) -> np.ndarray:
-    """Average ranks (from ``first``) of each row (:func:`_rank_row`)."""
-    _check_rankable(v.shape[1])
-    out, keys = np.empty(v.shape), np.empty(v.shape[1], dtype=np.int64)
-    for row, values in zip(out, v, strict=True):
-        _rank_row(values, row, first, keys=keys)
+def _ranks(v: np.ndarray, first: float = 1.0, index: np.ndarray | None = None) -> np.ndarray:
+    """Average ranks (from ``first``) of each row of ``v`` (k, m), or of each row's entries at ``index``
+    (:func:`_rank_row`; for RDMs (k, n, n) flattened to (k, n*n) and the upper triangle's flat index, no copies
+    of the triangles)."""
+    m = v.shape[1] if index is None else len(index)
+    _check_rankable(m)
+    out, keys = np.empty((len(v), m)), np.empty(m, dtype=np.int64)
+    for row, values in zip(out, np.ascontiguousarray(v), strict=True):
+        _rank_row(values, row, first, index, keys)
     return out
 
 
-def _upper_ranks(*stacks: np.ndarray, first: float = 1.0) -> np.ndarray:
-    """Average ranks (from ``first``) of the upper triangles of all RDMs of ``stacks`` (each (k, n, n)), one row
-    per RDM in order: ``_ranks(_upper(...))`` without copies of the triangles, with one scratch buffer."""
-    index = _upper_index(stacks[0].shape[1])
-    _check_rankable(len(index))
-    out, keys = np.empty((sum(map(len, stacks)), len(index))), np.empty(len(index), dtype=np.int64)
-    rows = iter(out)
-    for arr in stacks:
-        for matrix in np.ascontiguousarray(arr):
-            _rank_row(matrix.reshape(-1), next(rows), first, index, keys)
-    return out
+def _spearman(a: np.ndarray, b: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+    """Spearman correlations (k_a, k_b) of the rows of ``a`` and ``b`` (or of their entries at ``index``: for
+    RDMs (k, n, n), flattened, the upper triangle's flat index): the cosine of centred average ranks. ``a``'s
+    ranks are laid out; each row of ``b`` is only sorted and ``a``'s ranks are gathered in its order, a gather
+    in place of a scatter and no array of ``b``'s ranks: sum_i ra_i rb_i = sum_k ra[order_k] rb_(k), where
+    rb_(k) is ``first + k`` but at the few fixed positions (:func:`_sort_order`)."""
+    m = a.shape[1] if index is None else len(index)
+    first = _centred_first(m)
+    ra = _ranks(a, first, index)
+    ranks = _positions(m, first)[1]
+    sum_sq = ranks @ ranks
+    keys, gathered = np.empty(m, dtype=np.int64), np.empty(ra.shape)
+    dots, norms_b = np.empty((len(ra), len(b))), np.empty(len(b))
+    for j, row in enumerate(np.ascontiguousarray(b)):
+        order, fixed, fixed_ranks = _sort_order(row, first, index, keys, gathered[0])
+        np.take(ra, order, axis=1, out=gathered, mode="clip")
+        if 2 * len(fixed) > m:  # mostly ties (a categorical RDM): b's ranks in full, no cancellation below
+            rb = ranks.copy()
+            rb[fixed] = fixed_ranks
+            dots[:, j], norms_b[j] = gathered @ rb, rb @ rb
+        else:  # the plain ranks with the fixed positions' corrections
+            delta = fixed_ranks - ranks[fixed]
+            dots[:, j] = gathered @ ranks + gathered[:, fixed] @ delta
+            norms_b[j] = sum_sq + delta @ (fixed_ranks + ranks[fixed])
+    norms_a = np.einsum("ij,ij->i", ra, ra)
+    if (norms_a == 0).any() or (norms_b <= 0).any():
+        raise DataValidationError("comparison undefined for a constant RDM (zero vector after centring)")
+    return dots / np.sqrt(norms_a)[:, None] / np.sqrt(norms_b)[None, :]
 
 
 def _second_moments(v: np.ndarray) -> np.ndarray:
@@ -363,9 +394,10 @@ def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str, b_ranks: np.ndar
     if method == "pearson":
         return _cosine(_centre(a), _centre(b))
     if method == "spearman":
+        if b_ranks is None:
+            return _spearman(a, b)
         first = _centred_first(a.shape[1])
-        rb = _ranks(b, first) if b_ranks is None else b_ranks - (1 - first)
-        return _cosine(_ranks(a, first), rb)
+        return _cosine(_ranks(a, first), b_ranks - (1 - first))
     if method == "whitened_pearson":
         return _cosine(_second_moments(_centre(a)), _second_moments(_centre(b)))
     if method == "kendall_tau_a":
@@ -383,8 +415,7 @@ def compare_rdms(a, b, method: str = "spearman") -> float | np.ndarray:
     arr_b, ids_b, da_b = _stack(b, "second RDM")
     arr_b = _align(arr_a, ids_a, arr_b, ids_b)
     if method == "spearman":  # ranked straight from the RDMs (no copies of the triangles)
-        ranks = _upper_ranks(arr_a, arr_b, first=_centred_first(len(_upper_index(arr_a.shape[1]))))
-        sim = _cosine(ranks[: len(arr_a)], ranks[len(arr_a):])
+        sim = _spearman(arr_a.reshape(len(arr_a), -1), arr_b.reshape(len(arr_b), -1), _upper_index(arr_a.shape[1]))
     else:
         sim = _compare_vectors(_upper(arr_a), _upper(arr_b), method)
     single = (arr_a.shape[0] == 1 and (da_a is None or "rdm" not in da_a.dims)) and (
