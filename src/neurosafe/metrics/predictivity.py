@@ -146,7 +146,9 @@ class _LinearKernel:
         if self.gram is not None:
             row = self.gram[np.ix_(train, train)].mean(axis=1)
             cross = self.gram[np.ix_(test, train)]
-            return (cross - cross.mean(axis=1, keepdims=True) - row[None, :] + row.mean()) @ (u / np.sqrt(s))
+            centred = cross - cross.mean(axis=1, keepdims=True) - row[None, :] + row.mean()
+            centred = centred.astype(u.dtype, copy=False)
+            return centred @ (u / np.sqrt(s).astype(u.dtype))  # in the eigenvectors' dtype, as z = U' y
         mean = self.x[train].mean(axis=0)
         return (self.x[test] - mean) @ self.loadings(train, u, s, np.eye(len(s)))
 
@@ -165,17 +167,20 @@ def _loo_mse(u: np.ndarray, s: np.ndarray, yc: np.ndarray, z: np.ndarray, alphas
     eigenvectors' dtype (float32 in float32 mode); leverages are float64.
     """
     n = len(yc)
-    u2 = u.astype(np.float64) ** 2
+    u2 = np.square(u, dtype=np.float64)
     full = u.shape[1] == n - 1  # U spans the centred space: nothing outside the components
     outside = 0.0 if full else yc - u.astype(np.float64) @ z.astype(np.float64)
-    lev_outside = 0.0 if full else np.maximum(1.0 - 1.0 / n - u2.sum(axis=1), 0.0)
+    lev_outside = 0.0 if full else np.maximum(1.0 - 1.0 / n - u2.sum(axis=1), 0.0)[:, None]
+    g = alphas[:, None] / (s[None, :] + alphas[:, None])  # (n_alphas, k)
+    inv_leverage = (1.0 / (u2 @ g.T + lev_outside)).astype(u.dtype)  # (n, n_alphas): U^2 read once
     out = np.empty((len(alphas), yc.shape[1]))
-    for i, alpha in enumerate(alphas):
-        g = alpha / (s + alpha)
-        inv_leverage = (1.0 / (u2 @ g + lev_outside)).astype(u.dtype)[:, None]
-        loo = (u * inv_leverage) @ (g.astype(u.dtype)[:, None] * z)  # leave-one-out residuals, one product
+    gz, loo = np.empty(z.shape, dtype=u.dtype), np.empty(yc.shape, dtype=u.dtype)  # reused for every alpha
+    for i in range(len(alphas)):
+        np.multiply(g[i].astype(u.dtype)[:, None], z, out=gz)
+        np.matmul(u, gz, out=loo)  # U diag(g) z: the residuals
         if not full:
-            loo += outside * inv_leverage
+            loo += outside
+        loo *= inv_leverage[:, i:i + 1]  # leave-one-out residuals
         out[i] = np.einsum("ij,ij->j", loo, loo) / n
     return out
 
@@ -265,12 +270,12 @@ class RidgeCVMapping(_MultiOutputRegressor):
         """Pick each target's alpha on ``train`` and return the solution's pieces (used by fit and CV)."""
         u, s = kernel.decompose(train)
         y_mean = y[train].mean(axis=0)
-        yc = y[train] - y_mean
-        z = u.T @ yc.astype(u.dtype)
+        yc = (y[train] - y_mean).astype(u.dtype, copy=False)
+        z = u.T @ yc
         if len(alphas) == 1:
             mse = np.zeros((1, y.shape[1]))
         elif isinstance(self.cv, str):
-            mse = _loo_mse(u, s, yc.astype(u.dtype), z, alphas)
+            mse = _loo_mse(u, s, yc, z, alphas)
         else:
             splitter = (KFold(int(self.cv), shuffle=True, random_state=self.random_state)
                         if isinstance(self.cv, numbers.Integral) else self.cv)
