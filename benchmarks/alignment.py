@@ -28,22 +28,33 @@ from neurosafe.data import make_responses
 from neurosafe.metrics import compare_rdms, rdm, ridge_predictivity, stimulus_folds
 
 
-def _timed(fn: Callable[[], object], repeats: int = 1) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
 
 
-def _per_call(fn: Callable[[], object], seconds: float = 1.0) -> float:
-    """Mean seconds per call of ``fn`` called back to back for at least ``seconds`` (as ``timeit``'s loops)."""
+def _best_interleaved(fns: dict[str, Callable[[], object]], rounds: int,
+                      timer: Callable[[Callable[[], object]], tuple[float, object]] = _timed
+                      ) -> dict[str, tuple[float, object]]:
+    """(best seconds, last result) per variant, the variants timed in turn ``rounds`` times: a burst of load on
+    a shared machine then falls on every side alike instead of on whichever ran during it."""
+    best = {name: (np.inf, None) for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t, out = timer(fn)
+            best[name] = (min(best[name][0], t), out)
+    return best
+
+
+def _per_call(fn: Callable[[], object], seconds: float = 1.0) -> tuple[float, object]:
+    """Mean seconds per call of ``fn`` called back to back for at least ``seconds`` (as ``timeit``'s loops),
+    and its last result."""
     calls, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        fn()
+        out = fn()
         calls += 1
-    return (time.perf_counter() - t0) / calls
+    return (time.perf_counter() - t0) / calls, out
 
 
 def _per_fold_r(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -73,16 +84,12 @@ def ridge_benchmark(n: int, p: int, n_neurons: int) -> None:
     folds = stimulus_folds(n, 5, seed=0)
     print(f"ridge predictivity: {n} stimuli x {p} features x {n_neurons} neurons, {len(alphas)} alphas, 5 folds")
 
-    # best of 2 rounds, interleaved (ours float32, ours float64, scikit-learn, then again), as for the RDMs
-    t_ours = t_64 = t_sk = np.inf
-    for _ in range(2):
-        t, ours = _timed(lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, n_boot=0))
-        t_ours = min(t_ours, t)
-        t, ours64 = _timed(lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, n_boot=0,
-                                                      precision="float64"))
-        t_64 = min(t_64, t)
-        t, sk = _timed(lambda: _peer_cv(x, y, folds, lambda: RidgeCV(alphas=alphas, alpha_per_target=True)))
-        t_sk = min(t_sk, t)
+    timed = _best_interleaved({  # 2 rounds: ours float32, ours float64, scikit-learn, then again
+        "f32": lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, n_boot=0),
+        "f64": lambda: ridge_predictivity(x, responses, alphas=alphas, n_folds=5, n_boot=0, precision="float64"),
+        "sk": lambda: _peer_cv(x, y, folds, lambda: RidgeCV(alphas=alphas, alpha_per_target=True)),
+    }, rounds=2)
+    (t_ours, ours), (t_64, ours64), (t_sk, sk) = timed["f32"], timed["f64"], timed["sk"]
     err, err64 = np.abs(ours.per_unit.values - sk).max(), np.abs(ours64.per_unit.values - sk).max()
     print(f"  neurosafe float32 (LOO)       {t_ours:8.2f} s   max |r diff| vs scikit-learn {err:.1e}")
     print(f"  neurosafe float64 (LOO)       {t_64:8.2f} s   max |r diff| vs scikit-learn {err64:.1e}")
@@ -132,14 +139,7 @@ def rdm_benchmark(n: int, n_neurons: int) -> None:
         rdm_a, rdm_b = calc_rdm(Dataset(a), method="correlation"), calc_rdm(Dataset(b), method="correlation")
         return float(compare(rdm_a, rdm_b, "spearman")[0, 0])
 
-    # rounds interleaved (ours, peer, ours, ...), best of each: a burst of load on a shared machine then
-    # falls on both sides alike instead of on whichever ran during it
-    t_ours = t_peer = np.inf
-    for _ in range(7):
-        t, v_ours = _timed(ours)
-        t_ours = min(t_ours, t)
-        t, v_peer = _timed(peer)
-        t_peer = min(t_peer, t)
+    (t_ours, v_ours), (t_peer, v_peer) = _best_interleaved({"ours": ours, "peer": peer}, rounds=7).values()
     print(f"  neurosafe                     {t_ours:8.3f} s   (single calls: best of 7 rounds, interleaved with the "
           "peer's)")
     print(f"  rsatoolbox                    {t_peer:8.3f} s   ratio {t_peer / t_ours:5.2f}x   "
@@ -147,9 +147,7 @@ def rdm_benchmark(n: int, n_neurons: int) -> None:
     # the same, timeit-style: each library called back to back for >= 1 s per round, the mean per call, best of
     # 3 interleaved rounds. On a VM whose CPU speeds up under sustained load, a short call right after the
     # peer's long one (above) runs partly at the slower speed; back to back, each runs at its own steady speed.
-    s_ours = s_peer = np.inf
-    for _ in range(3):
-        s_ours, s_peer = min(s_ours, _per_call(ours)), min(s_peer, _per_call(peer))
+    (s_ours, _), (s_peer, _) = _best_interleaved({"ours": ours, "peer": peer}, rounds=3, timer=_per_call).values()
     print(f"  neurosafe                     {s_ours:8.3f} s   (back to back: mean per call over >= 1 s, best of 3 "
           "rounds)")
     print(f"  rsatoolbox                    {s_peer:8.3f} s   ratio {s_peer / s_ours:5.2f}x")
