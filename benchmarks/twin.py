@@ -4,7 +4,10 @@ The comparison is of like with like (issue 17's goal: ``fit_twin`` >= 1.0x the p
 
 - same data: synthetic V1 (100 neurons, 2,000 natural 32x32 patches, mean of 2 repeats), 10% held out;
 - same model: 3 conv layers (16 channels, kernels 13/5/5, no bias, batch norm, ELU), an isotropic Gaussian
-  readout jittered in training, ELU + 1 output, Poisson loss;
+  readout jittered in training, ELU + 1 output, Poisson loss; on the CPU ``fit_twin`` trains the core in the
+  channels-last memory layout (oneDNN's faster convolutions; the core hands the readout a standard-layout map
+  and takes its gradient back channels-last) while the plain loop keeps torch's default layout, as a
+  hand-written loop does: the layout is the loop's engineering, the arithmetic is the same up to float rounding;
 - same objective: the plain loop adds the same penalties (Laplacian smoothness of the first layer's filters,
   L1 of the readout's feature weights) that ``fit_twin`` optimises;
 - same optimizer and schedule: Adam, lr 5e-3, batch 64, ``EPOCHS`` epochs (early stopping off), a validation

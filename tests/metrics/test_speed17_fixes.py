@@ -189,3 +189,24 @@ def test_spearman_with_any_share_of_ties_equals_scipy(tied):
     for pair in ((a, constant), (constant, a)):
         with pytest.raises(DataValidationError, match="constant RDM"):
             compare_rdms(*pair, "spearman")
+
+
+def test_rdm_and_spearman_stay_exact_across_sizes_and_threads():
+    """RDMs and their Spearman comparison use per-thread scratch buffers reused between calls: calls of
+    growing and shrinking sizes, and calls from several threads at once, each match scipy and numpy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(5, 120))
+        a, b = rng.standard_normal((n, 30)), rng.standard_normal((n, 30))
+        ra, rb = rdm(a), rdm(b)
+        np.testing.assert_allclose(ra.values, 1 - np.corrcoef(a), atol=1e-12)
+        iu = np.triu_indices(n, k=1)
+        want = spearmanr(ra.values[iu], rb.values[iu]).statistic
+        assert abs(compare_rdms(ra, rb) - want) < 1e-12
+
+    for seed in range(6):
+        check(seed)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(check, range(100, 140)))

@@ -165,3 +165,30 @@ def test_stacked_core_in_place_elu_matches_plain_elu_and_spares_tensors_outside_
         expected = core.layers[0][1](core.layers[0][0](x))
     assert (expected < 0).any()
     torch.testing.assert_close(seen[0], expected, rtol=0, atol=0)
+
+
+def test_stacked_core_channels_last_gives_the_same_maps_in_the_standard_layout_and_keeps_one_layout_backward():
+    """A core with channels-last weights (how ``fit_twin`` trains on the CPU) computes the same maps and
+    gradients as the standard one, returns a standard-layout (contiguous) map, and sends the gradient back
+    channels-last (so batch norm and ELU see one layout in the backward pass)."""
+    torch.manual_seed(0)
+    config = StackedCoreConfig(channels=4, kernel_sizes=(5, 3))
+    core, fast = StackedCore(1, config), StackedCore(1, config)
+    fast.load_state_dict(core.state_dict())
+    fast.to(memory_format=torch.channels_last)
+    assert not fast.layers[1][0].weight.is_contiguous()
+    grads = []
+
+    def keep_gradient(module, inputs, output):
+        output.register_hook(grads.append)
+
+    fast.layers[-1].register_forward_hook(keep_gradient)
+    x = torch.randn(8, 1, 12, 12)
+    out, ref = fast(x), core(x)
+    assert out.is_contiguous()
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    out.pow(2).sum().backward()
+    ref.pow(2).sum().backward()
+    assert grads[0].is_contiguous(memory_format=torch.channels_last) and not grads[0].is_contiguous()
+    for p, q in zip(fast.parameters(), core.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5 * float(q.grad.abs().max()))

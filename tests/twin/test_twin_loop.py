@@ -172,3 +172,25 @@ def test_bfloat16_precision_trains_in_bfloat16_and_predicts_in_float32(tiny_data
 def test_unknown_precision_is_one_clear_error():
     with pytest.raises(TwinConfigError, match="precision"):
         TwinTrainConfig(precision="float16")
+
+
+def test_cpu_fit_trains_the_core_channels_last_and_returns_it_in_the_standard_layout(tiny_data, tiny_config):
+    stim, rec, _, _ = tiny_data
+    cfg = tiny_config.replace(train=tiny_config.train.model_copy(update={"epochs": 1, "device": "cpu"}))
+    layouts = []
+    original = torch.nn.Conv2d.forward
+
+    def spy(conv, x):
+        if conv.training:
+            layouts.append(conv.weight.is_contiguous(memory_format=torch.channels_last))
+        return original(conv, x)
+
+    torch.nn.Conv2d.forward = spy
+    try:
+        twin = fit_twin(stim, rec, cfg, seed=0)
+    finally:
+        torch.nn.Conv2d.forward = original
+    assert layouts and all(layouts)
+    assert all(p.is_contiguous() for p in twin.network.parameters())
+    x = torch.from_numpy(stim.images[:4])
+    assert all(a.is_contiguous() for a in twin.activations(x, list(twin.network.core.sites)).values())

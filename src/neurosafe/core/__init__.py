@@ -2,7 +2,8 @@
 
 Atomic writes and safe reads (:mod:`.io`), content hashing (:mod:`.hashing`), seed streams
 (:mod:`.seeds`), device resolution (:mod:`.devices`), figure saving (:mod:`.figures`), the executor
-(:mod:`.executor`), forward-hook helpers (:mod:`.hooks`) and the error family (:mod:`.errors`).
+(:mod:`.executor`), forward-hook helpers (:mod:`.hooks`), per-thread scratch arrays (:mod:`.workspace`) and the
+error family (:mod:`.errors`).
 """
 
 from neurosafe.core.devices import resolve_device

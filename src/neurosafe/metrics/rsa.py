@@ -24,6 +24,7 @@ import xarray as xr
 from scipy.stats import kendalltau
 
 from neurosafe.core.errors import DataValidationError, NeurosafeError
+from neurosafe.core.workspace import scratch
 from neurosafe.data.recording import make_responses, validate_responses
 from neurosafe.data.stimuli import format_ids
 from neurosafe.metrics.bootstrap import bootstrap_statistic
@@ -79,18 +80,16 @@ def _wrap(d: np.ndarray, ids: np.ndarray | None, distance: str, symmetric: bool 
                         attrs={"distance": distance}, name="rdm")
 
 
-def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str, inplace: bool = False) -> np.ndarray:
-    """Rows of ``x`` scaled to unit length (in place when ``inplace``); an error names all-zero rows."""
+def _unit_rows(x: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
+    """Rows of ``x`` scaled to unit length, in place; an error names all-zero rows."""
     norm = np.sqrt(np.einsum("ij,ij->i", x, x))
     bad = norm <= 1e-12 * max(norm.max(), 1e-300)
     if bad.any():
         kind = "constant" if what == "correlation" else "zero"
         raise DataValidationError(f"{what} distance is undefined for stimuli with a {kind} response pattern: "
                                   f"{format_ids(ids[bad])}")
-    if inplace:
-        x /= norm[:, None]
-        return x
-    return x / norm[:, None]
+    x /= norm[:, None]
+    return x
 
 
 def _precision(noise, trials: np.ndarray) -> np.ndarray:
@@ -141,9 +140,13 @@ def rdm(responses, distance: str = "correlation", noise=None) -> xr.DataArray:
         sq = (x**2).sum(axis=1)
         d = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0) / x.shape[1]
         return _wrap(d, ids, distance)
+    # the centred (correlation) or copied (cosine) rows, scaled in place: scratch, only their Gram is returned
+    rows = scratch("rdm rows", x.shape)
     if distance == "correlation":
-        x = x - (x.mean(axis=1) if means is None else means)[:, None]  # a new array: normalised in place below
-    u = _unit_rows(x, np.arange(len(x)) if ids is None else ids, distance, inplace=distance == "correlation")
+        np.subtract(x, (x.mean(axis=1) if means is None else means)[:, None], out=rows)
+    else:
+        np.copyto(rows, x)
+    u = _unit_rows(rows, np.arange(len(x)) if ids is None else ids, distance)
     d = u @ u.T  # numpy computes x @ x.T with BLAS syrk and mirrors it: exactly symmetric
     np.subtract(1.0, d, out=d)
     return _wrap(d, ids, distance, symmetric=True)
@@ -319,13 +322,15 @@ def _check_rankable(m: int) -> None:
         raise DataValidationError(f"cannot rank more than 2^32 - 1 dissimilarities; got {m}")
 
 
-def _ranks(v: np.ndarray, first: float = 1.0, index: np.ndarray | None = None) -> np.ndarray:
+def _ranks(v: np.ndarray, first: float = 1.0, index: np.ndarray | None = None, out: np.ndarray | None = None
+           ) -> np.ndarray:
     """Average ranks (from ``first``) of each row of ``v`` (k, m), or of each row's entries at ``index``
     (:func:`_rank_row`; for RDMs (k, n, n) flattened to (k, n*n) and the upper triangle's flat index, no copies
-    of the triangles)."""
+    of the triangles), into ``out`` (k, m) when given."""
     m = v.shape[1] if index is None else len(index)
     _check_rankable(m)
-    out, keys = np.empty((len(v), m)), np.empty(m, dtype=np.int64)
+    out = np.empty((len(v), m)) if out is None else out
+    keys = scratch("rank keys", m, np.int64)
     for row, values in zip(out, np.ascontiguousarray(v), strict=True):
         _rank_row(values, row, first, index, keys)
     return out
@@ -339,10 +344,10 @@ def _spearman(a: np.ndarray, b: np.ndarray, index: np.ndarray | None = None) -> 
     rb_(k) is ``first + k`` but at the few fixed positions (:func:`_sort_order`)."""
     m = a.shape[1] if index is None else len(index)
     first = _centred_first(m)
-    ra = _ranks(a, first, index)
+    ra = _ranks(a, first, index, out=scratch("spearman ranks", (len(a), m)))
     ranks = _positions(m, first)[1]
     sum_sq = ranks @ ranks
-    keys, gathered = np.empty(m, dtype=np.int64), np.empty(ra.shape)
+    keys, gathered = scratch("rank keys", m, np.int64), scratch("spearman gathered", ra.shape)
     dots, norms_b = np.empty((len(ra), len(b))), np.empty(len(b))
     for j, row in enumerate(np.ascontiguousarray(b)):
         order, fixed, fixed_ranks = _sort_order(row, first, index, keys, gathered[0])

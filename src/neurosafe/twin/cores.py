@@ -41,8 +41,28 @@ class TrainingInplaceELU(nn.ELU):
         return F.elu(x, self.alpha, inplace=self.training)
 
 
+class _StandardLayout(torch.autograd.Function):
+    """The identity on values: a channels-last map -> the standard (contiguous) layout, its gradient sent
+    back channels-last. Layers trained channels-last keep one memory format in both passes this way (a
+    standard-layout gradient meeting channels-last activations sends batch norm's and ELU's backward down
+    slow mixed-format paths)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous(memory_format=torch.channels_last)
+
+
 class StackedCore(nn.Module):
-    """Conv (no bias, 'same' padding) -> BatchNorm -> ELU, ``len(kernel_sizes)`` times."""
+    """Conv (no bias, 'same' padding) -> BatchNorm -> ELU, ``len(kernel_sizes)`` times.
+
+    The output is always in the standard (contiguous) layout. With channels-last weights (``fit_twin``
+    trains this way on the CPU: oneDNN's channels-last convolutions) the layers run channels-last and the
+    output is converted once, its gradient converted back (:class:`_StandardLayout`).
+    """
 
     frozen_encoder = False
 
@@ -86,7 +106,7 @@ class StackedCore(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x)
-        return x
+        return x if x.is_contiguous() else _StandardLayout.apply(x)
 
     def regularizer(self) -> torch.Tensor:
         """Laplacian (L2) smoothness of the first layer's filters, weighted by ``config.laplace``."""
