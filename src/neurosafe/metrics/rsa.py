@@ -343,6 +343,7 @@ def _spearman(a: np.ndarray, b: np.ndarray, index: np.ndarray | None = None) -> 
     in place of a scatter and no array of ``b``'s ranks: sum_i ra_i rb_i = sum_k ra[order_k] rb_(k), where
     rb_(k) is ``first + k`` but at the few fixed positions (:func:`_sort_order`)."""
     m = a.shape[1] if index is None else len(index)
+    _check_rankable(m)  # before any buffer of that size is requested
     first = _centred_first(m)
     ra = _ranks(a, first, index, out=scratch("spearman ranks", (len(a), m)))
     ranks = _positions(m, first)[1]
