@@ -64,3 +64,46 @@ def test_errors_exit_2(args, fragment, sessions, tmp_path):
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2, res.output
     assert fragment in res.output
+
+
+def test_transfer_tunes_the_readout_penalties_on_validation_stimuli(sessions, tmp_path):
+    from neurosafe.twin import DigitalTwin
+
+    a, b = str(sessions[0]), str(sessions[1])
+    res = CliRunner().invoke(app, ["twin", "fit", a, "--out", str(tmp_path / "run"), *FAST, "--json"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["twin", "transfer", str(tmp_path / "run"), b, "--out", str(tmp_path / "moved"),
+                                   "--readout", "factorized", "--tune", "l1=1e-4,0.05", "--tune", "smooth=0,0.01",
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    tuning = result["tuning"]
+    assert len(tuning["table"]) == 4  # every combination
+    assert {(row["l1"], row["smooth"]) for row in tuning["table"]} == {(1e-4, 0), (1e-4, 0.01), (0.05, 0), (0.05, 0.01)}
+    best = max(tuning["table"], key=lambda row: row["val_median_r"])
+    assert tuning["chosen"] == {"l1": best["l1"], "smooth": best["smooth"]}
+    # 80% of b's 60 stimuli train the transfer; a fifth of those (10) validate the candidates
+    assert tuning["n_validation"] == 10 and tuning["n_train"] == 38
+    saved = DigitalTwin.load(tmp_path / "moved" / "twin")
+    assert saved.config.readout.kind == "factorized"
+    assert (saved.config.readout.l1, saved.config.readout.smooth) == (best["l1"], best["smooth"])
+    res = CliRunner().invoke(app, ["twin", "transfer", str(tmp_path / "run"), b, "--out", str(tmp_path / "m2"),
+                                   "--readout", "factorized", "--tune", "l1=1e-4,0.05"])
+    assert res.exit_code == 0, res.output
+    assert "penalties chosen on 10 validation stimuli: l1=" in res.output
+
+
+@pytest.mark.parametrize("tune, fragment", [
+    (["--tune", "l1"], "--tune must be PENALTY=V1,V2"),
+    (["--tune", "l1=a,b"], "values must be numbers"),
+    (["--tune", "l1=1", "--tune", "l1=2"], "given twice"),
+    (["--tune", "dropout=0.1"], "cannot tune readout.dropout"),
+    (["--readout", "linear", "--tune", "l1=1e-3"], "tuned in closed form"),
+])
+def test_transfer_tune_errors_exit_2(tune, fragment, sessions, tmp_path):
+    res = CliRunner().invoke(app, ["twin", "fit", str(sessions[0]), "--out", str(tmp_path / "run"), *FAST])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["twin", "transfer", str(tmp_path / "run"), str(sessions[1]), "--out",
+                                   str(tmp_path / "moved"), *tune])
+    assert res.exit_code == 2, res.output
+    assert fragment in res.output

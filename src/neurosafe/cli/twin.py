@@ -91,6 +91,29 @@ def _ints(text: str | None) -> list[int] | None:
         raise TwinError(f"expected comma-separated integers; got {text!r}") from err
 
 
+TUNE_HELP = ("PENALTY=V1,V2,... (repeatable; penalties: l1, smooth, position_prior, init_sigma): choose the new "
+             "readout's penalties on a validation fifth of the training stimuli (every combination), then refit "
+             "(Klindt et al. 2017); not for the linear readout, which ridge CV tunes.")
+
+
+def _grid(items: list[str]) -> dict[str, list[float]]:
+    """--tune PENALTY=V1,V2 items -> the grid of ``tune_readout`` (one-line errors)."""
+    from neurosafe.twin.errors import TwinConfigError
+
+    grid: dict[str, list[float]] = {}
+    for item in items:
+        name, eq, values = item.partition("=")
+        if not eq or not name.strip() or not values.strip():
+            raise TwinConfigError(f"--tune must be PENALTY=V1,V2,...; got {item!r}")
+        if name.strip() in grid:
+            raise TwinConfigError(f"--tune {name.strip()} given twice: list its values once")
+        try:
+            grid[name.strip()] = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError as err:
+            raise TwinConfigError(f"--tune {item!r}: values must be numbers") from err
+    return grid
+
+
 FIT_OPTIONS = "fit_config.json"  # the options a fit started with: `--resume` continues with the same ones
 CONFIG_HELP = "JSON or YAML file of TwinConfig options (core, readout, train, output, image_size, ...)."
 
@@ -149,6 +172,7 @@ def transfer(
                                                               "ridge with LOO CV on the core's features."),
     test_fraction: float = typer.Option(0.2, min=0, max=1,
                                         help="Fraction of the new session's stimuli held out for scoring."),
+    tune: list[str] = typer.Option([], "--tune", help=TUNE_HELP),
     seed: int = typer.Option(0, min=0, help="Seed of the split and the readout's fit."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -157,10 +181,17 @@ def transfer(
     from neurosafe.twin import ReadoutConfig
     from neurosafe.twin.runs import transfer_run
 
+    grid = _grid(tune)
     kind = None if readout is None else ReadoutConfig(kind=readout.value, pool=2 if readout.value == "linear" else 1)
-    result = transfer_run(run, load_recording(data), out, readout=kind, test_fraction=test_fraction, seed=seed)
+    result = transfer_run(run, load_recording(data), out, readout=kind, test_fraction=test_fraction, seed=seed,
+                          grid=grid)
     lines = [f"transferred twin saved to [bold]{out}[/] (session {result['session']}, {result['readout']} readout): "
              f"median test r {result['median_r']:.3f}, mean {result['mean_r']:.3f} over {result['n_neurons']} neurons"]
+    if "tuning" in result:
+        chosen = ", ".join(f"{k}={v:g}" for k, v in result["tuning"]["chosen"].items())
+        best = max(row["val_median_r"] for row in result["tuning"]["table"])
+        lines.append(f"penalties chosen on {result['tuning']['n_validation']} validation stimuli: {chosen} (median "
+                     f"validation r {best:.3f} of {len(result['tuning']['table'])} candidates)")
     if result["ceiling_free"]:
         lines.append("no repeats: ceiling-free scores only (no FEVE or fraction of ceiling)")
     else:

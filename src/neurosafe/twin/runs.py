@@ -7,7 +7,7 @@ held-out test stimulus ids, so ``eval`` on the same file scores only unseen stim
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -222,12 +222,14 @@ def fit_recordings(recs: Sequence[Recording], out: str | Path, config: TwinConfi
 
 
 def transfer_run(run_dir: str | Path, rec: Recording, out: str | Path, readout=None, test_fraction: float = 0.2,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, grid: Mapping[str, Sequence[float]] | None = None) -> dict:
     """Freeze the core of the twin in ``run_dir``, fit a new readout on ``rec``'s training split, score the
     held-out split (correlation always; FEVE and fraction of ceiling only where ``rec`` has repeats), and
-    save the transferred twin to ``out``."""
+    save the transferred twin to ``out``. With ``grid`` ({penalty: values}) the readout's penalties are first
+    chosen on a validation part of the training split (:func:`neurosafe.twin.tune_readout`), then refit."""
     from neurosafe.twin.compare import score_predictions
     from neurosafe.twin.train import transfer_twin
+    from neurosafe.twin.tuning import tune_readout
 
     _need_stimuli(rec)
     run_dir, out = Path(run_dir), Path(out)
@@ -238,7 +240,12 @@ def transfer_run(run_dir: str | Path, rec: Recording, out: str | Path, readout=N
     tr, te = holdout_split(rec.responses.stimulus_id.values, test_fraction, seed)
     if not te:
         raise TwinError("a transfer is scored on held-out stimuli: test_fraction must be > 0")
-    new = transfer_twin(twin, rec.stimuli, _sel(rec, tr), session=name, seed=seed, readout=readout)
+    tuning = None
+    if grid:
+        new, tuning = tune_readout(rec.stimuli, _sel(rec, tr), grid, twin=twin, readout=readout, session=name,
+                                   seed=seed)
+    else:
+        new = transfer_twin(twin, rec.stimuli, _sel(rec, tr), session=name, seed=seed, readout=readout)
     save_json(out / SPLIT, {"test_ids": te, "test_fraction": test_fraction, "seed": seed,
                             "data_hash": data_hash(rec.responses), "source_twin": str(run_dir)})
     if (run_dir / SUBJECT).exists():
@@ -249,7 +256,8 @@ def transfer_run(run_dir: str | Path, rec: Recording, out: str | Path, readout=N
     values = pred.transpose("stimulus", "neuron").values
     scores = score_predictions(values, test, seed=seed)
     return {"out": str(out), "session": name, "readout": new.config.readout.kind,
-            "n_train_stimuli": len(tr), "n_test_stimuli": len(te), **scores}
+            "n_train_stimuli": len(tr), "n_test_stimuli": len(te), **scores,
+            **({} if tuning is None else {"tuning": tuning.to_dict()})}
 
 
 def compare_recordings(recs: Sequence[Recording], out: str | Path, twin_dir: str | Path | None = None,
