@@ -45,13 +45,12 @@ def test_format_seconds():
 def test_nested_stage_is_quiet_unless_slow_and_resumed_stage_counts_from_its_checkpoint(progress_lines):
     with progress.stage("train networks", total=2) as outer:
         with progress.stage("epochs", total=3, initial=1, unit="epoch") as inner:  # resumed at epoch 1
-            inner.set_postfix(loss="0.50")
-            inner.advance()
+            inner.advance(info="loss 0.50")
         outer.advance()
     lines = progress_lines()
     # nested and fast (interval 0 writes every advance): its periodic line, then its end; no "started" line
     assert lines[0] == "train networks: started, 2 items"
-    assert lines[1].startswith("epochs: 2/3 epochs, ") and "ETA" in lines[1] and lines[1].endswith("loss=0.50")
+    assert lines[1].startswith("epochs: 2/3 epochs, loss 0.50, ") and "ETA" in lines[1]
     assert lines[2].startswith("epochs: 2/3 epochs") and lines[2].endswith("(done)")
     assert lines[3].startswith("train networks: 1/2 items") and lines[-1].endswith("(done)")
     assert not any("epochs: started" in line for line in lines)

@@ -160,7 +160,7 @@ def test_progress_reports_epochs_loss_and_resume_as_plain_lines(digits, tmp_path
     train_classifier(_net(), x, y, config=TrainConfig(epochs=2, batch_size=32, device="cpu"), seed=0,
                      checkpoint=tmp_path / "c.pt")
     lines = progress_lines()
-    assert lines[0] == "training: started, 1 epoch" and "1/1 epoch," in lines[1] and "loss=" in lines[1]
+    assert lines[0] == "training: started, 1 epoch" and "1/1 epoch," in lines[1] and ", loss " in lines[1]
     assert lines[-3] == "training: started, 2 epochs, resumed at 1"
     assert lines[-1].startswith("training: 2/2 epochs") and lines[-1].endswith("(done)")
     train_classifier(_net(), x, y, config=TrainConfig(epochs=1, device="cpu", progress=False), seed=0)

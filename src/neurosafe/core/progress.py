@@ -17,8 +17,8 @@ or ``for job in track(jobs, "train networks")``.
 A stage opened inside another one (a network's epochs inside "train networks", a model's activations inside a
 scoring stage) is nested: on a terminal its bar disappears when it ends; as plain lines it prints nothing at
 start or end, only the periodic line when it runs longer than ``interval`` (then also its end), so a log of
-2,400 networks is not 4,800 lines. ``initial`` resumes a stage part-way (a checkpoint); ``set_postfix`` adds a
-value to the line (``loss=0.31``).
+2,400 networks is not 4,800 lines. ``initial`` resumes a stage part-way (a checkpoint); ``advance(info=...)``
+sets the status shown with the counts (``loss 0.312``).
 """
 
 from __future__ import annotations
@@ -108,7 +108,6 @@ class Stage:
         self._last = self.start
         self.nested = bool(_OPEN)
         self._on = _SETTINGS.enabled and show is not False
-        self._postfix = ""
         self._wrote = False
         stream = _SETTINGS.stream or sys.stderr
         tty = _SETTINGS.tty if _SETTINGS.tty is not None else bool(getattr(stream, "isatty", lambda: False)())
@@ -142,13 +141,7 @@ class Stage:
         if self.total and self.done > self.initial and self.done < self.total:
             eta = f", ETA {format_seconds(elapsed / (self.done - self.initial) * (self.total - self.done))}"
         info = f", {self.info}" if self.info else ""
-        return f"{self.label}: {items}{info}, {format_seconds(elapsed)} elapsed{eta}{self._postfix}"
-
-    def set_postfix(self, **values: object) -> None:
-        """Values shown after the counts (``loss=0.312``): on the bar, and on the next plain line."""
-        self._postfix = "".join(f", {k}={v}" for k, v in values.items())
-        if self._bar is not None:
-            self._bar.set_postfix(values, refresh=False)
+        return f"{self.label}: {items}{info}, {format_seconds(elapsed)} elapsed{eta}"
 
     def advance(self, n: int = 1, info: str | None = None) -> None:
         """Count ``n`` more items done; ``info`` (e.g. ``val r 0.31``) replaces the status shown with them."""

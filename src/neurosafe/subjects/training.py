@@ -115,14 +115,13 @@ def train_classifier(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarr
                 n_batches += 1
             row = {"epoch": float(epoch + 1), **{k: v / n_batches for k, v in totals.items()}}
             history.append(row)
-            bar.set_postfix(loss=f"{row['task_loss']:.3f}")
             if ckpt is not None:
                 keys = list(history[0])
                 save_checkpoint(ckpt, {"model": model.state_dict(), "heads": heads.state_dict(),
                                        "optimizer": opt.state_dict(), "generator": gen.get_state(), "epoch": epoch + 1,
                                        "history_keys": keys, "history": torch.tensor(
                                            [[h[k] for k in keys] for h in history], dtype=torch.float64)}, run_id)
-            bar.advance()
+            bar.advance(info=f"loss {row['task_loss']:.3f}")
     model.eval()
     return TrainResult(model, history)
 
