@@ -172,7 +172,7 @@ def transfer(
                                                               "ridge with LOO CV on the core's features."),
     test_fraction: float = typer.Option(0.2, min=0, max=1,
                                         help="Fraction of the new session's stimuli held out for scoring."),
-    tune: list[str] = typer.Option([], "--tune", help=TUNE_HELP),
+    tune: list[str] = typer.Option([], "--tune", metavar="PENALTY=V1,V2", help=TUNE_HELP),
     seed: int = typer.Option(0, min=0, help="Seed of the split and the readout's fit."),
     json_out: bool = JsonOpt,
 ) -> None:
