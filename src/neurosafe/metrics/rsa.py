@@ -248,7 +248,7 @@ def _positions(m: int, first: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sort_order(source: np.ndarray, first: float = 1.0, index: np.ndarray | None = None,
-                keys: np.ndarray | None = None, scratch: np.ndarray | None = None
+                keys: np.ndarray | None = None, spare: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How the float64 values ``source`` (1-D) or ``source[index]`` sort: (``order``, ``fixed``, ``fixed_ranks``)
     such that the value at ``order[k]`` has average rank ``first + k`` (counted from ``first``, 1 as scipy's
@@ -258,11 +258,11 @@ def _sort_order(source: np.ndarray, first: float = 1.0, index: np.ndarray | None
     SIMD sort, several times faster than ``argsort``) orders the values, except inside a shared bin (values
     equal in all but their last b mantissa bits), whose few members are then ordered by value (ties can only
     sit there). The keys are gathered straight from ``source`` (an RDM's upper triangle needs no copy of its
-    own) into ``keys``, which becomes ``order``; ``scratch`` (float64, as long) is overwritten."""
+    own) into ``keys``, which becomes ``order``; ``spare`` (float64, as long) is overwritten."""
     source = np.ascontiguousarray(source, dtype=np.float64)
     m = len(source) if index is None else len(index)
     keys = np.empty(m, dtype=np.int64) if keys is None else keys
-    scratch = np.empty(m) if scratch is None else scratch
+    spare = np.empty(m) if spare is None else spare
     patterns = source.view(np.int64)
     if index is None:
         np.copyto(keys, patterns)
@@ -278,11 +278,11 @@ def _sort_order(source: np.ndarray, first: float = 1.0, index: np.ndarray | None
         values = source if index is None else source.take(index)
         lo = values.min()
         with np.errstate(over="ignore"):  # monotone; an overflow to inf only merges bins
-            np.subtract(values, lo if lo != 0 else -0.0, out=scratch)  # v - (-0.0) = v + 0.0 turns -0.0 into +0.0
-        np.bitwise_and(scratch.view(np.int64), ~mask, out=keys)
+            np.subtract(values, lo if lo != 0 else -0.0, out=spare)  # v - (-0.0) = v + 0.0 turns -0.0 into +0.0
+        np.bitwise_and(spare.view(np.int64), ~mask, out=keys)
         keys |= idx
         keys.sort()
-    gap = scratch.view(np.int64)[: m - 1]  # differences of consecutive sorted keys
+    gap = spare.view(np.int64)[: m - 1]  # differences of consecutive sorted keys
     np.subtract(keys[1:], keys[:-1], out=gap)
     near = np.flatnonzero(gap <= mask)  # every pair in a shared bin (and a few across adjacent bins)
     shared = near[(keys[near] >> bits) == (keys[near + 1] >> bits)]
